@@ -1,0 +1,114 @@
+"""The `gremienbot` command: run, check-config, migrate, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from bot.config import Config, ConfigError, load_config
+
+log = logging.getLogger("gremienbot")
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # nio is chatty at INFO and would log every request.
+    logging.getLogger("nio").setLevel(logging.WARNING)
+
+
+def _load(path: Path) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        print("The configuration has problems:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    print(f"{args.config}: OK")
+    print(f"  homeserver: {config.homeserver}")
+    print(f"  user:       {config.user_id}")
+    print(f"  login:      {'password' if config.password else 'access token'}")
+    print(f"  data:       {config.data_dir}")
+    print(f"  database:   {config.database_url.split('@')[-1]}")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from storage.db import Database
+    from storage.migrate import current_revision, upgrade
+
+    config = _load(args.config)
+    config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    db = Database(config.database_url)
+    before = current_revision(db.engine)
+    upgrade(db.engine)
+    after = current_revision(db.engine)
+    print(f"database schema: {before or 'empty'} -> {after}")
+    db.dispose()
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.app import BotStartError, GremienBot
+
+    config = _load(args.config)
+    _setup_logging(config.logging.level)
+
+    async def main() -> None:
+        bot = GremienBot(config)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, bot.stop)
+        await bot.start()
+        log.info("gremienbot running as %s", config.user_id)
+        await bot.run()
+
+    try:
+        asyncio.run(main())
+    except BotStartError as exc:
+        log.error("%s", exc)
+        return 1
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    return asyncio.run(run_demo(keep=args.keep))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gremienbot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, func, text in (
+        ("run", cmd_run, "run the bot"),
+        ("check-config", cmd_check_config, "validate the configuration file"),
+        ("migrate", cmd_migrate, "bring the database schema up to date"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--config", "-c", type=Path, default=Path("config.yaml"))
+        p.set_defaults(func=func)
+    demo = sub.add_parser("demo", help="show the bot on a throwaway local homeserver")
+    demo.add_argument("--keep", action="store_true", help="keep the demo directory")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,203 @@
+"""The configuration file: loaded with pyyaml, validated by a typed model.
+
+Errors name the key, its line in the file and what is expected, so `check-config`
+can be read by an operator who did not write the code.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+ENV_PASSWORD = "GREMIENBOT_PASSWORD"
+ENV_ACCESS_TOKEN = "GREMIENBOT_ACCESS_TOKEN"
+ENV_DATABASE_URL = "GREMIENBOT_DATABASE_URL"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatabaseConfig(_Strict):
+    url: str | None = Field(
+        default=None, description="SQLAlchemy URL; empty: SQLite file in the data directory"
+    )
+
+
+class DefaultsConfig(_Strict):
+    language: Literal["de", "en"] = "de"
+    timezone: str = "Europe/Berlin"
+    state: str = Field(default="NW", description="German state for public holidays, e.g. NW, BY")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}, e.g. Europe/Berlin") from None
+        return value
+
+
+class InvitersConfig(_Strict):
+    users: list[str] = Field(default_factory=list)
+    servers: list[str] = Field(default_factory=list)
+
+    @field_validator("users")
+    @classmethod
+    def _user_ids(cls, values: list[str]) -> list[str]:
+        for v in values:
+            _check_user_id(v)
+        return values
+
+
+class LoggingConfig(_Strict):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Config(_Strict):
+    homeserver: str = Field(description="URL of the homeserver's client API")
+    user_id: str
+    password: SecretStr | None = None
+    access_token: SecretStr | None = None
+    device_name: str = "gremienbot"
+    data_dir: Path = Path("./data")
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    defaults: DefaultsConfig = Field(default_factory=DefaultsConfig)
+    command_prefix: str = "!"
+    allowed_inviters: InvitersConfig = Field(default_factory=InvitersConfig)
+    coordination: list[str] = Field(default_factory=list)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+
+    @field_validator("homeserver")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (or http:// for a local server)")
+        return value.rstrip("/")
+
+    @field_validator("user_id")
+    @classmethod
+    def _user_id(cls, value: str) -> str:
+        return _check_user_id(value)
+
+    @field_validator("coordination")
+    @classmethod
+    def _coordinators(cls, values: list[str]) -> list[str]:
+        for v in values:
+            _check_user_id(v)
+        return values
+
+    @field_validator("command_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not value or " " in value or len(value) > 3:
+            raise ValueError("must be 1 to 3 characters without spaces, e.g. '!'")
+        return value
+
+    @property
+    def server_name(self) -> str:
+        return self.user_id.split(":", 1)[1]
+
+    @property
+    def database_url(self) -> str:
+        if self.database.url:
+            return self.database.url
+        return f"sqlite:///{(self.data_dir / 'gremienbot.db').resolve()}"
+
+    def may_invite(self, user_id: str) -> bool:
+        inviters = self.allowed_inviters
+        if user_id in inviters.users or user_id in self.coordination:
+            return True
+        server = user_id.split(":", 1)[1] if ":" in user_id else ""
+        return server in inviters.servers
+
+
+def _check_user_id(value: str) -> str:
+    if not value.startswith("@") or ":" not in value:
+        raise ValueError(f"{value!r} is no Matrix user ID, expected e.g. @name:example.org")
+    return value
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def load_config(path: Path, *, environ: dict[str, str] | None = None) -> Config:
+    env = os.environ if environ is None else environ
+    try:
+        text = path.read_text("utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{path}: not valid YAML: {exc}"]) from None
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}: expected a mapping of keys at the top level"])
+    # Secrets from the environment win over the file, so the file can be shared.
+    if env.get(ENV_PASSWORD):
+        data["password"] = env[ENV_PASSWORD]
+    if env.get(ENV_ACCESS_TOKEN):
+        data["access_token"] = env[ENV_ACCESS_TOKEN]
+    if env.get(ENV_DATABASE_URL):
+        data.setdefault("database", {})
+        if isinstance(data["database"], dict):
+            data["database"]["url"] = env[ENV_DATABASE_URL]
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError([_describe(path, node, err) for err in exc.errors()]) from None
+    if config.password is None and config.access_token is None:
+        raise ConfigError(
+            [
+                f"{path}: neither password nor access_token is set "
+                f"(in the file or as {ENV_PASSWORD} / {ENV_ACCESS_TOKEN})"
+            ]
+        )
+    if not config.data_dir.is_absolute():
+        config.data_dir = (path.parent / config.data_dir).resolve()
+    return config
+
+
+def _describe(path: Path, root: yaml.Node | None, err: Any) -> str:
+    loc = [str(p) for p in err["loc"]]
+    key = ".".join(loc) or "(top level)"
+    line = _line_of(root, err["loc"])
+    where = f"{path}:{line}" if line else str(path)
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "missing":
+        msg = "is required but missing"
+    elif err["type"] == "extra_forbidden":
+        msg = "is not a known key (check the spelling against config.example.yaml)"
+    return f"{where}: {key}: {msg}"
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """Line (1-based) of the deepest part of `loc` that exists in the YAML tree."""
+    best: int | None = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if k.value == str(part):
+                    best = k.start_mark.line + 1
+                    node = v
+                    break
+            else:
+                return best
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                return best
+            node = node.value[part]
+            best = node.start_mark.line + 1
+        else:
+            return best
+    return best

@@ -1,0 +1,116 @@
+"""A Matrix message reduced to what the command layer needs, and its handling.
+
+Runs in the database thread: one transaction holds the command's own writes, the replies
+it owes (outbox) and the mark that the event was handled, so a crash leaves either all
+of it or none, and a replayed event is never acted on twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from bot.matrix_content import render_reply
+from commands import roles, settings
+from commands.context import Context, Reply
+from commands.loader import registry
+from storage import events, outbox, rooms
+from storage.db import Database
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    room_id: str
+    event_id: str
+    sender: str
+    timestamp: dt.datetime
+    body: str
+    html: str | None = None
+    mentions: tuple[str, ...] = ()
+    reply_to: str | None = None
+    members: Mapping[str, str] = field(default_factory=dict)
+    power_levels: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    server_name: str
+    prefix: str
+    default_language: str
+    default_timezone: str
+    coordinators: frozenset[str]
+
+
+def handle_message(
+    db: Database, msg: IncomingMessage, conf: BotSettings, now: Callable[[], dt.datetime]
+) -> int:
+    """Handle one command message; returns how many replies were queued."""
+    with db.session() as s:
+        if events.is_processed(s, msg.event_id):
+            return 0
+        room = rooms.get_room(s, msg.room_id)
+        if room is None:
+            # Joined before this database existed: what was said until now is history.
+            room = rooms.ensure_room(s, msg.room_id, joined_at=now())
+        if msg.timestamp < room.joined_at:
+            events.mark_processed(s, msg.event_id, msg.room_id)
+            return 0
+        tz = settings.room_timezone(s, msg.room_id, conf.default_timezone)
+        ctx = Context(
+            room_id=msg.room_id,
+            sender=msg.sender,
+            event_id=msg.event_id,
+            now=now().astimezone(tz),
+            db=s,
+            lang=settings.room_language(s, msg.room_id, conf.default_language),
+            tz=tz,
+            role=roles.effective_role(
+                s,
+                msg.room_id,
+                msg.sender,
+                power_level=msg.power_levels.get(msg.sender, 0),
+                coordinators=conf.coordinators,
+            ),
+            server_name=conf.server_name,
+            prefix=conf.prefix,
+            mentions=msg.mentions,
+            members=msg.members,
+            reply_to=msg.reply_to,
+            coordinators=conf.coordinators,
+            power_levels=msg.power_levels,
+            extra=_reply_reference(s, msg.reply_to),
+            html_body=msg.html,
+        )
+        replies = registry().dispatch(ctx, msg.body) or []
+        queue_replies(s, msg.event_id, msg.room_id, replies)
+        events.mark_processed(s, msg.event_id, msg.room_id)
+        return len(replies)
+
+
+def queue_replies(s: object, source_key: str, room_id: str, replies: list[Reply]) -> None:
+    from sqlmodel import Session
+
+    assert isinstance(s, Session)
+    for i, reply in enumerate(replies):
+        outbox.enqueue(
+            s,
+            key=f"reply:{source_key}:{i}",
+            room_id=reply.room_id or room_id,
+            content=render_reply(reply),
+            ref_kind=reply.ref_kind,
+            ref_id=reply.ref_id,
+        )
+
+
+def _reply_reference(s: object, reply_to: str | None) -> dict[str, object]:
+    """When the command answers a bot message, name the object that message was about."""
+    from sqlmodel import Session
+
+    assert isinstance(s, Session)
+    if not reply_to:
+        return {}
+    sent = outbox.find_by_event_id(s, reply_to)
+    if sent is None or sent.ref_kind is None:
+        return {}
+    return {"ref_kind": sent.ref_kind, "ref_id": sent.ref_id}

@@ -1,0 +1,1 @@
+"""Pure command layer: text in, replies out. Never imports nio."""

@@ -1,0 +1,108 @@
+"""Text with a plain and an HTML form, built so that user text is always escaped."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_CODE = re.compile(r"`([^`]+)`")
+
+
+@dataclass(frozen=True)
+class Rich:
+    plain: str
+    html: str
+    mentions: tuple[str, ...] = ()
+
+    def __add__(self, other: Rich | str) -> Rich:
+        o = other if isinstance(other, Rich) else text(other)
+        return Rich(self.plain + o.plain, self.html + o.html, _merge(self.mentions, o.mentions))
+
+    @staticmethod
+    def join(parts: Iterable[Rich | str], sep: Rich | str = "\n") -> Rich:
+        s = sep if isinstance(sep, Rich) else text(sep)
+        out: Rich | None = None
+        for part in parts:
+            p = part if isinstance(part, Rich) else text(part)
+            out = p if out is None else out + s + p
+        return out if out is not None else Rich("", "")
+
+
+@dataclass(frozen=True)
+class Mention:
+    user_id: str
+    display: str
+
+
+def _merge(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
+    return a + tuple(x for x in b if x not in a)
+
+
+def text(value: str) -> Rich:
+    """User (untrusted) text: escaped in HTML, newlines kept."""
+    return Rich(value, html.escape(value).replace("\n", "<br>"))
+
+
+def mention(user_id: str, display: str) -> Rich:
+    """A pill, the way Element renders and notifies mentions."""
+    href = "https://matrix.to/#/" + user_id
+    return Rich(
+        display,
+        f'<a href="{html.escape(href, quote=True)}">{html.escape(display)}</a>',
+        (user_id,),
+    )
+
+
+def template(tpl: str, values: dict[str, object]) -> Rich:
+    """Fill a trusted catalogue template; `**b**` and `` `c` `` are its only markup."""
+    plain_parts: list[str] = []
+    html_parts: list[str] = []
+    mentions: tuple[str, ...] = ()
+    for literal, field_name in _split_fields(tpl):
+        plain_parts.append(_BOLD.sub(r"\1", literal))
+        html_parts.append(_markup(literal))
+        if field_name is None:
+            continue
+        value = values[field_name]
+        rich = value if isinstance(value, Rich) else text(str(value))
+        plain_parts.append(rich.plain)
+        html_parts.append(rich.html)
+        mentions = _merge(mentions, rich.mentions)
+    return Rich("".join(plain_parts), "".join(html_parts), mentions)
+
+
+def _markup(literal: str) -> str:
+    escaped = html.escape(literal, quote=False).replace("\n", "<br>")
+    escaped = _BOLD.sub(r"<b>\1</b>", escaped)
+    return _CODE.sub(r"<code>\1</code>", escaped)
+
+
+def _split_fields(tpl: str) -> list[tuple[str, str | None]]:
+    """Split 'a {x} b' into [('a ', 'x'), (' b', None)]; '{{' and '}}' are literal braces."""
+    out: list[tuple[str, str | None]] = []
+    buf: list[str] = []
+    i = 0
+    while i < len(tpl):
+        ch = tpl[i]
+        if ch in "{}" and tpl[i : i + 2] in ("{{", "}}"):
+            buf.append(ch)
+            i += 2
+            continue
+        if ch == "{":
+            end = tpl.index("}", i)
+            out.append(("".join(buf), tpl[i + 1 : end]))
+            buf = []
+            i = end + 1
+            continue
+        buf.append(ch)
+        i += 1
+    out.append(("".join(buf), None))
+    return out
+
+
+def trusted(markup: str) -> Rich:
+    """A trusted catalogue text with no placeholders (its `**`/`` ` `` markup is rendered)."""
+    return template(markup.replace("{", "{{").replace("}", "}}"), {})

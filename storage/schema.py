@@ -1,0 +1,3 @@
+"""Imports every table module so that SQLModel.metadata knows the whole schema."""
+
+from storage import models  # noqa: F401

@@ -1,0 +1,126 @@
+"""A committee member invites the bot and asks for help, as in Element."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bot.devserver import LocalSynapse
+from tests.integration.conftest import PASSWORD, BotProcess, unique, write_config
+
+pytestmark = pytest.mark.synapse
+
+
+async def _room_with_bot(member, bot_user: str, *, encrypted: bool) -> str:
+    room_id = await member.create_room("Steuerungsgruppe", encrypted=encrypted, invite=(bot_user,))
+    await member.wait_for_member(room_id, bot_user)
+    return room_id
+
+
+async def test_member_invites_bot_and_gets_the_command_list_in_german(make_bot, make_member):
+    bot = await make_bot()
+    anna = await make_member("anna")
+    room = await _room_with_bot(anna, bot.user_id, encrypted=False)
+
+    asked = await anna.send(room, "!hilfe")
+    answer = await anna.wait_for_reply(room, bot.user_id, 0)
+
+    assert "gremienbot – Befehle" in answer.body
+    assert "!hilfe [befehl]" in answer.body
+    assert answer.content["msgtype"] == "m.notice"
+    assert answer.content["m.relates_to"]["m.in_reply_to"]["event_id"] == asked
+    assert "<b>gremienbot – Befehle</b>" in (answer.html or "")
+
+
+async def test_bot_reads_and_answers_in_an_encrypted_room(make_bot, make_member):
+    bot = await make_bot()
+    anna = await make_member("anna")
+    room = await _room_with_bot(anna, bot.user_id, encrypted=True)
+
+    await anna.send(room, "!help hilfe")
+    answer = await anna.wait_for_reply(room, bot.user_id, 0)
+
+    assert answer.decrypted, "the bot's answer must be readable by the member"
+    assert "!hilfe [befehl]" in answer.body
+    # The answer really travelled encrypted.
+    assert bot.bot.client is not None and bot.bot.client.rooms[room].encrypted
+
+
+async def test_room_set_to_english_answers_in_english(make_bot, make_member):
+    bot = await make_bot()
+    anna = await make_member("anna")
+    room = await _room_with_bot(anna, bot.user_id, encrypted=False)
+    # The room creator has power level 100: the chair may change settings.
+    await anna.send(room, "!einstellungen sprache en")
+    changed = await anna.wait_for_reply(room, bot.user_id, 0)
+    assert "Language is now English" in changed.body
+
+    await anna.send(room, "!help")
+    answer = await anna.wait_for_reply(room, bot.user_id, 1)
+    assert "gremienbot – commands" in answer.body
+    assert "!help [command]" in answer.body
+
+
+async def test_unknown_command_and_bad_arguments_get_a_clear_answer(make_bot, make_member):
+    bot = await make_bot()
+    anna = await make_member("anna")
+    room = await _room_with_bot(anna, bot.user_id, encrypted=False)
+
+    await anna.send(room, "!hilf")
+    unknown = await anna.wait_for_reply(room, bot.user_id, 0)
+    assert "kenne ich nicht" in unknown.body and "!hilfe" in unknown.body
+
+    await anna.send(room, "!einstellungen farbe <b>rot</b>")
+    bad = await anna.wait_for_reply(room, bot.user_id, 1)
+    assert "farbe" in bad.body and "sprache" in bad.body
+    assert "Traceback" not in bad.body
+
+
+async def test_invitation_from_a_stranger_is_declined(make_bot, make_member, synapse):
+    bot = await make_bot(allowed_inviters={"users": [], "servers": ["elsewhere.example"]})
+    mallory = await make_member("mallory")
+    room = await mallory.create_room("Fremd", invite=(bot.user_id,))
+
+    async def declined() -> bool:
+        r = mallory.client.rooms[room]
+        return bot.user_id not in r.invited_users and bot.user_id not in r.users
+
+    for _ in range(100):
+        if await declined():
+            break
+        await asyncio.sleep(0.1)
+    assert await declined(), "the bot must decline, not ignore, an invitation it may not accept"
+
+
+async def test_restarted_bot_answers_missed_commands_once_and_old_ones_never_again(
+    synapse: LocalSynapse, make_member, tmp_path: Path
+):
+    localpart = unique("bot")
+    synapse.register(localpart, PASSWORD)
+    config = write_config(tmp_path, synapse, localpart)
+    bot_user = f"@{localpart}:{synapse.server_name}"
+    process = BotProcess(config)
+    process.start()
+    try:
+        anna = await make_member("anna")
+        room = await _room_with_bot(anna, bot_user, encrypted=True)
+        await anna.send(room, "!hilfe")
+        await anna.wait_for_reply(room, bot_user, 0, timeout=30)
+
+        assert process.stop() == 0
+        await anna.send(room, "!hilfe einstellungen")  # while the bot is down
+
+        process.start()
+        missed = await anna.wait_for_reply(room, bot_user, 1, timeout=30)
+        assert "!einstellungen [name wert]" in missed.body
+
+        await anna.send(room, "!help hilfe")
+        await anna.wait_for_reply(room, bot_user, 2, timeout=30)
+        await asyncio.sleep(1.0)
+        assert len(anna.messages_from(bot_user, room)) == 3, "no command may be answered twice"
+    finally:
+        if process.proc and process.proc.poll() is None:
+            process.stop()
+    assert "Traceback" not in process.log()
