@@ -17,6 +17,7 @@ from nio import (
     LoginResponse,
     MatrixRoom,
     MegolmEvent,
+    ReactionEvent,
     RoomGetStateResponse,
     RoomMessageText,
     RoomSendResponse,
@@ -28,7 +29,13 @@ from nio import (
 from bot import credentials
 from bot.config import Config
 from bot.dbthread import DbThread
-from bot.incoming import BotSettings, IncomingMessage, handle_message
+from bot.incoming import (
+    BotSettings,
+    IncomingMessage,
+    IncomingReaction,
+    handle_message,
+    handle_reaction,
+)
 from bot.matrix_content import mentioned_users, replied_to, strip_reply_fallback
 from storage import events, outbox, rooms
 from storage.db import Database
@@ -119,8 +126,10 @@ class GremienBot:
             log.info("resumed session of device %s", saved.device_id)
         elif cfg.password is not None:
             if saved is not None:
-                log.warning("encryption store of device %s is gone: logging in as a new device",
-                            saved.device_id)
+                log.warning(
+                    "encryption store of device %s is gone: logging in as a new device",
+                    saved.device_id,
+                )
             client = self._new_client(None)
             resp = await client.login(cfg.password.get_secret_value(), device_name=cfg.device_name)
             if not isinstance(resp, LoginResponse):
@@ -128,8 +137,9 @@ class GremienBot:
                 raise BotStartError(f"login as {cfg.user_id} failed: {resp.message}")
             credentials.save(
                 cfg.data_dir,
-                credentials.Credentials(cfg.user_id, resp.device_id, resp.access_token,
-                                        cfg.homeserver),
+                credentials.Credentials(
+                    cfg.user_id, resp.device_id, resp.access_token, cfg.homeserver
+                ),
             )
             log.info("logged in as new device %s", resp.device_id)
         else:
@@ -150,6 +160,7 @@ class GremienBot:
         client.add_event_callback(self._guard(self._on_invite), InviteMemberEvent)
         client.add_event_callback(self._guard(self._on_text), RoomMessageText)
         client.add_event_callback(self._guard(self._on_undecryptable), MegolmEvent)
+        client.add_event_callback(self._guard(self._on_reaction), ReactionEvent)
 
     def _guard(self, handler: Callable[[MatrixRoom, Any], Any]) -> Callable[..., Any]:
         """One handler's failure is logged and never reaches the sync loop."""
@@ -260,15 +271,19 @@ class GremienBot:
         if event.state_key != self.client.user_id or event.membership != "invite":
             return
         if not self.config.may_invite(event.sender):
-            log.info("declining invite to %s from %s (not an allowed inviter)",
-                     room.room_id, event.sender)
+            log.info(
+                "declining invite to %s from %s (not an allowed inviter)",
+                room.room_id,
+                event.sender,
+            )
             await self.client.room_leave(room.room_id)
             return
         # Recorded before joining: every message after this moment is the bot's business.
         await self.dbt.run(self._record_join, room.room_id)
         resp = await self.client.join(room.room_id)
-        log.info("joined %s on invitation by %s: %s", room.room_id, event.sender,
-                 type(resp).__name__)
+        log.info(
+            "joined %s on invitation by %s: %s", room.room_id, event.sender, type(resp).__name__
+        )
 
     def _record_join(self, room_id: str) -> None:
         with self.db.session() as s:
@@ -296,6 +311,23 @@ class GremienBot:
         )
         queued = await self.dbt.run(handle_message, self.db, msg, self.settings, self.clock)
         if queued:
+            self._outbox_wake.set()
+
+    async def _on_reaction(self, room: MatrixRoom, event: ReactionEvent) -> None:
+        assert self.client is not None
+        if event.sender == self.client.user_id:
+            return
+        reaction = IncomingReaction(
+            room_id=room.room_id,
+            event_id=event.event_id,
+            sender=event.sender,
+            timestamp=dt.datetime.fromtimestamp(event.server_timestamp / 1000, dt.UTC),
+            key=event.key,
+            target_event_id=event.reacts_to,
+            members={uid: (u.display_name or "") for uid, u in room.users.items()},
+            power_levels=await self._power_levels(room),
+        )
+        if await self.dbt.run(handle_reaction, self.db, reaction, self.settings, self.clock):
             self._outbox_wake.set()
 
     async def _power_levels(self, room: MatrixRoom) -> dict[str, int]:
@@ -327,8 +359,12 @@ class GremienBot:
 
     async def _on_undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
         assert self.client is not None
-        log.warning("could not decrypt %s from %s in %s; asking for the key",
-                    event.event_id, event.sender, room.room_id)
+        log.warning(
+            "could not decrypt %s from %s in %s; asking for the key",
+            event.event_id,
+            event.sender,
+            room.room_id,
+        )
         with contextlib.suppress(Exception):
             await self.client.request_room_key(event)
 
@@ -385,6 +421,3 @@ class GremienBot:
     def _failed(self, msg_id: int, error: str, give_up: bool) -> None:
         with self.db.session() as s:
             outbox.mark_attempt_failed(s, msg_id, error, give_up=give_up)
-
-
-

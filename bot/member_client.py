@@ -75,14 +75,21 @@ class Member:
 
     async def _on_message(self, room: MatrixRoom, event: Any) -> None:
         self.seen.append(
-            SeenMessage(room.room_id, event.event_id, event.sender, event.body,
-                        getattr(event, "formatted_body", None), event.source.get("content", {}))
+            SeenMessage(
+                room.room_id,
+                event.event_id,
+                event.sender,
+                event.body,
+                getattr(event, "formatted_body", None),
+                event.source.get("content", {}),
+            )
         )
         self._changed.set()
 
     async def _on_undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
-        self.seen.append(SeenMessage(room.room_id, event.event_id, event.sender, "", None, {},
-                                     decrypted=False))
+        self.seen.append(
+            SeenMessage(room.room_id, event.event_id, event.sender, "", None, {}, decrypted=False)
+        )
         self._changed.set()
 
     async def close(self) -> None:
@@ -92,17 +99,21 @@ class Member:
                 await self._task
         await self.client.close()
 
-    async def create_room(self, name: str, *, encrypted: bool = False,
-                          invite: tuple[str, ...] = ()) -> str:
+    async def create_room(
+        self, name: str, *, encrypted: bool = False, invite: tuple[str, ...] = ()
+    ) -> str:
         initial_state: list[dict[str, Any]] = []
         if encrypted:
-            initial_state.append({
-                "type": "m.room.encryption",
-                "state_key": "",
-                "content": {"algorithm": "m.megolm.v1.aes-sha2"},
-            })
-        resp = await self.client.room_create(name=name, invite=list(invite),
-                                             initial_state=initial_state)
+            initial_state.append(
+                {
+                    "type": "m.room.encryption",
+                    "state_key": "",
+                    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+                }
+            )
+        resp = await self.client.room_create(
+            name=name, invite=list(invite), initial_state=initial_state
+        )
         if not isinstance(resp, RoomCreateResponse):
             raise RuntimeError(f"room creation failed: {resp}")
         await self.wait_until(lambda: resp.room_id in self.client.rooms, timeout=10)
@@ -124,8 +135,15 @@ class Member:
 
         await self.wait_until(joined, timeout=timeout)
 
-    async def send(self, room_id: str, body: str, *, html_body: str | None = None,
-                   mentions: list[str] | None = None, reply_to: str | None = None) -> str:
+    async def send(
+        self,
+        room_id: str,
+        body: str,
+        *,
+        html_body: str | None = None,
+        mentions: list[str] | None = None,
+        reply_to: str | None = None,
+    ) -> str:
         content: dict[str, Any] = {"msgtype": "m.text", "body": body}
         if html_body is not None:
             content["format"] = "org.matrix.custom.html"
@@ -137,16 +155,19 @@ class Member:
         return await self.send_event(room_id, "m.room.message", content)
 
     async def send_event(self, room_id: str, event_type: str, content: dict[str, Any]) -> str:
-        resp = await self.client.room_send(room_id, event_type, content,
-                                           ignore_unverified_devices=True)
+        resp = await self.client.room_send(
+            room_id, event_type, content, ignore_unverified_devices=True
+        )
         if not isinstance(resp, RoomSendResponse):
             raise RuntimeError(f"send failed: {resp}")
         return resp.event_id
 
     async def react(self, room_id: str, event_id: str, key: str) -> str:
-        return await self.send_event(room_id, "m.reaction", {
-            "m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}
-        })
+        return await self.send_event(
+            room_id,
+            "m.reaction",
+            {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}},
+        )
 
     def messages_from(self, sender: str, room_id: str | None = None) -> list[SeenMessage]:
         return [m for m in self.seen if m.sender == sender and (room_id in (None, m.room_id))]
@@ -162,8 +183,9 @@ class Member:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), timeout=min(remaining, 0.2))
 
-    async def wait_for_reply(self, room_id: str, sender: str, after: int, *,
-                             timeout: float = 20) -> SeenMessage:
+    async def wait_for_reply(
+        self, room_id: str, sender: str, after: int, *, timeout: float = 20
+    ) -> SeenMessage:
         """The first message from `sender` in `room_id` beyond the first `after` ones seen."""
 
         def arrived() -> bool:

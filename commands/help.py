@@ -26,7 +26,9 @@ def show_help(ctx: Context, args: str) -> Rich:
         key = f"cmd.{cmd.name}.help"
         text = i18n.raw(lang, key) if i18n.has(lang, key) else cmd.summary(lang)
         # The long help is a trusted catalogue text: render its markup, don't escape it.
-        parts = [i18n.t(lang, "help.detail", usage=cmd.usage(lang, ctx.prefix), text="") + trusted(text)]
+        parts = [
+            i18n.t(lang, "help.detail", usage=cmd.usage(lang, ctx.prefix), text="") + trusted(text)
+        ]
         others = [ctx.prefix + n for n in cmd.names if fold(n) != fold(cmd.display_name(lang))]
         if others:
             parts.append(i18n.t(lang, "help.aliases", names=", ".join(others)))
@@ -46,6 +48,8 @@ def show_help(ctx: Context, args: str) -> Rich:
             continue
         lines.append(trusted("\n**" + i18n.raw(lang, f"help.group.{group}") + "**"))
         for c in cmds:
-            lines.append(i18n.t(lang, "help.line", usage=c.usage(lang, ctx.prefix), summary=c.summary(lang)))
+            lines.append(
+                i18n.t(lang, "help.line", usage=c.usage(lang, ctx.prefix), summary=c.summary(lang))
+            )
     lines.append(trusted("\n") + i18n.t(lang, "help.footer", prefix=ctx.prefix))
     return Rich.join(lines)

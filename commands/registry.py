@@ -73,9 +73,7 @@ class Router:
         hidden: bool = False,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            self.commands.append(
-                Command(name, tuple(aliases), role, handler, self.group, hidden)
-            )
+            self.commands.append(Command(name, tuple(aliases), role, handler, self.group, hidden))
             return handler
 
         return register
@@ -169,9 +167,7 @@ class Registry:
 
     @staticmethod
     def _normalise(ctx: Context, result: HandlerResult) -> list[Reply]:
-        items: Sequence[Reply | Rich] = (
-            [result] if isinstance(result, (Reply, Rich)) else result
-        )
+        items: Sequence[Reply | Rich] = [result] if isinstance(result, (Reply, Rich)) else result
         replies: list[Reply] = []
         for item in items:
             if isinstance(item, Rich):

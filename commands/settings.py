@@ -79,10 +79,14 @@ def _show_timezone(ctx: Context, value: str | None) -> str:
 
 
 LANGUAGE = register_setting(
-    Setting("language", ("sprache", "language"), "settings.language", _parse_language, _show_language)
+    Setting(
+        "language", ("sprache", "language"), "settings.language", _parse_language, _show_language
+    )
 )
 TIMEZONE = register_setting(
-    Setting("timezone", ("zeitzone", "timezone"), "settings.timezone", _parse_timezone, _show_timezone)
+    Setting(
+        "timezone", ("zeitzone", "timezone"), "settings.timezone", _parse_timezone, _show_timezone
+    )
 )
 
 

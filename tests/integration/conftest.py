@@ -121,10 +121,11 @@ class BotProcess:
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        log = open(self.config_path.parent / "bot.log", "ab")  # noqa: SIM115
+        log = open(self.config_path.parent / "bot.log", "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "run", "--config", str(self.config_path)],
-            stdout=log, stderr=subprocess.STDOUT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
 
     def stop(self) -> int:
