@@ -8,7 +8,7 @@ from urllib.parse import unquote
 
 from commands.context import Reply
 
-_PILL = re.compile(r"""href=["']https://matrix\.to/#/(@[^"'?/]+)""")
+_PILL = re.compile(r"""href=["']https://matrix\.to/#/((?:@|%40)[^"'?/]+)""")
 
 
 def mentioned_users(content: dict[str, Any]) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 HandlerResult = Reply | Rich | Sequence[Reply | Rich]
 Handler = Callable[[Context, str], HandlerResult]
 
+_COMMAND = re.compile(r"([^\W\d_][\w-]*)(?:\s+(.*))?$", re.DOTALL)
 _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 
 
@@ -102,13 +104,12 @@ class Registry:
     def parse(self, body: str, prefix: str) -> tuple[str, str] | None:
         """Split '!name args' into (name, args); None when the text is no command."""
         stripped = body.strip()
-        if not stripped.startswith(prefix) or len(stripped) <= len(prefix):
+        if not stripped.startswith(prefix):
             return None
-        head, _, rest = stripped[len(prefix) :].partition(" ")
-        head, _, first_line_rest = head.partition("\n")
-        if not head or not head[0].isalpha():
+        match = _COMMAND.match(stripped[len(prefix) :])
+        if match is None:
             return None
-        args = (first_line_rest + ("\n" if first_line_rest else "") + rest).strip()
+        head, args = match.group(1), (match.group(2) or "").strip()
         return head, args
 
     def dispatch(self, ctx: Context, body: str) -> list[Reply] | None:

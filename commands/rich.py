@@ -7,8 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-_BOLD = re.compile(r"\*\*(.+?)\*\*")
-_CODE = re.compile(r"`([^`]+)`")
+_MARKERS = re.compile(r"(\*\*|`)")
 
 
 @dataclass(frozen=True)
@@ -57,13 +56,27 @@ def mention(user_id: str, display: str) -> Rich:
 
 
 def template(tpl: str, values: dict[str, object]) -> Rich:
-    """Fill a trusted catalogue template; `**b**` and `` `c` `` are its only markup."""
+    """Fill a trusted catalogue template; `**b**` and `` `c` `` are its only markup.
+
+    The markers may enclose placeholders (`**{usage}**`): they are toggles over the
+    whole template, so values inside them are escaped and still rendered bold/code.
+    """
     plain_parts: list[str] = []
     html_parts: list[str] = []
     mentions: tuple[str, ...] = ()
+    bold = code = False
     for literal, field_name in _split_fields(tpl):
-        plain_parts.append(_BOLD.sub(r"\1", literal))
-        html_parts.append(_markup(literal))
+        for token in _MARKERS.split(literal):
+            if token == "**":
+                html_parts.append("</b>" if bold else "<b>")
+                bold = not bold
+            elif token == "`":
+                plain_parts.append("`")
+                html_parts.append("</code>" if code else "<code>")
+                code = not code
+            elif token:
+                plain_parts.append(token)
+                html_parts.append(html.escape(token, quote=False).replace("\n", "<br>"))
         if field_name is None:
             continue
         value = values[field_name]
@@ -71,13 +84,12 @@ def template(tpl: str, values: dict[str, object]) -> Rich:
         plain_parts.append(rich.plain)
         html_parts.append(rich.html)
         mentions = _merge(mentions, rich.mentions)
+    # An unbalanced marker in a catalogue text must not leave the HTML open.
+    if code:
+        html_parts.append("</code>")
+    if bold:
+        html_parts.append("</b>")
     return Rich("".join(plain_parts), "".join(html_parts), mentions)
-
-
-def _markup(literal: str) -> str:
-    escaped = html.escape(literal, quote=False).replace("\n", "<br>")
-    escaped = _BOLD.sub(r"<b>\1</b>", escaped)
-    return _CODE.sub(r"<code>\1</code>", escaped)
 
 
 def _split_fields(tpl: str) -> list[tuple[str, str | None]]:

@@ -1,0 +1,83 @@
+"""The command registry and how replies are shaped for Matrix, without a homeserver."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.matrix_content import mentioned_users, render_reply, replied_to, strip_reply_fallback
+from commands.context import Reply
+from commands.loader import registry
+from commands.registry import Registry, Router, fold
+from commands.rich import mention, template, text
+
+
+def test_umlauts_and_their_ascii_spellings_are_one_name() -> None:
+    assert fold("Ändern") == fold("aendern") == "aendern"
+    assert fold("SCHLIESSEN") == fold("schließen")
+
+
+def test_a_name_declared_twice_is_refused_at_start() -> None:
+    router = Router("general")
+    router.command("frist", aliases=("due",))(lambda ctx, args: text(""))
+    router.command("fällig", aliases=("due",))(lambda ctx, args: text(""))
+    with pytest.raises(ValueError, match="declared twice"):
+        Registry([router])
+
+
+def test_command_and_arguments_are_split_on_the_first_space_or_line() -> None:
+    reg = registry()
+    assert reg.parse("!hilfe verabredung", "!") == ("hilfe", "verabredung")
+    assert reg.parse("  !liste\nzweite Zeile", "!") == ("liste", "zweite Zeile")
+    assert reg.parse("!", "!") is None
+    assert reg.parse("!!!", "!") is None
+    assert reg.parse("hallo !hilfe", "!") is None
+
+
+def test_every_command_has_usage_and_summary_in_both_languages() -> None:
+    for cmd in registry().commands:
+        for lang in ("de", "en"):
+            assert cmd.usage(lang).startswith("!"), (cmd.name, lang)
+            assert cmd.summary(lang), (cmd.name, lang)
+
+
+def test_user_text_is_escaped_and_pills_notify() -> None:
+    rich = template(
+        "**{who}** schrieb: {what}",
+        {
+            "who": mention("@anna:example.org", "Anna <A>"),
+            "what": "<img src=x onerror=alert(1)> & *fett*",
+        },
+    )
+    assert rich.plain == "Anna <A> schrieb: <img src=x onerror=alert(1)> & *fett*"
+    assert "<img" not in rich.html and "&lt;img" in rich.html
+    assert '<a href="https://matrix.to/#/@anna:example.org">Anna &lt;A&gt;</a>' in rich.html
+    assert rich.mentions == ("@anna:example.org",)
+
+
+def test_reply_is_a_notice_in_reply_to_the_command_with_intentional_mentions() -> None:
+    reply = Reply(
+        template("Hallo {who}", {"who": mention("@ben:example.org", "Ben")}), in_reply_to="$cmd"
+    )
+    content = render_reply(reply)
+    assert content["msgtype"] == "m.notice"
+    assert content["m.relates_to"] == {"m.in_reply_to": {"event_id": "$cmd"}}
+    assert content["m.mentions"] == {"user_ids": ["@ben:example.org"]}
+    assert content["format"] == "org.matrix.custom.html"
+    assert content["body"] == "Hallo Ben"
+
+
+def test_mentions_are_read_from_m_mentions_and_element_pills() -> None:
+    content = {
+        "body": "!verabredung Bericht Anna Ben",
+        "formatted_body": '!verabredung Bericht <a href="https://matrix.to/#/@anna:example.org">'
+        'Anna</a> <a href="https://matrix.to/#/%40ben%3Aexample.org">Ben</a>',
+        "m.mentions": {"user_ids": ["@anna:example.org"]},
+    }
+    assert mentioned_users(content) == ("@anna:example.org", "@ben:example.org")
+
+
+def test_reply_relation_and_old_style_reply_fallback() -> None:
+    content = {"m.relates_to": {"m.in_reply_to": {"event_id": "$orig"}}}
+    assert replied_to(content) == "$orig"
+    assert replied_to({}) is None
+    assert strip_reply_fallback("> <@bot:x> Verabredung #3\n> mehr\n\n!erledigt") == "!erledigt"
