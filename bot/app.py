@@ -13,12 +13,14 @@ from typing import Any
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    ForwardedRoomKeyEvent,
     InviteMemberEvent,
     LoginResponse,
     MatrixRoom,
     MegolmEvent,
     ReactionEvent,
     RoomGetStateResponse,
+    RoomKeyEvent,
     RoomMessageText,
     RoomSendResponse,
     SyncError,
@@ -26,7 +28,7 @@ from nio import (
     WhoamiResponse,
 )
 
-from bot import credentials
+from bot import credentials, crosssigning, crypto_status
 from bot.config import Config
 from bot.dbthread import DbThread
 from bot.incoming import (
@@ -35,8 +37,12 @@ from bot.incoming import (
     IncomingReaction,
     handle_message,
     handle_reaction,
+    queue_replies,
 )
 from bot.matrix_content import mentioned_users, replied_to, strip_reply_fallback
+from commands import i18n, settings
+from commands.context import Reply
+from commands.rich import mention
 from storage import events, outbox, rooms
 from storage.db import Database
 from storage.migrate import upgrade
@@ -49,6 +55,7 @@ _PERMANENT_SEND_ERRORS = {"M_FORBIDDEN", "M_NOT_FOUND", "M_TOO_LARGE", "M_BAD_JS
 _MAX_SEND_ATTEMPTS = 8
 _PRE_V12_ROOM_VERSIONS = frozenset(str(v) for v in range(1, 12))
 CREATOR_POWER_LEVEL = 2**53 - 1
+_ANSWER_WAIT_SECONDS = 2.0
 
 
 class BotStartError(Exception):
@@ -79,6 +86,12 @@ class GremienBot:
         self._stop = asyncio.Event()
         self._outbox_wake = asyncio.Event()
         self._creators: dict[str, frozenset[str]] = {}
+        # Undecryptable events waiting for their room key; set when any room key arrives.
+        self._room_key_arrived = asyncio.Event()
+        self._key_waits: set[asyncio.Task[None]] = set()
+        self.cross_signing: crosssigning.SetupResult | None = None
+        self._send_lock = asyncio.Lock()
+        self._background: set[asyncio.Future[bool]] = set()
         self.settings = BotSettings(
             server_name=config.server_name,
             prefix=config.command_prefix,
@@ -93,6 +106,7 @@ class GremienBot:
         self.config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         await self.dbt.run(upgrade, self.db.engine)
         self.client = await self._login()
+        await self._setup_cross_signing()
         self._register_callbacks(self.client)
         return self.client
 
@@ -104,13 +118,15 @@ class GremienBot:
             store_sync_tokens=False,  # the bot keeps its own token in its database
             max_timeout_retry_wait_time=self.max_retry_wait,
         )
-        return AsyncClient(
+        client = crosssigning.TrustPolicyClient(
             self.config.homeserver,
             self.config.user_id,
             device_id=device_id,
             store_path=str(store),
             config=cfg,
         )
+        client.only_cross_signed_devices = self.config.encryption.only_cross_signed_devices
+        return client
 
     async def _login(self) -> AsyncClient:
         cfg = self.config
@@ -156,11 +172,41 @@ class GremienBot:
             await client.keys_upload()
         return client
 
+    async def _setup_cross_signing(self) -> None:
+        """Cross-sign this device with the account's identity (created on the first start).
+
+        A failure is logged and leaves the bot running: unencrypted rooms and clients that
+        share keys with unsigned devices still work, and `crypto status` shows the state.
+        """
+        assert self.client is not None
+        client = self.client
+        if isinstance(client, crosssigning.TrustPolicyClient):
+            client.start_trust_policy()
+        enc = self.config.encryption
+        try:
+            self.cross_signing = await crosssigning.ensure_cross_signing(
+                crosssigning.MatrixApi(client),
+                user_id=self.config.user_id,
+                device_id=str(client.device_id),
+                data_dir=self.config.data_dir,
+                password=self.config.password.get_secret_value() if self.config.password else None,
+                recovery_key=enc.recovery_key.get_secret_value() if enc.recovery_key else None,
+                allow_reset=enc.allow_identity_reset,
+            )
+        except Exception as exc:  # network, homeserver refusal: never a secret in the text
+            log.error("cross-signing could not be set up: %s", exc)
+            return
+        if self.cross_signing.ok:
+            log.info("%s", self.cross_signing.message)
+        else:
+            log.error("cross-signing: %s", self.cross_signing.message)
+
     def _register_callbacks(self, client: AsyncClient) -> None:
         client.add_event_callback(self._guard(self._on_invite), InviteMemberEvent)
         client.add_event_callback(self._guard(self._on_text), RoomMessageText)
         client.add_event_callback(self._guard(self._on_undecryptable), MegolmEvent)
         client.add_event_callback(self._guard(self._on_reaction), ReactionEvent)
+        client.add_to_device_callback(self._on_room_key, (RoomKeyEvent, ForwardedRoomKeyEvent))
 
     def _guard(self, handler: Callable[[MatrixRoom, Any], Any]) -> Callable[..., Any]:
         """One handler's failure is logged and never reaches the sync loop."""
@@ -311,7 +357,7 @@ class GremienBot:
         )
         queued = await self.dbt.run(handle_message, self.db, msg, self.settings, self.clock)
         if queued:
-            self._outbox_wake.set()
+            await self._answer_now()
 
     async def _on_reaction(self, room: MatrixRoom, event: ReactionEvent) -> None:
         assert self.client is not None
@@ -328,7 +374,7 @@ class GremienBot:
             power_levels=await self._power_levels(room),
         )
         if await self.dbt.run(handle_reaction, self.db, reaction, self.settings, self.clock):
-            self._outbox_wake.set()
+            await self._answer_now()
 
     async def _power_levels(self, room: MatrixRoom) -> dict[str, int]:
         levels = {uid: room.power_levels.get_user_level(uid) for uid in room.users}
@@ -358,7 +404,13 @@ class GremienBot:
         return found
 
     async def _on_undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
+        """Ask for the missing key, wait a little for it, else say so in the room."""
         assert self.client is not None
+        if event.sender == self.client.user_id:
+            return
+        sent = dt.datetime.fromtimestamp(event.server_timestamp / 1000, dt.UTC)
+        if not await self.dbt.run(self._is_unhandled, room.room_id, event.event_id, sent):
+            return  # history from before the bot joined, or handled already
         log.warning(
             "could not decrypt %s from %s in %s; asking for the key",
             event.event_id,
@@ -366,11 +418,83 @@ class GremienBot:
             room.room_id,
         )
         with contextlib.suppress(Exception):
-            await self.client.request_room_key(event)
+            await self.client.request_room_key(event)  # m.room_key_request
+        # Waiting here would hold up the sync that may bring the key: wait beside it.
+        task = asyncio.create_task(self._await_room_key(room, event))
+        self._key_waits.add(task)
+        task.add_done_callback(self._key_waits.discard)
+
+    def _is_unhandled(self, room_id: str, event_id: str, sent: dt.datetime) -> bool:
+        with self.db.session() as s:
+            if events.is_processed(s, event_id):
+                return False
+            room = rooms.get_room(s, room_id)
+            return room is not None and sent >= room.joined_at
+
+    async def _on_room_key(self, event: Any) -> None:
+        """A room key (or a forwarded one) arrived: wake whoever waits for one."""
+        arrived, self._room_key_arrived = self._room_key_arrived, asyncio.Event()
+        arrived.set()
+
+    def _try_decrypt(self, room_id: str, event: MegolmEvent) -> Any | None:
+        assert self.client is not None and self.client.olm is not None
+        try:
+            decrypted = self.client.olm.decrypt_megolm_event(event, room_id)
+        except Exception:
+            return None
+        return None if isinstance(decrypted, MegolmEvent) else decrypted
+
+    async def _await_room_key(self, room: MatrixRoom, event: MegolmEvent) -> None:
+        assert self.client is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.encryption.undecryptable_wait_seconds
+        while True:
+            arrived = self._room_key_arrived
+            decrypted = self._try_decrypt(room.room_id, event)
+            if decrypted is not None:
+                log.info("the key of %s arrived; handling the message", event.event_id)
+                # Every handler, as if the event had come decrypted (they are guarded).
+                for callback in list(self.client.event_callbacks):
+                    await callback.async_execute(decrypted, room)
+                return
+            remaining = deadline - loop.time()
+            if remaining <= 0 or self._stop.is_set():
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(arrived.wait(), timeout=min(remaining, 1.0))
+        if self._stop.is_set():
+            return
+        member = room.users.get(event.sender)
+        name = (member.display_name if member else None) or event.sender
+        try:
+            queued = await self.dbt.run(self._answer_undecryptable, room.room_id, event, name)
+        except Exception:
+            log.exception("could not queue the answer to undecryptable %s", event.event_id)
+            return
+        if queued:
+            self._outbox_wake.set()
+
+    def _answer_undecryptable(self, room_id: str, event: MegolmEvent, name: str) -> int:
+        """Count it and answer once per sender and megolm session ("could not read")."""
+        with self.db.session() as s:
+            if events.is_processed(s, event.event_id):
+                return 0
+            crypto_status.record_undecryptable(s, self.clock())
+            lang = settings.room_language(s, room_id, self.settings.default_language)
+            text = i18n.t(lang, "error.undecryptable", user=mention(event.sender, name))
+            queue_replies(
+                s,
+                f"undecryptable:{room_id}:{event.sender}:{event.session_id}",
+                room_id,
+                [Reply(text, in_reply_to=event.event_id)],
+            )
+            events.mark_processed(s, event.event_id, room_id)
+            return 1
 
     # ------------------------------------------------------------------ sending
 
     async def _send_loop(self) -> None:
+        """Sends what the outbox holds; retries with backoff what the homeserver refused."""
         failures = 0
         while not self._stop.is_set():
             with contextlib.suppress(TimeoutError):
@@ -378,14 +502,36 @@ class GremienBot:
             self._outbox_wake.clear()
             if self._stop.is_set() or not self.ready.is_set():
                 continue
-            rows = await self.dbt.run(self._pending)
-            for row in rows:
-                if not await self._send_one(row):
-                    failures += 1
-                    await self._sleep(min(self.max_retry_wait, 0.5 * 2 ** min(failures, 6)))
-                    self._outbox_wake.set()
-                    break
+            if await self._flush_outbox():
                 failures = 0
+                continue
+            failures += 1
+            await self._sleep(min(self.max_retry_wait, 0.5 * 2 ** min(failures, 6)))
+            self._outbox_wake.set()
+
+    async def _flush_outbox(self) -> bool:
+        """Send every pending message in order; False when one could not be sent."""
+        async with self._send_lock:
+            for row in await self.dbt.run(self._pending):
+                if not await self._send_one(row):
+                    return False
+        return True
+
+    async def _answer_now(self) -> None:
+        """Send a command's replies before the next sync, as a plain bot would.
+
+        Waits only briefly: a throttled or slow homeserver must not hold up the sync
+        loop, so a longer send goes on in the background (the outbox keeps it safe).
+        """
+        flush = asyncio.ensure_future(self._flush_outbox())
+        flush.add_done_callback(
+            lambda f: (
+                None if f.cancelled() or f.exception() or f.result() else self._outbox_wake.set()
+            )
+        )
+        self._background.add(flush)
+        flush.add_done_callback(self._background.discard)
+        await asyncio.wait({flush}, timeout=_ANSWER_WAIT_SECONDS)
 
     def _pending(self) -> list[OutboxMessage]:
         with self.db.session() as s:

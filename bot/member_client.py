@@ -67,7 +67,7 @@ class Member:
     async def _sync_forever(self) -> None:
         while True:
             try:
-                await self.client.sync_forever(timeout=1000, loop_sleep_time=50)
+                await self.client.sync_forever(timeout=1000)
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -1,0 +1,112 @@
+"""Command → reply latency of gremienbot against a minimal nio echo bot, same homeserver.
+
+Run: pytest -m benchmark tests/benchmarks/bench_command_latency.py -s
+
+Both bots run in this process against one throwaway Synapse, in rooms of their own; the
+member's commands alternate between them so both see the same machine load. Printed:
+the median and 90th percentile as the member sees them, and gremienbot's ratio to the
+echo bot (the design's target: at most 1.2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from pathlib import Path
+
+import pytest
+from nio import AsyncClient, MatrixRoom, RoomMessageText
+
+from bot.app import GremienBot
+from bot.config import load_config
+from bot.devserver import LocalSynapse
+from bot.member_client import Member
+from tests.integration.conftest import PASSWORD, write_config
+
+ROUNDS = 40
+
+
+class EchoBot:
+    """The floor: answers every command with a notice, nothing else."""
+
+    def __init__(self, url: str, user_id: str) -> None:
+        self.client = AsyncClient(url, user_id)
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.client.login(PASSWORD)
+        await self.client.sync(timeout=0, full_state=True)
+        self.client.add_event_callback(self._on_text, RoomMessageText)
+        self.task = asyncio.create_task(self.client.sync_forever(timeout=30000))
+
+    async def _on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
+        if event.sender != self.client.user_id and event.body.startswith("!"):
+            await self.client.room_send(
+                room.room_id,
+                "m.room.message",
+                {
+                    "msgtype": "m.notice",
+                    "body": "echo",
+                    "m.relates_to": {"m.in_reply_to": {"event_id": event.event_id}},
+                },
+            )
+
+    async def join_invites(self, room_id: str) -> None:
+        await self.client.join(room_id)
+
+    async def stop(self) -> None:
+        if self.task:
+            self.task.cancel()
+        await self.client.close()
+
+
+async def _round_trip(member: Member, room: str, bot_id: str, n: int, text: str) -> float:
+    start = time.perf_counter()
+    await member.send(room, text)
+    await member.wait_for_reply(room, bot_id, n, timeout=30)
+    return time.perf_counter() - start
+
+
+@pytest.mark.benchmark
+async def test_command_latency_against_echo_bot(tmp_path: Path) -> None:
+    server = LocalSynapse(tmp_path / "hs")
+    await asyncio.to_thread(server.start)
+    try:
+        echo_id = server.register("echo", PASSWORD)
+        server.register("bot", PASSWORD)
+        anna_id = server.register("anna", PASSWORD)
+        echo = EchoBot(server.url, echo_id)
+        await echo.start()
+        bot = GremienBot(load_config(write_config(tmp_path, server, "bot")))
+        await bot.start()
+        bot_task = asyncio.create_task(bot.run())
+        await asyncio.wait_for(bot.ready.wait(), 30)
+        anna = Member(server.url, anna_id, PASSWORD, tmp_path / "anna")
+        await anna.login()
+        room_g = await anna.create_room("G", invite=(bot.config.user_id,))
+        room_e = await anna.create_room("E", invite=(echo_id,))
+        await echo.join_invites(room_e)
+        await anna.wait_for_member(room_g, bot.config.user_id)
+        await anna.wait_for_member(room_e, echo_id)
+
+        g_times: list[float] = []
+        e_times: list[float] = []
+        for i in range(ROUNDS):
+            e_times.append(await _round_trip(anna, room_e, echo_id, i, "!einstellungen"))
+            g_times.append(await _round_trip(anna, room_g, bot.config.user_id, i, "!einstellungen"))
+        g_med, e_med = statistics.median(g_times[5:]), statistics.median(e_times[5:])
+        q = statistics.quantiles
+        print(
+            f"\necho bot:   median {e_med * 1000:.1f} ms, p90 {q(e_times[5:], n=10)[-1] * 1000:.1f} ms"
+        )
+        print(
+            f"gremienbot: median {g_med * 1000:.1f} ms, p90 {q(g_times[5:], n=10)[-1] * 1000:.1f} ms"
+        )
+        print(f"ratio gremienbot / echo bot (median): {g_med / e_med:.2f}  (target <= 1.2)")
+        await anna.close()
+        await echo.stop()
+        bot.stop()
+        await bot_task
+    finally:
+        await asyncio.to_thread(server.stop)
