@@ -4,11 +4,26 @@ from __future__ import annotations
 
 from functools import cache
 
+from commands import (
+    agreement_changes,
+    agreement_list,
+    agreements,
+    role_command,
+    settings,
+)
 from commands import help as help_commands
-from commands import settings
 from commands.registry import Registry
 
 
 @cache
 def registry() -> Registry:
-    return Registry([help_commands.router, settings.router])
+    return Registry(
+        [
+            help_commands.router,
+            settings.router,
+            agreements.router,
+            agreement_list.router,
+            agreement_changes.router,
+            role_command.router,
+        ]
+    )

@@ -7,6 +7,7 @@ from collections.abc import Collection
 from sqlmodel import Session
 
 from commands.context import Role
+from storage import agreements as agreement_store
 
 CHAIR_POWER_LEVEL = 50
 
@@ -23,4 +24,6 @@ def effective_role(
         return Role.COORDINATION
     if power_level >= CHAIR_POWER_LEVEL:
         return Role.CHAIR
+    if agreement_store.room_role(db, room_id, user_id) == agreement_store.CHAIR_ROLE:
+        return Role.CHAIR  # set with `!rolle @person vorsitz`
     return Role.MEMBER

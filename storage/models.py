@@ -103,6 +103,8 @@ class AgreementOwner(SQLModel, table=True):
 
     agreement_id: int = Field(foreign_key="agreement.id", primary_key=True)
     user_id: str = Field(primary_key=True, max_length=255)
+    # Owners are shown in the order they were named.
+    position: int = 0
 
 
 class AgreementHistory(SQLModel, table=True):
@@ -118,6 +120,8 @@ class AgreementHistory(SQLModel, table=True):
     action: str = Field(max_length=32)
     old_value: str | None = Field(default=None, sa_column=Column(Text))
     new_value: str | None = Field(default=None, sa_column=Column(Text))
+    # A comment with the change: the note of `!erledigt N notiz`, the reason of `!verwerfen`.
+    note: str | None = Field(default=None, sa_column=Column(Text))
     source_event_id: str | None = Field(default=None, max_length=255)
 
 

@@ -41,6 +41,7 @@ def upgrade() -> None:
         "agreement_owner",
         sa.Column("agreement_id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.String(255), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["agreement_id"], ["agreement.id"], name="fk_agreement_owner_agreement_id_agreement"
         ),
@@ -55,6 +56,7 @@ def upgrade() -> None:
         sa.Column("action", sa.String(32), nullable=False),
         sa.Column("old_value", sa.Text(), nullable=True),
         sa.Column("new_value", sa.Text(), nullable=True),
+        sa.Column("note", sa.Text(), nullable=True),
         sa.Column("source_event_id", sa.String(255), nullable=True),
         sa.ForeignKeyConstraint(
             ["agreement_id"], ["agreement.id"], name="fk_agreement_history_agreement_id_agreement"

@@ -1,0 +1,413 @@
+"""Agreements (Verabredungen), their owners and history; roles set with `!rolle`.
+
+Commands call these functions; nothing here knows about chat. Every change writes one
+history row (who, what, when, old and new value), and nothing is ever deleted: cancelled
+is a status.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, or_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col, select
+
+from storage.models import Agreement, AgreementHistory, AgreementOwner, RoomRole
+
+OPEN = "open"
+DONE = "done"
+CANCELLED = "cancelled"
+STATUSES = (OPEN, DONE, CANCELLED)
+
+# History actions.
+CREATED = "created"
+DONE_ACTION = "done"
+REOPENED = "reopened"
+ASSIGNED = "assigned"
+DUE_CHANGED = "due_changed"
+EDITED = "edited"
+CANCELLED_ACTION = "cancelled"
+NOTE = "note"
+
+# Numbers are PostgreSQL INTEGER: anything larger is no agreement (and no database error).
+MAX_NUMBER = 2**31 - 1
+_NUMBER_ATTEMPTS = 8
+
+# Roles stored in room_role.
+CHAIR_ROLE = "chair"
+MEMBER_ROLE = "member"
+
+
+# --------------------------------------------------------------------------------- values
+
+
+def due_value(due_date: dt.date | None, due_time: dt.time | None) -> str | None:
+    """A due date as stored in the history: "2026-12-04" or "2026-12-04 10:00"."""
+    if due_date is None:
+        return None
+    return due_date.isoformat() + (f" {due_time:%H:%M}" if due_time is not None else "")
+
+
+def parse_due_value(value: str | None) -> tuple[dt.date | None, dt.time | None]:
+    if not value:
+        return None, None
+    day, _, clock = value.partition(" ")
+    return dt.date.fromisoformat(day), (dt.time.fromisoformat(clock) if clock else None)
+
+
+def owners_value(user_ids: Sequence[str]) -> str:
+    """Owners as stored in the history: user IDs separated by spaces (IDs have none)."""
+    return " ".join(user_ids)
+
+
+def parse_owners_value(value: str | None) -> list[str]:
+    return value.split() if value else []
+
+
+# -------------------------------------------------------------------------------- reading
+
+
+def by_id(db: Session, agreement_id: int) -> Agreement | None:
+    return db.get(Agreement, agreement_id)
+
+
+def by_number(db: Session, room_id: str, number: int) -> Agreement | None:
+    if not 1 <= number <= MAX_NUMBER:
+        return None
+    stmt = select(Agreement).where(Agreement.room_id == room_id, Agreement.number == number)
+    return db.exec(stmt).first()
+
+
+def by_source_event(db: Session, event_id: str) -> Agreement | None:
+    return db.exec(select(Agreement).where(Agreement.source_event_id == event_id)).first()
+
+
+def owners(db: Session, agreement_id: int) -> list[str]:
+    stmt = (
+        select(AgreementOwner)
+        .where(AgreementOwner.agreement_id == agreement_id)
+        .order_by(col(AgreementOwner.position), col(AgreementOwner.user_id))
+    )
+    return [row.user_id for row in db.exec(stmt)]
+
+
+def owners_of(db: Session, agreement_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Owners of several agreements in one query."""
+    found: dict[int, list[str]] = {a: [] for a in agreement_ids}
+    if not agreement_ids:
+        return found
+    stmt = (
+        select(AgreementOwner)
+        .where(col(AgreementOwner.agreement_id).in_(list(agreement_ids)))
+        .order_by(
+            col(AgreementOwner.agreement_id),
+            col(AgreementOwner.position),
+            col(AgreementOwner.user_id),
+        )
+    )
+    for row in db.exec(stmt):
+        found[row.agreement_id].append(row.user_id)
+    return found
+
+
+def history(db: Session, agreement_id: int) -> list[AgreementHistory]:
+    stmt = (
+        select(AgreementHistory)
+        .where(AgreementHistory.agreement_id == agreement_id)
+        .order_by(col(AgreementHistory.at), col(AgreementHistory.id))
+    )
+    return list(db.exec(stmt))
+
+
+def is_overdue(a: Agreement, now: dt.datetime) -> bool:
+    """Open and past its due date (or its due time today); `now` is in the room's zone."""
+    if a.status != OPEN or a.due_date is None:
+        return False
+    today = now.date()
+    if a.due_date != today:
+        return a.due_date < today
+    return a.due_time is not None and a.due_time < now.time().replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Agreement]
+    total: int
+
+
+def query(
+    db: Session,
+    room_id: str,
+    *,
+    statuses: Sequence[str] = (OPEN,),
+    owner: str | None = None,
+    overdue_at: dt.datetime | None = None,
+    limit: int = 15,
+    offset: int = 0,
+) -> Page:
+    """Agreements of a room sorted by due date (those without one last), then number.
+
+    `overdue_at` (room time) keeps only those overdue at that moment; `total` counts all
+    matches, so the caller can say how many more there are.
+    """
+    conditions: list[ColumnElement[bool]] = [
+        col(Agreement.room_id) == room_id,
+        col(Agreement.status).in_(list(statuses)),
+    ]
+    if owner is not None:
+        owned = select(AgreementOwner.agreement_id).where(AgreementOwner.user_id == owner)
+        conditions.append(col(Agreement.id).in_(owned))
+    if overdue_at is not None:
+        today = overdue_at.date()
+        clock = overdue_at.time().replace(tzinfo=None)
+        conditions.append(
+            or_(
+                col(Agreement.due_date) < today,
+                and_(
+                    col(Agreement.due_date) == today,
+                    col(Agreement.due_time).is_not(None),
+                    col(Agreement.due_time) < clock,
+                ),
+            )
+        )
+    total = db.exec(select(func.count()).select_from(Agreement).where(*conditions)).one()
+    stmt = (
+        select(Agreement)
+        .where(*conditions)
+        .order_by(
+            col(Agreement.due_date).is_(None),
+            col(Agreement.due_date),
+            col(Agreement.due_time).is_(None),
+            col(Agreement.due_time),
+            col(Agreement.number),
+        )
+        .limit(limit)
+        .offset(offset)
+    )
+    return Page(list(db.exec(stmt)), int(total))
+
+
+# -------------------------------------------------------------------------------- writing
+
+
+def _next_number(db: Session, room_id: str) -> int:
+    stmt = select(func.max(Agreement.number)).where(Agreement.room_id == room_id)
+    current = db.exec(stmt).one()
+    return int(current or 0) + 1
+
+
+def record(
+    db: Session,
+    *,
+    room_id: str,
+    text: str,
+    owners: Sequence[str],
+    due_date: dt.date | None,
+    due_time: dt.time | None,
+    actor: str,
+    at: dt.datetime,
+    source_event_id: str,
+) -> tuple[Agreement, bool]:
+    """Record a new agreement as number max+1 of its room; (agreement, created).
+
+    Two agreements recorded at the same moment in one room cannot get the same number:
+    the unique constraint refuses the second insert, which then takes the next number.
+    An event that already recorded one returns that one (created False).
+    """
+    existing = by_source_event(db, source_event_id)
+    if existing is not None:
+        if existing.room_id != room_id:  # event IDs are unique across rooms
+            raise ValueError(f"event {source_event_id} already recorded in {existing.room_id}")
+        return existing, False
+    for _attempt in range(_NUMBER_ATTEMPTS):
+        agreement = Agreement(
+            room_id=room_id,
+            number=_next_number(db, room_id),
+            text=text,
+            status=OPEN,
+            due_date=due_date,
+            due_time=due_time,
+            created_by=actor,
+            created_at=at,
+            updated_at=at,
+            source_event_id=source_event_id,
+        )
+        try:
+            with db.begin_nested():
+                db.add(agreement)
+                db.flush()
+        except IntegrityError:
+            existing = by_source_event(db, source_event_id)
+            if existing is not None:
+                return existing, False
+            continue  # someone else took this number meanwhile
+        assert agreement.id is not None
+        for position, user_id in enumerate(owners):
+            db.add(AgreementOwner(agreement_id=agreement.id, user_id=user_id, position=position))
+        _log(db, agreement, actor, at, CREATED, None, text, source_event_id=source_event_id)
+        db.flush()
+        return agreement, True
+    raise RuntimeError(f"no free agreement number in {room_id} after {_NUMBER_ATTEMPTS} tries")
+
+
+def _log(
+    db: Session,
+    a: Agreement,
+    actor: str,
+    at: dt.datetime,
+    action: str,
+    old: str | None,
+    new: str | None,
+    *,
+    note: str | None = None,
+    source_event_id: str | None = None,
+) -> AgreementHistory:
+    assert a.id is not None
+    row = AgreementHistory(
+        agreement_id=a.id,
+        at=at,
+        actor=actor,
+        action=action,
+        old_value=old,
+        new_value=new,
+        note=note,
+        source_event_id=source_event_id,
+    )
+    db.add(row)
+    return row
+
+
+def _touch(db: Session, a: Agreement, at: dt.datetime) -> None:
+    a.updated_at = at
+    db.add(a)
+
+
+def set_status(
+    db: Session,
+    a: Agreement,
+    status: str,
+    *,
+    actor: str,
+    at: dt.datetime,
+    note: str | None = None,
+    source_event_id: str | None = None,
+) -> None:
+    if status not in STATUSES:
+        raise ValueError(f"unknown status {status!r}")
+    action = {OPEN: REOPENED, DONE: DONE_ACTION, CANCELLED: CANCELLED_ACTION}[status]
+    old = a.status
+    a.status = status
+    a.closed_at = None if status == OPEN else at
+    _touch(db, a, at)
+    _log(db, a, actor, at, action, old, status, note=note, source_event_id=source_event_id)
+    db.flush()
+
+
+def set_owners(
+    db: Session,
+    a: Agreement,
+    user_ids: Sequence[str],
+    *,
+    actor: str,
+    at: dt.datetime,
+    source_event_id: str | None = None,
+) -> None:
+    assert a.id is not None
+    old = owners(db, a.id)
+    for row in db.exec(select(AgreementOwner).where(AgreementOwner.agreement_id == a.id)):
+        db.delete(row)  # the owner list is replaced; the old one stays in the history
+    db.flush()
+    for position, user_id in enumerate(user_ids):
+        db.add(AgreementOwner(agreement_id=a.id, user_id=user_id, position=position))
+    _touch(db, a, at)
+    _log(
+        db,
+        a,
+        actor,
+        at,
+        ASSIGNED,
+        owners_value(old),
+        owners_value(user_ids),
+        source_event_id=source_event_id,
+    )
+    db.flush()
+
+
+def set_due(
+    db: Session,
+    a: Agreement,
+    due_date: dt.date | None,
+    due_time: dt.time | None,
+    *,
+    actor: str,
+    at: dt.datetime,
+    source_event_id: str | None = None,
+) -> None:
+    old = due_value(a.due_date, a.due_time)
+    a.due_date, a.due_time = due_date, due_time
+    _touch(db, a, at)
+    new = due_value(due_date, due_time)
+    _log(db, a, actor, at, DUE_CHANGED, old, new, source_event_id=source_event_id)
+    db.flush()
+
+
+def set_text(
+    db: Session,
+    a: Agreement,
+    text: str,
+    *,
+    actor: str,
+    at: dt.datetime,
+    source_event_id: str | None = None,
+) -> None:
+    old = a.text
+    a.text = text
+    _touch(db, a, at)
+    _log(db, a, actor, at, EDITED, old, text, source_event_id=source_event_id)
+    db.flush()
+
+
+def add_note(
+    db: Session,
+    a: Agreement,
+    text: str,
+    *,
+    actor: str,
+    at: dt.datetime,
+    source_event_id: str | None = None,
+) -> None:
+    _touch(db, a, at)
+    _log(db, a, actor, at, NOTE, None, None, note=text, source_event_id=source_event_id)
+    db.flush()
+
+
+# ------------------------------------------------------------------------------ room roles
+
+
+def room_role(db: Session, room_id: str, user_id: str) -> str | None:
+    row = db.get(RoomRole, (room_id, user_id))
+    return row.role if row else None
+
+
+def room_roles(db: Session, room_id: str) -> list[RoomRole]:
+    stmt = select(RoomRole).where(RoomRole.room_id == room_id).order_by(col(RoomRole.user_id))
+    return list(db.exec(stmt))
+
+
+def set_room_role(
+    db: Session, room_id: str, user_id: str, role: str, *, set_by: str, at: dt.datetime
+) -> str | None:
+    """Store the role set with `!rolle`; returns the one stored before (None: none)."""
+    row = db.get(RoomRole, (room_id, user_id))
+    old = row.role if row else None
+    if row is None:
+        row = RoomRole(room_id=room_id, user_id=user_id, role=role, set_by=set_by, set_at=at)
+    else:
+        row.role, row.set_by, row.set_at = role, set_by, at
+    db.add(row)
+    db.flush()
+    return old
