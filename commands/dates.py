@@ -562,6 +562,9 @@ def _resolve(toks: list[_Tok], today: dt.date, year: int | None = None) -> dt.da
             return _add_months(today, n) if n <= 120 else None
         case [_Tok("IN"), _Tok("NUM", n), _Tok("YEAR")]:
             return _add_months(today, 12 * n) if n <= 10 else None
+        case [_Tok("NEXT" | "AFTERNEXT" as which), _Tok("WEEK")]:
+            # A deadline "bis nächste Woche" is met by the end of that working week.
+            return _monday(today, 1 if which == "NEXT" else 2) + 4 * _DAY
         case [
             _Tok("END" | "MID" | "BEGIN" as pos),
             _Tok("WEEK" | "MONTH" | "QUARTER" | "YEAR" as p),
@@ -663,7 +666,8 @@ def parse_when(
     - A time of day alone ("17 Uhr") is today if that minute has not passed, else tomorrow; a
       time with a day ("heute 8 Uhr") is kept even when it is already past: the caller decides.
     - "in 3 Stunden" / "in 45 Minuten" carry a time; "in 2 Wochen" etc. only a date.
-    - Never guessed (None): periods without a day ("nächste Woche", "April"), parts of the day
+    - "nächste Woche" / "next week" (a deadline) is the Friday of that week, as "KW n" is.
+    - Never guessed (None): other periods without a day ("nächsten Monat", "April"), parts of the day
       without an hour ("morgen Abend"), impossible dates or times, unknown words.
     """
     if now.tzinfo is None or now.utcoffset() is None:

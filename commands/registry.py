@@ -133,18 +133,27 @@ class Registry:
             replies = self._normalise(ctx, cmd.handler(ctx, args))
             savepoint.commit()
             return replies
-        except UsageError as exc:
-            savepoint.rollback()
-            msg = i18n.t(ctx.lang, exc.key, **exc.values)
-            usage = i18n.t(ctx.lang, "error.usage", usage=cmd.usage(ctx.lang, ctx.prefix))
-            return [Reply(msg + "\n" + usage, in_reply_to=ctx.event_id)]
         except CommandError as exc:
             savepoint.rollback()
-            return [Reply(i18n.t(ctx.lang, exc.key, **exc.values), in_reply_to=ctx.event_id)]
+            return [Reply(self._explain(ctx, cmd, exc), in_reply_to=ctx.event_id)]
         except Exception:
             savepoint.rollback()
             log.exception("command %s failed in %s", cmd.name, ctx.room_id)
             return [Reply(i18n.t(ctx.lang, "error.internal"), in_reply_to=ctx.event_id)]
+
+    @staticmethod
+    def _explain(ctx: Context, cmd: Command, exc: CommandError) -> Rich:
+        try:
+            msg = i18n.t(ctx.lang, exc.key, **exc.values)
+        except (KeyError, IndexError, ValueError):
+            # A catalogue gap must still give the member an answer, never silence.
+            log.exception("message %s of command %s cannot be rendered", exc.key, cmd.name)
+            return i18n.t(ctx.lang, "error.internal")
+        if isinstance(exc, UsageError):
+            msg = (
+                msg + "\n" + i18n.t(ctx.lang, "error.usage", usage=cmd.usage(ctx.lang, ctx.prefix))
+            )
+        return msg
 
     def _unknown(self, ctx: Context, name: str) -> Reply:
         suggestion = self.suggest(name)

@@ -19,6 +19,7 @@ from storage import rooms
 from storage.db import Database
 
 BERLIN = ZoneInfo("Europe/Berlin")
+NOW_FOR_TESTS = dt.datetime(2026, 3, 9, 10, 15, tzinfo=BERLIN)
 ROOM = "!gremium:example.org"
 ANNA = "@anna:example.org"
 BEN = "@ben:example.org"

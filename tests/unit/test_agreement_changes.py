@@ -138,7 +138,7 @@ def test_due_date_can_be_removed(room: Dialog) -> None:
     ("args", "expected"),
     [
         ("1 irgendwann", "„irgendwann“ verstehe ich nicht"),
-        ("1 nächste Woche", "„nächste Woche“ verstehe ich nicht"),
+        ("1 nächsten Monat", "„nächsten Monat“ verstehe ich nicht"),
         ("1 01.01.2026", "Do., 1. Januar 2026 liegt in der Vergangenheit"),
         ("1", "Bis wann?"),
     ],
@@ -233,9 +233,10 @@ def test_reply_to_the_confirmation_marks_it_done_without_a_number(room: Dialog) 
     assert "✅ #1 ist erledigt" in room.text(BEN, "!erledigt 1", ref=ref)  # a number wins
 
 
-def test_reply_with_a_week_but_no_day_is_asked_back(room: Dialog) -> None:
+def test_reply_with_next_week_moves_the_due_date_to_that_weeks_friday(room: Dialog) -> None:
     ref = _confirmation_ref(room)
-    assert "„nächste Woche“ verstehe ich nicht" in room.text(BEN, "!frist nächste Woche", ref=ref)
+    answer = room.text(BEN, "!frist nächste Woche", ref=ref)
+    assert "neue Frist: Fr., 20. März 2026" in answer
 
 
 def test_reply_to_the_confirmation_acts_on_it_for_every_change_command(room: Dialog) -> None:

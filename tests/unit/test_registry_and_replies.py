@@ -81,3 +81,22 @@ def test_reply_relation_and_old_style_reply_fallback() -> None:
     assert replied_to(content) == "$orig"
     assert replied_to({}) is None
     assert strip_reply_fallback("> <@bot:x> Verabredung #3\n> mehr\n\n!erledigt") == "!erledigt"
+
+
+def test_a_message_missing_from_the_catalogue_still_gets_an_answer(dialog) -> None:
+    from commands.errors import CommandError
+
+    router = Router("general")
+
+    @router.command("kaputt")
+    def broken(ctx, args):  # type: ignore[no-untyped-def]
+        raise CommandError("no.such.message")
+
+    reg = Registry([router])
+    with dialog.database.session() as s:
+        from commands.context import Context
+        from tests.dialog import ANNA, NOW_FOR_TESTS
+
+        ctx = Context(room_id="!r:x", sender=ANNA, event_id="$1", now=NOW_FOR_TESTS, db=s)
+        [reply] = reg.dispatch(ctx, "!kaputt") or []
+    assert "interner Fehler" in reply.body
