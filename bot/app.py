@@ -239,6 +239,8 @@ class GremienBot:
         self._outbox_wake.set()
 
     async def _shutdown(self) -> None:
+        for waiting in list(self._key_waits):  # undecryptable events still waiting for a key
+            waiting.cancel()
         if self.client is not None:
             await self.client.close()
         self.dbt.close()

@@ -88,6 +88,32 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(keep=args.keep))
 
 
+def cmd_crypto(args: argparse.Namespace) -> int:
+    import getpass
+    import os
+
+    from bot import crypto_status
+    from bot.config import ENV_RECOVERY_KEY
+
+    config = _load(args.config)
+    logging.basicConfig(level=logging.WARNING)
+    if args.action == "status":
+        return asyncio.run(crypto_status.cli_status(config))
+    if args.action == "export-recovery-key":
+        return crypto_status.cli_export(config)
+    # import-recovery-key: from a file, the environment, or typed in (never an argument,
+    # which would end up in the shell history and the process list).
+    if args.key_file is not None:
+        text = sys.stdin.read() if str(args.key_file) == "-" else args.key_file.read_text()
+    elif os.environ.get(ENV_RECOVERY_KEY):
+        text = os.environ[ENV_RECOVERY_KEY]
+    elif sys.stdin.isatty():
+        text = getpass.getpass("Recovery key: ")
+    else:
+        text = sys.stdin.read()
+    return asyncio.run(crypto_status.cli_import(config, text.strip()))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gremienbot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -99,6 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text)
         p.add_argument("--config", "-c", type=Path, default=Path("config.yaml"))
         p.set_defaults(func=func)
+    crypto = sub.add_parser("crypto", help="encryption: status, recovery key export/import")
+    crypto.add_argument("--config", "-c", type=Path, default=Path("config.yaml"))
+    crypto.add_argument("action", choices=("status", "export-recovery-key", "import-recovery-key"))
+    crypto.add_argument(
+        "--key-file", type=Path, help="import: read the recovery key from this file ('-': stdin)"
+    )
+    crypto.set_defaults(func=cmd_crypto)
     demo = sub.add_parser("demo", help="show the bot on a throwaway local homeserver")
     demo.add_argument("--keep", action="store_true", help="keep the demo directory")
     demo.set_defaults(func=cmd_demo)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 ENV_PASSWORD = "GREMIENBOT_PASSWORD"
 ENV_ACCESS_TOKEN = "GREMIENBOT_ACCESS_TOKEN"
 ENV_DATABASE_URL = "GREMIENBOT_DATABASE_URL"
+ENV_RECOVERY_KEY = "GREMIENBOT_RECOVERY_KEY"
 
 
 class _Strict(BaseModel):
@@ -56,6 +57,35 @@ class InvitersConfig(_Strict):
         return values
 
 
+class EncryptionConfig(_Strict):
+    only_cross_signed_devices: bool = Field(
+        default=False,
+        description="share room keys only with devices their owners have cross-signed",
+    )
+    recovery_key: SecretStr | None = Field(
+        default=None, description="recovery key of cross-signing keys set up elsewhere"
+    )
+    allow_identity_reset: bool = Field(
+        default=False,
+        description="replace an existing cross-signing identity the bot has no keys for",
+    )
+    undecryptable_wait_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="how long to wait for a missing room key before saying so in the room",
+    )
+
+
+class RemindersConfig(_Strict):
+    late_after_seconds: float = Field(
+        default=300,
+        ge=0,
+        le=86_400,
+        description="a reminder posted this much later than planned is marked as late",
+    )
+
+
 class LoggingConfig(_Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -72,6 +102,8 @@ class Config(_Strict):
     command_prefix: str = "!"
     allowed_inviters: InvitersConfig = Field(default_factory=InvitersConfig)
     coordination: list[str] = Field(default_factory=list)
+    encryption: EncryptionConfig = Field(default_factory=EncryptionConfig)
+    reminders: RemindersConfig = Field(default_factory=RemindersConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
 
     @field_validator("homeserver")
@@ -148,6 +180,10 @@ def load_config(path: Path, *, environ: dict[str, str] | None = None) -> Config:
         data["password"] = env[ENV_PASSWORD]
     if env.get(ENV_ACCESS_TOKEN):
         data["access_token"] = env[ENV_ACCESS_TOKEN]
+    if env.get(ENV_RECOVERY_KEY):
+        data.setdefault("encryption", {})
+        if isinstance(data["encryption"], dict):
+            data["encryption"]["recovery_key"] = env[ENV_RECOVERY_KEY]
     if env.get(ENV_DATABASE_URL):
         data.setdefault("database", {})
         if isinstance(data["database"], dict):

@@ -667,8 +667,8 @@ def parse_when(
       time with a day ("heute 8 Uhr") is kept even when it is already past: the caller decides.
     - "in 3 Stunden" / "in 45 Minuten" carry a time; "in 2 Wochen" etc. only a date.
     - "nächste Woche" / "next week" (a deadline) is the Friday of that week, as "KW n" is.
-    - Never guessed (None): other periods without a day ("nächsten Monat", "April"), parts of the day
-      without an hour ("morgen Abend"), impossible dates or times, unknown words.
+    - Never guessed (None): other periods without a day ("nächsten Monat", "April"), parts of
+      the day without an hour ("morgen Abend"), impossible dates or times, unknown words.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("parse_when needs a timezone-aware now")

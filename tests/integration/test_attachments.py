@@ -1,0 +1,86 @@
+"""Files the bot sends are encrypted attachments in encrypted rooms, plain files elsewhere."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from nio import MatrixRoom, RoomEncryptedFile, RoomMessageFile
+from nio.crypto.attachments import decrypt_attachment
+
+from bot.attachments import send_file
+
+pytestmark = pytest.mark.synapse
+
+CSV = b"Nr;Verabredung;Verantwortlich\n1;Schulentwicklungsplan;Jugendamt\n"
+
+
+async def _download(member: Any, mxc: str) -> bytes:
+    server, media_id = mxc.removeprefix("mxc://").split("/", 1)
+    client = member.client
+    resp = await client.send(
+        "GET",
+        f"/_matrix/client/v1/media/download/{server}/{media_id}",
+        headers={"Authorization": f"Bearer {client.access_token}"},
+    )
+    assert resp.status == 200, await resp.text()
+    return bytes(await resp.read())
+
+
+async def _room_and_files(member: Any, bot: Any, *, encrypted: bool) -> tuple[str, list[Any]]:
+    files: list[Any] = []
+
+    async def on_file(room: MatrixRoom, event: Any) -> None:
+        files.append(event)
+
+    member.client.add_event_callback(on_file, (RoomEncryptedFile, RoomMessageFile))
+    room = await member.create_room("Export", encrypted=encrypted, invite=(bot.user_id,))
+    await member.wait_for_member(room, bot.user_id)
+    for _ in range(100):  # the bot knows the room (and its encryption) once it synced the join
+        if room in bot.bot.client.rooms and bot.user_id in bot.bot.client.rooms[room].users:
+            break
+        await asyncio.sleep(0.1)
+    return room, files
+
+
+async def _wait(files: list[Any]) -> Any:
+    for _ in range(200):
+        if files:
+            return files[0]
+        await asyncio.sleep(0.1)
+    raise AssertionError("the file event did not arrive")
+
+
+async def test_file_in_an_encrypted_room_is_an_encrypted_attachment(make_bot, make_member):
+    bot = await make_bot()
+    anna = await make_member("anna")
+    room, files = await _room_and_files(anna, bot, encrypted=True)
+
+    event_id = await send_file(bot.bot.client, room, CSV, "verabredungen.csv", "text/csv")
+
+    event = await _wait(files)
+    assert event.event_id == event_id
+    assert event.decrypted, "the event itself travelled encrypted (Megolm)"
+    content = event.source["content"]
+    assert content["msgtype"] == "m.file" and "url" not in content
+    info = content["file"]
+    assert info["v"] == "v2" and info["key"]["alg"] == "A256CTR"
+    stored = await _download(anna, info["url"])
+    assert CSV not in stored, "the homeserver must hold only ciphertext"
+    plain = decrypt_attachment(stored, info["key"]["k"], info["hashes"]["sha256"], info["iv"])
+    assert plain == CSV
+    assert content["info"] == {"mimetype": "text/csv", "size": len(CSV)}
+
+
+async def test_file_in_an_unencrypted_room_is_a_plain_upload(make_bot, make_member):
+    bot = await make_bot()
+    anna = await make_member("anna")
+    room, files = await _room_and_files(anna, bot, encrypted=False)
+
+    await send_file(bot.bot.client, room, CSV, "verabredungen.csv", "text/csv")
+
+    event = await _wait(files)
+    content = event.source["content"]
+    assert "file" not in content and content["url"].startswith("mxc://")
+    assert await _download(anna, content["url"]) == CSV
