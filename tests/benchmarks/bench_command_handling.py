@@ -1,0 +1,69 @@
+"""Bot-side handling of one command: event in → transaction committed with its replies.
+
+Run: pytest -m benchmark tests/benchmarks/bench_command_handling.py -s
+
+SQLite file (WAL, as in production), a room with 200 open agreements. Measures
+bot.incoming.handle_message — processed-event check, context, dispatch, storage, outbox,
+commit — for typical commands, and prints the median per command. The design's target:
+under 5 ms median. The `!einstellungen` baseline, which touches almost no data, shows how
+much of that is the fixed cost of a transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import statistics
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.incoming import BotSettings, IncomingMessage, handle_message
+from storage import rooms
+from storage.db import Database
+from storage.migrate import upgrade
+
+ROOM = "!gremium:example.org"
+ANNA = "@anna:example.org"
+SETTINGS = BotSettings("example.org", "!", "de", "Europe/Berlin", frozenset())
+ROUNDS = 200
+
+
+@pytest.mark.benchmark
+def test_command_handling_with_200_open_agreements(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'bench.db'}")
+    upgrade(db.engine)
+    now = dt.datetime(2026, 3, 9, 9, 15, tzinfo=dt.UTC)
+    with db.session() as s:
+        rooms.ensure_room(s, ROOM, joined_at=now - dt.timedelta(days=1))
+    ids = itertools.count()
+    members = {ANNA: "Anna"}
+
+    def run(body: str) -> float:
+        msg = IncomingMessage(
+            room_id=ROOM, event_id=f"$e{next(ids)}", sender=ANNA, timestamp=now, body=body,
+            members=members,
+        )
+        start = time.perf_counter()
+        handle_message(db, msg, SETTINGS, lambda: now)
+        return time.perf_counter() - start
+
+    for i in range(200):
+        run(f"!verabredung Punkt {i} bis {1 + i % 28}.4.")
+
+    commands = {
+        "!einstellungen (baseline)": "!einstellungen",
+        "!verabredung": "!verabredung Bericht an das Schulamt bis Freitag",
+        "!liste": "!liste",
+        "!liste meine": "!liste meine",
+        "!zeige 17": "!zeige 17",
+        "!notiz 17 …": "!notiz 17 Rückfrage beim Jugendamt",
+        "!frist 17 …": "!frist 17 30.4.",
+    }
+    print()
+    for label, body in commands.items():
+        times = [run(body) for _ in range(ROUNDS)]
+        print(f"{label:<28} median {statistics.median(times) * 1000:6.2f} ms   "
+              f"p90 {statistics.quantiles(times, n=10)[-1] * 1000:6.2f} ms")
+    db.dispose()
