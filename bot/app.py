@@ -40,6 +40,7 @@ from bot.incoming import (
     queue_replies,
 )
 from bot.matrix_content import mentioned_users, replied_to, strip_reply_fallback
+from bot.trust_policy import TrustPolicyClient
 from commands import i18n, settings
 from commands.context import Reply
 from commands.rich import mention
@@ -118,7 +119,7 @@ class GremienBot:
             store_sync_tokens=False,  # the bot keeps its own token in its database
             max_timeout_retry_wait_time=self.max_retry_wait,
         )
-        client = crosssigning.TrustPolicyClient(
+        client = TrustPolicyClient(
             self.config.homeserver,
             self.config.user_id,
             device_id=device_id,
@@ -180,7 +181,7 @@ class GremienBot:
         """
         assert self.client is not None
         client = self.client
-        if isinstance(client, crosssigning.TrustPolicyClient):
+        if isinstance(client, TrustPolicyClient):
             client.start_trust_policy()
         enc = self.config.encryption
         try:

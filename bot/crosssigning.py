@@ -20,15 +20,11 @@ JSON from `canonicaljson`. Nothing here logs a private key, the recovery key or 
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
-import hmac
 import json
 import logging
 import os
 import secrets
-import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,183 +32,37 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-from canonicaljson import encode_canonical_json
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
-from nio import AsyncClient, KeysQueryResponse
+from nio import AsyncClient
+
+from bot.crypto_primitives import (
+    CrossSigningError,
+    RecoveryKeyError,
+    SigningKey,
+    b64decode,
+    b64encode,
+    decode_recovery_key,
+    decrypt_secret,
+    encode_recovery_key,
+    encrypt_secret,
+    key_description,
+    key_from_passphrase,
+    key_matches,
+    new_key_id,
+    sign_json,
+    single_key,
+    verify_signature,
+)
 
 log = logging.getLogger(__name__)
 
 KEYS_FILE = "cross-signing.json"
-SSSS_ALGORITHM = "m.secret_storage.v1.aes-hmac-sha2"
 SECRET_NAMES = {
     "master": "m.cross_signing.master",
     "self_signing": "m.cross_signing.self_signing",
     "user_signing": "m.cross_signing.user_signing",
 }
 DEFAULT_KEY_TYPE = "m.secret_storage.default_key"
-RECOVERY_KEY_PREFIX = b"\x8b\x01"
 CLIENT_API = "/_matrix/client/v3"
-
-
-class CrossSigningError(Exception):
-    """Cross-signing could not be set up; the message tells the operator what to do."""
-
-
-class RecoveryKeyError(ValueError):
-    """The text is not a (valid) Matrix recovery key."""
-
-
-# --------------------------------------------------------------------------- encodings
-
-
-def b64encode(data: bytes) -> str:
-    """Unpadded standard base64, as Matrix writes keys and signatures."""
-    return base64.b64encode(data).decode("ascii").rstrip("=")
-
-
-def b64decode(text: str) -> bytes:
-    """Standard base64, padded or not."""
-    text = text.strip()
-    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-
-
-_B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_B58_INDEX = {c: i for i, c in enumerate(_B58_ALPHABET)}
-
-
-def b58encode(data: bytes) -> str:
-    """Base58 with the Bitcoin alphabet (the encoding of Matrix recovery keys)."""
-    number = int.from_bytes(data, "big")
-    out = []
-    while number:
-        number, rest = divmod(number, 58)
-        out.append(_B58_ALPHABET[rest])
-    zeros = len(data) - len(data.lstrip(b"\0"))
-    return "1" * zeros + "".join(reversed(out))
-
-
-def b58decode(text: str) -> bytes:
-    number = 0
-    for char in text:
-        try:
-            number = number * 58 + _B58_INDEX[char]
-        except KeyError:
-            raise RecoveryKeyError(
-                f"the character {char!r} does not occur in recovery keys"
-            ) from None
-    zeros = len(text) - len(text.lstrip("1"))
-    body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
-    return b"\0" * zeros + body
-
-
-def encode_recovery_key(key: bytes) -> str:
-    """The Matrix recovery key of a 32-byte secret-storage key, in groups of four."""
-    if len(key) != 32:
-        raise ValueError("a recovery key encodes exactly 32 bytes")
-    raw = RECOVERY_KEY_PREFIX + key
-    parity = 0
-    for byte in raw:
-        parity ^= byte
-    encoded = b58encode(raw + bytes([parity]))
-    return " ".join(encoded[i : i + 4] for i in range(0, len(encoded), 4))
-
-
-def decode_recovery_key(text: str) -> bytes:
-    """The 32-byte key of a recovery key; spaces and line breaks are ignored."""
-    compact = "".join(text.split())
-    if not compact:
-        raise RecoveryKeyError("the recovery key is empty")
-    raw = b58decode(compact)
-    parity = 0
-    for byte in raw:
-        parity ^= byte
-    if parity != 0:
-        raise RecoveryKeyError("the recovery key has a typo (its check byte does not match)")
-    if raw[:2] != RECOVERY_KEY_PREFIX:
-        raise RecoveryKeyError("this is not a Matrix recovery key (wrong prefix)")
-    if len(raw) != len(RECOVERY_KEY_PREFIX) + 32 + 1:
-        raise RecoveryKeyError("the recovery key has the wrong length")
-    return raw[2:-1]
-
-
-def recovery_key_fingerprint(key: bytes) -> str:
-    """A short, non-secret name for a secret-storage key (for logs and status output)."""
-    return hashlib.sha256(b"gremienbot recovery key id" + key).hexdigest()[:12]
-
-
-# --------------------------------------------------------------------------- Ed25519 / JSON
-
-
-class SigningKey:
-    """An Ed25519 key pair from its 32-byte seed (the form Matrix exports private keys in)."""
-
-    def __init__(self, seed: bytes) -> None:
-        if len(seed) != 32:
-            raise ValueError("an Ed25519 seed has 32 bytes")
-        self.seed = seed
-        self._private = Ed25519PrivateKey.from_private_bytes(seed)
-        public = self._private.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
-        self.public = b64encode(public)
-
-    @classmethod
-    def generate(cls) -> SigningKey:
-        return cls(secrets.token_bytes(32))
-
-    @property
-    def key_id(self) -> str:
-        return f"ed25519:{self.public}"
-
-    def sign(self, message: bytes) -> str:
-        return b64encode(self._private.sign(message))
-
-    def __repr__(self) -> str:  # never show the seed
-        return f"<SigningKey {self.public}>"
-
-
-def canonical_json(obj: Mapping[str, Any]) -> bytes:
-    """The bytes a Matrix signature covers: the object without signatures and unsigned."""
-    stripped = {k: v for k, v in obj.items() if k not in ("signatures", "unsigned")}
-    return bytes(encode_canonical_json(stripped))
-
-
-def sign_json(obj: Mapping[str, Any], user_id: str, key: SigningKey) -> dict[str, Any]:
-    """A copy of `obj` with `key`'s signature added (existing signatures are kept)."""
-    signed = json.loads(json.dumps(obj))
-    signed.pop("unsigned", None)
-    signature = key.sign(canonical_json(signed))
-    signed.setdefault("signatures", {}).setdefault(user_id, {})[key.key_id] = signature
-    return signed
-
-
-def verify_signature(obj: Mapping[str, Any], user_id: str, public_key: str) -> bool:
-    """Whether `obj` carries a valid signature of `user_id` made by the Ed25519 `public_key`."""
-    try:
-        signature = obj["signatures"][user_id][f"ed25519:{public_key}"]
-        verifier = Ed25519PublicKey.from_public_bytes(b64decode(public_key))
-        verifier.verify(b64decode(signature), canonical_json(obj))
-    except (KeyError, TypeError, ValueError, InvalidSignature):
-        return False
-    return True
-
-
-def _single_key(key_obj: Mapping[str, Any] | None, usage: str) -> str | None:
-    """The public key of a cross-signing key object, if it is well-formed for `usage`."""
-    if not isinstance(key_obj, Mapping) or usage not in (key_obj.get("usage") or []):
-        return None
-    keys = key_obj.get("keys") or {}
-    if len(keys) != 1:
-        return None
-    ((key_id, public),) = keys.items()
-    if not isinstance(public, str) or key_id != f"ed25519:{public}":
-        return None
-    return public
 
 
 # --------------------------------------------------------------------------- key material
@@ -323,83 +173,6 @@ def save_keys(data_dir: Path, key_file: KeyFile) -> None:
     os.replace(tmp, path)
 
 
-# --------------------------------------------------------------------------- secret storage
-
-
-def _derive(key: bytes, name: str) -> tuple[bytes, bytes]:
-    """HKDF-SHA-256 with a zero salt and the secret's name: AES key and HMAC key."""
-    okm = HKDF(algorithm=hashes.SHA256(), length=64, salt=bytes(32), info=name.encode()).derive(key)
-    return okm[:32], okm[32:]
-
-
-def encrypt_secret(
-    key: bytes, name: str, plaintext: str, iv: bytes | None = None
-) -> dict[str, str]:
-    """Encrypt one secret for 4S: AES-256-CTR and HMAC-SHA-256 over the ciphertext."""
-    aes_key, mac_key = _derive(key, name)
-    if iv is None:
-        raw_iv = bytearray(secrets.token_bytes(16))
-        raw_iv[8] &= 0x7F  # as every Matrix client does: keeps the 64-bit counter from wrapping
-        iv = bytes(raw_iv)
-    encryptor = Cipher(algorithms.AES(aes_key), modes.CTR(iv)).encryptor()
-    ciphertext = encryptor.update(plaintext.encode()) + encryptor.finalize()
-    mac = hmac.new(mac_key, ciphertext, hashlib.sha256).digest()
-    return {
-        "iv": base64.b64encode(iv).decode(),
-        "ciphertext": base64.b64encode(ciphertext).decode(),
-        "mac": base64.b64encode(mac).decode(),
-    }
-
-
-def decrypt_secret(key: bytes, name: str, payload: Mapping[str, Any]) -> str:
-    aes_key, mac_key = _derive(key, name)
-    try:
-        iv = b64decode(str(payload["iv"]))
-        ciphertext = b64decode(str(payload["ciphertext"]))
-        mac = b64decode(str(payload["mac"]))
-    except (KeyError, ValueError) as exc:
-        raise CrossSigningError(f"secret {name} in secret storage is malformed") from exc
-    expected = hmac.new(mac_key, ciphertext, hashlib.sha256).digest()
-    if not hmac.compare_digest(mac, expected):
-        raise CrossSigningError(f"secret {name} does not belong to this recovery key")
-    decryptor = Cipher(algorithms.AES(aes_key), modes.CTR(iv)).decryptor()
-    return (decryptor.update(ciphertext) + decryptor.finalize()).decode()
-
-
-def key_description(key: bytes, name: str = "gremienbot") -> dict[str, Any]:
-    """The public description of a secret-storage key, with the check value clients verify."""
-    check = encrypt_secret(key, "", "\0" * 32)
-    return {"name": name, "algorithm": SSSS_ALGORITHM, "iv": check["iv"], "mac": check["mac"]}
-
-
-def key_matches(key: bytes, description: Mapping[str, Any]) -> bool:
-    if description.get("algorithm") != SSSS_ALGORITHM:
-        return False
-    if "iv" not in description or "mac" not in description:
-        return True  # no check value published: nothing to compare with
-    check = encrypt_secret(key, "", "\0" * 32, iv=b64decode(str(description["iv"])))
-    return check["mac"].rstrip("=") == str(description["mac"]).rstrip("=")
-
-
-def key_from_passphrase(passphrase: str, description: Mapping[str, Any]) -> bytes | None:
-    """The key of a secret-storage key defined by a passphrase (m.pbkdf2), if it is one."""
-    info = description.get("passphrase")
-    if not isinstance(info, Mapping) or info.get("algorithm") != "m.pbkdf2":
-        return None
-    kdf = PBKDF2HMAC(
-        algorithm=hashes.SHA512(),
-        length=int(info.get("bits", 256)) // 8,
-        salt=str(info["salt"]).encode(),
-        iterations=int(info["iterations"]),
-    )
-    return kdf.derive(passphrase.encode())
-
-
-def new_key_id() -> str:
-    alphabet = string.ascii_letters + string.digits
-    return "".join(secrets.choice(alphabet) for _ in range(32))
-
-
 # --------------------------------------------------------------------------- server view
 
 
@@ -428,9 +201,9 @@ def parse_identity(query: Mapping[str, Any], user_id: str) -> Identity:
     master_obj = (query.get("master_keys") or {}).get(user_id)
     ssk_obj = (query.get("self_signing_keys") or {}).get(user_id)
     usk_obj = (query.get("user_signing_keys") or {}).get(user_id)
-    ident.master = _single_key(master_obj, "master")
-    ident.self_signing = _single_key(ssk_obj, "self_signing")
-    ident.user_signing = _single_key(usk_obj, "user_signing")
+    ident.master = single_key(master_obj, "master")
+    ident.self_signing = single_key(ssk_obj, "self_signing")
+    ident.user_signing = single_key(usk_obj, "user_signing")
     if ident.master and ident.self_signing and isinstance(ssk_obj, Mapping):
         ident.self_signing_valid = verify_signature(ssk_obj, user_id, ident.master)
     devices = (query.get("device_keys") or {}).get(user_id) or {}
@@ -752,68 +525,3 @@ async def import_recovery_key(
     key_file = await restore_from_secret_storage(api, user_id, recovery)
     save_keys(data_dir, key_file)
     return key_file
-
-
-# --------------------------------------------------------------------------- trust policy
-
-
-class TrustPolicyClient(AsyncClient):
-    """nio's client, plus the policy "share room keys only with cross-signed devices".
-
-    nio shares room keys with every device that is not blacklisted (the bot sends with
-    ``ignore_unverified_devices=True``). With ``only_cross_signed_devices`` on, every
-    /keys/query answer is read once more for its cross-signing keys, and each device that
-    its owner has not cross-signed is blacklisted — before any room key is shared, because
-    nio queries keys before it shares. A device that becomes cross-signed later is taken off
-    the blacklist. Changing a device's state makes nio start a new outbound session, so no
-    key shared before a change reaches a device the policy excludes. The bot uses nio's
-    blacklist for nothing else.
-    """
-
-    only_cross_signed_devices: bool = False
-
-    async def receive_response(self, response: Any) -> None:
-        await super().receive_response(response)
-        if not (self.only_cross_signed_devices and isinstance(response, KeysQueryResponse)):
-            return
-        transport = getattr(response, "transport_response", None)
-        if transport is None:
-            return
-        try:
-            raw = await transport.json(content_type=None)
-        except Exception:
-            log.warning("could not read cross-signing keys from /keys/query")
-            return
-        if isinstance(raw, dict):
-            self.apply_trust_policy(raw)
-
-    def apply_trust_policy(self, query: Mapping[str, Any]) -> None:
-        if self.olm is None:
-            return
-        for user_id in query.get("device_keys") or {}:
-            ident = parse_identity(query, user_id)
-            for device in list(self.device_store.active_user_devices(user_id)):
-                if user_id == self.user_id and device.id == self.device_id:
-                    continue
-                signed = ident.device_cross_signed(device.id)
-                if signed and device.blacklisted:
-                    self.unblacklist_device(device)
-                    log.info("device %s of %s is cross-signed: sharing keys", device.id, user_id)
-                elif not signed and not device.blacklisted:
-                    self.blacklist_device(device)
-                    log.info(
-                        "device %s of %s is not cross-signed by its owner: no room keys",
-                        device.id,
-                        user_id,
-                    )
-
-    def start_trust_policy(self) -> None:
-        """At start-up: re-check every known device (policy on) or lift the blacklist (off)."""
-        if self.olm is None:
-            return
-        if self.only_cross_signed_devices:
-            self.olm.users_for_key_query.update(self.olm.tracked_users)
-            return
-        for device in list(self.device_store):
-            if device.blacklisted:
-                self.unblacklist_device(device)

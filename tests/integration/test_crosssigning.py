@@ -28,7 +28,7 @@ import vodozemac
 from nio.event_builders import ToDeviceMessage
 
 from bot import crypto_status
-from bot.crosssigning import decode_recovery_key
+from bot.crypto_primitives import decode_recovery_key
 from bot.devserver import LocalSynapse
 
 pytestmark = pytest.mark.synapse

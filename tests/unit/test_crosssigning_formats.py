@@ -14,6 +14,7 @@ import nacl.signing
 import pytest
 
 from bot import crosssigning as cs
+from bot import crypto_primitives as cp
 
 KEY = bytes(i * 7 % 256 for i in range(32))
 IV = bytes(range(16))
@@ -28,19 +29,19 @@ def _x(data: bytes) -> int:
 
 def test_recovery_key_is_encoded_as_element_does():
     assert (
-        cs.encode_recovery_key(KEY) == "EsSz z9tE P7v3 2x3J pej9 kEu3 wFRg Cohn LtKd CcAP Gyjg nnbj"
+        cp.encode_recovery_key(KEY) == "EsSz z9tE P7v3 2x3J pej9 kEu3 wFRg Cohn LtKd CcAP Gyjg nnbj"
     )
     assert (
-        cs.encode_recovery_key(bytes(32))
+        cp.encode_recovery_key(bytes(32))
         == "EsSz ygLv VP1b xF1C v7kE eBQx MxDP buG5 w25T L3b6 hfyG Kkrd"
     )
 
 
 def test_recovery_key_round_trip_ignores_spacing():
-    text = cs.encode_recovery_key(KEY)
-    assert cs.decode_recovery_key(text) == KEY
-    assert cs.decode_recovery_key(text.replace(" ", "")) == KEY
-    assert cs.decode_recovery_key("  " + text.replace(" ", "\n") + " ") == KEY
+    text = cp.encode_recovery_key(KEY)
+    assert cp.decode_recovery_key(text) == KEY
+    assert cp.decode_recovery_key(text.replace(" ", "")) == KEY
+    assert cp.decode_recovery_key("  " + text.replace(" ", "\n") + " ") == KEY
 
 
 @pytest.mark.parametrize(
@@ -49,73 +50,73 @@ def test_recovery_key_round_trip_ignores_spacing():
         ("", "empty"),
         ("EsSz z9tE P7v3 2x3J pej9 kEu3 wFRg Cohn LtKd CcAP Gyjg nnbk", "typo"),
         ("EsSz z9tE P7v3 0x3J", "does not occur"),
-        (cs.b58encode(b"\x8b\x02" + KEY + bytes([0x8B ^ 0x02 ^ _x(KEY)])), "prefix"),
+        (cp.b58encode(b"\x8b\x02" + KEY + bytes([0x8B ^ 0x02 ^ _x(KEY)])), "prefix"),
     ],
 )
 def test_broken_recovery_keys_are_refused_with_a_reason(text, problem):
-    with pytest.raises(cs.RecoveryKeyError, match=problem):
-        cs.decode_recovery_key(text)
+    with pytest.raises(cp.RecoveryKeyError, match=problem):
+        cp.decode_recovery_key(text)
 
 
 def test_wrong_length_is_refused():
     raw = b"\x8b\x01" + KEY[:31]
-    with pytest.raises(cs.RecoveryKeyError, match="length"):
-        cs.decode_recovery_key(cs.b58encode(raw + bytes([_x(raw)])))
+    with pytest.raises(cp.RecoveryKeyError, match="length"):
+        cp.decode_recovery_key(cp.b58encode(raw + bytes([_x(raw)])))
 
 
 def test_base58_keeps_leading_zero_bytes():
     for data in (b"", b"\0", b"\0\0\x01", b"\xff" * 5, bytes(range(40))):
-        assert cs.b58decode(cs.b58encode(data)) == data
+        assert cp.b58decode(cp.b58encode(data)) == data
 
 
 def test_secret_storage_encryption_matches_element():
-    encrypted = cs.encrypt_secret(KEY, "m.cross_signing.master", "c2VjcmV0IHNlZWQ", iv=IV)
+    encrypted = cp.encrypt_secret(KEY, "m.cross_signing.master", "c2VjcmV0IHNlZWQ", iv=IV)
     assert encrypted == {
         "iv": "AAECAwQFBgcICQoLDA0ODw==",
         "ciphertext": "GJhygvMNQK9vCnxufTMG",
         "mac": "NgcazyRFwGyqBdNs3hrbHHkoVu7aJd5bBAsKhTkw/C4=",
     }
-    assert cs.decrypt_secret(KEY, "m.cross_signing.master", encrypted) == "c2VjcmV0IHNlZWQ"
+    assert cp.decrypt_secret(KEY, "m.cross_signing.master", encrypted) == "c2VjcmV0IHNlZWQ"
 
 
 def test_secret_storage_key_check_matches_element():
     description = {
-        "algorithm": cs.SSSS_ALGORITHM,
+        "algorithm": cp.SSSS_ALGORITHM,
         "iv": "AAECAwQFBgcICQoLDA0ODw==",
         "mac": "YbPO5C9nCzgZDxxedCxSqGSN9SrskNCFfpHaJbtwx2I=",
     }
-    assert cs.key_matches(KEY, description)
-    assert not cs.key_matches(bytes(32), description)
-    fresh = cs.key_description(KEY)
-    assert cs.key_matches(KEY, fresh) and not cs.key_matches(bytes(32), fresh)
+    assert cp.key_matches(KEY, description)
+    assert not cp.key_matches(bytes(32), description)
+    fresh = cp.key_description(KEY)
+    assert cp.key_matches(KEY, fresh) and not cp.key_matches(bytes(32), fresh)
     assert base64_bit63_clear(fresh["iv"])
 
 
 def base64_bit63_clear(iv_b64: str) -> bool:
-    return cs.b64decode(iv_b64)[8] & 0x80 == 0
+    return cp.b64decode(iv_b64)[8] & 0x80 == 0
 
 
 def test_a_secret_opened_with_the_wrong_key_is_refused():
-    encrypted = cs.encrypt_secret(KEY, "m.cross_signing.master", "x")
+    encrypted = cp.encrypt_secret(KEY, "m.cross_signing.master", "x")
     with pytest.raises(cs.CrossSigningError, match="does not belong"):
-        cs.decrypt_secret(bytes(32), "m.cross_signing.master", encrypted)
+        cp.decrypt_secret(bytes(32), "m.cross_signing.master", encrypted)
     with pytest.raises(cs.CrossSigningError):
-        cs.decrypt_secret(KEY, "m.cross_signing.self_signing", encrypted)
+        cp.decrypt_secret(KEY, "m.cross_signing.self_signing", encrypted)
 
 
 def test_signatures_verify_with_pynacl_over_canonical_json():
-    key = cs.SigningKey(bytes(range(32)))
+    key = cp.SigningKey(bytes(range(32)))
     obj = {"user_id": "@b:x", "usage": ["self_signing"], "keys": {"ed25519:k": "k"}, "ä": 1}
-    signed = cs.sign_json(dict(obj, unsigned={"x": 1}), "@b:x", key)
+    signed = cp.sign_json(dict(obj, unsigned={"x": 1}), "@b:x", key)
     assert "unsigned" not in signed
     sig = signed["signatures"]["@b:x"][key.key_id]
     # Canonical JSON written out independently: sorted keys, no spaces, UTF-8.
     message = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    nacl.signing.VerifyKey(cs.b64decode(key.public)).verify(message, cs.b64decode(sig))
-    assert cs.verify_signature(signed, "@b:x", key.public)
+    nacl.signing.VerifyKey(cp.b64decode(key.public)).verify(message, cp.b64decode(sig))
+    assert cp.verify_signature(signed, "@b:x", key.public)
     tampered = dict(signed, usage=["master"])
-    assert not cs.verify_signature(tampered, "@b:x", key.public)
-    assert not cs.verify_signature(signed, "@other:x", key.public)
+    assert not cp.verify_signature(tampered, "@b:x", key.public)
+    assert not cp.verify_signature(signed, "@other:x", key.public)
 
 
 def test_upload_body_has_sub_keys_signed_by_the_master_key():
@@ -123,12 +124,12 @@ def test_upload_body_has_sub_keys_signed_by_the_master_key():
     body = keys.upload_body("@bot:x")
     assert body["master_key"]["keys"] == {keys.master.key_id: keys.master.public}
     for name in ("self_signing_key", "user_signing_key"):
-        assert cs.verify_signature(body[name], "@bot:x", keys.master.public)
+        assert cp.verify_signature(body[name], "@bot:x", keys.master.public)
     query = {
         "master_keys": {"@bot:x": body["master_key"]},
         "self_signing_keys": {"@bot:x": body["self_signing_key"]},
         "device_keys": {
-            "@bot:x": {"DEV": cs.sign_json({"device_id": "DEV"}, "@bot:x", keys.self_signing)}
+            "@bot:x": {"DEV": cp.sign_json({"device_id": "DEV"}, "@bot:x", keys.self_signing)}
         },
     }
     ident = cs.parse_identity(query, "@bot:x")
@@ -153,7 +154,7 @@ def test_key_file_is_private_and_round_trips(tmp_path):
     assert loaded is not None
     assert loaded.keys.master.public == key_file.keys.master.public
     assert loaded.keys.self_signing.seed == key_file.keys.self_signing.seed
-    assert loaded.recovery_key() == cs.encode_recovery_key(KEY)
+    assert loaded.recovery_key() == cp.encode_recovery_key(KEY)
     assert "seed" not in repr(loaded.keys.master) and key_file.keys.master.public in repr(
         loaded.keys.master
     )
@@ -169,6 +170,6 @@ def test_key_file_readable_by_others_is_tightened(tmp_path):
 
 def test_passphrase_keys_are_derived_with_pbkdf2():
     info = {"algorithm": "m.pbkdf2", "salt": "salt", "iterations": 10, "bits": 256}
-    key = cs.key_from_passphrase("geheim", {"passphrase": info})
+    key = cp.key_from_passphrase("geheim", {"passphrase": info})
     assert key is not None and len(key) == 32
-    assert cs.key_from_passphrase("geheim", {}) is None
+    assert cp.key_from_passphrase("geheim", {}) is None
