@@ -16,10 +16,22 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+from commands.date_words import (
+    DE_MONTHS,
+    DE_WD_SHORT,
+    EN_MONTHS,
+    EN_WD_SHORT,
+    NUMBER_WORDS,
+    UNIT_WORDS,
+    Tok,
+    fold,
+    language_set,
+    tokenize,
+)
 
 __all__ = [
     "When",
@@ -36,65 +48,8 @@ __all__ = [
     "split_when_prefix",
 ]
 
+
 _DAY = dt.timedelta(days=1)
-
-# Vocabulary. Weekdays are shared with commands.recurrence.
-# fmt: off
-WEEKDAY_WORDS: dict[str, tuple[str, ...]] = {
-    "de": ("montag|mo", "dienstag|di", "mittwoch|mi", "donnerstag|do", "freitag|fr",
-           "samstag|sonnabend|sa", "sonntag|so"),
-    "en": ("monday|mon", "tuesday|tue|tues", "wednesday|wed", "thursday|thu|thur|thurs",
-           "friday|fri", "saturday|sat", "sunday|sun"),
-}
-_MONTH_WORDS: dict[str, tuple[str, ...]] = {
-    "de": ("januar|jan|jaenner", "februar|feb|feber", "maerz|maer|mrz", "april|apr", "mai",
-           "juni|jun", "juli|jul", "august|aug", "september|sep|sept", "oktober|okt",
-           "november|nov", "dezember|dez"),
-    "en": ("january|jan", "february|feb", "march|mar", "april|apr", "may", "june|jun",
-           "july|jul", "august|aug", "september|sep|sept", "october|oct", "november|nov",
-           "december|dec"),
-}
-NUMBER_WORDS: dict[str, dict[str, int]] = {
-    "de": {"ein": 1, "eins": 1, "eine": 1, "einen": 1, "einem": 1, "einer": 1, "zwei": 2,
-           "zwo": 2, "drei": 3, "vier": 4, "fuenf": 5, "sechs": 6, "sieben": 7, "acht": 8,
-           "neun": 9, "zehn": 10, "elf": 11, "zwoelf": 12, "dreizehn": 13, "vierzehn": 14,
-           "fuenfzehn": 15, "sechzehn": 16, "siebzehn": 17, "achtzehn": 18, "neunzehn": 19,
-           "zwanzig": 20, "dreissig": 30, "vierzig": 40, "fuenfzig": 50, "sechzig": 60,
-           "neunzig": 90},
-    "en": {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-           "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-           "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
-           "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
-           "ninety": 90},
-}
-# Unit codes: 0 minute, 1 hour, 2 day, 3 week, 4 month, 5 year.
-_UNIT_WORDS: dict[str, tuple[str, ...]] = {
-    "de": ("minute|minuten|min|mins", "stunde|stunden|std|h", "tag|tage|tagen",
-           "woche|wochen", "monat|monate|monaten|monats", "jahr|jahre|jahren|jahres|jahrs"),
-    "en": ("minute|minutes|min|mins", "hour|hours|hr|hrs|h", "day|days", "week|weeks",
-           "month|months", "year|years"),
-}
-_UNIT_KINDS = ("UNIT", "UNIT", "UNIT", "WEEK", "MONTH", "YEAR")
-
-DE_WEEKDAYS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
-EN_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_DE_WD_SHORT = ("Mo.", "Di.", "Mi.", "Do.", "Fr.", "Sa.", "So.")
-_EN_WD_SHORT = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_DE_MONTHS = ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August",
-              "September", "Oktober", "November", "Dezember")
-_EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-              "September", "October", "November", "December")
-
-# fmt: on
-
-_FOLD = str.maketrans(
-    {"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "–": "-", "—": "-", "’": "'", "\u00a0": " "}
-)
-
-
-def fold(text: str) -> str:
-    """Lower-case with umlauts in ASCII, so "Nächsten", "naechsten" and "NÄCHSTEN" compare equal."""
-    return text.casefold().translate(_FOLD)
 
 
 @dataclass(frozen=True)
@@ -120,208 +75,6 @@ def combine_local(day: dt.date, clock: dt.time, tz: dt.tzinfo) -> dt.datetime:
 
 
 # ---------------------------------------------------------------------------------------------
-# Tokens
-
-
-@dataclass(frozen=True, slots=True)
-class _Tok:
-    kind: str
-    n: int = 0
-    m: int = 0
-    y: int | None = None
-    text: str = ""
-
-
-def _t(kind: str, n: int = 0) -> _Tok:
-    return _Tok(kind, n)
-
-
-def _add(lex: dict[str, tuple[_Tok, ...]], words: str, *toks: _Tok) -> None:
-    for word in words.split("|"):
-        lex[word] = toks
-
-
-def _build_lexicon(lang: str) -> dict[str, tuple[_Tok, ...]]:
-    lex: dict[str, tuple[_Tok, ...]] = {}
-    for i, words in enumerate(WEEKDAY_WORDS[lang]):
-        _add(lex, words, _t("WD", i))
-    for i, words in enumerate(_MONTH_WORDS[lang]):
-        _add(lex, words, _t("MON", i + 1))
-    for word, value in NUMBER_WORDS[lang].items():
-        lex[word] = (_t("NUM", value),)
-    for i, words in enumerate(_UNIT_WORDS[lang]):
-        _add(lex, words, _t(_UNIT_KINDS[i], i))
-    if lang == "de":
-        _add(lex, "heute", _t("TODAY"))
-        _add(lex, "morgen", _t("TOMORROW"))
-        _add(lex, "uebermorgen", _t("DAYAFTER"))
-        _add(lex, "heute morgen|heute frueh", _t("TODAY"), _t("DAYPART", 0))
-        _add(lex, "diesen|dieser|diese|dieses|diesem", _t("THIS"))
-        _add(
-            lex,
-            "naechsten|naechster|naechste|naechstes|kommenden|kommender|kommende|kommendes",
-            _t("NEXT"),
-        )
-        _add(lex, "uebernaechsten|uebernaechster|uebernaechste|uebernaechstes", _t("AFTERNEXT"))
-        _add(lex, "quartal|quartals|quartale", _t("QUARTER"))
-        _add(lex, "ende", _t("END"))
-        _add(lex, "ultimo", _t("END"), _t("MONTH"))
-        _add(lex, "mitte", _t("MID"))
-        _add(lex, "anfang", _t("BEGIN"))
-        for prefix, kind in (
-            ("monats", "MONTH"),
-            ("jahres", "YEAR"),
-            ("quartals", "QUARTER"),
-            ("wochen", "WEEK"),
-        ):
-            _add(lex, prefix + "ende", _t("END"), _t(kind))
-            _add(lex, prefix + "mitte", _t("MID"), _t(kind))
-            _add(lex, prefix + "anfang", _t("BEGIN"), _t(kind))
-        _add(lex, "kw|kalenderwoche", _t("KW"))
-        _add(lex, "um|gegen", _t("AT"))
-        _add(lex, "uhr", _t("OCLOCK"))
-        _add(lex, "halbe|halben", _t("HALF"))
-        _add(lex, "morgens|frueh|vormittag|vormittags", _t("DAYPART", 0))
-        _add(lex, "mittag|mittags", _t("DAYPART", 1))
-        _add(lex, "nachmittag|nachmittags|abend|abends", _t("DAYPART", 2))
-        _add(lex, "nacht|nachts", _t("DAYPART", 3))
-        _add(lex, "der|des|dem|den|die|das|im|zum|zur|bis|spaetestens", _t("FILL"))
-        for i, stem in enumerate(("erste", "zweite", "dritte", "vierte")):
-            _add(lex, "|".join(stem + end for end in ("", "n", "r", "s", "m")), _t("ORD", i + 1))
-    else:
-        _add(lex, "today", _t("TODAY"))
-        _add(lex, "tomorrow|tmrw", _t("TOMORROW"))
-        _add(lex, "day after tomorrow", _t("DAYAFTER"))
-        _add(lex, "this", _t("THIS"))
-        _add(lex, "next|coming|this coming", _t("NEXT"))
-        _add(lex, "quarter|quarters", _t("QUARTER"))
-        _add(lex, "end", _t("END"))
-        _add(lex, "mid|middle", _t("MID"))
-        _add(lex, "beginning|start", _t("BEGIN"))
-        for word, kind in (
-            ("month", "MONTH"),
-            ("year", "YEAR"),
-            ("quarter", "QUARTER"),
-            ("week", "WEEK"),
-        ):
-            _add(lex, word + " end", _t("END"), _t(kind))
-        _add(lex, "cw|wk|calendar week", _t("KW"))
-        _add(lex, "at", _t("AT"))
-        _add(lex, "o'clock|oclock", _t("OCLOCK"))
-        _add(lex, "pm|p.m", _t("AMPM", 1))
-        _add(lex, "a.m", _t("AMPM", 0))
-        _add(lex, "half", _t("HALF"))
-        _add(lex, "morning", _t("DAYPART", 0))
-        _add(lex, "noon|midday", _t("DAYPART", 1))
-        _add(lex, "afternoon|evening", _t("DAYPART", 2))
-        _add(lex, "night", _t("DAYPART", 3))
-        _add(lex, "the|of|on|by|until|till|due", _t("FILL"))
-        for i, word in enumerate(("first", "second", "third", "fourth")):
-            _add(lex, word, _t("ORD", i + 1))
-    _add(lex, "in", _t("IN"))
-    return lex
-
-
-@functools.cache
-def _lexicon(langs: frozenset[str]) -> dict[str, tuple[_Tok, ...]]:
-    merged: dict[str, tuple[_Tok, ...]] = {}
-    for lang in sorted(langs):
-        merged.update(_build_lexicon(lang))
-    return merged
-
-
-def _langs(languages: Sequence[str]) -> frozenset[str]:
-    return frozenset(lang[:2].lower() for lang in languages) & {"de", "en"}
-
-
-_PRESPLIT = (
-    (re.compile(r"(?<=\d)t(?=\d{1,2}:)"), " "),  # ISO "2026-04-01T10:00"
-    (re.compile(r"(?<=[a-z])-(?=[a-z])"), " "),  # "mid-april"
-    (re.compile(r"\b(kw|cw|wk)(?=\d)"), r"\1 "),  # "KW50"
-    (re.compile(r"(?<=\d)(?=(?:am|pm|uhr|h|std|min|mins)\b|a\.m\.|p\.m\.)"), " "),  # "3pm"
-    (re.compile(r"[,;!?()]"), " "),
-)
-_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
-_DMY = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{2}|\d{4})?")
-_DOT2 = re.compile(r"(\d{1,2})\.(\d{1,2})")  # "15.12" is a date, "8.30" maybe a time
-_SLASH = re.compile(r"(\d{1,2})/(\d{1,2})(?:/(\d{2}|\d{4}))?")
-_CLOCK = re.compile(r"(\d{1,2}):(\d{2})(?::\d{2})?")
-_ORD_DOT = re.compile(r"(\d{1,2})\.")
-_ORD_EN = re.compile(r"(\d{1,2})(?:st|nd|rd|th)")
-_INT = re.compile(r"\d{1,4}")
-_QNUM = re.compile(r"q([1-4])")
-# Only a full day-month-year layout goes to dateparser: "1-2" alone would come back as a date.
-_RAW = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\.?")
-
-
-def _year(text: str | None) -> int | None:
-    if text is None:
-        return None
-    return int(text) + 2000 if len(text) == 2 else int(text)
-
-
-def _classify(word: str, prev: _Tok | None, langs: frozenset[str]) -> _Tok | None:
-    """One word that is not in the vocabulary: numbers and numeric dates, or None if unknown."""
-    after_number = prev is not None and prev.kind in ("NUM", "TIME")
-    if word == "am":
-        # "3 am" is a time in English; everywhere else "am" is German "on the".
-        if after_number and "en" in langs:
-            return _Tok("AMPM", 0, text=word)
-        return _Tok("FILL", text=word) if "de" in langs else None
-    if word in ("a", "an") and "en" in langs and prev is not None and prev.kind in ("IN", "HALF"):
-        return _Tok("NUM", 1, text=word)
-    if word == "an" and "de" in langs:
-        return _Tok("FILL", text=word)
-    if m := _ISO.fullmatch(word):
-        return _Tok("DATE", int(m[3]), int(m[2]), int(m[1]), word)
-    if m := _DMY.fullmatch(word):
-        return _Tok("DATE", int(m[1]), int(m[2]), _year(m[3]), word)
-    if m := _DOT2.fullmatch(word):
-        return _Tok("DOT2", int(m[1]), int(m[2]), len(m[2]), word)
-    if m := _SLASH.fullmatch(word):
-        return _Tok("DATE", int(m[1]), int(m[2]), _year(m[3]), word)
-    if m := _CLOCK.fullmatch(word):
-        return _Tok("TIME", int(m[1]), int(m[2]), text=word)
-    if m := _ORD_DOT.fullmatch(word):
-        return _Tok("ORD", int(m[1]), text=word)
-    if "en" in langs and (m := _ORD_EN.fullmatch(word)):
-        return _Tok("ORD", int(m[1]), text=word)
-    if _INT.fullmatch(word):
-        return _Tok("NUM", int(word), text=word)
-    if m := _QNUM.fullmatch(word):
-        return _Tok("Q", int(m[1]), text=word)
-    if _RAW.fullmatch(word):
-        return _Tok("RAW", text=word)
-    return None
-
-
-def _tokenize(text: str, langs: frozenset[str]) -> list[_Tok] | None:
-    s = fold(text)
-    for rx, repl in _PRESPLIT:
-        s = rx.sub(repl, s)
-    words = [w.rstrip(".") if w[:1].isalpha() else w for w in s.split()]
-    lex = _lexicon(langs)
-    toks: list[_Tok] = []
-    i = 0
-    while i < len(words):
-        for size in (3, 2, 1):
-            key = " ".join(words[i : i + size])
-            if size > 1 and i + size > len(words):
-                continue
-            if key in lex and key not in ("am", "an"):
-                toks.extend(_Tok(t.kind, t.n, t.m, t.y, key) for t in lex[key])
-                i += size
-                break
-        else:
-            tok = _classify(words[i], toks[-1] if toks else None, langs)
-            if tok is None:
-                return None
-            toks.append(tok)
-            i += 1
-    return toks
-
-
-# ---------------------------------------------------------------------------------------------
 # Times of day
 
 
@@ -338,9 +91,9 @@ def _clock(hour: int, minute: int, ampm: int | None = None) -> dt.time | None:
 _INVALID = object()
 
 
-def _take_time(toks: list[_Tok]) -> tuple[list[_Tok], dt.time | None] | None:
+def _take_time(toks: list[Tok]) -> tuple[list[Tok], dt.time | None] | None:
     """Split the time of day off; None when a time is malformed, named twice or left dangling."""
-    rest: list[_Tok] = []
+    rest: list[Tok] = []
     found: dt.time | None = None
     dayparts: list[int] = []
     i = 0
@@ -398,7 +151,7 @@ def _take_time(toks: list[_Tok]) -> tuple[list[_Tok], dt.time | None] | None:
 
 def parse_clock(text: str, languages: Sequence[str] = ("de", "en")) -> dt.time | None:
     """A bare time of day: "9:00", "9 Uhr", "um 14.30 Uhr", "3pm"; None for anything else."""
-    toks = _tokenize(text, _langs(languages))
+    toks = tokenize(text, language_set(languages))
     if not toks:
         return None
     taken = _take_time([t for t in toks if t.kind != "FILL"])
@@ -529,105 +282,105 @@ def _kw(today: dt.date, week: int, year: int | None) -> dt.date | None:
 # The grammar
 
 
-def _resolve(toks: list[_Tok], today: dt.date, year: int | None = None) -> dt.date | None:
+def _resolve(toks: list[Tok], today: dt.date, year: int | None = None) -> dt.date | None:
     """Date for a token sequence without time of day; ``year`` was split off the end."""
     if year is None and len(toks) >= 2 and toks[-1].kind == "NUM" and toks[-1].n >= 1000:
         return _resolve(toks[:-1], today, toks[-1].n)
     if year is not None:
         return _resolve_with_year(toks, today, year)
     match toks:
-        case [_Tok("TODAY")]:
+        case [Tok("TODAY")]:
             return today
-        case [_Tok("TOMORROW")]:
+        case [Tok("TOMORROW")]:
             return today + _DAY
-        case [_Tok("DAYAFTER")]:
+        case [Tok("DAYAFTER")]:
             return today + 2 * _DAY
-        case [_Tok("WD", wd)] | [_Tok("NEXT"), _Tok("WD", wd)]:
+        case [Tok("WD", wd)] | [Tok("NEXT"), Tok("WD", wd)]:
             return _upcoming(today, wd, include_today=False)
-        case [_Tok("THIS"), _Tok("WD", wd)]:
+        case [Tok("THIS"), Tok("WD", wd)]:
             return _upcoming(today, wd, include_today=True)
-        case [_Tok("AFTERNEXT"), _Tok("WD", wd)]:
+        case [Tok("AFTERNEXT"), Tok("WD", wd)]:
             return _upcoming(today, wd, include_today=False) + 7 * _DAY
-        case [_Tok("WD", wd), _Tok("THIS" | "NEXT" | "AFTERNEXT" as which), _Tok("WEEK")] | [
-            _Tok("THIS" | "NEXT" | "AFTERNEXT" as which),
-            _Tok("WEEK"),
-            _Tok("WD", wd),
+        case [Tok("WD", wd), Tok("THIS" | "NEXT" | "AFTERNEXT" as which), Tok("WEEK")] | [
+            Tok("THIS" | "NEXT" | "AFTERNEXT" as which),
+            Tok("WEEK"),
+            Tok("WD", wd),
         ]:
             return _monday(today, ("THIS", "NEXT", "AFTERNEXT").index(which)) + wd * _DAY
-        case [_Tok("IN"), _Tok("NUM", n), _Tok("UNIT", 2)]:
+        case [Tok("IN"), Tok("NUM", n), Tok("UNIT", 2)]:
             return today + n * _DAY if n <= 3660 else None
-        case [_Tok("IN"), _Tok("NUM", n), _Tok("WEEK")]:
+        case [Tok("IN"), Tok("NUM", n), Tok("WEEK")]:
             return today + n * 7 * _DAY if n <= 520 else None
-        case [_Tok("IN"), _Tok("NUM", n), _Tok("MONTH")]:
+        case [Tok("IN"), Tok("NUM", n), Tok("MONTH")]:
             return _add_months(today, n) if n <= 120 else None
-        case [_Tok("IN"), _Tok("NUM", n), _Tok("YEAR")]:
+        case [Tok("IN"), Tok("NUM", n), Tok("YEAR")]:
             return _add_months(today, 12 * n) if n <= 10 else None
-        case [_Tok("NEXT" | "AFTERNEXT" as which), _Tok("WEEK")]:
+        case [Tok("NEXT" | "AFTERNEXT" as which), Tok("WEEK")]:
             # A deadline "bis nächste Woche" is met by the end of that working week.
             return _monday(today, 1 if which == "NEXT" else 2) + 4 * _DAY
         case [
-            _Tok("END" | "MID" | "BEGIN" as pos),
-            _Tok("WEEK" | "MONTH" | "QUARTER" | "YEAR" as p),
+            Tok("END" | "MID" | "BEGIN" as pos),
+            Tok("WEEK" | "MONTH" | "QUARTER" | "YEAR" as p),
         ]:
             return _anchor(today, pos, p, 0)
         case [
-            _Tok("END" | "MID" | "BEGIN" as pos),
-            _Tok("THIS" | "NEXT" as which),
-            _Tok("WEEK" | "MONTH" | "QUARTER" | "YEAR" as p),
+            Tok("END" | "MID" | "BEGIN" as pos),
+            Tok("THIS" | "NEXT" as which),
+            Tok("WEEK" | "MONTH" | "QUARTER" | "YEAR" as p),
         ]:
             return _anchor(today, pos, p, 1 if which == "NEXT" else 0)
-        case [_Tok("ORD", d)]:
+        case [Tok("ORD", d)]:
             return _day_of_month(today, d)
-        case [_Tok("WD", wd), *rest] if rest[0].kind in ("DATE", "DOT2", "ORD", "NUM", "MON"):
+        case [Tok("WD", wd), *rest] if rest[0].kind in ("DATE", "DOT2", "ORD", "NUM", "MON"):
             day = _resolve(rest, today)
             return day if day is not None and day.weekday() == wd else None
     return _resolve_with_year(toks, today, None)
 
 
-def _resolve_with_year(toks: list[_Tok], today: dt.date, year: int | None) -> dt.date | None:
+def _resolve_with_year(toks: list[Tok], today: dt.date, year: int | None) -> dt.date | None:
     """Forms that may carry a year; without one, the next such date that is not past."""
 
     def pick(make: Callable[[int], dt.date | None]) -> dt.date | None:
         return make(year) if year is not None else _not_past(today, make)
 
     match toks:
-        case [_Tok("DATE", d, m, y)] if year is None:
+        case [Tok("DATE", d, m, y)] if year is None:
             return _day_month(today, d, m, y)
-        case [_Tok("DOT2", d, m)] if year is None:
+        case [Tok("DOT2", d, m)] if year is None:
             return _day_month(today, d, m, None)
-        case [_Tok("ORD" | "NUM", d), _Tok("MON", m)] | [_Tok("MON", m), _Tok("ORD" | "NUM", d)]:
+        case [Tok("ORD" | "NUM", d), Tok("MON", m)] | [Tok("MON", m), Tok("ORD" | "NUM", d)]:
             return _day_month(today, d, m, year)
-        case [_Tok("END" | "MID" | "BEGIN" as pos), _Tok("MON", m)]:
+        case [Tok("END" | "MID" | "BEGIN" as pos), Tok("MON", m)]:
             return pick(lambda y: _month_pos(y, m, pos))
-        case [_Tok("END"), _Tok("Q", q)] | [_Tok("END"), _Tok("ORD", q), _Tok("QUARTER")] if q <= 4:
+        case [Tok("END"), Tok("Q", q)] | [Tok("END"), Tok("ORD", q), Tok("QUARTER")] if q <= 4:
             return pick(lambda y: _month_end(y, 3 * q))
-        case [_Tok("KW"), _Tok("NUM", week)] | [_Tok("WEEK"), _Tok("NUM", week)]:
+        case [Tok("KW"), Tok("NUM", week)] | [Tok("WEEK"), Tok("NUM", week)]:
             return _kw(today, week, year)
-        case [_Tok("END")] | [_Tok("END"), _Tok("YEAR")] if year is not None:
+        case [Tok("END")] | [Tok("END"), Tok("YEAR")] if year is not None:
             return dt.date(year, 12, 31)
-        case [_Tok("BEGIN")] | [_Tok("BEGIN"), _Tok("YEAR")] if year is not None:
+        case [Tok("BEGIN")] | [Tok("BEGIN"), Tok("YEAR")] if year is not None:
             return dt.date(year, 1, 1)
-        case [_Tok("WD", wd), *rest] if year is not None and rest:
+        case [Tok("WD", wd), *rest] if year is not None and rest:
             day = _resolve_with_year(rest, today, year)
             return day if day is not None and day.weekday() == wd else None
     return None
 
 
-def _relative_minutes(toks: list[_Tok]) -> int | None:
+def _relative_minutes(toks: list[Tok]) -> int | None:
     match toks:
-        case [_Tok("IN"), _Tok("NUM", n), _Tok("UNIT", 0 | 1 as unit)] if n <= 10000:
+        case [Tok("IN"), Tok("NUM", n), Tok("UNIT", 0 | 1 as unit)] if n <= 10000:
             return n * (60 if unit == 1 else 1)
-        case [_Tok("IN"), _Tok("NUM", 1), _Tok("HALF"), _Tok("UNIT", 1)] | [
-            _Tok("IN"),
-            _Tok("HALF"),
-            _Tok("NUM", 1),
-            _Tok("UNIT", 1),
+        case [Tok("IN"), Tok("NUM", 1), Tok("HALF"), Tok("UNIT", 1)] | [
+            Tok("IN"),
+            Tok("HALF"),
+            Tok("NUM", 1),
+            Tok("UNIT", 1),
         ]:
             return 30
     return None
 
 
-def _with_dateparser(toks: list[_Tok], now: dt.datetime, langs: frozenset[str]) -> dt.date | None:
+def _with_dateparser(toks: list[Tok], now: dt.datetime, langs: frozenset[str]) -> dt.date | None:
     """Last resort for numeric layouts without a rule here, e.g. "2026/12/04"."""
     if not all(t.kind in ("RAW", "MON", "WD", "NUM", "ORD") for t in toks):
         return None
@@ -672,8 +425,8 @@ def parse_when(
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("parse_when needs a timezone-aware now")
-    langs = _langs(languages)
-    toks = _tokenize(text, langs)
+    langs = language_set(languages)
+    toks = tokenize(text, langs)
     # A trailing "den"/"the" belongs to the words after the date: "morgen den Raum buchen".
     if not toks or toks[-1].kind in ("FILL", "IN", "AT", "HALF"):
         return None
@@ -720,7 +473,7 @@ def parse_duration(text: str, languages: Sequence[str] = ("de", "en")) -> dt.tim
 
     Months and years are refused: their length depends on the start, a timedelta cannot say it.
     """
-    langs = _langs(languages)
+    langs = language_set(languages)
     s = fold(text).strip()
     s = re.sub(r"^(?:in|fuer|for|um|noch)\s+", "", s)
     s = re.sub(r"\b(?:eine|einer|einen)\s+halbe[n]?\s+stunde\b|\bhalf\s+an\s+hour\b", "30 min", s)
@@ -728,7 +481,7 @@ def parse_duration(text: str, languages: Sequence[str] = ("de", "en")) -> dt.tim
     units: dict[str, int] = {}
     numbers: dict[str, int] = {"a": 1, "an": 1} if "en" in langs else {}
     for lang in sorted(langs):
-        for code, words in enumerate(_UNIT_WORDS[lang][:4]):
+        for code, words in enumerate(UNIT_WORDS[lang][:4]):
             units.update(dict.fromkeys(words.split("|"), code))
         numbers.update(NUMBER_WORDS[lang])
     total = 0.0
@@ -825,8 +578,8 @@ def _is_de(lang: str) -> bool:
 def format_date(d: dt.date, lang: str) -> str:
     """Write a date as "Fr., 4. Dezember 2026" / "Fri, 4 December 2026", whatever the locale."""
     if _is_de(lang):
-        return f"{_DE_WD_SHORT[d.weekday()]}, {d.day}. {_DE_MONTHS[d.month - 1]} {d.year}"
-    return f"{_EN_WD_SHORT[d.weekday()]}, {d.day} {_EN_MONTHS[d.month - 1]} {d.year}"
+        return f"{DE_WD_SHORT[d.weekday()]}, {d.day}. {DE_MONTHS[d.month - 1]} {d.year}"
+    return f"{EN_WD_SHORT[d.weekday()]}, {d.day} {EN_MONTHS[d.month - 1]} {d.year}"
 
 
 def format_time(t: dt.time, lang: str) -> str:

@@ -13,14 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from commands.dates import (
-    DE_WEEKDAYS,
-    EN_WEEKDAYS,
-    WEEKDAY_WORDS,
-    combine_local,
-    fold,
-    parse_clock,
-)
+from commands.date_words import DE_WEEKDAYS, EN_WEEKDAYS, WEEKDAY_WORDS, fold
+from commands.dates import combine_local, parse_clock
 
 __all__ = ["Recurrence", "parse_recurrence"]
 
