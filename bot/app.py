@@ -40,6 +40,8 @@ from bot.incoming import (
     queue_replies,
 )
 from bot.matrix_content import mentioned_users, replied_to, strip_reply_fallback
+from bot.scheduler import LeaseHeld
+from bot.scheduler import for_bot as reminder_scheduler
 from bot.trust_policy import TrustPolicyClient
 from commands import i18n, settings
 from commands.context import Reply
@@ -100,12 +102,18 @@ class GremienBot:
             default_timezone=config.defaults.timezone,
             coordinators=frozenset(config.coordination),
         )
+        # Reminders and digests: wakes the bot when something is due (bot/scheduler.py).
+        self.scheduler = reminder_scheduler(self)
 
     # ------------------------------------------------------------------ start-up
 
     async def start(self) -> AsyncClient:
         self.config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         await self.dbt.run(upgrade, self.db.engine)
+        try:  # a second process on the same database must not post reminders twice
+            await self.scheduler.acquire()
+        except LeaseHeld as exc:
+            raise BotStartError(str(exc)) from None
         self.client = await self._login()
         await self._setup_cross_signing()
         self._register_callbacks(self.client)
@@ -227,12 +235,14 @@ class GremienBot:
         if self.client is None:
             await self.start()
         sender = asyncio.create_task(self._send_loop(), name="outbox-sender")
+        await self.scheduler.start()
         try:
             await self._sync_loop()
         finally:
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
+            await self.scheduler.stop()
             await self._shutdown()
 
     def stop(self) -> None:
@@ -253,6 +263,7 @@ class GremienBot:
         token = await self.dbt.run(self._load_token)
         failures = 0
         while not self._stop.is_set():
+            self.scheduler.sync_started()
             sync = asyncio.create_task(
                 client.sync(
                     timeout=0 if token is None else self.sync_timeout_ms,
@@ -277,6 +288,7 @@ class GremienBot:
                 if isinstance(resp, SyncError):
                     log.warning("sync error: %s", resp.message)
                 failures += 1
+                self.scheduler.set_online(False)
                 await self._sleep(min(self.max_retry_wait, 0.5 * 2 ** min(failures, 6)))
                 continue
             failures = 0
@@ -286,6 +298,7 @@ class GremienBot:
             await self._key_maintenance()
             self._outbox_wake.set()
             self.ready.set()
+            self.scheduler.set_online(True)
 
     async def _key_maintenance(self) -> None:
         assert self.client is not None
@@ -360,6 +373,7 @@ class GremienBot:
         )
         queued = await self.dbt.run(handle_message, self.db, msg, self.settings, self.clock)
         if queued:
+            self.scheduler.poke(room.room_id)  # the command may have changed what is due
             await self._answer_now()
 
     async def _on_reaction(self, room: MatrixRoom, event: ReactionEvent) -> None:
@@ -377,6 +391,7 @@ class GremienBot:
             power_levels=await self._power_levels(room),
         )
         if await self.dbt.run(handle_reaction, self.db, reaction, self.settings, self.clock):
+            self.scheduler.poke(room.room_id)
             await self._answer_now()
 
     async def _power_levels(self, room: MatrixRoom) -> dict[str, int]:

@@ -8,6 +8,7 @@ from commands import (
     agreement_changes,
     agreement_list,
     agreements,
+    reminders,
     role_command,
     settings,
 )
@@ -25,5 +26,6 @@ def registry() -> Registry:
             agreement_list.router,
             agreement_changes.router,
             role_command.router,
+            reminders.router,
         ]
     )

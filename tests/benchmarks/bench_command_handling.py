@@ -42,7 +42,11 @@ def test_command_handling_with_200_open_agreements(tmp_path: Path) -> None:
 
     def run(body: str) -> float:
         msg = IncomingMessage(
-            room_id=ROOM, event_id=f"$e{next(ids)}", sender=ANNA, timestamp=now, body=body,
+            room_id=ROOM,
+            event_id=f"$e{next(ids)}",
+            sender=ANNA,
+            timestamp=now,
+            body=body,
             members=members,
         )
         start = time.perf_counter()
@@ -64,6 +68,8 @@ def test_command_handling_with_200_open_agreements(tmp_path: Path) -> None:
     print()
     for label, body in commands.items():
         times = [run(body) for _ in range(ROUNDS)]
-        print(f"{label:<28} median {statistics.median(times) * 1000:6.2f} ms   "
-              f"p90 {statistics.quantiles(times, n=10)[-1] * 1000:6.2f} ms")
+        print(
+            f"{label:<28} median {statistics.median(times) * 1000:6.2f} ms   "
+            f"p90 {statistics.quantiles(times, n=10)[-1] * 1000:6.2f} ms"
+        )
     db.dispose()

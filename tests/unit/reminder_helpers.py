@@ -1,0 +1,109 @@
+"""Helpers of the reminder tests: agreements written straight to the database, plans."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Sequence
+
+from commands.reminders import Plan, ReminderEnv, mark_handled, plan
+from storage import rooms
+from storage.db import Database
+from storage.models import Agreement, AgreementHistory, AgreementOwner
+from tests.dialog import BERLIN, CHAIR, COORDINATOR, ROOM, Dialog
+
+_events = itertools.count(1)
+
+
+def add_agreement(
+    db: Database,
+    *,
+    number: int,
+    text: str,
+    due: dt.date | None,
+    owners: Sequence[str] = (),
+    created_by: str = "@ben:example.org",
+    created_at: dt.datetime = dt.datetime(2026, 3, 2, 10, 0, tzinfo=BERLIN),
+    status: str = "open",
+    closed_at: dt.datetime | None = None,
+    room_id: str = ROOM,
+) -> int:
+    with db.session() as s:
+        rooms.ensure_room(s, room_id, joined_at=created_at - dt.timedelta(days=30))
+        a = Agreement(
+            room_id=room_id,
+            number=number,
+            text=text,
+            status=status,
+            due_date=due,
+            created_by=created_by,
+            created_at=created_at,
+            updated_at=created_at,
+            closed_at=closed_at,
+            source_event_id=f"$agreement{next(_events)}",
+        )
+        s.add(a)
+        s.flush()
+        assert a.id is not None
+        for i, owner in enumerate(owners):
+            s.add(AgreementOwner(agreement_id=a.id, user_id=owner, position=i))
+        s.add(
+            AgreementHistory(agreement_id=a.id, at=created_at, actor=created_by, action="created")
+        )
+        return a.id
+
+
+def change_agreement(
+    db: Database, agreement_id: int, *, at: dt.datetime, action: str | None = None, **values: object
+) -> None:
+    """Change an agreement as the agreement commands do: the row and a history entry."""
+    with db.session() as s:
+        a = s.get(Agreement, agreement_id)
+        assert a is not None
+        owners = values.pop("owners", None)
+        for name, value in values.items():
+            setattr(a, name, value)
+        a.updated_at = at
+        s.add(a)
+        if owners is not None:
+            for row in list(s.exec(_owner_rows(agreement_id))):
+                s.delete(row)
+            s.flush()
+            for i, owner in enumerate(owners):  # type: ignore[arg-type]
+                s.add(AgreementOwner(agreement_id=agreement_id, user_id=owner, position=i))
+        if action:
+            s.add(
+                AgreementHistory(
+                    agreement_id=agreement_id, at=at, actor="@x:example.org", action=action
+                )
+            )
+
+
+def _owner_rows(agreement_id: int):  # type: ignore[no-untyped-def]
+    from sqlmodel import select
+
+    return select(AgreementOwner).where(AgreementOwner.agreement_id == agreement_id)
+
+
+def env_for(dialog: Dialog, **kw: object) -> ReminderEnv:
+    members = dict(dialog.members)
+    return ReminderEnv(
+        coordinators=frozenset({COORDINATOR}),
+        members=lambda _room: members,
+        power_levels=lambda _room: {CHAIR: 50, "@bot:example.org": 100},
+        bot_user="@bot:example.org",
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def fire(db: Database, now: dt.datetime, env: ReminderEnv) -> Plan:
+    """What the scheduler does at a wake-up, without the outbox: plan and mark handled."""
+    with db.session() as s:
+        result = plan(s, now, env)
+        for due in result.due:
+            mark_handled(s, due, outbox_id=None, now=now)
+        return result
+
+
+def sent(result: Plan) -> list[str]:
+    return [d.key for d in result.due if d.reply is not None]

@@ -1,0 +1,301 @@
+"""Dialog tests of `!erinnere`, `!erinnerungen`, `!später`, `!pause`/`!weiter` and settings.
+
+The dialog's "now" is Monday, 9 March 2026, 10:15 in Berlin.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import select
+
+from commands.reminders import plan
+from storage.reminder_models import Reminder, ReminderSnooze
+from tests.dialog import ANNA, BEN, BERLIN, CARLA, CHAIR, COORDINATOR, Dialog
+from tests.unit.reminder_helpers import add_agreement, env_for, fire
+
+
+def at(m: int, d: int, hh: int = 9, mm: int = 0) -> dt.datetime:
+    return dt.datetime(2026, m, d, hh, mm, tzinfo=BERLIN)
+
+
+def reminders(dialog: Dialog) -> list[Reminder]:
+    with dialog.database.session() as s:
+        return list(s.exec(select(Reminder).order_by(Reminder.number)))  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------ !erinnere
+
+
+def test_one_off_reminder_is_confirmed_with_date_time_and_number(dialog: Dialog) -> None:
+    answer = dialog.text(ANNA, "!erinnere morgen 10 Uhr Raum 2.14 buchen")
+    assert answer == (
+        "Gut, ich erinnere hier am Di., 10. März 2026, 10:00 Uhr: „Raum 2.14 buchen“ (Nr. 1). "
+        "Löschen mit `!erinnere löschen 1`."
+    )
+    [r] = reminders(dialog)
+    assert r.due_at == at(3, 10, 10) and r.text == "Raum 2.14 buchen" and r.created_by == ANNA
+
+
+def test_date_without_time_uses_the_room_reminder_hour(dialog: Dialog) -> None:
+    dialog.say(CHAIR, "!einstellungen erinnerungszeit 8:30")
+    assert "Mo., 16. März 2026, 08:30 Uhr" in dialog.text(ANNA, "!erinnere 16.3. Bericht")
+
+
+def test_in_minutes_is_exact_to_the_second(dialog: Dialog) -> None:
+    dialog.now = dialog.now.replace(second=42)
+    dialog.say(ANNA, "!erinnere in 20 minuten Kaffee holen")
+    [r] = reminders(dialog)
+    assert r.due_at == dialog.now + dt.timedelta(minutes=20)
+
+
+def test_recurring_reminder(dialog: Dialog) -> None:
+    answer = dialog.text(BEN, "!erinnere jeden montag 9:00 Tagesordnung einreichen")
+    assert answer.startswith(
+        "Gut, ich erinnere hier jeden Montag, 09:00: „Tagesordnung einreichen“ (Nr. 1), "
+        "zum ersten Mal am Mo., 16. März 2026, 09:00 Uhr."
+    )
+    english = dialog.text(BEN, "!remind every first tuesday of the month prepare the meeting")
+    assert "(Nr. 2)" in english and "jeden ersten Dienstag im Monat" in english
+
+
+def test_bad_reminders_are_refused_and_nothing_is_stored(dialog: Dialog) -> None:
+    assert "Woran und wann" in dialog.text(ANNA, "!erinnere")
+    assert "verstehe ich nicht als Zeitpunkt" in dialog.text(ANNA, "!erinnere irgendwann mal")
+    assert "Woran soll ich erinnern" in dialog.text(ANNA, "!erinnere morgen 10 Uhr")
+    assert "in der Vergangenheit" in dialog.text(ANNA, "!erinnere heute 8 Uhr Kaffee")
+    assert "zu lang" in dialog.text(ANNA, "!erinnere morgen " + "x" * 1001)
+    assert "Traceback" not in dialog.text(ANNA, "!erinnere 31.2. x")
+    assert reminders(dialog) == []
+
+
+def test_reminder_text_is_escaped_in_html(dialog: Dialog) -> None:
+    [reply] = dialog.say(ANNA, "!erinnere morgen <script>alert(1)</script>")
+    assert "<script>" not in reply.html and "&lt;script&gt;" in reply.html
+
+
+def test_one_off_reminder_fires_once_at_its_exact_time_mentioning_who_was_named(
+    dialog: Dialog,
+) -> None:
+    dialog.say(ANNA, "!erinnere heute 22:30 Folien an @ben schicken", mentions=(BEN,))
+    env = env_for(dialog)
+    with dialog.database.session() as s:
+        assert plan(s, at(3, 9, 10, 16), env).next_at == at(3, 9, 22, 30)
+    assert [d for d in fire(dialog.database, at(3, 9, 22, 29), env).due if d.reminder_id] == []
+    [due] = [d for d in fire(dialog.database, at(3, 9, 22, 30), env).due if d.reminder_id]
+    assert due.reply is not None and due.reply.ref_kind == "reminder"
+    assert due.reply.body.startswith("⏰ Erinnerung (Nr. 1, von Anna Schmidt): Folien an")
+    assert due.reply.mentions == (BEN,) and not due.late
+    assert [d for d in fire(dialog.database, at(3, 9, 22, 31), env).due if d.reminder_id] == []
+    [r] = reminders(dialog)
+    assert r.status == "done"
+
+
+# ----------------------------------------------------------------- list, delete, pause
+
+
+def test_reminders_lists_what_comes_next_with_times(dialog: Dialog) -> None:
+    add_agreement(
+        dialog.database,
+        number=4,
+        text="Bericht schreiben",
+        due=dt.date(2026, 3, 13),
+        owners=[CARLA],
+    )
+    dialog.say(ANNA, "!erinnere morgen 10 Uhr Raum buchen")
+    dialog.say(BEN, "!erinnere jeden freitag 12:00 Wochenpost")
+    answer = dialog.text(ANNA, "!erinnerungen")
+    assert answer.splitlines() == [
+        "Geplante Erinnerungen in diesem Raum",
+        "• Di., 10. März 2026, 10:00 Uhr – Nr. 1 „Raum buchen“",
+        "• Mi., 11. März 2026, 09:00 Uhr – #4 „Bericht schreiben“: Erinnerung vor der Frist "
+        "(Carla Weber)",
+        "• Fr., 13. März 2026, 12:00 Uhr – Nr. 2 „Wochenpost“ (jeden Freitag, 12:00)",
+        "• Mo., 16. März 2026, 09:00 Uhr – Wochenüberblick",
+    ]
+
+
+def test_empty_list(dialog: Dialog) -> None:
+    dialog.say(CHAIR, "!einstellungen digest aus")
+    assert "keine Erinnerung geplant" in dialog.text(ANNA, "!erinnerungen")
+
+
+def test_delete_by_number_only_by_its_author_chair_or_coordination(dialog: Dialog) -> None:
+    dialog.say(ANNA, "!erinnere morgen 10 Uhr Raum buchen")
+    dialog.say(ANNA, "!erinnere morgen 11 Uhr Kaffee")
+    refused = dialog.text(BEN, "!erinnere löschen 1")
+    assert "Anna Schmidt" in refused and "Vorsitz" in refused
+    assert "ist gelöscht" in dialog.text(ANNA, "!erinnere loeschen 1")
+    assert "ist gelöscht" in dialog.text(CHAIR, "!erinnerungen löschen 2")
+    assert "schon erledigt oder gelöscht" in dialog.text(ANNA, "!erinnere löschen 1")
+    assert "keine Erinnerung Nr. 9" in dialog.text(ANNA, "!erinnere löschen 9")
+    assert "keine Nummer" in dialog.text(ANNA, "!erinnere löschen x")
+    assert [r.status for r in reminders(dialog)] == ["cancelled", "cancelled"]
+    assert "Nr. 1" not in dialog.text(ANNA, "!erinnerungen")
+
+
+def test_pause_and_resume_a_recurring_reminder(dialog: Dialog) -> None:
+    dialog.say(BEN, "!erinnere werktags 8:30 Post lesen")
+    env = env_for(dialog)
+    assert "pausiert" in dialog.text(BEN, "!pause 1")
+    assert "schon pausiert" in dialog.text(BEN, "!pause 1")
+    assert "pausiert – Nr. 1" in dialog.text(ANNA, "!erinnerungen")
+    assert [d for d in fire(dialog.database, at(3, 10, 8, 30), env).due if d.reminder_id] == []
+    dialog.now = at(3, 11, 12, 0)
+    answer = dialog.text(COORDINATOR, "!weiter 1")
+    assert "läuft wieder (werktags, 08:30), nächste am Do., 12. März 2026, 08:30 Uhr" in answer
+    # What fell due during the pause is not made up.
+    assert [d for d in fire(dialog.database, at(3, 11, 12, 1), env).due if d.reminder_id] == []
+    [due] = [d for d in fire(dialog.database, at(3, 12, 8, 30), env).due if d.reminder_id]
+    assert due.reply is not None and "(Nr. 1, werktags, 08:30): Post lesen" in due.reply.body
+    assert "nicht pausiert" in dialog.text(BEN, "!resume 1")
+
+
+def test_pause_needs_a_recurring_reminder_and_rights(dialog: Dialog) -> None:
+    dialog.say(ANNA, "!erinnere morgen 10 Uhr Raum buchen")
+    dialog.say(ANNA, "!erinnere jeden montag Sitzung")
+    assert "einmalige" in dialog.text(ANNA, "!pause 1")
+    assert "dürfen sie nur" in dialog.text(BEN, "!pause 2")
+    assert "Welche Erinnerung" in dialog.text(ANNA, "!pause")
+    # As a reply to the posted reminder, no number is needed.
+    assert "pausiert" in dialog.text(ANNA, "!pause", ref=("reminder", reminders(dialog)[1].id))
+
+
+# -------------------------------------------------------------------------------- !später
+
+
+def test_snooze_as_reply_to_an_agreement_reminder_moves_the_next_reminder(dialog: Dialog) -> None:
+    db = dialog.database
+    a = add_agreement(db, number=4, text="Bericht", due=dt.date(2026, 3, 13), owners=[ANNA])
+    env = env_for(dialog)
+    dialog.say(CHAIR, "!einstellungen digest aus")
+    [_before] = [d for d in fire(db, at(3, 11, 9), env).due if d.agreement_id == a]
+    dialog.now = at(3, 11, 9, 5)
+    answer = dialog.text(ANNA, "!später 3 tage", ref=("agreement", a))
+    # Saturday 14 March 09:05 is no working day: Monday morning.
+    assert answer == (
+        "Gut, an #4 erinnere ich wieder am Mo., 16. März 2026, 09:00 Uhr. "
+        "Die Frist bleibt Fr., 13. März 2026."
+    )
+    assert [d for d in fire(db, at(3, 13, 9), env).due if d.agreement_id == a] == []
+    [snoozed] = [d for d in fire(db, at(3, 16, 9), env).due if d.agreement_id == a and d.reply]
+    assert snoozed.kind == "snooze" and snoozed.reply is not None
+    assert "Fällig war am Fr., 13. März 2026" in snoozed.reply.body
+    assert snoozed.reply.mentions == (ANNA,)
+    # The overdue reminders after the snooze go on as before.
+    assert [d.kind for d in fire(db, at(3, 20, 9), env).due if d.agreement_id == a] == ["overdue"]
+
+
+def test_snooze_by_number_in_english_and_default_one_day(dialog: Dialog) -> None:
+    a = add_agreement(
+        dialog.database, number=2, text="Budget", due=dt.date(2026, 3, 20), owners=[BEN]
+    )
+    assert "Di., 10. März 2026, 10:15 Uhr" in dialog.text(BEN, "!snooze 2")
+    assert "Mo., 9. März 2026, 12:15 Uhr" in dialog.text(BEN, "!später #2 2 stunden")
+    with dialog.database.session() as s:
+        row = s.get(ReminderSnooze, ("agreement", a))
+        assert row is not None and row.until == at(3, 9, 12, 15)
+
+
+def test_snooze_refusals(dialog: Dialog) -> None:
+    a = add_agreement(
+        dialog.database, number=2, text="Budget", due=dt.date(2026, 3, 20), owners=[BEN]
+    )
+    add_agreement(
+        dialog.database,
+        number=3,
+        text="Fertig",
+        due=dt.date(2026, 3, 20),
+        owners=[BEN],
+        status="done",
+    )
+    assert "Was soll ich verschieben?" in dialog.text(BEN, "!später 3 tage")
+    assert "dürfen nur" in dialog.text(CARLA, "!später 2 3 tage")
+    assert "nicht mehr offen" in dialog.text(BEN, "!später 3 1 tag")
+    assert "keine Verabredung #9" in dialog.text(BEN, "!später 9 1 tag")
+    assert "verstehe ich nicht" in dialog.text(BEN, "!später bald mal", ref=("agreement", a))
+    with dialog.database.session() as s:
+        assert s.exec(select(ReminderSnooze)).all() == []
+
+
+def test_snooze_a_posted_one_off_reminder(dialog: Dialog) -> None:
+    dialog.say(ANNA, "!erinnere heute 11 Uhr Raum buchen")
+    env = env_for(dialog)
+    fire(dialog.database, at(3, 9, 11), env)
+    [r] = reminders(dialog)
+    assert r.status == "done"
+    dialog.now = at(3, 9, 11, 1)
+    answer = dialog.text(ANNA, "!später 30 min", ref=("reminder", r.id))
+    assert "Nr. 1 erinnere ich wieder am Mo., 9. März 2026, 11:31 Uhr" in answer
+    [again] = [d for d in fire(dialog.database, at(3, 9, 11, 31), env).due if d.reminder_id]
+    assert again.reply is not None and "Raum buchen" in again.reply.body
+
+
+# ------------------------------------------------------------------------------ settings
+
+
+def test_reminder_settings_are_shown_and_changed_by_the_chair(dialog: Dialog) -> None:
+    shown = dialog.text(ANNA, "!einstellungen")
+    assert "Erinnerung vor der Frist: 2 Arbeitstag(e) vorher" in shown
+    assert "Uhrzeit der Erinnerungen: 09:00 Uhr" in shown
+    assert "Erinnerung bei Überfälligkeit: alle 7 Tage, höchstens 3-mal" in shown
+    assert "Wochenüberblick: montags, 09:00 Uhr" in shown
+    assert "Bundesland (Feiertage): NW" in shown
+    assert "Vorsitz" in dialog.text(ANNA, "!einstellungen erinnerung 3 tage vorher")
+    assert "3 Arbeitstag(e) vorher" in dialog.text(CHAIR, "!einstellungen erinnerung 3 tage vorher")
+    assert "alle 14 Tage, höchstens 2-mal" in dialog.text(
+        CHAIR, "!einstellungen überfällig alle 2 wochen, 2 mal"
+    )
+    assert "ist jetzt aus" in dialog.text(CHAIR, "!einstellungen ueberfaellig aus")
+    assert "freitags, 13:30 Uhr" in dialog.text(CHAIR, "!einstellungen digest freitag 13:30")
+    assert "ist jetzt aus" in dialog.text(CHAIR, "!einstellungen digest aus")
+    assert "montags, 09:00 Uhr" in dialog.text(CHAIR, "!einstellungen digest an")
+    assert "08:15 Uhr" in dialog.text(CHAIR, "!einstellungen erinnerungszeit 8:15")
+    assert "BY" in dialog.text(CHAIR, "!einstellungen bundesland Bayern")
+    assert "ist jetzt aus" in dialog.text(CHAIR, "!einstellungen erinnerung aus")
+
+
+def test_reminder_settings_in_english(dialog: Dialog) -> None:
+    dialog.say(CHAIR, "!settings language en")
+    assert "3 working day(s) before" in dialog.text(CHAIR, "!settings reminder 3 days before")
+    assert "every 7 days, at most 5 times" in dialog.text(
+        CHAIR, "!settings overdue every 7 days 5 times"
+    )
+    assert "Mondays, 09:00" in dialog.text(CHAIR, "!settings digest monday 9am")
+    assert "is now off" in dialog.text(CHAIR, "!settings digest off")
+    assert "State (public holidays) is now BE" in dialog.text(CHAIR, "!settings state be")
+
+
+def test_bad_setting_values_are_refused(dialog: Dialog) -> None:
+    for command, expected in (
+        ("!einstellungen erinnerung 30 tage vorher", "0 bis 20"),
+        ("!einstellungen erinnerung bald", "verstehe ich nicht"),
+        ("!einstellungen erinnerungszeit 23:00", "zwischen 06:00 Uhr und 20:00 Uhr"),
+        ("!einstellungen überfällig alle 0 tage", "verstehe ich nicht"),
+        ("!einstellungen digest sonnabends früh", "verstehe ich nicht"),
+        ("!einstellungen bundesland Texas", "NW"),
+    ):
+        assert expected in dialog.text(CHAIR, command), command
+    shown = dialog.text(ANNA, "!einstellungen")
+    assert "2 Arbeitstag(e) vorher" in shown and "Bundesland (Feiertage): NW" in shown
+
+
+def test_settings_change_the_policy_the_scheduler_uses(dialog: Dialog) -> None:
+    db = dialog.database
+    a = add_agreement(db, number=1, text="x", due=dt.date(2026, 6, 5), owners=[ANNA])
+    dialog.say(CHAIR, "!einstellungen digest aus")
+    dialog.say(CHAIR, "!einstellungen bundesland BY")
+    dialog.say(CHAIR, "!einstellungen erinnerungszeit 7:45")
+    env = env_for(dialog)
+    with db.session() as s:
+        # Thursday 4 June (Corpus Christi) is a holiday in Bavaria: Tuesday 2 June.
+        assert plan(s, at(5, 25), env).next_at == at(6, 2, 7, 45)
+    assert [d.kind for d in fire(db, at(6, 2, 7, 45), env).due if d.agreement_id == a] == ["before"]
+
+
+def test_help_explains_the_reminder_commands(dialog: Dialog) -> None:
+    overview = dialog.text(ANNA, "!hilfe")
+    assert "Erinnerungen" in overview and "!erinnere <wann> <text>" in overview
+    detail = dialog.text(ANNA, "!hilfe später")
+    assert "Frist bleibt" in detail and "!snooze" in detail
+    assert "!erinnere <wann> <text>" in dialog.text(ANNA, "!help remind")

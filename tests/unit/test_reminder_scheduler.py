@@ -1,0 +1,139 @@
+"""The scheduler's decisions without a homeserver: when it posts, when it waits, what it plans.
+
+APScheduler is not started here (`_run_once` is called directly); the database is SQLite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from sqlmodel import select
+
+from bot.dbthread import DbThread
+from bot.scheduler import MAX_SLEEP, ReminderScheduler
+from commands.reminders import ReminderEnv
+from storage import rooms
+from storage.db import Database
+from storage.models import OutboxMessage
+from tests.dialog import ANNA, BERLIN, ROOM
+from tests.unit.reminder_helpers import add_agreement
+
+OTHER = "!other:example.org"
+NOON = dt.datetime(2026, 3, 10, 12, 0, tzinfo=BERLIN)  # Tuesday
+NINE = dt.datetime(2026, 3, 10, 9, 0, tzinfo=BERLIN)
+
+
+class Clock:
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@pytest.fixture
+def dbt() -> Iterator[DbThread]:
+    thread = DbThread()
+    yield thread
+    thread.close()
+
+
+def _scheduler(db: Database, dbt: DbThread, clock: Clock, woken: list[int]) -> ReminderScheduler:
+    sched = ReminderScheduler(
+        db,
+        dbt,
+        env=ReminderEnv(),
+        clock=clock,
+        wake_outbox=lambda: woken.append(1),
+        sync_grace=0.5,
+    )
+    with db.session() as s:
+        for room in (ROOM, OTHER):
+            rooms.ensure_room(s, room, joined_at=NOON - dt.timedelta(days=60))
+            rooms.set_setting(s, room, "reminder.digest", "off 2026-01-01T00:00Z")
+    return sched
+
+
+def _queued(db: Database) -> int:
+    with db.session() as s:
+        return len(s.exec(select(OutboxMessage)).all())
+
+
+async def test_nothing_is_posted_until_the_bot_is_in_sync(sqlite_db: Database, dbt: DbThread):
+    add_agreement(sqlite_db, number=1, text="x", due=dt.date(2026, 3, 10), owners=[ANNA])
+    clock, woken = Clock(NINE - dt.timedelta(seconds=30)), []
+    sched = _scheduler(sqlite_db, dbt, clock, woken)
+    await sched.acquire()  # the first start: reminders are owed from now on
+    clock.now = NINE
+    try:
+        await sched._run_once()  # started, no sync has come back yet
+        assert _queued(sqlite_db) == 0 and sched._deferred
+        sched.sync_started()
+        sched.set_online(True)  # the first sync came back
+        await sched._run_once()
+        assert _queued(sqlite_db) == 1 and woken == [1]
+    finally:
+        await sched.stop()
+
+
+async def test_a_sync_hanging_longer_than_its_timeout_means_offline(
+    sqlite_db: Database, dbt: DbThread
+) -> None:
+    clock, woken = Clock(NINE - dt.timedelta(seconds=30)), []
+    sched = _scheduler(sqlite_db, dbt, clock, woken)
+    sched.set_online(True)
+    sched.sync_started()
+    assert sched.online
+    await asyncio.sleep(0.6)  # nio keeps retrying inside sync() while the homeserver is away
+    assert not sched.online
+    add_agreement(sqlite_db, number=1, text="x", due=dt.date(2026, 3, 10), owners=[ANNA])
+    await sched.acquire()
+    clock.now = NINE
+    try:
+        await sched._run_once()
+        assert _queued(sqlite_db) == 0
+        sched.set_online(True)  # that sync finally came back (with what happened meanwhile)
+        await sched._run_once()
+        assert _queued(sqlite_db) == 1
+    finally:
+        await sched.stop()
+
+
+async def test_a_room_poke_keeps_the_earlier_moment_of_another_room(
+    sqlite_db: Database, dbt: DbThread
+) -> None:
+    add_agreement(sqlite_db, number=1, text="x", due=dt.date(2026, 3, 13), owners=[ANNA])
+    add_agreement(
+        sqlite_db, number=1, text="y", due=dt.date(2026, 3, 20), owners=[ANNA], room_id=OTHER
+    )
+    clock, woken = Clock(dt.datetime(2026, 3, 11, 8, 30, tzinfo=BERLIN)), []
+    sched = _scheduler(sqlite_db, dbt, clock, woken)
+    sched.set_online(True)
+    await sched.acquire()
+    try:
+        await sched._run_once()
+        assert sched.next_at == dt.datetime(2026, 3, 11, 9, 0, tzinfo=BERLIN)
+        await sched._run_once([OTHER])  # a command in the other room (next there: 18 March)
+        assert sched.next_at == dt.datetime(2026, 3, 11, 9, 0, tzinfo=BERLIN)
+        sched.poke(OTHER)
+        sched.poke(ROOM)
+        assert sched._poke_rooms == {OTHER, ROOM}
+    finally:
+        await sched.stop()
+
+
+async def test_with_nothing_planned_it_looks_again_within_the_hour(
+    sqlite_db: Database, dbt: DbThread
+) -> None:
+    clock, woken = Clock(NOON), []
+    sched = _scheduler(sqlite_db, dbt, clock, woken)
+    sched.set_online(True)
+    await sched.acquire()
+    try:
+        await sched._run_once()
+        assert sched.next_at == NOON + MAX_SLEEP
+    finally:
+        await sched.stop()
