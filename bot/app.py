@@ -59,6 +59,7 @@ _MAX_SEND_ATTEMPTS = 8
 _PRE_V12_ROOM_VERSIONS = frozenset(str(v) for v in range(1, 12))
 CREATOR_POWER_LEVEL = 2**53 - 1
 _ANSWER_WAIT_SECONDS = 2.0
+_SEND_CONCURRENCY = 4
 
 
 class BotStartError(Exception):
@@ -94,6 +95,12 @@ class GremienBot:
         self._key_waits: set[asyncio.Task[None]] = set()
         self.cross_signing: crosssigning.SetupResult | None = None
         self._send_lock = asyncio.Lock()
+        # The bot's own messages come back in every sync; it never acts on them, and a burst
+        # of reminders would otherwise wake one expensive sync per message sent.
+        self._sync_filter: dict[str, Any] = {
+            "room": {"timeline": {"not_senders": [config.user_id]}},
+            "presence": {"not_types": ["*"]},
+        }
         self._background: set[asyncio.Future[bool]] = set()
         self.settings = BotSettings(
             server_name=config.server_name,
@@ -261,14 +268,19 @@ class GremienBot:
         assert self.client is not None
         client = self.client
         token = await self.dbt.run(self._load_token)
+        # nio keeps no rooms across restarts: the first sync of a process carries the full
+        # state of every joined room (and returns at once), or the bot could not post into
+        # a room where nothing happened while it was down.
+        first = True
         failures = 0
         while not self._stop.is_set():
             self.scheduler.sync_started()
             sync = asyncio.create_task(
                 client.sync(
-                    timeout=0 if token is None else self.sync_timeout_ms,
+                    timeout=0 if first else self.sync_timeout_ms,
+                    sync_filter=self._sync_filter,
                     since=token,
-                    full_state=token is None,
+                    full_state=first,
                 )
             )
             stop = asyncio.create_task(self._stop.wait())
@@ -292,6 +304,7 @@ class GremienBot:
                 await self._sleep(min(self.max_retry_wait, 0.5 * 2 ** min(failures, 6)))
                 continue
             failures = 0
+            first = False
             # Stored only after every event of the batch was handled (or found handled).
             token = resp.next_batch
             await self.dbt.run(self._save_token, token)
@@ -528,9 +541,28 @@ class GremienBot:
             self._outbox_wake.set()
 
     async def _flush_outbox(self) -> bool:
-        """Send every pending message in order; False when one could not be sent."""
+        """Send every pending message; False when one could not be sent.
+
+        Each room's messages go out in order; a few rooms are served at once, because the
+        round trip of one send, not the homeserver's rate limit, would otherwise cap a burst
+        of reminders across many rooms.
+        """
         async with self._send_lock:
-            for row in await self.dbt.run(self._pending):
+            while rows := await self.dbt.run(self._pending):
+                by_room: dict[str, list[OutboxMessage]] = {}
+                for row in rows:
+                    by_room.setdefault(row.room_id, []).append(row)
+                slots = asyncio.Semaphore(_SEND_CONCURRENCY)
+                sent = await asyncio.gather(
+                    *(self._send_in_order(q, slots) for q in by_room.values())
+                )
+                if not all(sent):
+                    return False
+        return True
+
+    async def _send_in_order(self, queue: list[OutboxMessage], slots: asyncio.Semaphore) -> bool:
+        async with slots:
+            for row in queue:
                 if not await self._send_one(row):
                     return False
         return True
