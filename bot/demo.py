@@ -22,7 +22,14 @@ PASSWORD = "demo-password-not-secret"
 # What the simulated member types, in order. Each feature adds its lines here.
 SCRIPT: list[str] = [
     "!hilfe",
-    "!hilfe einstellungen",
+    "!verabredung Entwurf Bildungsbericht an das Schulamt bis nächsten Freitag",
+    "!verabredung Raum für die Fachtagung reservieren bis 15.12.",
+    "!liste",
+    "!frist 2 Ende des Monats",
+    "!erledigt 1 an Frau Weber geschickt",
+    "!zeige 1",
+    "!erinnere morgen 9 Uhr Tagesordnung verschicken",
+    "!erinnerungen",
     "!einstellungen",
 ]
 
