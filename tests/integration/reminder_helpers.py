@@ -14,9 +14,9 @@ from typing import Any
 from bot.app import GremienBot
 from bot.config import load_config
 from bot.member_client import Member, SeenMessage
-from storage import rooms
+from storage import agreements, rooms
 from storage.db import Database
-from storage.models import Agreement, AgreementHistory, AgreementOwner
+from storage.models import Agreement
 from storage.reminder_models import Reminder
 
 Clock = Callable[[], dt.datetime]
@@ -77,25 +77,18 @@ def insert_agreement(
     """An agreement as `!verabredung` stores it."""
     with db.session() as s:
         rooms.ensure_room(s, room_id, joined_at=created_at)
-        a = Agreement(
+        a, _ = agreements.record(
+            s,
             room_id=room_id,
-            number=number,
             text=text,
-            status="open",
+            owners=owners,
             due_date=due,
-            created_by=created_by,
-            created_at=created_at,
-            updated_at=created_at,
+            due_time=None,
+            actor=created_by,
+            at=created_at,
             source_event_id=f"$test-{uuid.uuid4().hex}",
         )
-        s.add(a)
-        s.flush()
-        assert a.id is not None
-        for i, owner in enumerate(owners):
-            s.add(AgreementOwner(agreement_id=a.id, user_id=owner, position=i))
-        s.add(
-            AgreementHistory(agreement_id=a.id, at=created_at, actor=created_by, action="created")
-        )
+        assert a.number == number and a.id is not None
         return a.id
 
 

@@ -7,7 +7,7 @@ import itertools
 from collections.abc import Sequence
 
 from commands.reminders import Plan, ReminderEnv, mark_handled, plan
-from storage import rooms
+from storage import agreements, rooms
 from storage.db import Database
 from storage.models import Agreement, AgreementHistory, AgreementOwner
 from tests.dialog import BERLIN, CHAIR, COORDINATOR, ROOM, Dialog
@@ -30,26 +30,21 @@ def add_agreement(
 ) -> int:
     with db.session() as s:
         rooms.ensure_room(s, room_id, joined_at=created_at - dt.timedelta(days=30))
-        a = Agreement(
+        a, _ = agreements.record(
+            s,
             room_id=room_id,
-            number=number,
             text=text,
-            status=status,
+            owners=owners,
             due_date=due,
-            created_by=created_by,
-            created_at=created_at,
-            updated_at=created_at,
-            closed_at=closed_at,
+            due_time=None,
+            actor=created_by,
+            at=created_at,
             source_event_id=f"$agreement{next(_events)}",
         )
-        s.add(a)
-        s.flush()
+        a.number = number  # a test picks the number the room shows, as if others came first
+        if status != agreements.OPEN:
+            agreements.set_status(s, a, status, actor=created_by, at=closed_at or created_at)
         assert a.id is not None
-        for i, owner in enumerate(owners):
-            s.add(AgreementOwner(agreement_id=a.id, user_id=owner, position=i))
-        s.add(
-            AgreementHistory(agreement_id=a.id, at=created_at, actor=created_by, action="created")
-        )
         return a.id
 
 
