@@ -35,8 +35,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.dbthread import DbThread
 from bot.matrix_content import render_reply
+from commands.reminder_plan import ReminderEnv, mark_handled, plan
 from commands.reminder_settings import set_default_state
-from commands.reminders import ReminderEnv, mark_handled, plan
 from storage import outbox
 from storage import reminders as store
 from storage.db import Database

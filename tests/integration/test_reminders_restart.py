@@ -19,7 +19,7 @@ from bot import credentials
 from bot.config import load_config
 from bot.devserver import LocalSynapse, _http
 from bot.matrix_content import render_reply
-from commands.reminders import ReminderEnv, mark_handled, plan
+from commands.reminder_plan import ReminderEnv, mark_handled, plan
 from storage import outbox
 from storage.models import OutboxMessage
 from storage.reminder_models import ReminderLog

@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from bot.dbthread import DbThread
 from bot.scheduler import LEASE_NAME, LeaseHeld, ReminderScheduler
-from commands.reminders import ReminderEnv
+from commands.reminder_plan import ReminderEnv
 from storage import outbox, rooms
 from storage import reminders as store
 from storage.db import Database

@@ -9,7 +9,7 @@ import datetime as dt
 
 from sqlmodel import select
 
-from commands.reminders import plan
+from commands.reminder_plan import plan
 from storage.reminder_models import Reminder, ReminderSnooze
 from tests.dialog import ANNA, BEN, BERLIN, CARLA, CHAIR, COORDINATOR, Dialog
 from tests.unit.reminder_helpers import add_agreement, env_for, fire

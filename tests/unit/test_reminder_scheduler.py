@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from bot.dbthread import DbThread
 from bot.scheduler import MAX_SLEEP, ReminderScheduler
-from commands.reminders import ReminderEnv
+from commands.reminder_plan import ReminderEnv
 from storage import rooms
 from storage.db import Database
 from storage.models import OutboxMessage
