@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -26,7 +25,6 @@ from commands.dates import (
 )
 from commands.digest import digest_text
 from commands.recurrence import Recurrence
-from commands.registry import Router
 from commands.reminder_policy import (
     DEFAULT_LATE_AFTER,
     AgreementFacts,
@@ -48,20 +46,9 @@ from storage import rooms
 from storage.models import Agreement
 from storage.reminder_models import Reminder
 
-router = Router("reminders")
-
-TEXT_LIMIT = 1000
-MAX_YEARS_AHEAD = 5
-DEFAULT_SNOOZE = dt.timedelta(days=1)
+# What a reminder message is about: reactions and replies to it act on that object.
 REF_AGREEMENT = "agreement"
 REF_REMINDER = "reminder"
-LIST_LIMIT = 15
-LIST_AHEAD_DAYS = 90  # `!erinnerungen` shows agreement reminders up to this far ahead
-
-_DELETE_WORDS = frozenset(
-    {"loeschen", "loesche", "entfernen", "entferne", "streichen", "delete", "cancel", "remove"}
-)
-_NUMBER = re.compile(r"(?:#|nr\.?|no\.?)?\s*(\d{1,9})[.:,]?")
 
 
 # ---------------------------------------------------------------------------------------------

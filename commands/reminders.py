@@ -36,6 +36,8 @@ from commands.errors import CommandError, PermissionDenied, UsageError
 from commands.recurrence import parse_recurrence
 from commands.registry import Router
 from commands.reminder_plan import (
+    REF_AGREEMENT,
+    REF_REMINDER,
     PlanItem,
     ReminderEnv,
     collect_items,
@@ -64,8 +66,6 @@ router = Router("reminders")
 TEXT_LIMIT = 1000
 MAX_YEARS_AHEAD = 5
 DEFAULT_SNOOZE = dt.timedelta(days=1)
-REF_AGREEMENT = "agreement"
-REF_REMINDER = "reminder"
 LIST_LIMIT = 15
 LIST_AHEAD_DAYS = 90  # `!erinnerungen` shows agreement reminders up to this far ahead
 
