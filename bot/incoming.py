@@ -20,6 +20,7 @@ from commands.loader import registry
 from commands.reactions import dispatch_reaction
 from storage import events, outbox, rooms
 from storage.db import Database
+from storage.models import OutboxMessage
 
 
 @dataclass(frozen=True)
@@ -141,14 +142,19 @@ def _context(
 
 def queue_replies(s: Session, source_key: str, room_id: str, replies: list[Reply]) -> None:
     for i, reply in enumerate(replies):
-        outbox.enqueue(
-            s,
-            key=f"reply:{source_key}:{i}",
-            room_id=reply.room_id or room_id,
-            content=render_reply(reply),
-            ref_kind=reply.ref_kind,
-            ref_id=reply.ref_id,
-        )
+        enqueue_reply(s, f"reply:{source_key}:{i}", reply.room_id or room_id, reply)
+
+
+def enqueue_reply(s: Session, key: str, room_id: str, reply: Reply) -> OutboxMessage:
+    """Store one reply for sending, tied to the object it is about (for reactions/replies)."""
+    return outbox.enqueue(
+        s,
+        key=key,
+        room_id=room_id,
+        content=render_reply(reply),
+        ref_kind=reply.ref_kind,
+        ref_id=reply.ref_id,
+    )
 
 
 def _reply_reference(s: Session, reply_to: str | None) -> dict[str, object]:

@@ -34,10 +34,9 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.dbthread import DbThread
-from bot.matrix_content import render_reply
+from bot.incoming import enqueue_reply
 from commands.reminder_plan import ReminderEnv, mark_handled, plan
 from commands.reminder_settings import set_default_state
-from storage import outbox
 from storage import reminders as store
 from storage.db import Database
 
@@ -336,14 +335,7 @@ class ReminderScheduler:
             for due in result.due:
                 outbox_id: int | None = None
                 if due.reply is not None:
-                    msg = outbox.enqueue(
-                        s,
-                        key=f"reminder:{due.key}",
-                        room_id=due.room_id,
-                        content=render_reply(due.reply),
-                        ref_kind=due.reply.ref_kind,
-                        ref_id=due.reply.ref_id,
-                    )
+                    msg = enqueue_reply(s, f"reminder:{due.key}", due.room_id, due.reply)
                     outbox_id = msg.id
                     queued += 1
                 mark_handled(s, due, outbox_id=outbox_id, now=now)

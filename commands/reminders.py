@@ -56,6 +56,7 @@ from commands.reminder_policy import (
 )
 from commands.reminder_settings import default_state, policy_from_settings
 from commands.rich import Rich, text
+from storage import agreements as agreement_store
 from storage import reminders as store
 from storage import rooms
 from storage.models import Agreement
@@ -334,11 +335,7 @@ def snooze(ctx: Context, args: str) -> Rich:
 
 
 def _agreement_by_number(ctx: Context, number: int) -> Agreement:
-    from sqlmodel import select
-
-    found = ctx.db.exec(
-        select(Agreement).where(Agreement.room_id == ctx.room_id, Agreement.number == number)
-    ).first()
+    found = agreement_store.by_number(ctx.db, ctx.room_id, number)
     if found is None:
         raise CommandError("reminder.no_agreement", number=number_label(number))
     return found
