@@ -41,6 +41,7 @@ from commands.reminder_policy import (
 from commands.reminder_settings import policy_from_settings
 from commands.rich import Rich, mention, text, trusted
 from commands.settings import LANGUAGE
+from storage import agreements as agreement_store
 from storage import reminders as store
 from storage import rooms
 from storage.models import Agreement
@@ -189,7 +190,7 @@ def collect_items(
             if a.due_date is not None and (room_id is None or a.room_id == room_id)
         ]
     ids = [a.id for a in agreements if a.id is not None]
-    owners = store.owners_of(db, ids)
+    owners = agreement_store.owners_of(db, ids)
     restarted = store.restarted_at(db, ids)
     for a in agreements:
         info = infos.get(a.room_id)
@@ -462,7 +463,7 @@ def _digest(db: Session, room_id: str, lang: str, today: dt.date, env: ReminderE
     items = store.open_agreements(db, room_id=room_id, with_due_date=False)
     if not items:
         return None
-    owners = store.owners_of(db, [a.id for a in items if a.id is not None])
+    owners = agreement_store.owners_of(db, [a.id for a in items if a.id is not None])
     since = dt.datetime.combine(today - dt.timedelta(days=7), dt.time(0), tzinfo=dt.UTC)
     done = store.closed_agreements_since(db, room_id, since)
     return digest_text(

@@ -23,6 +23,7 @@ import re
 from collections.abc import Mapping
 
 from commands import i18n
+from commands.agreement_common import may_change
 from commands.context import Context, Role
 from commands.dates import (
     fold,
@@ -307,8 +308,7 @@ def snooze(ctx: Context, args: str) -> Rich:
     label = number_label(agreement.number)
     if agreement.status != "open":
         raise CommandError("reminder.snooze_closed", number=label)
-    owners = store.owners_of(ctx.db, [agreement.id]).get(agreement.id, [])
-    if not (ctx.role >= Role.CHAIR or ctx.sender in owners or ctx.sender == agreement.created_by):
+    if not may_change(ctx, agreement, agreement_store.owners(ctx.db, agreement.id)):
         raise PermissionDenied("reminder.may_not_snooze", number=label)
     until = _snooze_until(ctx, value, policy)
     store.set_snooze(

@@ -42,6 +42,9 @@ CHAIR_ROLE = "chair"
 MEMBER_ROLE = "member"
 
 
+# Rows per SQL IN list: the scheduler asks about every open agreement at once.
+_IN_CHUNK = 500
+
 # --------------------------------------------------------------------------------- values
 
 
@@ -96,21 +99,21 @@ def owners(db: Session, agreement_id: int) -> list[str]:
 
 
 def owners_of(db: Session, agreement_ids: Sequence[int]) -> dict[int, list[str]]:
-    """Owners of several agreements in one query."""
-    found: dict[int, list[str]] = {a: [] for a in agreement_ids}
-    if not agreement_ids:
-        return found
-    stmt = (
-        select(AgreementOwner)
-        .where(col(AgreementOwner.agreement_id).in_(list(agreement_ids)))
-        .order_by(
-            col(AgreementOwner.agreement_id),
-            col(AgreementOwner.position),
-            col(AgreementOwner.user_id),
+    """Owners of several agreements, in the order they were named, in few queries."""
+    ids = list(agreement_ids)
+    found: dict[int, list[str]] = {a: [] for a in ids}
+    for start in range(0, len(ids), _IN_CHUNK):
+        stmt = (
+            select(AgreementOwner)
+            .where(col(AgreementOwner.agreement_id).in_(ids[start : start + _IN_CHUNK]))
+            .order_by(
+                col(AgreementOwner.agreement_id),
+                col(AgreementOwner.position),
+                col(AgreementOwner.user_id),
+            )
         )
-    )
-    for row in db.exec(stmt):
-        found[row.agreement_id].append(row.user_id)
+        for row in db.exec(stmt):
+            found[row.agreement_id].append(row.user_id)
     return found
 
 

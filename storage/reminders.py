@@ -13,7 +13,6 @@ from sqlmodel import Session, col, select
 from storage.models import (
     Agreement,
     AgreementHistory,
-    AgreementOwner,
     Room,
     RoomRole,
     RoomSetting,
@@ -254,20 +253,6 @@ def closed_agreements_since(db: Session, room_id: str, since: dt.datetime) -> li
         .order_by(col(Agreement.number))
     )
     return list(db.exec(stmt))
-
-
-def owners_of(db: Session, agreement_ids: Sequence[int]) -> dict[int, list[str]]:
-    """Owners per agreement, in the order they were named."""
-    rows: list[AgreementOwner] = []
-    for chunk in _chunks(list(agreement_ids)):
-        rows.extend(
-            db.exec(select(AgreementOwner).where(col(AgreementOwner.agreement_id).in_(chunk)))
-        )
-    rows.sort(key=lambda r: (r.agreement_id, getattr(r, "position", 0) or 0, r.user_id))
-    found: dict[int, list[str]] = {}
-    for row in rows:
-        found.setdefault(row.agreement_id, []).append(row.user_id)
-    return found
 
 
 def restarted_at(db: Session, agreement_ids: Sequence[int]) -> dict[int, dt.datetime]:

@@ -18,7 +18,7 @@ from sqlmodel import select
 from bot.dbthread import DbThread
 from bot.scheduler import LEASE_NAME, LeaseHeld, ReminderScheduler
 from commands.reminder_plan import ReminderEnv
-from storage import outbox, rooms
+from storage import agreements, outbox, rooms
 from storage import reminders as store
 from storage.db import Database
 from storage.migrate import downgrade, upgrade
@@ -72,7 +72,7 @@ def test_re_dating_history_is_read_back_as_an_aware_moment(db: Database) -> None
     change_agreement(db, a, at=moment, action="due_changed", due_date=dt.date(2026, 3, 27))
     with db.session() as s:
         assert store.restarted_at(s, [a]) == {a: moment}
-        assert store.owners_of(s, [a]) == {a: [ANNA]}
+        assert agreements.owners_of(s, [a]) == {a: [ANNA]}
 
 
 def _scheduler(
