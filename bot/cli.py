@@ -60,7 +60,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot.app import BotStartError, GremienBot
+    from bot.runtime.app import BotStartError, GremienBot
 
     config = _load(args.config)
     _setup_logging(config.logging.level)
@@ -83,7 +83,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from bot.demo import run_demo
+    from bot.devtools.demo import run_demo
 
     return asyncio.run(run_demo(keep=args.keep))
 
@@ -92,8 +92,8 @@ def cmd_crypto(args: argparse.Namespace) -> int:
     import getpass
     import os
 
-    from bot import crypto_status
     from bot.config import ENV_RECOVERY_KEY
+    from bot.crypto import status as crypto_status
 
     config = _load(args.config)
     logging.basicConfig(level=logging.WARNING)

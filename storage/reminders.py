@@ -17,7 +17,7 @@ from storage.models import (
     RoomRole,
     RoomSetting,
 )
-from storage.reminder_models import Reminder, ReminderLog, ReminderSnooze, SchedulerLease
+from storage.models.reminders import Reminder, ReminderLog, ReminderSnooze, SchedulerLease
 
 T = TypeVar("T")
 _CHUNK = 500

@@ -50,7 +50,7 @@ def postgresql_database() -> Iterator[Database]:
 
 
 def _empty(db: Database) -> None:
-    import storage.schema  # noqa: F401  (all tables on the metadata)
+    import storage.models  # noqa: F401  (all tables on the metadata)
 
     with db.engine.begin() as conn:
         for table in reversed(SQLModel.metadata.sorted_tables):

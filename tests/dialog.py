@@ -11,10 +11,11 @@ import itertools
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from commands import roles, settings
-from commands.context import Context, Reply
-from commands.loader import registry
-from commands.reactions import dispatch_reaction
+from commands.core.context import Context, Reply
+from commands.core.reactions import dispatch_reaction
+from commands.features import registry
+from commands.general import role_rules as roles
+from commands.general import settings
 from storage import rooms
 from storage.db import Database
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import storage.schema  # noqa: F401  (registers every table on the metadata)
+import storage.models  # noqa: F401  (registers every table on the metadata)
 
 engine = context.config.attributes.get("engine")
 if engine is None:  # pragma: no cover - only when someone runs the alembic CLI directly

@@ -3,7 +3,7 @@
 Run: pytest -m benchmark tests/benchmarks/bench_command_handling.py -s
 
 SQLite file (WAL, as in production), a room with 200 open agreements. Measures
-bot.incoming.handle_message — processed-event check, context, dispatch, storage, outbox,
+bot.runtime.incoming.handle_message — processed-event check, context, dispatch, storage, outbox,
 commit — for typical commands, and prints the median per command. The design's target:
 under 5 ms median. The `!einstellungen` baseline, which touches almost no data, shows how
 much of that is the fixed cost of a transaction.
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.incoming import BotSettings, IncomingMessage, handle_message
+from bot.runtime.incoming import BotSettings, IncomingMessage, handle_message
 from storage import rooms
 from storage.db import Database
 from storage.migrate import upgrade

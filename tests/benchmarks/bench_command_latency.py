@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from nio import AsyncClient, MatrixRoom, RoomMessageText
 
-from bot.app import GremienBot
 from bot.config import load_config
-from bot.devserver import LocalSynapse
-from bot.member_client import Member
+from bot.devtools.member import Member
+from bot.devtools.synapse import LocalSynapse
+from bot.runtime.app import GremienBot
 from tests.integration.conftest import PASSWORD, write_config
 
 ROUNDS = 40

@@ -31,10 +31,10 @@ import pytest
 from nio import RoomMessagesResponse, RoomSendResponse
 from sqlmodel import func, select
 
-from bot.devserver import LocalSynapse
-from bot.member_client import Member
+from bot.devtools.member import Member
+from bot.devtools.synapse import LocalSynapse
 from storage.models import OutboxMessage
-from storage.reminder_models import ReminderLog
+from storage.models.reminders import ReminderLog
 from tests.integration.conftest import PASSWORD, write_config
 from tests.integration.reminder_helpers import database, insert_reminder, start_bot, stop_bot
 

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.app import GremienBot
 from bot.config import Config, load_config
-from bot.devserver import LocalSynapse
-from bot.member_client import Member
+from bot.devtools.member import Member
+from bot.devtools.synapse import LocalSynapse
+from bot.runtime.app import GremienBot
 
 PASSWORD = "correct horse battery staple"
 _counter = itertools.count(1)

@@ -11,13 +11,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.app import GremienBot
 from bot.config import load_config
-from bot.member_client import Member, SeenMessage
+from bot.devtools.member import Member, SeenMessage
+from bot.runtime.app import GremienBot
 from storage import agreements, rooms
 from storage.db import Database
 from storage.models import Agreement
-from storage.reminder_models import Reminder
+from storage.models.reminders import Reminder
 
 Clock = Callable[[], dt.datetime]
 

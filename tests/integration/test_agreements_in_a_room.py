@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.member_client import Member, SeenMessage, pill
-from commands.dates import format_date, parse_when
+from bot.devtools.member import Member, SeenMessage, pill
+from commands.parsing.dates import format_date, parse_when
 
 pytestmark = pytest.mark.synapse
 

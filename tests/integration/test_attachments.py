@@ -9,7 +9,7 @@ import pytest
 from nio import MatrixRoom, RoomEncryptedFile, RoomMessageFile
 from nio.crypto.attachments import decrypt_attachment
 
-from bot.attachments import send_file
+from bot.crypto.attachments import send_file
 
 pytestmark = pytest.mark.synapse
 

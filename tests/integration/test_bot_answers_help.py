@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.devserver import LocalSynapse
+from bot.devtools.synapse import LocalSynapse
 from tests.integration.conftest import PASSWORD, BotProcess, unique, write_config
 
 pytestmark = pytest.mark.synapse

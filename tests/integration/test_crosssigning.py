@@ -27,9 +27,9 @@ import pytest
 import vodozemac
 from nio.event_builders import ToDeviceMessage
 
-from bot import crypto_status
-from bot.crypto_primitives import decode_recovery_key
-from bot.devserver import LocalSynapse
+from bot.crypto import status as crypto_status
+from bot.crypto.primitives import decode_recovery_key
+from bot.devtools.synapse import LocalSynapse
 
 pytestmark = pytest.mark.synapse
 

@@ -1,4 +1,4 @@
-"""The throwaway Synapse (bot.devserver.LocalSynapse) works as the tests need it."""
+"""The throwaway Synapse (bot.devtools.synapse.LocalSynapse) works as the tests need it."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bot.devserver import LocalSynapse
+from bot.devtools.synapse import LocalSynapse
 
 pytestmark = pytest.mark.synapse
 

@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 
-from bot import crosssigning, crypto_status
-from bot.devserver import LocalSynapse
+from bot.crypto import crosssigning
+from bot.crypto import status as crypto_status
+from bot.devtools.synapse import LocalSynapse
 from tests.integration.conftest import PASSWORD, unique
 
 pytestmark = pytest.mark.synapse

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.devserver import LocalSynapse
+from bot.devtools.synapse import LocalSynapse
 from tests.integration.conftest import PASSWORD, unique, write_config
 from tests.integration.reminder_helpers import (
     agreement_status,

@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot import credentials
 from bot.config import load_config
-from bot.devserver import LocalSynapse, _http
-from bot.matrix_content import render_reply
-from commands.reminder_plan import ReminderEnv, mark_handled, plan
+from bot.devtools.synapse import LocalSynapse, _http
+from bot.runtime import credentials
+from bot.runtime.matrix_content import render_reply
+from commands.reminders.plan import ReminderEnv, mark_handled, plan
 from storage import outbox
 from storage.models import OutboxMessage
-from storage.reminder_models import ReminderLog
+from storage.models.reminders import ReminderLog
 from tests.integration.conftest import PASSWORD, BotProcess, unique, write_config
 from tests.integration.reminder_helpers import (
     bot_messages,

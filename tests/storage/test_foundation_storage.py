@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import inspect
 
-from bot.incoming import BotSettings, IncomingMessage, handle_message
+from bot.runtime.incoming import BotSettings, IncomingMessage, handle_message
 from storage import events, outbox, rooms
 from storage.db import Database
 from storage.migrate import current_revision, downgrade, head_revision, upgrade

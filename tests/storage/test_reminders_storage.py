@@ -15,15 +15,15 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from bot.dbthread import DbThread
-from bot.scheduler import LEASE_NAME, LeaseHeld, ReminderScheduler
-from commands.reminder_plan import ReminderEnv
+from bot.runtime.dbthread import DbThread
+from bot.runtime.scheduler import LEASE_NAME, LeaseHeld, ReminderScheduler
+from commands.reminders.plan import ReminderEnv
 from storage import agreements, outbox, rooms
 from storage import reminders as store
 from storage.db import Database
 from storage.migrate import downgrade, upgrade
 from storage.models import OutboxMessage
-from storage.reminder_models import ReminderLog, SchedulerLease
+from storage.models.reminders import ReminderLog, SchedulerLease
 from tests.unit.reminder_helpers import add_agreement, change_agreement
 
 ROOM = "!gremium:example.org"

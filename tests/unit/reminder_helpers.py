@@ -6,7 +6,7 @@ import datetime as dt
 import itertools
 from collections.abc import Sequence
 
-from commands.reminder_plan import Plan, ReminderEnv, mark_handled, plan
+from commands.reminders.plan import Plan, ReminderEnv, mark_handled, plan
 from storage import agreements, rooms
 from storage.db import Database
 from storage.models import Agreement, AgreementHistory, AgreementOwner

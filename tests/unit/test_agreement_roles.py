@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from commands.context import Role
-from commands.roles import effective_role
+from commands.core.context import Role
+from commands.general.role_rules import effective_role
 from tests.dialog import ANNA, BEN, CARLA, CHAIR, COORDINATOR, ROOM, Dialog
 
 

@@ -13,8 +13,8 @@ import stat
 import nacl.signing
 import pytest
 
-from bot import crosssigning as cs
-from bot import crypto_primitives as cp
+from bot.crypto import crosssigning as cs
+from bot.crypto import primitives as cp
 
 KEY = bytes(i * 7 % 256 for i in range(32))
 IV = bytes(range(16))

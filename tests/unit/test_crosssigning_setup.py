@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from bot import crosssigning as cs
-from bot import crypto_status
 from bot.config import load_config
+from bot.crypto import crosssigning as cs
+from bot.crypto import status as crypto_status
 from storage.db import Database
 from storage.migrate import upgrade
 

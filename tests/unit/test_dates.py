@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from commands.dates import (
+from commands.parsing.dates import (
     When,
     format_date,
     format_datetime,

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from commands.context import Context
-from commands.errors import CommandError
-from commands.mentions import pills, require_in_room, take_mentions
+from commands.core.context import Context
+from commands.core.errors import CommandError
+from commands.parsing.mentions import pills, require_in_room, take_mentions
 from tests.dialog import ANNA, BEN, BERLIN, CARLA, ROOM
 
 BOT = "@gremienbot:example.org"

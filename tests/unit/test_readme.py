@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from commands.loader import registry
+from commands.features import registry
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from commands.recurrence import Recurrence, parse_recurrence
+from commands.parsing.recurrence import Recurrence, parse_recurrence
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NINE = dt.time(9, 0)

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from bot.matrix_content import mentioned_users, render_reply, replied_to, strip_reply_fallback
-from commands.context import Reply
-from commands.loader import registry
-from commands.registry import Registry, Router, fold
-from commands.rich import mention, template, text
+from bot.runtime.matrix_content import (
+    mentioned_users,
+    render_reply,
+    replied_to,
+    strip_reply_fallback,
+)
+from commands.core.context import Reply
+from commands.core.registry import Registry, Router, fold
+from commands.core.rich import mention, template, text
+from commands.features import registry
 
 
 def test_umlauts_and_their_ascii_spellings_are_one_name() -> None:
@@ -84,7 +89,7 @@ def test_reply_relation_and_old_style_reply_fallback() -> None:
 
 
 def test_a_message_missing_from_the_catalogue_still_gets_an_answer(dialog) -> None:
-    from commands.errors import CommandError
+    from commands.core.errors import CommandError
 
     router = Router("general")
 
@@ -94,7 +99,7 @@ def test_a_message_missing_from_the_catalogue_still_gets_an_answer(dialog) -> No
 
     reg = Registry([router])
     with dialog.database.session() as s:
-        from commands.context import Context
+        from commands.core.context import Context
         from tests.dialog import ANNA, NOW_FOR_TESTS
 
         ctx = Context(room_id="!r:x", sender=ANNA, event_id="$1", now=NOW_FOR_TESTS, db=s)

@@ -9,8 +9,8 @@ import datetime as dt
 
 from sqlmodel import select
 
-from commands.reminder_plan import plan
-from storage.reminder_models import Reminder, ReminderSnooze
+from commands.reminders.plan import plan
+from storage.models.reminders import Reminder, ReminderSnooze
 from tests.dialog import ANNA, BEN, BERLIN, CARLA, CHAIR, COORDINATOR, Dialog
 from tests.unit.reminder_helpers import add_agreement, env_for, fire
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from commands.digest import digest_text
-from commands.reminder_plan import plan
+from commands.reminders.digest import digest_text
+from commands.reminders.plan import plan
 from storage.db import Database
 from storage.models import Agreement
 from tests.dialog import ANNA, BEN, BERLIN, CARLA, CHAIR, COORDINATOR, Dialog

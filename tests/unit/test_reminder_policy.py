@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from commands.recurrence import Recurrence
-from commands.reminder_policy import (
+from commands.parsing.recurrence import Recurrence
+from commands.reminders.policy import (
     AgreementFacts,
     Policy,
     Snooze,

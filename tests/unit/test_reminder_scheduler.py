@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import pytest
 from sqlmodel import select
 
-from bot.dbthread import DbThread
-from bot.scheduler import MAX_SLEEP, ReminderScheduler
-from commands.reminder_plan import ReminderEnv
+from bot.runtime.dbthread import DbThread
+from bot.runtime.scheduler import MAX_SLEEP, ReminderScheduler
+from commands.reminders.plan import ReminderEnv
 from storage import rooms
 from storage.db import Database
 from storage.models import OutboxMessage

@@ -1,0 +1,168 @@
+"""A Matrix message reduced to what the command layer needs, and its handling.
+
+Runs in the database thread: one transaction holds the command's own writes, the replies
+it owes (outbox) and the mark that the event was handled, so a crash leaves either all
+of it or none, and a replayed event is never acted on twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from sqlmodel import Session
+
+from bot.runtime.matrix_content import render_reply
+from commands.core.context import Context, Reply
+from commands.core.reactions import dispatch_reaction
+from commands.features import registry
+from commands.general import role_rules as roles
+from commands.general import settings
+from storage import events, outbox, rooms
+from storage.db import Database
+from storage.models import OutboxMessage
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    room_id: str
+    event_id: str
+    sender: str
+    timestamp: dt.datetime
+    body: str
+    html: str | None = None
+    mentions: tuple[str, ...] = ()
+    reply_to: str | None = None
+    members: Mapping[str, str] = field(default_factory=dict)
+    power_levels: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    server_name: str
+    prefix: str
+    default_language: str
+    default_timezone: str
+    coordinators: frozenset[str]
+
+
+@dataclass(frozen=True)
+class IncomingReaction:
+    room_id: str
+    event_id: str
+    sender: str
+    timestamp: dt.datetime
+    key: str
+    target_event_id: str
+    members: Mapping[str, str] = field(default_factory=dict)
+    power_levels: Mapping[str, int] = field(default_factory=dict)
+
+
+def handle_message(
+    db: Database, msg: IncomingMessage, conf: BotSettings, now: Callable[[], dt.datetime]
+) -> int:
+    """Handle one command message; returns how many replies were queued."""
+    with db.session() as s:
+        if not _is_new(s, msg, now):
+            return 0
+        ctx = _context(s, msg, conf, now)
+        replies = registry().dispatch(ctx, msg.body) or []
+        queue_replies(s, msg.event_id, msg.room_id, replies)
+        events.mark_processed(s, msg.event_id, msg.room_id)
+        return len(replies)
+
+
+def handle_reaction(
+    db: Database, reaction: IncomingReaction, conf: BotSettings, now: Callable[[], dt.datetime]
+) -> int:
+    """A reaction on one of the bot's messages acts on the object that message is about."""
+    with db.session() as s:
+        if not _is_new(s, reaction, now):
+            return 0
+        target = outbox.find_by_event_id(s, reaction.target_event_id)
+        replies: list[Reply] = []
+        if target is not None and target.ref_kind is not None and target.ref_id is not None:
+            ctx = _context(s, reaction, conf, now)
+            replies = dispatch_reaction(ctx, reaction.key, target.ref_kind, target.ref_id)
+        queue_replies(s, reaction.event_id, reaction.room_id, replies)
+        events.mark_processed(s, reaction.event_id, reaction.room_id)
+        return len(replies)
+
+
+def _is_new(
+    s: Session, ev: IncomingMessage | IncomingReaction, now: Callable[[], dt.datetime]
+) -> bool:
+    """False for events already handled and for history from before the bot joined."""
+    if events.is_processed(s, ev.event_id):
+        return False
+    room = rooms.get_room(s, ev.room_id)
+    if room is None:
+        # Joined before this database existed: what was said until now is history.
+        room = rooms.ensure_room(s, ev.room_id, joined_at=now())
+    if ev.timestamp < room.joined_at:
+        events.mark_processed(s, ev.event_id, ev.room_id)
+        return False
+    return True
+
+
+def _context(
+    s: Session,
+    msg: IncomingMessage | IncomingReaction,
+    conf: BotSettings,
+    now: Callable[[], dt.datetime],
+) -> Context:
+    tz = settings.room_timezone(s, msg.room_id, conf.default_timezone)
+    reply_to = msg.reply_to if isinstance(msg, IncomingMessage) else None
+    return Context(
+        room_id=msg.room_id,
+        sender=msg.sender,
+        event_id=msg.event_id,
+        now=now().astimezone(tz),
+        db=s,
+        lang=settings.room_language(s, msg.room_id, conf.default_language),
+        tz=tz,
+        role=roles.effective_role(
+            s,
+            msg.room_id,
+            msg.sender,
+            power_level=msg.power_levels.get(msg.sender, 0),
+            coordinators=conf.coordinators,
+        ),
+        server_name=conf.server_name,
+        prefix=conf.prefix,
+        mentions=msg.mentions if isinstance(msg, IncomingMessage) else (),
+        members=msg.members,
+        reply_to=reply_to,
+        coordinators=conf.coordinators,
+        power_levels=msg.power_levels,
+        extra=_reply_reference(s, reply_to),
+        html_body=msg.html if isinstance(msg, IncomingMessage) else None,
+    )
+
+
+def queue_replies(s: Session, source_key: str, room_id: str, replies: list[Reply]) -> None:
+    for i, reply in enumerate(replies):
+        enqueue_reply(s, f"reply:{source_key}:{i}", reply.room_id or room_id, reply)
+
+
+def enqueue_reply(s: Session, key: str, room_id: str, reply: Reply) -> OutboxMessage:
+    """Store one reply for sending, tied to the object it is about (for reactions/replies)."""
+    return outbox.enqueue(
+        s,
+        key=key,
+        room_id=room_id,
+        content=render_reply(reply),
+        ref_kind=reply.ref_kind,
+        ref_id=reply.ref_id,
+    )
+
+
+def _reply_reference(s: Session, reply_to: str | None) -> dict[str, object]:
+    """When the command answers a bot message, name the object that message was about."""
+    if not reply_to:
+        return {}
+    sent = outbox.find_by_event_id(s, reply_to)
+    if sent is None or sent.ref_kind is None:
+        return {}
+    return {"ref_kind": sent.ref_kind, "ref_id": sent.ref_id}

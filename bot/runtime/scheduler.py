@@ -1,0 +1,399 @@
+"""The reminder scheduler. APScheduler only wakes the bot; the database is the truth.
+
+At start-up and after every change (`poke()`), the next due moment is computed from the
+database and one wake-up job with a fixed ID is (re)scheduled. On waking, in the database
+thread and in one transaction, everything due and not yet handled is put into the outbox
+with a stable key and recorded as handled; then the outbox sender is woken. A crash at any
+point leaves either both (message owed, occurrence handled) or neither, and the outbox's
+fixed transaction IDs make a resend after a crash a no-op at the homeserver.
+
+Reminders are only posted while the bot is in sync with the homeserver (`set_online`):
+after a restart or an outage the commands that arrived meanwhile (`!erledigt 4`) are
+handled first, so a reminder of an agreement completed meanwhile is not posted.
+
+Only one process may post reminders: a lease row in the database, renewed while the bot
+runs. A second process on the same database waits a moment to see whether the holder is
+alive (it renews) and then refuses to start; a holder that died (SIGKILL) is taken over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.runtime.dbthread import DbThread
+from bot.runtime.incoming import enqueue_reply
+from commands.reminders.plan import ReminderEnv, mark_handled, plan
+from commands.reminders.settings import set_default_state
+from storage import reminders as store
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+WAKE_JOB_ID = "gremienbot-reminders-wake"
+RENEW_JOB_ID = "gremienbot-reminders-lease"
+LEASE_NAME = "reminders"
+LEASE_TTL = dt.timedelta(seconds=30)
+LEASE_RENEW_EVERY = dt.timedelta(seconds=10)
+# APScheduler never skips a late wake-up: the bot may have been paused, the host asleep.
+MISFIRE_GRACE = None
+# Even with nothing planned, look again this often (agreements coming into the window of
+# the reminder policy, changes made outside the bot's commands, clock jumps).
+MAX_SLEEP = dt.timedelta(hours=1)
+
+# Lease holders alive in this process (several bots in one test process).
+_LIVE_HOLDERS: set[str] = set()
+
+
+class LeaseHeld(Exception):
+    """Another live process posts this database's reminders."""
+
+
+def wall_clock() -> dt.datetime:
+    """Real time, shared by all processes: the lease never uses a test clock."""
+    return dt.datetime.now(dt.UTC)
+
+
+class ReminderScheduler:
+    def __init__(
+        self,
+        db: Database,
+        dbt: DbThread,
+        *,
+        env: ReminderEnv,
+        clock: Callable[[], dt.datetime],
+        wake_outbox: Callable[[], None],
+        lease_ttl: dt.timedelta = LEASE_TTL,
+        renew_every: dt.timedelta = LEASE_RENEW_EVERY,
+        sync_grace: float = 35.0,
+    ) -> None:
+        self.db = db
+        self.dbt = dbt
+        self.env = env
+        self.clock = clock
+        self.wake_outbox = wake_outbox
+        self.lease_ttl = lease_ttl
+        self.renew_every = renew_every
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        # A sync that has not come back after this long means the homeserver is away.
+        self.sync_grace = sync_grace
+        self._synced = False
+        self._sync_started: float | None = None
+        self._deferred = False
+        self._poke_all = True
+        self._poke_rooms: set[str] = set()
+        self.next_at: dt.datetime | None = None
+        self.lease_lost = False
+        self._aps: AsyncIOScheduler | None = None
+        self._kick: asyncio.Event | None = None
+        self._worker: asyncio.Task[None] | None = None
+        set_default_state(env.default_state)
+
+    # ------------------------------------------------------------------ lease
+
+    async def acquire(self) -> None:
+        """Take the lease, or raise LeaseHeld when another live process holds it."""
+        deadline = time.monotonic() + (self.lease_ttl + self.renew_every).total_seconds() + 2
+        seen: dt.datetime | None = None
+        while True:
+            other = await self.dbt.run(self._take, False)
+            if other is None:
+                break
+            holder, expires_at = other
+            if self._holder_is_dead(holder):
+                log.warning(
+                    "taking over the reminder lease of %s, which is no longer running", holder
+                )
+                await self.dbt.run(self._take, True)
+                break
+            if seen is None:
+                seen = expires_at
+                log.warning(
+                    "another gremienbot process (%s) holds the reminder lease of this database "
+                    "until %s; waiting to see whether it is still running",
+                    holder,
+                    expires_at.isoformat(timespec="seconds"),
+                )
+            elif expires_at != seen or time.monotonic() > deadline:
+                raise LeaseHeld(
+                    f"another gremienbot process ({holder}) is running on this database and "
+                    "posts its reminders; refusing to start a second one. Stop the other process "
+                    "first (or wait until its lease expires)."
+                )
+            await asyncio.sleep(0.5)
+        _LIVE_HOLDERS.add(self.holder)
+        log.info("holding the reminder lease as %s", self.holder)
+        await self.dbt.run(self._ensure_epoch)
+
+    def _ensure_epoch(self) -> None:
+        with self.db.session() as s:
+            store.ensure_epoch(s, self.clock())
+
+    def _take(self, force: bool) -> tuple[str, dt.datetime] | None:
+        with self.db.session() as s:
+            other = store.take_lease(
+                s, LEASE_NAME, self.holder, now=wall_clock(), ttl=self.lease_ttl, force=force
+            )
+            return None if other is None else (other.holder, other.expires_at)
+
+    def _holder_is_dead(self, holder: str) -> bool:
+        host, _, rest = holder.partition(":")
+        pid_text, _, _ = rest.partition(":")
+        if host != socket.gethostname() or not pid_text.isdigit():
+            return False  # another machine: only the lease's expiry tells
+        pid = int(pid_text)
+        if pid == os.getpid():
+            return holder not in _LIVE_HOLDERS
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
+    async def _renew(self) -> None:
+        try:
+            other = await self.dbt.run(self._take, False)
+        except Exception:
+            log.exception("renewing the reminder lease failed; retrying")
+            return
+        if other is not None and not self.lease_lost:
+            self.lease_lost = True
+            log.error(
+                "the reminder lease was taken by %s: this process posts no more reminders",
+                other[0],
+            )
+
+    def _release(self) -> None:
+        with self.db.session() as s:
+            store.release_lease(s, LEASE_NAME, self.holder)
+
+    # ------------------------------------------------------------------ running
+
+    async def start(self) -> None:
+        # APScheduler logs every (re)scheduled job at INFO: one line per command otherwise.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        self._kick = asyncio.Event()
+        self._aps = AsyncIOScheduler(timezone=dt.UTC)
+        self._aps.add_job(
+            self._renew,
+            IntervalTrigger(seconds=self.renew_every.total_seconds(), timezone=dt.UTC),
+            id=RENEW_JOB_ID,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=MISFIRE_GRACE,
+        )
+        self._aps.start()
+        self._worker = asyncio.create_task(self._work(), name="reminder-scheduler")
+        self.poke()
+
+    async def stop(self) -> None:
+        if self._aps is not None:
+            self._aps.shutdown(wait=False)
+            self._aps = None
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+            self._worker = None
+        if self.holder in _LIVE_HOLDERS:
+            _LIVE_HOLDERS.discard(self.holder)
+            with contextlib.suppress(Exception):
+                await self.dbt.run(self._release)
+
+    def poke(self, room_id: str | None = None) -> None:
+        """Something changed (in one room): recompute from the database.
+
+        A room's poke recomputes only that room, so a command costs little however many
+        rooms there are; every wake-up recomputes them all.
+        """
+        if room_id is None:
+            self._poke_all = True
+        else:
+            self._poke_rooms.add(room_id)
+        if self._kick is not None:
+            self._kick.set()
+
+    def sync_started(self) -> None:
+        """A sync request goes out (nio retries it by itself while the server is away)."""
+        self._sync_started = time.monotonic()
+
+    def set_online(self, online: bool) -> None:
+        """A sync came back (True) or failed (False)."""
+        was = self._synced
+        self._synced = online
+        self._sync_started = None
+        if online and (not was or self._deferred):
+            self._deferred = False
+            self.poke()
+
+    @property
+    def online(self) -> bool:
+        """In sync with the homeserver: the last sync came back and the current one is not
+        overdue. While it hangs (homeserver away), reminders wait; they go out after the
+        sync that brings the commands sent meanwhile."""
+        if not self._synced:
+            return False
+        started = self._sync_started
+        return started is None or time.monotonic() - started < self.sync_grace
+
+    async def _alarm(self) -> None:
+        self.poke()
+
+    async def _work(self) -> None:
+        assert self._kick is not None
+        while True:
+            await self._kick.wait()
+            self._kick.clear()
+            rooms = None if self._poke_all else sorted(self._poke_rooms)
+            self._poke_all = False
+            self._poke_rooms = set()
+            try:
+                await self._run_once(rooms)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("the reminder scheduler failed; retrying in a minute")
+                self._schedule(self.clock() + dt.timedelta(minutes=1))
+
+    async def _run_once(self, rooms: list[str] | None = None) -> None:
+        """Post what is due (all rooms, or the given ones) and schedule the next wake-up."""
+        now = self.clock()
+        log.debug("reminder check at %s in %s (online: %s)", now, rooms or "all rooms", self.online)
+        targets: list[str | None] = list(rooms) if rooms else [None]
+        found: list[dt.datetime] = []
+        for room_id in targets:
+            if self.online and not self.lease_lost:
+                queued, next_at = await self.dbt.run(self._fire, now, room_id)
+                if queued:
+                    self.wake_outbox()
+            else:
+                next_at = await self.dbt.run(self._next, now, room_id)
+                if next_at is not None and next_at <= now:
+                    # Due, but not postable now: the next sync that comes back pokes.
+                    self._deferred = True
+                    next_at = now + dt.timedelta(minutes=1)
+            if next_at is not None:
+                found.append(next_at)
+        if rooms and self.next_at is not None:
+            # The other rooms' next moment still stands (one that has just passed: now).
+            found.append(max(self.next_at, now))
+        self._schedule(min(found) if found else None)
+
+    def _schedule(self, next_at: dt.datetime | None) -> None:
+        latest = self.clock() + MAX_SLEEP
+        next_at = latest if next_at is None else min(next_at, latest)
+        self.next_at = next_at
+        log.debug("next reminder check at %s", next_at)
+        if self._aps is None:
+            return
+        delay = max(0.0, (next_at - self.clock()).total_seconds())
+        # The clock may be a test clock: the job runs at the same distance in real time.
+        run_date = wall_clock() + dt.timedelta(seconds=delay, milliseconds=5)
+        self._aps.add_job(
+            self._alarm,
+            DateTrigger(run_date=run_date, timezone=dt.UTC),
+            id=WAKE_JOB_ID,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=MISFIRE_GRACE,
+        )
+
+    # ------------------------------------------------------------------ database thread
+
+    def _fire(self, now: dt.datetime, room_id: str | None = None) -> tuple[int, dt.datetime | None]:
+        with self.db.session() as s:
+            if not store.holds_lease(s, LEASE_NAME, self.holder, now=wall_clock()):
+                # Renew first: a lease that merely ran out while the process was paused
+                # is taken back unless someone else holds it now.
+                if (
+                    store.take_lease(
+                        s, LEASE_NAME, self.holder, now=wall_clock(), ttl=self.lease_ttl
+                    )
+                    is not None
+                ):
+                    log.error("not posting reminders: another process holds the lease")
+                    self.lease_lost = True
+                    return 0, None
+            result = plan(s, now, self.env, room_id=room_id)
+            queued = 0
+            for due in result.due:
+                outbox_id: int | None = None
+                if due.reply is not None:
+                    msg = enqueue_reply(s, f"reminder:{due.key}", due.room_id, due.reply)
+                    outbox_id = msg.id
+                    queued += 1
+                mark_handled(s, due, outbox_id=outbox_id, now=now)
+            if queued:
+                log.info("queued %d reminder(s); next check at %s", queued, result.next_at)
+            return queued, result.next_at
+
+    def _next(self, now: dt.datetime, room_id: str | None = None) -> dt.datetime | None:
+        """When something is due, without posting it (``now`` if something is due now)."""
+        with self.db.session() as s:
+            result = plan(s, now, self.env, room_id=room_id)
+            s.rollback()
+            return now if result.due else result.next_at
+
+
+# ---------------------------------------------------------------------------------------------
+# Wiring into GremienBot
+
+
+def for_bot(bot: Any) -> ReminderScheduler:
+    """The scheduler of a GremienBot: its config, clock, database and rooms."""
+    config = bot.config
+
+    def room(room_id: str) -> Any:
+        client = bot.client
+        return client.rooms.get(room_id) if client is not None else None
+
+    # Called in the database thread: copy nio's dicts before reading them.
+    def members(room_id: str) -> Mapping[str, str]:
+        r = room(room_id)
+        if r is None:
+            return {}
+        return {uid: (u.display_name or "") for uid, u in dict(r.users).items()}
+
+    def power_levels(room_id: str) -> Mapping[str, int]:
+        r = room(room_id)
+        if r is None:
+            return {}
+        levels = {uid: r.power_levels.get_user_level(uid) for uid in dict(r.users)}
+        for creator in getattr(bot, "_creators", {}).get(room_id, ()):
+            levels[creator] = 2**53 - 1
+        return levels
+
+    env = ReminderEnv(
+        default_language=config.defaults.language,
+        default_timezone=config.defaults.timezone,
+        default_state=config.defaults.state,
+        coordinators=frozenset(config.coordination),
+        late_after=dt.timedelta(seconds=config.reminders.late_after_seconds),
+        bot_user=config.user_id,
+        members=members,
+        power_levels=power_levels,
+    )
+    return ReminderScheduler(
+        bot.db,
+        bot.dbt,
+        env=env,
+        clock=bot.clock,
+        wake_outbox=bot._outbox_wake.set,
+        sync_grace=bot.sync_timeout_ms / 1000 + 5.0,
+    )

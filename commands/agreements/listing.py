@@ -1,0 +1,271 @@
+"""Reading agreements: `!liste` / `!list` with filters and pages, `!zeige N` / `!show N`.
+
+Lists name people without notifying them; they are sorted by due date (none last), overdue
+ones marked, and paged: a long list says how many more there are, it is never cut silently.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from commands.agreements.common import (
+    REF_KIND,
+    bold,
+    code,
+    date_text,
+    due_text,
+    moment_text,
+    names,
+    number,
+    one_line,
+    target,
+    user_text,
+)
+from commands.core import i18n
+from commands.core.context import Context, Reply
+from commands.core.errors import CommandError
+from commands.core.registry import Router, fold
+from commands.core.rich import Rich
+from commands.parsing.mentions import take_mentions
+from storage import agreements as store
+from storage.models import Agreement, AgreementHistory
+
+router = Router("agreements")
+
+PAGE_SIZE = 15
+# Pages beyond this are answered as missing without a query (huge offsets overflow BIGINT).
+MAX_PAGE = 10**6
+HISTORY_SHOWN = 30
+
+# Filter words (folded: "überfällig" = "ueberfaellig") → filter.
+_FILTERS = {
+    "offen": "open",
+    "open": "open",
+    "offene": "open",
+    "meine": "mine",
+    "mine": "mine",
+    "my": "mine",
+    "ueberfaellig": "overdue",
+    "ueberfaellige": "overdue",
+    "overdue": "overdue",
+    "erledigt": "done",
+    "erledigte": "done",
+    "done": "done",
+    "verworfen": "cancelled",
+    "verworfene": "cancelled",
+    "cancelled": "cancelled",
+    "canceled": "cancelled",
+    "alle": "all",
+    "all": "all",
+}
+_STATUSES = {
+    "open": (store.OPEN,),
+    "overdue": (store.OPEN,),
+    "done": (store.DONE,),
+    "cancelled": (store.CANCELLED,),
+    "all": store.STATUSES,
+}
+_WORDS = {
+    "de": {
+        "open": "offen",
+        "mine": "meine",
+        "overdue": "überfällig",
+        "done": "erledigt",
+        "cancelled": "verworfen",
+        "all": "alle",
+    },
+    "en": {
+        "open": "open",
+        "mine": "mine",
+        "overdue": "overdue",
+        "done": "done",
+        "cancelled": "cancelled",
+        "all": "all",
+    },
+}
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    status: str  # open | overdue | done | cancelled | all
+    mine: bool
+    person: str | None
+    page: int
+
+
+def parse_filter(ctx: Context, args: str) -> ListFilter:
+    found = take_mentions(ctx, args)
+    if len(found.user_ids) > 1:
+        raise CommandError("list.one_person")
+    status, mine, page = "open", False, 1
+    for word in found.text.split():
+        key = fold(word)
+        if re.fullmatch(r"[0-9]{1,12}", key):
+            page = int(key)
+        elif re.fullmatch(r"[0-9]+", key):
+            page = MAX_PAGE + 1  # no list is that long: answered as a page that does not exist
+        elif _FILTERS.get(key) == "mine":
+            mine = True
+        elif key in _FILTERS:
+            status = _FILTERS[key]
+        else:
+            raise CommandError("list.unknown_filter", value=word)
+    mine = mine and not found.user_ids  # "meine @ben" lists Ben's
+    person = found.user_ids[0] if found.user_ids else (ctx.sender if mine else None)
+    return ListFilter(status, mine, person, max(page, 1))
+
+
+def _title(ctx: Context, f: ListFilter) -> str:
+    if f.mine and f.status == "open":
+        return i18n.plain(ctx.lang, "list.title.mine")
+    title = i18n.plain(ctx.lang, f"list.title.{f.status}")
+    if f.person is None:
+        return title
+    return i18n.plain(
+        ctx.lang, "list.title.for_person", title=title, name=ctx.display_name(f.person)
+    )
+
+
+def _command_for(ctx: Context, f: ListFilter, page: int) -> Rich:
+    words = _WORDS["en" if ctx.lang == "en" else "de"]
+    parts = [ctx.prefix + ("list" if ctx.lang == "en" else "liste"), words[f.status]]
+    if f.mine:
+        parts.append(words["mine"])
+    elif f.person:
+        parts.append(f.person)
+    if page > 1:
+        parts.append(str(page))
+    return code(" ".join(parts))
+
+
+@router.command("liste", aliases=("list",))
+def list_agreements(ctx: Context, args: str) -> Rich:
+    f = parse_filter(ctx, args)
+    page = store.query(
+        ctx.db,
+        ctx.room_id,
+        statuses=_STATUSES[f.status],
+        owner=f.person,
+        overdue_at=ctx.now if f.status == "overdue" else None,
+        limit=PAGE_SIZE,
+        offset=(f.page - 1) * PAGE_SIZE if f.page <= MAX_PAGE else 0,
+    )
+    title = _title(ctx, f)
+    pages = max(1, math.ceil(page.total / PAGE_SIZE))
+    if page.total == 0:
+        return i18n.t(ctx.lang, "list.empty", title=title)
+    if f.page > pages:
+        raise CommandError("list.no_page", page=f.page, pages=pages, cmd=_command_for(ctx, f, 1))
+    if pages > 1:
+        header = i18n.t(
+            ctx.lang,
+            "list.header_paged",
+            title=bold(title),
+            total=page.total,
+            page=f.page,
+            pages=pages,
+        )
+    else:
+        header = i18n.t(ctx.lang, "list.header", title=bold(title), total=page.total)
+    owners = store.owners_of(ctx.db, [a.id for a in page.items if a.id is not None])
+    lines = [header]
+    for a in page.items:
+        lines.append(_line(ctx, a, owners.get(a.id or 0, []), show_status=f.status == "all"))
+    remaining = page.total - (f.page - 1) * PAGE_SIZE - len(page.items)
+    if remaining > 0:
+        lines.append(
+            i18n.t(ctx.lang, "list.more", count=remaining, cmd=_command_for(ctx, f, f.page + 1))
+        )
+    return Rich.join(lines)
+
+
+def _line(ctx: Context, a: Agreement, owners: list[str], *, show_status: bool) -> Rich:
+    rich = i18n.t(
+        ctx.lang,
+        "list.line",
+        number=number(a),
+        text=user_text(one_line(a.text)),
+        owners=names(ctx, owners),
+        due=due_text(ctx, a.due_date, a.due_time),
+    )
+    if store.is_overdue(a, ctx.now):
+        rich = rich + i18n.t(ctx.lang, "list.marker_overdue")
+    elif show_status and a.status != store.OPEN:
+        status = i18n.plain(ctx.lang, f"agreement.status.{a.status}")
+        rich = rich + i18n.t(ctx.lang, "list.marker_status", status=status)
+    return rich
+
+
+# ---------------------------------------------------------------------------------- !zeige
+
+
+@router.command("zeige", aliases=("show",))
+def show(ctx: Context, args: str) -> Reply:
+    a, _rest = target(ctx, args)
+    assert a.id is not None
+    owners = store.owners(ctx.db, a.id)
+    status = i18n.plain(ctx.lang, f"agreement.status.{a.status}")
+    if store.is_overdue(a, ctx.now):
+        status += " – " + i18n.plain(ctx.lang, "agreement.overdue")
+    if a.status != store.OPEN and a.closed_at is not None:
+        status_line = i18n.t(
+            ctx.lang, "agreement.show.status_since", status=status, date=date_text(ctx, a.closed_at)
+        )
+    else:
+        status_line = i18n.t(ctx.lang, "agreement.show.status", status=status)
+    lines: list[Rich] = [
+        number(a) + " " + user_text(a.text),
+        status_line,
+        i18n.t(ctx.lang, "agreement.show.owners", owners=names(ctx, owners)),
+        i18n.t(ctx.lang, "agreement.show.due", due=due_text(ctx, a.due_date, a.due_time)),
+        i18n.t(
+            ctx.lang,
+            "agreement.show.created",
+            name=ctx.display_name(a.created_by),
+            date=date_text(ctx, a.created_at),
+        ),
+        i18n.t(ctx.lang, "agreement.show.history"),
+    ]
+    entries = store.history(ctx.db, a.id)
+    if len(entries) > HISTORY_SHOWN:
+        hidden = len(entries) - HISTORY_SHOWN
+        lines.append(i18n.t(ctx.lang, "agreement.history.older", count=hidden))
+        entries = entries[hidden:]
+    lines.extend(history_line(ctx, h) for h in entries)
+    return Reply(Rich.join(lines), in_reply_to=ctx.event_id, ref_kind=REF_KIND, ref_id=a.id)
+
+
+def history_line(ctx: Context, h: AgreementHistory) -> Rich:
+    lang = ctx.lang
+    key = f"agreement.history.{h.action}"
+    if h.action == store.ASSIGNED:
+        what = i18n.t(
+            lang,
+            key,
+            old=names(ctx, store.parse_owners_value(h.old_value)),
+            new=names(ctx, store.parse_owners_value(h.new_value)),
+        )
+    elif h.action == store.DUE_CHANGED:
+        what = i18n.t(
+            lang,
+            key,
+            old=due_text(ctx, *store.parse_due_value(h.old_value)),
+            new=due_text(ctx, *store.parse_due_value(h.new_value)),
+        )
+    elif h.action == store.EDITED:
+        what = i18n.t(lang, key, old=user_text(one_line(h.old_value or "", 200)))
+    elif i18n.has(lang, key):
+        what = i18n.t(lang, key)
+    else:
+        what = user_text(h.action)
+    if h.note:
+        what = i18n.t(lang, "agreement.history.with_note", what=what, note=user_text(h.note))
+    return i18n.t(
+        lang,
+        "agreement.history.line",
+        when=moment_text(ctx, h.at),
+        who=ctx.display_name(h.actor),
+        what=what,
+    )

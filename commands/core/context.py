@@ -1,0 +1,88 @@
+"""What a command handler gets (Context) and what it returns (Reply)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import IntEnum
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from commands.core.rich import Rich
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+
+class Role(IntEnum):
+    """Ordered so that `ctx.role >= Role.CHAIR` reads naturally."""
+
+    MEMBER = 0
+    CHAIR = 1
+    COORDINATION = 2
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a handler may know about the message it answers."""
+
+    room_id: str
+    sender: str
+    event_id: str
+    now: dt.datetime
+    db: Session
+    lang: str = "de"
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Berlin"))
+    role: Role = Role.MEMBER
+    server_name: str = "localhost"
+    prefix: str = "!"
+    # User IDs the client marked as mentioned (m.mentions and pills in formatted_body).
+    mentions: tuple[str, ...] = ()
+    # Joined members of the room: user ID -> display name. None when unknown (CLI).
+    members: Mapping[str, str] | None = None
+    # The event this message replies to, if any (used to act on a bot message).
+    reply_to: str | None = None
+    coordinators: frozenset[str] = frozenset()
+    # Power levels of the room: user ID -> level.
+    power_levels: Mapping[str, int] = field(default_factory=dict)
+    # The message's HTML form (Element pills), when the client sent one.
+    html_body: str | None = None
+    # Free-form extras the bot layer passes (e.g. the referenced object of a replied-to message).
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def with_(self, **changes: Any) -> Context:
+        return replace(self, **changes)
+
+    def display_name(self, user_id: str) -> str:
+        if self.members and user_id in self.members and self.members[user_id]:
+            return self.members[user_id]
+        return user_id.split(":", 1)[0].lstrip("@")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message the bot will send.
+
+    `ref_kind`/`ref_id` tie the sent message to the object it is about, so that a reaction
+    or a reply to it later can act on that object without a number being typed.
+    """
+
+    rich: Rich
+    in_reply_to: str | None = None
+    notice: bool = True
+    ref_kind: str | None = None
+    ref_id: int | None = None
+    room_id: str | None = None  # None: the room of the command
+
+    @property
+    def body(self) -> str:
+        return self.rich.plain
+
+    @property
+    def html(self) -> str:
+        return self.rich.html
+
+    @property
+    def mentions(self) -> tuple[str, ...]:
+        return self.rich.mentions

@@ -1,0 +1,63 @@
+"""Message catalogues: every user-facing sentence lives in locales/<lang>.yaml."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from commands.core.rich import Rich, template
+
+LANGUAGES = ("de", "en")
+DEFAULT_LANGUAGE = "de"
+
+
+@cache
+def catalogue(lang: str) -> dict[str, str]:
+    """All files of locales/<lang>/ merged: each command family keeps its own file."""
+    merged: dict[str, str] = {}
+    folder = resources.files("commands").joinpath(f"locales/{lang}")
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".yaml"):
+            data = yaml.safe_load(entry.read_text("utf-8")) or {}
+            for key, value in _flatten(data).items():
+                if key in merged:
+                    raise ValueError(f"message {key!r} defined twice in locales/{lang}")
+                merged[key] = value
+    return merged
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in data.items():
+        full = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, full + "."))
+        else:
+            flat[full] = str(value)
+    return flat
+
+
+def has(lang: str, key: str) -> bool:
+    return key in catalogue(lang) or key in catalogue(DEFAULT_LANGUAGE)
+
+
+def raw(lang: str, key: str) -> str:
+    """The template itself; a missing English text falls back to German, never to silence."""
+    cat = catalogue(lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
+    if key in cat:
+        return cat[key]
+    fallback = catalogue(DEFAULT_LANGUAGE)
+    if key in fallback:
+        return fallback[key]
+    raise KeyError(f"no message {key!r} in any catalogue")
+
+
+def t(lang: str, key: str, **values: object) -> Rich:
+    return template(raw(lang, key), values)
+
+
+def plain(lang: str, key: str, **values: object) -> str:
+    return t(lang, key, **values).plain

@@ -1,0 +1,127 @@
+"""`!rolle` / `!role`: show this room's roles, or make someone chair (Vorsitz).
+
+Chair is whoever has power level 50 or more in the room, or was made chair with
+`!rolle @person vorsitz` (stored in room_role, read by commands.general.role_rules.effective_role).
+Coordination comes from the bot's configuration only; the chat cannot grant it.
+"""
+
+from __future__ import annotations
+
+from commands.agreements.common import bold, names
+from commands.core import i18n
+from commands.core.context import Context, Role
+from commands.core.errors import CommandError, PermissionDenied, UsageError
+from commands.core.registry import Router, fold
+from commands.core.rich import Rich, mention
+from commands.general.role_rules import CHAIR_POWER_LEVEL
+from commands.parsing.mentions import require_in_room, take_mentions
+from storage import agreements as store
+
+router = Router("roles")
+
+_ROLE_WORDS = {
+    "vorsitz": "chair",
+    "vorsitzende": "chair",
+    "vorsitzender": "chair",
+    "chair": "chair",
+    "koordination": "coordination",
+    "coordination": "coordination",
+    "coordinator": "coordination",
+    "mitglied": "member",
+    "member": "member",
+}
+
+
+@router.command("rolle", aliases=("role",))
+def role(ctx: Context, args: str) -> Rich:
+    if not args.strip():
+        return _overview(ctx)
+    found = take_mentions(ctx, args)
+    if not found.user_ids:
+        raise UsageError("rolle.who")
+    if len(found.user_ids) > 1:
+        raise CommandError("rolle.one_person")
+    person = found.user_ids[0]
+    words = found.text.split()
+    if not words:
+        return i18n.t(
+            ctx.lang, "rolle.show_one", name=ctx.display_name(person), role=_role_name(ctx, person)
+        )
+    wanted = _ROLE_WORDS.get(fold(" ".join(words)))
+    if wanted is None:
+        raise UsageError("rolle.unknown_role", value=" ".join(words))
+    if ctx.role < Role.CHAIR:
+        raise PermissionDenied("rolle.needs_chair")
+    if wanted == "coordination":
+        raise CommandError("rolle.coordination_by_config")
+    require_in_room(ctx, [person])
+    stored = store.room_role(ctx.db, ctx.room_id, person)
+    pill = mention(person, ctx.display_name(person))
+    if wanted == "chair":
+        if stored == store.CHAIR_ROLE:
+            return i18n.t(
+                ctx.lang, "rolle.unchanged", name=pill, role=i18n.plain(ctx.lang, "rolle.chair")
+            )
+        store.set_room_role(
+            ctx.db, ctx.room_id, person, store.CHAIR_ROLE, set_by=ctx.sender, at=ctx.now
+        )
+        return i18n.t(ctx.lang, "rolle.set_chair", name=pill)
+    level = ctx.power_levels.get(person, 0)
+    if stored != store.CHAIR_ROLE and level < CHAIR_POWER_LEVEL:
+        return i18n.t(
+            ctx.lang, "rolle.unchanged", name=pill, role=i18n.plain(ctx.lang, "rolle.member")
+        )
+    store.set_room_role(
+        ctx.db, ctx.room_id, person, store.MEMBER_ROLE, set_by=ctx.sender, at=ctx.now
+    )
+    lines = [i18n.t(ctx.lang, "rolle.set_member", name=pill)]
+    if level >= CHAIR_POWER_LEVEL:
+        lines.append(
+            i18n.t(
+                ctx.lang,
+                "rolle.still_chair_by_power",
+                name=ctx.display_name(person),
+                level=level,
+            )
+        )
+    if person in ctx.coordinators:
+        lines.append(i18n.t(ctx.lang, "rolle.coordinator_stays", name=ctx.display_name(person)))
+    return Rich.join(lines)
+
+
+def _chairs(ctx: Context) -> list[str]:
+    by_level = [
+        u
+        for u, level in ctx.power_levels.items()
+        if level >= CHAIR_POWER_LEVEL and (ctx.members is None or u in ctx.members)
+    ]
+    by_command = [
+        r.user_id for r in store.room_roles(ctx.db, ctx.room_id) if r.role == store.CHAIR_ROLE
+    ]
+    return sorted(set(by_level) | set(by_command))
+
+
+def _role_name(ctx: Context, user_id: str) -> str:
+    if user_id in ctx.coordinators:
+        return i18n.plain(ctx.lang, "role.coordination")
+    if user_id in _chairs(ctx):
+        return i18n.plain(ctx.lang, "rolle.chair")
+    return i18n.plain(ctx.lang, "rolle.member")
+
+
+def _overview(ctx: Context) -> Rich:
+    nobody = i18n.plain(ctx.lang, "rolle.nobody")
+    coordinators = sorted(ctx.coordinators)
+    chairs = _chairs(ctx)
+    return Rich.join(
+        [
+            bold(i18n.plain(ctx.lang, "rolle.list_title")),
+            i18n.t(
+                ctx.lang,
+                "rolle.list_coordination",
+                names=names(ctx, coordinators) if coordinators else nobody,
+            ),
+            i18n.t(ctx.lang, "rolle.list_chair", names=names(ctx, chairs) if chairs else nobody),
+            i18n.t(ctx.lang, "rolle.list_members"),
+        ]
+    )

@@ -1,0 +1,135 @@
+"""`!einstellungen` / `!settings`: per-room settings, each declared once as a Setting.
+
+Feature modules add their own settings with `register_setting`; this module only knows
+language and time zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlmodel import Session
+
+from commands.core import i18n
+from commands.core.context import Context, Role
+from commands.core.errors import CommandError, PermissionDenied
+from commands.core.registry import Router, fold
+from commands.core.rich import Rich
+from storage import rooms
+
+router = Router("general")
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str  # storage key
+    names: tuple[str, ...]  # German first, then English
+    label_key: str
+    # Turns what the user typed into the value to store; raises CommandError on bad input.
+    parse: Callable[[Context, str], str]
+    # Shows a stored value (None: the default) in the room's language.
+    show: Callable[[Context, str | None], str]
+
+
+_SETTINGS: list[Setting] = []
+
+
+def register_setting(setting: Setting) -> Setting:
+    _SETTINGS.append(setting)
+    return setting
+
+
+def all_settings() -> list[Setting]:
+    return list(_SETTINGS)
+
+
+def _find(name: str) -> Setting | None:
+    key = fold(name)
+    for s in _SETTINGS:
+        if key in (fold(n) for n in s.names):
+            return s
+    return None
+
+
+def _parse_language(ctx: Context, value: str) -> str:
+    lang = fold(value)
+    aliases = {"deutsch": "de", "german": "de", "englisch": "en", "english": "en"}
+    lang = aliases.get(lang, lang)
+    if lang not in i18n.LANGUAGES:
+        raise CommandError("settings.bad_language", value=value)
+    return lang
+
+
+def _show_language(ctx: Context, value: str | None) -> str:
+    return i18n.plain(ctx.lang, f"settings.language_name.{value or ctx.lang}")
+
+
+def _parse_timezone(ctx: Context, value: str) -> str:
+    try:
+        ZoneInfo(value.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CommandError("settings.bad_timezone", value=value) from None
+    return value.strip()
+
+
+def _show_timezone(ctx: Context, value: str | None) -> str:
+    return value or str(ctx.tz)
+
+
+LANGUAGE = register_setting(
+    Setting(
+        "language", ("sprache", "language"), "settings.language", _parse_language, _show_language
+    )
+)
+TIMEZONE = register_setting(
+    Setting(
+        "timezone", ("zeitzone", "timezone"), "settings.timezone", _parse_timezone, _show_timezone
+    )
+)
+
+
+def room_language(db: Session, room_id: str, default: str) -> str:
+    return rooms.get_setting(db, room_id, LANGUAGE.key) or default
+
+
+def room_timezone(db: Session, room_id: str, default: str) -> ZoneInfo:
+    return ZoneInfo(rooms.get_setting(db, room_id, TIMEZONE.key) or default)
+
+
+@router.command("einstellungen", aliases=("settings",))
+def settings_command(ctx: Context, args: str) -> Rich:
+    name, _, value = args.strip().partition(" ")
+    if not name:
+        stored = rooms.get_settings(ctx.db, ctx.room_id)
+        lines = [i18n.t(ctx.lang, "settings.title")]
+        for s in _SETTINGS:
+            lines.append(
+                i18n.t(
+                    ctx.lang,
+                    "settings.line",
+                    name=i18n.plain(ctx.lang, s.label_key),
+                    value=s.show(ctx, stored.get(s.key)),
+                )
+            )
+        return Rich.join(lines)
+    setting = _find(name)
+    if setting is None:
+        names = ", ".join(s.names[0 if ctx.lang == "de" else -1] for s in _SETTINGS)
+        raise CommandError("settings.unknown", name=name, names=names)
+    if ctx.role < Role.CHAIR:
+        raise PermissionDenied("permission.needs_chair")
+    if not value.strip():
+        return i18n.t(
+            ctx.lang,
+            "settings.line",
+            name=i18n.plain(ctx.lang, setting.label_key),
+            value=setting.show(ctx, rooms.get_setting(ctx.db, ctx.room_id, setting.key)),
+        )
+    stored_value = setting.parse(ctx, value.strip())
+    rooms.set_setting(ctx.db, ctx.room_id, setting.key, stored_value)
+    # Answer in the new language when the language itself was changed.
+    lang = stored_value if setting is LANGUAGE else ctx.lang
+    shown = setting.show(ctx.with_(lang=lang), stored_value)
+    return i18n.t(lang, "settings.changed", name=i18n.plain(lang, setting.label_key), value=shown)

@@ -1,0 +1,505 @@
+"""What is due: the reminder engine the scheduler calls at every wake-up.
+
+`plan()` derives, from the database as it is now, every reminder occurrence that is due
+and not yet handled (agreement reminders before/on/after the due date, overdue escalation,
+the weekly digest, `!erinnere` reminders), with the message to post and the moment the
+next one falls due. Nothing about the future is stored, so a completed, re-dated or
+reassigned agreement changes its reminders at once. `mark_handled()` records an
+occurrence in the same transaction that queues its message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlmodel import Session
+
+from commands.core import i18n
+from commands.core.context import Reply
+from commands.core.rich import Rich, mention, text, trusted
+from commands.general.settings import LANGUAGE
+from commands.parsing.dates import (
+    format_date,
+    format_datetime,
+)
+from commands.parsing.recurrence import Recurrence
+from commands.reminders.digest import digest_text
+from commands.reminders.policy import (
+    DEFAULT_LATE_AFTER,
+    AgreementFacts,
+    Occurrence,
+    Policy,
+    Snooze,
+    agreement_occurrences,
+    decide,
+    digest_occurrences,
+    next_moment,
+    once_occurrences,
+    recurring_occurrences,
+)
+from commands.reminders.settings import policy_from_settings
+from storage import agreements as agreement_store
+from storage import reminders as store
+from storage import rooms
+from storage.models import Agreement
+from storage.models.reminders import Reminder
+
+# What a reminder message is about: reactions and replies to it act on that object.
+REF_AGREEMENT = "agreement"
+REF_REMINDER = "reminder"
+
+
+# ---------------------------------------------------------------------------------------------
+# What the scheduler gets
+
+
+def _no_members(room_id: str) -> Mapping[str, str]:
+    return {}
+
+
+def _no_levels(room_id: str) -> Mapping[str, int]:
+    return {}
+
+
+@dataclass(frozen=True)
+class ReminderEnv:
+    """What the bot knows beyond the database: config defaults and the rooms' members."""
+
+    default_language: str = "de"
+    default_timezone: str = "Europe/Berlin"
+    default_state: str = "NW"
+    coordinators: frozenset[str] = frozenset()
+    late_after: dt.timedelta = DEFAULT_LATE_AFTER
+    bot_user: str | None = None
+    # Display names and power levels of a room's members (read in the database thread).
+    members: Callable[[str], Mapping[str, str]] = _no_members
+    power_levels: Callable[[str], Mapping[str, int]] = _no_levels
+
+
+@dataclass(frozen=True)
+class Due:
+    """One occurrence to handle now: post `reply`, or (reply None) record it as skipped."""
+
+    key: str
+    kind: str
+    room_id: str
+    occurrence_at: dt.datetime
+    reply: Reply | None
+    late: bool = False
+    agreement_id: int | None = None
+    reminder_id: int | None = None
+    # Recurring reminders passed over are not logged one by one (only last_fired_at moves).
+    log: bool = True
+
+
+@dataclass
+class Plan:
+    due: list[Due] = field(default_factory=list)
+    next_at: dt.datetime | None = None
+
+    def later(self, moment: dt.datetime | None) -> None:
+        if moment is not None and (self.next_at is None or moment < self.next_at):
+            self.next_at = moment
+
+
+@dataclass(frozen=True)
+class _RoomInfo:
+    policy: Policy
+    lang: str
+    joined_at: dt.datetime
+
+
+# ---------------------------------------------------------------------------------------------
+# Collecting occurrences from the database
+
+
+@dataclass
+class PlanItem:
+    """One object (agreement, reminder, room digest) and its occurrences."""
+
+    kind: str  # agreement | reminder | digest
+    room_id: str
+    occurrences: list[Occurrence]
+    agreement: Agreement | None = None
+    owners: tuple[str, ...] = ()
+    reminder: Reminder | None = None
+
+
+def _rooms(db: Session, env: ReminderEnv, room_id: str | None) -> dict[str, _RoomInfo]:
+    if room_id is None:
+        stored = store.all_room_settings(db)
+        active = store.active_room_ids(db)
+    else:
+        room = rooms.get_room(db, room_id)
+        active = [(room_id, room.joined_at)] if room and room.left_at is None else []
+        stored = {room_id: rooms.get_settings(db, room_id)}
+    found: dict[str, _RoomInfo] = {}
+    for rid, joined_at in active:
+        values = stored.get(rid, {})
+        policy = policy_from_settings(
+            values, tz=env.default_timezone, default_state=env.default_state
+        )
+        lang = values.get(LANGUAGE.key) or env.default_language
+        found[rid] = _RoomInfo(policy, lang, joined_at)
+    return found
+
+
+def _calendar_days(working_days: int) -> int:
+    # Generous: weekends plus a cluster of holidays (Christmas, Easter).
+    return working_days * 7 // 5 + 12
+
+
+def collect_items(
+    db: Session,
+    now: dt.datetime,
+    env: ReminderEnv,
+    room_id: str | None = None,
+    *,
+    ahead_days: int = 0,
+) -> tuple[dict[str, _RoomInfo], list[PlanItem]]:
+    """Every object with reminders and its occurrences. Agreements are looked at from
+    their overdue span back to what the before-reminder needs ahead (or ``ahead_days``):
+    the scheduler looks again at least hourly, so later due dates come in time."""
+    infos = _rooms(db, env, room_id)
+    if not infos:
+        return infos, []
+    floor = store.epoch(db)
+    items: list[PlanItem] = []
+    today = now.date()
+    ahead = max(ahead_days, *(_calendar_days(i.policy.before_days) for i in infos.values()))
+    behind = max(i.policy.overdue_every_days * i.policy.overdue_times for i in infos.values()) + 14
+    agreements = store.open_agreements(
+        db,
+        due_from=today - dt.timedelta(days=behind),
+        due_to=today + dt.timedelta(days=ahead),
+        room_id=room_id,
+    )
+    snoozes = {
+        s.ref_id: s
+        for s in store.active_snoozes(db, REF_AGREEMENT, since=now - dt.timedelta(days=behind))
+    }
+    known = {a.id for a in agreements}
+    extra = [i for i in snoozes if i not in known]
+    if extra:
+        agreements += [
+            a
+            for a in store.open_agreements_by_ids(db, extra)
+            if a.due_date is not None and (room_id is None or a.room_id == room_id)
+        ]
+    ids = [a.id for a in agreements if a.id is not None]
+    owners = agreement_store.owners_of(db, ids)
+    restarted = store.restarted_at(db, ids)
+    for a in agreements:
+        info = infos.get(a.room_id)
+        if info is None or a.id is None:
+            continue
+        since = max(a.created_at, restarted.get(a.id, a.created_at), floor or a.created_at)
+        facts = AgreementFacts(
+            id=a.id,
+            room_id=a.room_id,
+            number=a.number,
+            text=a.text,
+            status=a.status,
+            due_date=a.due_date,
+            due_time=a.due_time,
+            owners=tuple(owners.get(a.id, ())),
+            created_by=a.created_by,
+            active_since=since,
+        )
+        sn = snoozes.get(a.id)
+        snooze = Snooze(sn.until, sn.set_at) if sn is not None else None
+        items.append(
+            PlanItem(
+                "agreement",
+                a.room_id,
+                agreement_occurrences(facts, info.policy, snooze),
+                agreement=a,
+                owners=facts.owners,
+            )
+        )
+    for rid, info in infos.items():
+        joined = max(info.joined_at, floor or info.joined_at)
+        occ = digest_occurrences(rid, info.policy, now, joined_at=joined)
+        if occ:
+            items.append(PlanItem("digest", rid, occ))
+    reminders = store.active_reminders(db, room_id)
+    reminder_snoozes = store.snoozes(db, REF_REMINDER, [r.id for r in reminders if r.id])
+    for r in reminders:
+        info = infos.get(r.room_id)
+        if info is None or r.id is None:
+            continue
+        rs = reminder_snoozes.get(r.id)
+        rsnooze = Snooze(rs.until, rs.set_at) if rs is not None else None
+        if r.due_at is not None:
+            occ = once_occurrences(r.id, r.due_at, rsnooze)
+        else:
+            rule = recurrence_of(r)
+            if rule is None:
+                continue
+            since = max(r.active_since, r.last_fired_at or r.active_since)
+            # After a long downtime only the latest missed occurrence matters.
+            since = max(since, now - dt.timedelta(days=400))
+            occ = recurring_occurrences(
+                r.id, rule, info.policy.tz, since=since, now=now, snooze=rsnooze
+            )
+        items.append(PlanItem("reminder", r.room_id, occ, reminder=r))
+    return infos, items
+
+
+def handled_keys(db: Session, items: Sequence[PlanItem]) -> set[str]:
+    keys = [o.key for item in items for o in item.occurrences]
+    return store.handled_keys(db, keys=keys)
+
+
+# ---------------------------------------------------------------------------------------------
+# The plan at a wake-up
+
+
+def plan(db: Session, now: dt.datetime, env: ReminderEnv, *, room_id: str | None = None) -> Plan:
+    """Everything due at ``now`` and not handled yet, and when the next thing falls due."""
+    infos, items = collect_items(db, now, env, room_id)
+    handled = handled_keys(db, items)
+    result = Plan()
+    for item in items:
+        info = infos[item.room_id]
+        decision = decide(item.occurrences, handled, now, info.policy, late_after=env.late_after)
+        done = {o.key for o in item.occurrences if o.key in handled}
+        for skipped in decision.skip:
+            done.add(skipped.key)
+            log = not (item.kind == "reminder" and skipped.kind == "recurring")
+            result.due.append(_due(item, skipped, None, False, log=log))
+        if decision.send is not None:
+            occ = decision.send
+            done.add(occ.key)
+            reply = _render(db, item, occ, decision.late, info, now, env)
+            result.due.append(_due(item, occ, reply, decision.late))
+        result.later(next_moment(item.occurrences, done, now, info.policy))
+    return result
+
+
+def _due(
+    item: PlanItem, occ: Occurrence, reply: Reply | None, late: bool, *, log: bool = True
+) -> Due:
+    return Due(
+        key=occ.key,
+        kind=occ.kind,
+        room_id=item.room_id,
+        occurrence_at=occ.nominal,
+        reply=reply,
+        late=late,
+        agreement_id=item.agreement.id if item.agreement is not None else None,
+        reminder_id=item.reminder.id if item.reminder is not None else None,
+        log=log,
+    )
+
+
+def mark_handled(db: Session, due: Due, *, outbox_id: int | None, now: dt.datetime) -> None:
+    """Record the occurrence as handled, in the transaction that queued its message."""
+    if due.log:
+        store.record(
+            db,
+            key=due.key,
+            room_id=due.room_id,
+            kind=due.kind,
+            occurrence_at=due.occurrence_at,
+            now=now,
+            status="sent" if due.reply is not None else "skipped",
+            late=due.late,
+            agreement_id=due.agreement_id,
+            reminder_id=due.reminder_id,
+            outbox_id=outbox_id,
+        )
+    if due.reminder_id is None:
+        return
+    reminder = store.reminder_by_id(db, due.reminder_id)
+    if reminder is None:
+        return
+    if reminder.due_at is not None:
+        if due.reply is not None:
+            store.update_reminder(db, reminder, now=now, status="done")
+    elif due.kind == "recurring" and (
+        reminder.last_fired_at is None or due.occurrence_at > reminder.last_fired_at
+    ):
+        store.update_reminder(db, reminder, now=now, last_fired_at=due.occurrence_at)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering what is posted
+
+
+def _people(user_ids: Sequence[str], names: Mapping[str, str]) -> Rich:
+    return Rich.join(
+        [mention(u, names.get(u) or u.split(":", 1)[0].lstrip("@")) for u in user_ids], ", "
+    )
+
+
+def number_label(value: int) -> Rich:
+    return Rich(f"#{value}", f"<b>#{value}</b>")
+
+
+def shorten(value: str, limit: int = 300) -> str:
+    flat = " ".join(value.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def _render(
+    db: Session,
+    item: PlanItem,
+    occ: Occurrence,
+    late: bool,
+    info: _RoomInfo,
+    now: dt.datetime,
+    env: ReminderEnv,
+) -> Reply | None:
+    lang, tz = info.lang, info.policy.tz
+    lines: list[Rich] = []
+    if late:
+        when = format_datetime(occ.at.astimezone(tz), lang)
+        lines.append(i18n.t(lang, "reminder.late", when=when))
+    if item.kind == "digest":
+        body = _digest(db, item.room_id, lang, now.astimezone(tz).date(), env)
+        if body is None:
+            return None  # nothing open: no digest this week
+        return Reply(Rich.join([*lines, body]), notice=True, room_id=item.room_id)
+    names = env.members(item.room_id)
+    if item.kind == "agreement":
+        a = item.agreement
+        assert a is not None and a.id is not None and a.due_date is not None
+        lines.extend(_agreement_lines(a, item.owners, occ, info, names, env, now))
+        return Reply(
+            Rich.join(lines),
+            notice=False,
+            ref_kind=REF_AGREEMENT,
+            ref_id=a.id,
+            room_id=item.room_id,
+        )
+    r = item.reminder
+    assert r is not None and r.id is not None
+    rule = recurrence_of(r)
+    creator = names.get(r.created_by) or r.created_by.split(":", 1)[0].lstrip("@")
+    if rule is not None:
+        lines.append(
+            i18n.t(
+                lang,
+                "reminder.recurring",
+                number=r.number,
+                rule=rule.describe(lang),
+                text=text(r.text),
+            )
+        )
+    else:
+        lines.append(
+            i18n.t(lang, "reminder.once", number=r.number, creator=creator, text=text(r.text))
+        )
+    people = reminder_mentions(r)
+    if people:
+        lines.append(i18n.t(lang, "reminder.for_people", people=_people(people, names)))
+    return Reply(
+        Rich.join(lines), notice=False, ref_kind=REF_REMINDER, ref_id=r.id, room_id=item.room_id
+    )
+
+
+def _agreement_lines(
+    a: Agreement,
+    owners: Sequence[str],
+    occ: Occurrence,
+    info: _RoomInfo,
+    names: Mapping[str, str],
+    env: ReminderEnv,
+    now: dt.datetime,
+) -> list[Rich]:
+    lang, tz = info.lang, info.policy.tz
+    assert a.due_date is not None
+    due = format_date(a.due_date, lang)
+    today = occ.at.astimezone(tz).date() if occ.kind != "snooze" else now.astimezone(tz).date()
+    number = number_label(a.number)
+    body = text(shorten(a.text))
+    if occ.kind == "overdue":
+        main = i18n.t(
+            lang, "reminder.agreement.overdue", number=number, text=body, due=due, index=occ.index
+        )
+    elif today < a.due_date:
+        main = i18n.t(lang, "reminder.agreement.before", number=number, text=body, due=due)
+    elif today == a.due_date:
+        main = i18n.t(lang, "reminder.agreement.due", number=number, text=body)
+    else:
+        main = i18n.t(lang, "reminder.agreement.due_past", number=number, text=body, due=due)
+    lines = [main]
+    if owners:
+        lines.append(i18n.t(lang, "reminder.agreement.owners", people=_people(owners, names)))
+    else:
+        lines.append(
+            i18n.t(lang, "reminder.agreement.no_owner", people=_people([a.created_by], names))
+        )
+    if occ.escalate:
+        watchers = _watchers(a.room_id, env, names, exclude=owners)
+        if watchers:
+            lines.append(
+                i18n.t(lang, "reminder.agreement.escalate", people=_people(watchers, names))
+            )
+    lines.append(trusted(i18n.raw(lang, "reminder.agreement.hint")))
+    return lines
+
+
+def _watchers(
+    room_id: str, env: ReminderEnv, names: Mapping[str, str], *, exclude: Sequence[str]
+) -> list[str]:
+    """Chair (power level 50 or more) and coordination, for the escalation."""
+    from commands.general.role_rules import CHAIR_POWER_LEVEL
+
+    levels = env.power_levels(room_id)
+    chairs = sorted(u for u, level in levels.items() if level >= CHAIR_POWER_LEVEL)
+    found: list[str] = []
+    for user in [*chairs, *sorted(env.coordinators)]:
+        if user != env.bot_user and user not in found and user not in exclude:
+            found.append(user)
+    return found
+
+
+def _digest(db: Session, room_id: str, lang: str, today: dt.date, env: ReminderEnv) -> Rich | None:
+    items = store.open_agreements(db, room_id=room_id, with_due_date=False)
+    if not items:
+        return None
+    owners = agreement_store.owners_of(db, [a.id for a in items if a.id is not None])
+    since = dt.datetime.combine(today - dt.timedelta(days=7), dt.time(0), tzinfo=dt.UTC)
+    done = store.closed_agreements_since(db, room_id, since)
+    return digest_text(
+        lang=lang,
+        today=today,
+        open_items=items,
+        owners=owners,
+        done_since=done,
+        names=env.members(room_id),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Reminders set with !erinnere: stored values
+
+
+def recurrence_of(r: Reminder) -> Recurrence | None:
+    if not r.recurrence:
+        return None
+    data = json.loads(r.recurrence)
+    hours, minutes = (int(x) for x in data["time"].split(":"))
+    return Recurrence(
+        data["freq"], dt.time(hours, minutes), tuple(data.get("weekdays") or ()), data.get("nth")
+    )
+
+
+def recurrence_value(rule: Recurrence) -> str:
+    return json.dumps(
+        {
+            "freq": rule.freq,
+            "time": f"{rule.time:%H:%M}",
+            "weekdays": list(rule.weekdays),
+            "nth": rule.nth,
+        }
+    )
+
+
+def reminder_mentions(r: Reminder) -> list[str]:
+    return list(json.loads(r.mentions)) if r.mentions else []
