@@ -11,7 +11,8 @@ import itertools
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from commands.core.context import Context, Reply
+from commands.core.context import Context
+from commands.core.effects import Reply
 from commands.core.reactions import dispatch_reaction
 from commands.features import registry
 from commands.general import role_rules as roles

@@ -46,7 +46,7 @@ from bot.runtime.matrix_content import mentioned_users, replied_to, strip_reply_
 from bot.runtime.scheduler import LeaseHeld
 from bot.runtime.scheduler import for_bot as reminder_scheduler
 from commands.core import i18n
-from commands.core.context import Reply
+from commands.core.effects import Reply
 from commands.core.rich import mention
 from commands.general import settings
 from storage import events, outbox, rooms

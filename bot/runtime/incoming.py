@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from sqlmodel import Session
 
 from bot.runtime.matrix_content import render_reply
-from commands.core.context import Context, Reply
+from commands.core.context import Context
+from commands.core.effects import Reply
 from commands.core.reactions import dispatch_reaction
 from commands.features import registry
 from commands.general import role_rules as roles

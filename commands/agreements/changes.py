@@ -23,7 +23,8 @@ from commands.agreements.common import (
     user_text,
 )
 from commands.core import i18n
-from commands.core.context import Context, Reply
+from commands.core.context import Context
+from commands.core.effects import Reply
 from commands.core.errors import CommandError, UsageError
 from commands.core.registry import Router
 from commands.core.rich import Rich

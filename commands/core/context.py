@@ -1,4 +1,4 @@
-"""What a command handler gets (Context) and what it returns (Reply)."""
+"""What a command handler gets: the Context of the message it answers."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-from commands.core.rich import Rich
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -58,31 +56,3 @@ class Context:
         if self.members and user_id in self.members and self.members[user_id]:
             return self.members[user_id]
         return user_id.split(":", 1)[0].lstrip("@")
-
-
-@dataclass(frozen=True)
-class Reply:
-    """One message the bot will send.
-
-    `ref_kind`/`ref_id` tie the sent message to the object it is about, so that a reaction
-    or a reply to it later can act on that object without a number being typed.
-    """
-
-    rich: Rich
-    in_reply_to: str | None = None
-    notice: bool = True
-    ref_kind: str | None = None
-    ref_id: int | None = None
-    room_id: str | None = None  # None: the room of the command
-
-    @property
-    def body(self) -> str:
-        return self.rich.plain
-
-    @property
-    def html(self) -> str:
-        return self.rich.html
-
-    @property
-    def mentions(self) -> tuple[str, ...]:
-        return self.rich.mentions

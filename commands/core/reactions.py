@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from commands.core.context import Context, Reply
+from commands.core.context import Context
+from commands.core.effects import Reply
 from commands.core.registry import HandlerResult, Registry
 
 ReactionHandler = Callable[[Context, str, int], HandlerResult | None]

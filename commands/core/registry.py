@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from commands.core import i18n
-from commands.core.context import Context, Reply, Role
+from commands.core.context import Context, Role
+from commands.core.effects import Reply
 from commands.core.errors import CommandError, PermissionDenied, UsageError
 from commands.core.rich import Rich
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from sqlmodel import Session
 
 from commands.core import i18n
-from commands.core.context import Reply
+from commands.core.effects import Reply
 from commands.core.rich import Rich, mention, text, trusted
 from commands.general.settings import LANGUAGE
 from commands.parsing.dates import (

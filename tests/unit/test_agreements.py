@@ -7,7 +7,7 @@ import itertools
 import pytest
 from sqlmodel import func, select
 
-from commands.core.context import Reply
+from commands.core.effects import Reply
 from storage.db import Database
 from storage.models import Agreement, AgreementHistory, AgreementOwner
 from tests.dialog import ANNA, BEN, CARLA, CHAIR, STRANGER, Dialog

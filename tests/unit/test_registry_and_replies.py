@@ -10,7 +10,7 @@ from bot.runtime.matrix_content import (
     replied_to,
     strip_reply_fallback,
 )
-from commands.core.context import Reply
+from commands.core.effects import Reply
 from commands.core.registry import Registry, Router, fold
 from commands.core.rich import mention, template, text
 from commands.features import registry

@@ -1,0 +1,106 @@
+"""What a handler returns: effects, which the bot turns into Matrix events.
+
+A handler never talks to Matrix. It returns effects: a reply, a native poll and its end,
+a file, an edit of an earlier bot message; each may go to the command's room, another
+room, or one member's direct-message room with the bot. `bot/` stores every effect in the
+outbox under a stable key in the transaction of the command, and sends it with a
+transaction ID derived from that key, so each is sent exactly once, even after a crash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from commands.core.rich import Rich
+
+
+@dataclass(frozen=True, kw_only=True)
+class Effect:
+    """Where an effect goes and what it is about.
+
+    `room_id` None means the room of the command; `to_user` sends it to that member's
+    direct-message room with the bot instead (created on first use). `ref_kind`/`ref_id`
+    tie the sent event to the object it is about, so that a reaction or a reply to it
+    later acts on that object. `key` names the effect for later effects that refer to the
+    event it becomes (an edit, a poll's end); it must be unique for all time, e.g.
+    ``poll:42:start``.
+    """
+
+    room_id: str | None = None
+    to_user: str | None = None
+    ref_kind: str | None = None
+    ref_id: int | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply(Effect):
+    """A text message: `notice` (no notification sound) unless it must notify.
+
+    A reply to a command written in a thread goes into that thread (`thread_root`).
+    """
+
+    rich: Rich
+    in_reply_to: str | None = None
+    notice: bool = True
+    thread_root: str | None = None
+
+    @property
+    def body(self) -> str:
+        return self.rich.plain
+
+    @property
+    def html(self) -> str:
+        return self.rich.html
+
+    @property
+    def mentions(self) -> tuple[str, ...]:
+        return self.rich.mentions
+
+
+@dataclass(frozen=True)
+class PollAnswer:
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class PollStart(Effect):
+    """A native Matrix poll (MSC3381). `disclosed` False: results only once it ends."""
+
+    question: str
+    answers: tuple[PollAnswer, ...]
+    disclosed: bool = True
+    max_selections: int = 1
+    # What clients without poll support show instead.
+    fallback: Rich | None = None
+    thread_root: str | None = None
+
+
+@dataclass(frozen=True)
+class PollEnd(Effect):
+    """The end of the poll started by the effect named `poll_key`, with its results."""
+
+    poll_key: str
+    results: Rich
+
+
+@dataclass(frozen=True)
+class File(Effect):
+    """A file (an export): uploaded, encrypted where the room is encrypted."""
+
+    filename: str
+    data: bytes
+    mimetype: str
+    caption: Rich | None = None
+
+
+@dataclass(frozen=True)
+class Edit(Effect):
+    """New text for the earlier bot message that the effect named `target_key` became."""
+
+    target_key: str
+    rich: Rich
+
+
+AnyEffect = Reply | PollStart | PollEnd | File | Edit
