@@ -375,7 +375,7 @@ def for_bot(bot: Any) -> ReminderScheduler:
         if r is None:
             return {}
         levels = {uid: r.power_levels.get_user_level(uid) for uid in dict(r.users)}
-        for creator in getattr(bot, "_creators", {}).get(room_id, ()):
+        for creator in bot.creators(room_id):
             levels[creator] = 2**53 - 1
         return levels
 
@@ -394,6 +394,6 @@ def for_bot(bot: Any) -> ReminderScheduler:
         bot.dbt,
         env=env,
         clock=bot.clock,
-        wake_outbox=bot._outbox_wake.set,
+        wake_outbox=bot.sender.wake,
         sync_grace=bot.sync_timeout_ms / 1000 + 5.0,
     )

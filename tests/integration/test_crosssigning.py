@@ -330,10 +330,10 @@ async def test_message_whose_key_arrives_late_is_handled_when_it_arrives(make_bo
     content, group, session_key, path = _send_with_unshared_session(anna, room, "!help hilfe")
     late = await _put(anna, path, content)
     for _ in range(100):  # until the bot has seen it, failed, asked for the key and waits
-        if bot.bot._key_waits:
+        if bot.bot.handlers.waiting_for_keys:
             break
         await asyncio.sleep(0.1)
-    assert bot.bot._key_waits, "the bot should be waiting for the missing key"
+    assert bot.bot.handlers.waiting_for_keys, "the bot should be waiting for the missing key"
     await _give_room_key(anna, bot, room, group.session_id, session_key)
 
     answer = await anna.wait_for_reply(room, bot.user_id, 1, timeout=20)

@@ -1,0 +1,127 @@
+"""The sync loop: long-polls the homeserver, keeps the sync token in the bot's database, and
+keeps the encryption keys up to date. Lost connections are retried with capped backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from nio import AsyncClient, SyncError, SyncResponse
+
+from bot.runtime.dbthread import DbThread
+from storage import events
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class SyncLoop:
+    def __init__(
+        self,
+        client: AsyncClient,
+        db: Database,
+        dbt: DbThread,
+        *,
+        user_id: str,
+        timeout_ms: int,
+        max_retry_wait: float,
+        on_synced: Callable[[SyncResponse], Awaitable[None]],
+        on_failed: Callable[[], None],
+        on_request: Callable[[], None],
+    ) -> None:
+        self.client = client
+        self.db = db
+        self.dbt = dbt
+        self.timeout_ms = timeout_ms
+        self.max_retry_wait = max_retry_wait
+        self.on_synced = on_synced
+        self.on_failed = on_failed
+        self.on_request = on_request
+        self._stop = asyncio.Event()
+        # The bot's own messages come back in every sync; it never acts on them, and a burst
+        # of reminders would otherwise wake one expensive sync per message sent.
+        self.filter: dict[str, Any] = {
+            "room": {"timeline": {"not_senders": [user_id]}},
+            "presence": {"not_types": ["*"]},
+        }
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    async def run(self) -> None:
+        client = self.client
+        token = await self.dbt.run(self._load_token)
+        # nio keeps no rooms across restarts: the first sync of a process carries the full
+        # state of every joined room (and returns at once), or the bot could not post into
+        # a room where nothing happened while it was down.
+        first = True
+        failures = 0
+        while not self._stop.is_set():
+            self.on_request()
+            sync = asyncio.create_task(
+                client.sync(
+                    timeout=0 if first else self.timeout_ms,
+                    sync_filter=self.filter,
+                    since=token,
+                    full_state=first,
+                )
+            )
+            stop = asyncio.create_task(self._stop.wait())
+            done, _ = await asyncio.wait({sync, stop}, return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+            if sync not in done:
+                sync.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await sync
+                break
+            try:
+                resp = sync.result()
+            except Exception as exc:  # network loss: keep going, with backoff
+                resp = None
+                log.warning("sync failed: %s", exc)
+            if not isinstance(resp, SyncResponse):
+                if isinstance(resp, SyncError):
+                    log.warning("sync error: %s", resp.message)
+                failures += 1
+                self.on_failed()
+                await self.sleep(min(self.max_retry_wait, 0.5 * 2 ** min(failures, 6)))
+                continue
+            failures = 0
+            first = False
+            # Stored only after every event of the batch was handled (or found handled).
+            token = resp.next_batch
+            await self.dbt.run(self._save_token, token)
+            await self._key_maintenance()
+            await self.on_synced(resp)
+
+    async def _key_maintenance(self) -> None:
+        client = self.client
+        try:
+            if client.should_upload_keys:
+                await client.keys_upload()
+            if client.should_query_keys:
+                await client.keys_query()
+            if client.should_claim_keys:
+                await client.keys_claim(client.get_users_for_key_claiming())
+            await client.send_to_device_messages()
+        except Exception:
+            log.exception("key maintenance failed; retried after the next sync")
+
+    async def sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
+
+    def _load_token(self) -> str | None:
+        with self.db.session() as s:
+            return events.get_state(s, events.SYNC_TOKEN)
+
+    def _save_token(self, token: str) -> None:
+        with self.db.session() as s:
+            events.set_state(s, events.SYNC_TOKEN, token)
