@@ -86,6 +86,15 @@ class RemindersConfig(_Strict):
     )
 
 
+class CatchupConfig(_Strict):
+    horizon_days: float = Field(
+        default=7,
+        gt=0,
+        le=365,
+        description="commands older than this when the bot reads them are not carried out",
+    )
+
+
 class LoggingConfig(_Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -104,6 +113,7 @@ class Config(_Strict):
     coordination: list[str] = Field(default_factory=list)
     encryption: EncryptionConfig = Field(default_factory=EncryptionConfig)
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
+    catchup: CatchupConfig = Field(default_factory=CatchupConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
 
     @field_validator("homeserver")

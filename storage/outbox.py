@@ -83,3 +83,18 @@ def mark_attempt_failed(db: Session, msg_id: int, error: str, *, give_up: bool =
 
 def find_by_event_id(db: Session, event_id: str) -> OutboxMessage | None:
     return db.exec(select(OutboxMessage).where(OutboxMessage.event_id == event_id)).first()
+
+
+def drop_pending(db: Session, room_id: str) -> int:
+    """Give up what is still queued for a room the bot is no longer in."""
+    rows = list(
+        db.exec(
+            select(OutboxMessage).where(
+                OutboxMessage.room_id == room_id, OutboxMessage.status == "pending"
+            )
+        )
+    )
+    for row in rows:
+        row.status = "dropped"
+        db.add(row)
+    return len(rows)

@@ -2,6 +2,7 @@
 
 - `bot.runtime.login`: the login and the nio client;
 - `bot.runtime.sync`: the sync loop and the sync token;
+- `bot.runtime.pipeline`: each room's events in order, gaps filled by paging back;
 - `bot.runtime.events`: invitations, commands, reactions, undecryptable messages;
 - `bot.runtime.incoming`: one event's handling in one database transaction;
 - `bot.runtime.sender`: the outbox sender;
@@ -25,10 +26,12 @@ from bot.runtime.dbthread import DbThread
 from bot.runtime.events import EventHandlers, Runtime
 from bot.runtime.incoming import BotSettings
 from bot.runtime.login import BotStartError, login
+from bot.runtime.pipeline import Pipeline, Watermark
 from bot.runtime.scheduler import LeaseHeld
 from bot.runtime.scheduler import for_bot as reminder_scheduler
 from bot.runtime.sender import OutboxSender
 from bot.runtime.sync import SyncLoop
+from storage import outbox, rooms
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.types import utcnow
@@ -52,7 +55,7 @@ class GremienBot:
         self.sync_timeout_ms = sync_timeout_ms
         self.max_retry_wait = max_retry_wait
         self.db = Database(config.database_url)
-        self.dbt = DbThread()
+        self.dbt = DbThread(max_retry_wait=max_retry_wait)
         self.client: AsyncClient | None = None
         self.ready = asyncio.Event()
         self._stop = asyncio.Event()
@@ -63,6 +66,7 @@ class GremienBot:
             default_language=config.defaults.language,
             default_timezone=config.defaults.timezone,
             coordinators=frozenset(config.coordination),
+            catchup_horizon=dt.timedelta(days=config.catchup.horizon_days),
         )
         self.sender = OutboxSender(
             self.db,
@@ -72,6 +76,8 @@ class GremienBot:
             max_retry_wait=max_retry_wait,
         )
         self.handlers: EventHandlers | None = None
+        self.pipeline: Pipeline | None = None
+        self._going_online: asyncio.Task[None] | None = None
         self._sync: SyncLoop | None = None
         # Reminders and digests: wakes the bot when something is due (bot/runtime/scheduler.py).
         self.scheduler = reminder_scheduler(self)
@@ -100,18 +106,26 @@ class GremienBot:
             poke=self.scheduler.poke,
             stopping=self._stop.is_set,
         )
-        self.handlers = EventHandlers(runtime, client)
-        self.handlers.register()
-        self._sync = SyncLoop(
+        self.handlers = handlers = EventHandlers(runtime, client)
+        handlers.register()
+        self._sync = sync = SyncLoop(
             client,
             self.db,
             self.dbt,
             user_id=self.config.user_id,
             timeout_ms=self.sync_timeout_ms,
             max_retry_wait=self.max_retry_wait,
+            pipeline=lambda: pipeline,
             on_synced=self._synced,
             on_failed=lambda: self.scheduler.set_online(False),
             on_request=self.scheduler.sync_started,
+        )
+        self.pipeline = pipeline = Pipeline(
+            client,
+            handle=handlers.handle,
+            prepare=handlers.prepare,
+            watermark=Watermark(sync.save_token),
+            user_id=self.config.user_id,
         )
         return client
 
@@ -169,15 +183,42 @@ class GremienBot:
             self._sync.stop()
         self.sender.stop()
 
-    async def _synced(self, resp: SyncResponse) -> None:
+    async def _synced(self, resp: SyncResponse, seq: int) -> None:
+        left = list(resp.rooms.leave)
+        if left:
+            await self.dbt.run_until_answered(self._record_left, left)
         self.sender.enabled = True
         self.sender.wake()
         self.ready.set()
-        self.scheduler.set_online(True)
+        if not self.scheduler.online and self._going_online is None:
+            # Reminders wait until the commands sent meanwhile are handled: a reminder of an
+            # agreement completed meanwhile (`!erledigt 4`) must not be posted.
+            self._going_online = asyncio.create_task(self._online_after(seq))
+
+    async def _online_after(self, seq: int) -> None:
+        assert self.pipeline is not None
+        try:
+            await self.pipeline.watermark.handled(seq)
+            self.scheduler.set_online(True)
+        finally:
+            self._going_online = None
+
+    def _record_left(self, room_ids: list[str]) -> None:
+        """Left, kicked or banned: nothing more is queued there, what is queued is dropped."""
+        with self.db.session() as s:
+            for room_id in room_ids:
+                room = rooms.get_room(s, room_id)
+                if room is None or room.left_at is not None:
+                    continue
+                rooms.mark_left(s, room_id, at=self.clock())
+                dropped = outbox.drop_pending(s, room_id)
+                log.warning(
+                    "no longer in %s; dropped %d message(s) still queued for it", room_id, dropped
+                )
 
     async def _shutdown(self) -> None:
-        if self.handlers is not None:  # undecryptable events still waiting for a key
-            self.handlers.cancel_waits()
+        if self.pipeline is not None:  # rooms still working (e.g. waiting for a room key)
+            await self.pipeline.stop()
         if self.client is not None:
             await self.client.close()
         self.dbt.close()

@@ -1,6 +1,11 @@
 """Matrix events the bot acts on: invitations, command messages, reactions, and messages it
 cannot decrypt yet. Each becomes an Incoming* for bot.runtime.incoming, handled in the
-database thread; the replies it owes go to the outbox and the sender is woken."""
+database thread; the replies it owes go to the outbox and the sender is woken.
+
+Room events arrive through the pipeline (bot.runtime.pipeline), in the order they were
+sent within their room. A database that does not answer (PostgreSQL restarting, SQLite
+locked by another process) holds the room's queue and is retried until it answers: the
+event is then handled once, never half-stored, and never skipped."""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from nio import (
     AsyncClient,
@@ -48,7 +53,7 @@ log = logging.getLogger(__name__)
 
 _PRE_V12_ROOM_VERSIONS = frozenset(str(v) for v in range(1, 12))
 CREATOR_POWER_LEVEL = 2**53 - 1
-_ANSWER_WAIT_SECONDS = 2.0
+T = TypeVar("T")
 
 
 @dataclass
@@ -75,26 +80,49 @@ class EventHandlers:
         self.rt = rt
         self.client = client
         self._creators: dict[str, frozenset[str]] = {}
-        # Undecryptable events waiting for their room key; set when any room key arrives.
+        # Set (and replaced) whenever a room key arrives: wakes whoever waits for one.
         self._room_key_arrived = asyncio.Event()
-        self._key_waits: set[asyncio.Task[None]] = set()
+        self._key_wait = rt.config.encryption.undecryptable_wait_seconds
+        # Undecryptable events: until when each may wait for its key; those waiting now.
+        self._deadline: dict[str, float] = {}
+        self._waiting: set[str] = set()
 
     def register(self) -> None:
+        """Invitations come through nio's callbacks; room events through `handle`."""
         client = self.client
         client.add_event_callback(self._guard(self.on_invite), InviteMemberEvent)
-        client.add_event_callback(self._guard(self.on_text), RoomMessageText)
-        client.add_event_callback(self._guard(self.on_undecryptable), MegolmEvent)
-        client.add_event_callback(self._guard(self.on_reaction), ReactionEvent)
         client.add_to_device_callback(self.on_room_key, (RoomKeyEvent, ForwardedRoomKeyEvent))
 
-    def cancel_waits(self) -> None:
-        for waiting in list(self._key_waits):
-            waiting.cancel()
+    async def handle(self, room_id: str, event: Any) -> None:
+        """One room event, in its room's order (called by the pipeline)."""
+        room = self.client.rooms.get(room_id)
+        if room is None or getattr(event, "sender", None) == self.client.user_id:
+            return
+        if isinstance(event, RoomMessageText):
+            await self.on_text(room, event)
+        elif isinstance(event, ReactionEvent):
+            await self.on_reaction(room, event)
+        elif isinstance(event, MegolmEvent):
+            await self.on_undecryptable(room, event)
+
+    async def prepare(self, room_id: str, batch: list[Any]) -> None:
+        """Ask at once for the keys of every message of a batch that could not be
+        decrypted, so that their waits overlap instead of adding up."""
+        loop = asyncio.get_running_loop()
+        for event in batch:
+            if isinstance(event, MegolmEvent) and event.sender != self.client.user_id:
+                self._deadline.setdefault(event.event_id, loop.time() + self._key_wait)
+                with contextlib.suppress(Exception):
+                    await self.client.request_room_key(event)  # m.room_key_request
+
+    async def db(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn` in the database thread; while the database does not answer, retry."""
+        return await self.rt.dbt.run_until_answered(fn, *args)
 
     @property
     def waiting_for_keys(self) -> int:
         """Undecryptable messages whose room key the bot still waits for."""
-        return len(self._key_waits)
+        return len(self._waiting)
 
     def creators(self, room_id: str) -> frozenset[str]:
         """Creators of a room version 12 room, as far as already read."""
@@ -138,8 +166,6 @@ class EventHandlers:
     # ------------------------------------------------------------------ commands, reactions
 
     async def on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
-        if event.sender == self.client.user_id:
-            return
         body = strip_reply_fallback(event.body or "")
         if not body.lstrip().startswith(self.rt.config.command_prefix):
             return
@@ -157,14 +183,11 @@ class EventHandlers:
             power_levels=await self.power_levels(room),
         )
         rt = self.rt
-        queued = await rt.dbt.run(handle_message, rt.db, msg, rt.settings, rt.clock)
-        if queued:
+        if await self.db(handle_message, rt.db, msg, rt.settings, rt.clock):
+            rt.sender.wake()  # first: the answer is what the member waits for
             rt.poke(room.room_id)  # the command may have changed what is due
-            await rt.sender.answer_now(_ANSWER_WAIT_SECONDS)
 
     async def on_reaction(self, room: MatrixRoom, event: ReactionEvent) -> None:
-        if event.sender == self.client.user_id:
-            return
         reaction = IncomingReaction(
             room_id=room.room_id,
             event_id=event.event_id,
@@ -176,9 +199,9 @@ class EventHandlers:
             power_levels=await self.power_levels(room),
         )
         rt = self.rt
-        if await rt.dbt.run(handle_reaction, rt.db, reaction, rt.settings, rt.clock):
+        if await self.db(handle_reaction, rt.db, reaction, rt.settings, rt.clock):
+            rt.sender.wake()
             rt.poke(room.room_id)
-            await rt.sender.answer_now(_ANSWER_WAIT_SECONDS)
 
     async def power_levels(self, room: MatrixRoom) -> dict[str, int]:
         levels = {uid: room.power_levels.get_user_level(uid) for uid in room.users}
@@ -209,25 +232,22 @@ class EventHandlers:
     # ------------------------------------------------------------------ undecryptable
 
     async def on_undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
-        """Ask for the missing key, wait a little for it, else say so in the room."""
-        if event.sender == self.client.user_id:
-            return
-        if not await self.rt.dbt.run(
-            self._is_unhandled, room.room_id, event.event_id, event_time(event)
-        ):
+        """Wait (in this room's order) for the missing key; else say so in the room."""
+        if not await self.db(self._is_unhandled, room.room_id, event.event_id, event_time(event)):
             return  # history from before the bot joined, or handled already
         log.warning(
-            "could not decrypt %s from %s in %s; asking for the key",
+            "could not decrypt %s from %s in %s; waiting for the key",
             event.event_id,
             event.sender,
             room.room_id,
         )
-        with contextlib.suppress(Exception):
-            await self.client.request_room_key(event)  # m.room_key_request
-        # Waiting here would hold up the sync that may bring the key: wait beside it.
-        task = asyncio.create_task(self._await_room_key(room, event))
-        self._key_waits.add(task)
-        task.add_done_callback(self._key_waits.discard)
+        await self.prepare(room.room_id, [event])
+        self._waiting.add(event.event_id)
+        try:
+            await self._await_room_key(room, event)
+        finally:
+            self._waiting.discard(event.event_id)
+            self._deadline.pop(event.event_id, None)
 
     def _is_unhandled(self, room_id: str, event_id: str, sent: dt.datetime) -> bool:
         with self.rt.db.session() as s:
@@ -251,15 +271,13 @@ class EventHandlers:
 
     async def _await_room_key(self, room: MatrixRoom, event: MegolmEvent) -> None:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.rt.config.encryption.undecryptable_wait_seconds
+        deadline = self._deadline.get(event.event_id, loop.time() + self._key_wait)
         while True:
             arrived = self._room_key_arrived
             decrypted = self._try_decrypt(room.room_id, event)
             if decrypted is not None:
                 log.info("the key of %s arrived; handling the message", event.event_id)
-                # Every handler, as if the event had come decrypted (they are guarded).
-                for callback in list(self.client.event_callbacks):
-                    await callback.async_execute(decrypted, room)
+                await self.handle(room.room_id, decrypted)
                 return
             remaining = deadline - loop.time()
             if remaining <= 0 or self.rt.stopping():
@@ -270,12 +288,7 @@ class EventHandlers:
             return
         member = room.users.get(event.sender)
         name = (member.display_name if member else None) or event.sender
-        try:
-            queued = await self.rt.dbt.run(self._answer_undecryptable, room.room_id, event, name)
-        except Exception:
-            log.exception("could not queue the answer to undecryptable %s", event.event_id)
-            return
-        if queued:
+        if await self.db(self._answer_undecryptable, room.room_id, event, name):
             self.rt.sender.wake()
 
     def _answer_undecryptable(self, room_id: str, event: MegolmEvent, name: str) -> int:

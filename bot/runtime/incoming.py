@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from sqlmodel import Session
 
 from bot.runtime.matrix_content import render_reply
+from commands.core import i18n
 from commands.core.context import Context
 from commands.core.effects import Reply
 from commands.core.reactions import dispatch_reaction
 from commands.features import registry
 from commands.general import role_rules as roles
 from commands.general import settings
+from commands.parsing.dates import format_datetime
 from storage import events, outbox, rooms
 from storage.db import Database
 from storage.models import OutboxMessage
@@ -46,6 +48,9 @@ class BotSettings:
     default_language: str
     default_timezone: str
     coordinators: frozenset[str]
+    # Commands older than this when the bot reads them are not carried out (config
+    # `catchup.horizon_days`): after a long outage, week-old orders would surprise people.
+    catchup_horizon: dt.timedelta = dt.timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,10 @@ def handle_message(
     with db.session() as s:
         if not _is_new(s, msg, now):
             return 0
+        if now() - msg.timestamp > conf.catchup_horizon:
+            queue_replies(s, msg.event_id, msg.room_id, [_too_old(s, msg, conf)])
+            events.mark_processed(s, msg.event_id, msg.room_id)
+            return 1
         ctx = _context(s, msg, conf, now)
         replies = registry().dispatch(ctx, msg.body) or []
         queue_replies(s, msg.event_id, msg.room_id, replies)
@@ -79,7 +88,8 @@ def handle_reaction(
 ) -> int:
     """A reaction on one of the bot's messages acts on the object that message is about."""
     with db.session() as s:
-        if not _is_new(s, reaction, now):
+        if not _is_new(s, reaction, now) or now() - reaction.timestamp > conf.catchup_horizon:
+            events.mark_processed(s, reaction.event_id, reaction.room_id)
             return 0
         target = outbox.find_by_event_id(s, reaction.target_event_id)
         replies: list[Reply] = []
@@ -107,6 +117,19 @@ def _is_new(
     return True
 
 
+def _too_old(s: Session, msg: IncomingMessage, conf: BotSettings) -> Reply:
+    tz = settings.room_timezone(s, msg.room_id, conf.default_timezone)
+    lang = settings.room_language(s, msg.room_id, conf.default_language)
+    days = conf.catchup_horizon / dt.timedelta(days=1)
+    text = i18n.t(
+        lang,
+        "catchup.too_old",
+        sent=format_datetime(msg.timestamp.astimezone(tz), lang),
+        days=f"{days:g}",
+    )
+    return Reply(text, in_reply_to=msg.event_id)
+
+
 def _context(
     s: Session,
     msg: IncomingMessage | IncomingReaction,
@@ -119,7 +142,8 @@ def _context(
         room_id=msg.room_id,
         sender=msg.sender,
         event_id=msg.event_id,
-        now=now().astimezone(tz),
+        # "bis morgen" means the day after the command was written, however late it is read.
+        now=min(now(), msg.timestamp).astimezone(tz),
         db=s,
         lang=settings.room_language(s, msg.room_id, conf.default_language),
         tz=tz,

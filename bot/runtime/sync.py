@@ -1,5 +1,8 @@
-"""The sync loop: long-polls the homeserver, keeps the sync token in the bot's database, and
-keeps the encryption keys up to date. Lost connections are retried with capped backoff."""
+"""The sync loop: long-polls the homeserver, hands each room's new events to the pipeline,
+and keeps the encryption keys up to date. Lost connections are retried with capped backoff.
+
+The sync token lives in the bot's database; the pipeline's watermark saves it once the
+events before it are handled (bot.runtime.pipeline)."""
 
 from __future__ import annotations
 
@@ -12,10 +15,13 @@ from typing import Any
 from nio import AsyncClient, SyncError, SyncResponse
 
 from bot.runtime.dbthread import DbThread
+from bot.runtime.pipeline import Pipeline, RoomBatch
 from storage import events
 from storage.db import Database
 
 log = logging.getLogger(__name__)
+
+TIMELINE_LIMIT = 50
 
 
 class SyncLoop:
@@ -28,7 +34,8 @@ class SyncLoop:
         user_id: str,
         timeout_ms: int,
         max_retry_wait: float,
-        on_synced: Callable[[SyncResponse], Awaitable[None]],
+        pipeline: Callable[[], Pipeline],
+        on_synced: Callable[[SyncResponse, int], Awaitable[None]],
         on_failed: Callable[[], None],
         on_request: Callable[[], None],
     ) -> None:
@@ -37,14 +44,16 @@ class SyncLoop:
         self.dbt = dbt
         self.timeout_ms = timeout_ms
         self.max_retry_wait = max_retry_wait
+        self.pipeline = pipeline
         self.on_synced = on_synced
         self.on_failed = on_failed
         self.on_request = on_request
         self._stop = asyncio.Event()
         # The bot's own messages come back in every sync; it never acts on them, and a burst
         # of reminders would otherwise wake one expensive sync per message sent.
+        # A larger timeline than the default 10 makes gaps (and paging back) rarer.
         self.filter: dict[str, Any] = {
-            "room": {"timeline": {"not_senders": [user_id]}},
+            "room": {"timeline": {"not_senders": [user_id], "limit": TIMELINE_LIMIT}},
             "presence": {"not_types": ["*"]},
         }
 
@@ -57,12 +66,13 @@ class SyncLoop:
 
     async def run(self) -> None:
         client = self.client
-        token = await self.dbt.run(self._load_token)
+        token = await self.dbt.run_until_answered(self._load_token)
         # nio keeps no rooms across restarts: the first sync of a process carries the full
         # state of every joined room (and returns at once), or the bot could not post into
         # a room where nothing happened while it was down.
         first = True
         failures = 0
+        seq = 0
         while not self._stop.is_set():
             self.on_request()
             sync = asyncio.create_task(
@@ -95,11 +105,12 @@ class SyncLoop:
                 continue
             failures = 0
             first = False
-            # Stored only after every event of the batch was handled (or found handled).
+            seq += 1
+            batches = room_batches(resp, seq, since=token)
             token = resp.next_batch
-            await self.dbt.run(self._save_token, token)
             await self._key_maintenance()
-            await self.on_synced(resp)
+            await self.on_synced(resp, seq)
+            await self.pipeline().submit(seq, token, batches)
 
     async def _key_maintenance(self) -> None:
         client = self.client
@@ -122,6 +133,26 @@ class SyncLoop:
         with self.db.session() as s:
             return events.get_state(s, events.SYNC_TOKEN)
 
+    async def save_token(self, token: str) -> None:
+        await self.dbt.run_until_answered(self._save_token, token)
+
     def _save_token(self, token: str) -> None:
         with self.db.session() as s:
             events.set_state(s, events.SYNC_TOKEN, token)
+
+
+def room_batches(resp: SyncResponse, seq: int, *, since: str | None) -> list[RoomBatch]:
+    """Each joined room's new events; a limited timeline also names the gap before it.
+
+    Without a previous token (the very first start) there is nothing to catch up: what
+    was said before the bot joined is not its business.
+    """
+    batches: list[RoomBatch] = []
+    for room_id, info in resp.rooms.join.items():
+        timeline = info.timeline
+        gap = timeline.prev_batch if timeline.limited and since is not None else None
+        if timeline.events or gap:
+            batches.append(
+                RoomBatch(room_id, seq, list(timeline.events), gap_from=gap, gap_to=since)
+            )
+    return batches
