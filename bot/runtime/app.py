@@ -49,10 +49,12 @@ from commands.core import i18n
 from commands.core.effects import Reply
 from commands.core.rich import mention
 from commands.general import settings
+from commands.general.role_rules import CREATOR_POWER_LEVEL
 from storage import events, outbox, rooms
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import OutboxMessage
+from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -60,17 +62,12 @@ log = logging.getLogger(__name__)
 _PERMANENT_SEND_ERRORS = {"M_FORBIDDEN", "M_NOT_FOUND", "M_TOO_LARGE", "M_BAD_JSON"}
 _MAX_SEND_ATTEMPTS = 8
 _PRE_V12_ROOM_VERSIONS = frozenset(str(v) for v in range(1, 12))
-CREATOR_POWER_LEVEL = 2**53 - 1
 _ANSWER_WAIT_SECONDS = 2.0
 _SEND_CONCURRENCY = 4
 
 
 class BotStartError(Exception):
     pass
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class GremienBot:

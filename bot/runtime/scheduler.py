@@ -35,10 +35,12 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.runtime.dbthread import DbThread
 from bot.runtime.incoming import enqueue_reply
+from commands.general.role_rules import CREATOR_POWER_LEVEL
 from commands.reminders.plan import ReminderEnv, mark_handled, plan
 from commands.reminders.settings import set_default_state
 from storage import reminders as store
 from storage.db import Database
+from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +63,8 @@ class LeaseHeld(Exception):
     """Another live process posts this database's reminders."""
 
 
-def wall_clock() -> dt.datetime:
-    """Real time, shared by all processes: the lease never uses a test clock."""
-    return dt.datetime.now(dt.UTC)
+# Real time, shared by all processes: the lease never uses a test clock.
+wall_clock = utcnow
 
 
 class ReminderScheduler:
@@ -376,7 +377,7 @@ def for_bot(bot: Any) -> ReminderScheduler:
             return {}
         levels = {uid: r.power_levels.get_user_level(uid) for uid in dict(r.users)}
         for creator in getattr(bot, "_creators", {}).get(room_id, ()):
-            levels[creator] = 2**53 - 1
+            levels[creator] = CREATOR_POWER_LEVEL
         return levels
 
     env = ReminderEnv(

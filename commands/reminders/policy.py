@@ -35,6 +35,7 @@ import holidays
 
 from commands.parsing.dates import combine_local
 from commands.parsing.recurrence import Recurrence
+from storage.models import AgreementStatus
 
 # Automatic reminders are never posted from this time of day until the next morning.
 NIGHT_STARTS = dt.time(20, 0)
@@ -196,7 +197,7 @@ def agreement_occurrences(
     a: AgreementFacts, policy: Policy, snooze: Snooze | None = None
 ) -> list[Occurrence]:
     """Every reminder the agreement is owed in its current state, past and future."""
-    if a.status != "open" or a.due_date is None:
+    if a.status != AgreementStatus.OPEN or a.due_date is None:
         return []
     cal = policy.calendar
     due = a.due_date

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from commands.reminders.plan import Plan, ReminderEnv, mark_handled, plan
 from storage import agreements, rooms
 from storage.db import Database
-from storage.models import Agreement, AgreementHistory, AgreementOwner
+from storage.models import Agreement, AgreementHistory, AgreementOwner, AgreementStatus
 from tests.dialog import BERLIN, CHAIR, COORDINATOR, ROOM, Dialog
 
 _events = itertools.count(1)
@@ -24,7 +24,7 @@ def add_agreement(
     owners: Sequence[str] = (),
     created_by: str = "@ben:example.org",
     created_at: dt.datetime = dt.datetime(2026, 3, 2, 10, 0, tzinfo=BERLIN),
-    status: str = "open",
+    status: AgreementStatus = AgreementStatus.OPEN,
     closed_at: dt.datetime | None = None,
     room_id: str = ROOM,
 ) -> int:
@@ -42,7 +42,7 @@ def add_agreement(
             source_event_id=f"$agreement{next(_events)}",
         )
         a.number = number  # a test picks the number the room shows, as if others came first
-        if status != agreements.OPEN:
+        if status != AgreementStatus.OPEN:
             agreements.set_status(s, a, status, actor=created_by, at=closed_at or created_at)
         assert a.id is not None
         return a.id

@@ -10,6 +10,7 @@ import datetime as dt
 from sqlmodel import select
 
 from commands.reminders.plan import plan
+from storage.models import AgreementStatus, ReminderStatus
 from storage.models.reminders import Reminder, ReminderSnooze
 from tests.dialog import ANNA, BEN, BERLIN, CARLA, CHAIR, COORDINATOR, Dialog
 from tests.unit.reminder_helpers import add_agreement, env_for, fire
@@ -88,7 +89,7 @@ def test_one_off_reminder_fires_once_at_its_exact_time_mentioning_who_was_named(
     assert due.reply.mentions == (BEN,) and not due.late
     assert [d for d in fire(dialog.database, at(3, 9, 22, 31), env).due if d.reminder_id] == []
     [r] = reminders(dialog)
-    assert r.status == "done"
+    assert r.status == ReminderStatus.DONE
 
 
 # ----------------------------------------------------------------- list, delete, pause
@@ -130,7 +131,10 @@ def test_delete_by_number_only_by_its_author_chair_or_coordination(dialog: Dialo
     assert "schon erledigt oder gelöscht" in dialog.text(ANNA, "!erinnere löschen 1")
     assert "keine Erinnerung Nr. 9" in dialog.text(ANNA, "!erinnere löschen 9")
     assert "keine Nummer" in dialog.text(ANNA, "!erinnere löschen x")
-    assert [r.status for r in reminders(dialog)] == ["cancelled", "cancelled"]
+    assert [r.status for r in reminders(dialog)] == [
+        ReminderStatus.CANCELLED,
+        ReminderStatus.CANCELLED,
+    ]
     assert "Nr. 1" not in dialog.text(ANNA, "!erinnerungen")
 
 
@@ -207,7 +211,7 @@ def test_snooze_refusals(dialog: Dialog) -> None:
         text="Fertig",
         due=dt.date(2026, 3, 20),
         owners=[BEN],
-        status="done",
+        status=AgreementStatus.DONE,
     )
     assert "Was soll ich verschieben?" in dialog.text(BEN, "!später 3 tage")
     assert "dürfen nur" in dialog.text(CARLA, "!später 2 3 tage")
@@ -223,7 +227,7 @@ def test_snooze_a_posted_one_off_reminder(dialog: Dialog) -> None:
     env = env_for(dialog)
     fire(dialog.database, at(3, 9, 11), env)
     [r] = reminders(dialog)
-    assert r.status == "done"
+    assert r.status == ReminderStatus.DONE
     dialog.now = at(3, 9, 11, 1)
     answer = dialog.text(ANNA, "!später 30 min", ref=("reminder", r.id))
     assert "Nr. 1 erinnere ich wieder am Mo., 9. März 2026, 11:31 Uhr" in answer
