@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from commands.core.context import Context
+from commands.core.defaults import Defaults
 from commands.core.effects import Reply
-from commands.core.reactions import dispatch_reaction
-from commands.features import registry
+from commands.core.registry import Registry
+from commands.features import build_registry
 from commands.general import role_rules as roles
 from commands.general import settings
 from storage import rooms
@@ -29,6 +30,9 @@ CARLA = "@carla:example.org"
 CHAIR = "@vorsitz:example.org"
 COORDINATOR = "@buero:example.org"
 STRANGER = "@fremd:example.org"
+
+# One registry for every dialog: building it is what the bot does once at start-up.
+REGISTRY = build_registry()
 
 
 @dataclass
@@ -49,6 +53,8 @@ class Dialog:
     power_levels: dict[str, int] = field(default_factory=lambda: {CHAIR: 50})
     coordinators: frozenset[str] = frozenset({COORDINATOR})
     server_name: str = "example.org"
+    defaults: Defaults = field(default_factory=Defaults)
+    registry: Registry = REGISTRY
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     last_event_id: str = ""
 
@@ -57,15 +63,17 @@ class Dialog:
 
         assert isinstance(s, Session)
         rooms.ensure_room(s, self.room_id, joined_at=self.now - dt.timedelta(days=30))
-        tz = settings.room_timezone(s, self.room_id, "Europe/Berlin")
+        tz = settings.room_timezone(s, self.room_id, self.defaults.timezone)
         base = Context(
             room_id=self.room_id,
             sender=sender,
             event_id=event_id,
             now=self.now.astimezone(tz),
             db=s,
-            lang=settings.room_language(s, self.room_id, "de"),
+            registry=self.registry,
+            lang=settings.room_language(s, self.room_id, self.defaults.language),
             tz=tz,
+            defaults=self.defaults,
             role=roles.effective_role(
                 s,
                 self.room_id,
@@ -103,7 +111,7 @@ class Dialog:
                 extra=extra,
                 reply_to="$bot-message" if ref else None,
             )
-            return registry().dispatch(ctx, body) or []
+            return self.registry.dispatch(ctx, body) or []
 
     def text(self, sender: str, body: str, **kw: object) -> str:
         """The plain text of all replies, joined: what the member reads."""
@@ -113,4 +121,4 @@ class Dialog:
         event_id = f"$ev{next(self._ids)}"
         with self.database.session() as s:
             ctx = self._ctx(s, sender, event_id)
-            return dispatch_reaction(ctx, key, ref[0], ref[1])
+            return self.registry.react(ctx, key, ref[0], ref[1])

@@ -48,6 +48,7 @@ from bot.runtime.scheduler import for_bot as reminder_scheduler
 from commands.core import i18n
 from commands.core.effects import Reply
 from commands.core.rich import mention
+from commands.features import build_registry
 from commands.general import settings
 from commands.general.role_rules import CREATOR_POWER_LEVEL
 from storage import events, outbox, rooms
@@ -105,9 +106,9 @@ class GremienBot:
         self.settings = BotSettings(
             server_name=config.server_name,
             prefix=config.command_prefix,
-            default_language=config.defaults.language,
-            default_timezone=config.defaults.timezone,
             coordinators=frozenset(config.coordination),
+            registry=build_registry(),
+            defaults=config.defaults.build(),
         )
         # Reminders and digests: wakes the bot when something is due (bot/scheduler.py).
         self.scheduler = reminder_scheduler(self)
@@ -511,7 +512,7 @@ class GremienBot:
             if events.is_processed(s, event.event_id):
                 return 0
             crypto_status.record_undecryptable(s, self.clock())
-            lang = settings.room_language(s, room_id, self.settings.default_language)
+            lang = settings.room_language(s, room_id, self.settings.defaults.language)
             text = i18n.t(lang, "error.undecryptable", user=mention(event.sender, name))
             queue_replies(
                 s,

@@ -15,9 +15,9 @@ from sqlmodel import Session
 
 from bot.runtime.matrix_content import render_reply
 from commands.core.context import Context
+from commands.core.defaults import Defaults
 from commands.core.effects import Reply
-from commands.core.reactions import dispatch_reaction
-from commands.features import registry
+from commands.core.registry import Registry
 from commands.general import role_rules as roles
 from commands.general import settings
 from storage import events, outbox, rooms
@@ -41,11 +41,13 @@ class IncomingMessage:
 
 @dataclass(frozen=True)
 class BotSettings:
+    """What the bot's config and start-up give every event it handles."""
+
     server_name: str
     prefix: str
-    default_language: str
-    default_timezone: str
     coordinators: frozenset[str]
+    registry: Registry  # built once at start-up (commands.features.build_registry)
+    defaults: Defaults
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ def handle_message(
         if not _is_new(s, msg, now):
             return 0
         ctx = _context(s, msg, conf, now)
-        replies = registry().dispatch(ctx, msg.body) or []
+        replies = conf.registry.dispatch(ctx, msg.body) or []
         queue_replies(s, msg.event_id, msg.room_id, replies)
         events.mark_processed(s, msg.event_id, msg.room_id)
         return len(replies)
@@ -85,7 +87,7 @@ def handle_reaction(
         replies: list[Reply] = []
         if target is not None and target.ref_kind is not None and target.ref_id is not None:
             ctx = _context(s, reaction, conf, now)
-            replies = dispatch_reaction(ctx, reaction.key, target.ref_kind, target.ref_id)
+            replies = conf.registry.react(ctx, reaction.key, target.ref_kind, target.ref_id)
         queue_replies(s, reaction.event_id, reaction.room_id, replies)
         events.mark_processed(s, reaction.event_id, reaction.room_id)
         return len(replies)
@@ -113,7 +115,7 @@ def _context(
     conf: BotSettings,
     now: Callable[[], dt.datetime],
 ) -> Context:
-    tz = settings.room_timezone(s, msg.room_id, conf.default_timezone)
+    tz = settings.room_timezone(s, msg.room_id, conf.defaults.timezone)
     reply_to = msg.reply_to if isinstance(msg, IncomingMessage) else None
     return Context(
         room_id=msg.room_id,
@@ -121,8 +123,10 @@ def _context(
         event_id=msg.event_id,
         now=now().astimezone(tz),
         db=s,
-        lang=settings.room_language(s, msg.room_id, conf.default_language),
+        registry=conf.registry,
+        lang=settings.room_language(s, msg.room_id, conf.defaults.language),
         tz=tz,
+        defaults=conf.defaults,
         role=roles.effective_role(
             s,
             msg.room_id,

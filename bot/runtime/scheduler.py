@@ -37,7 +37,6 @@ from bot.runtime.dbthread import DbThread
 from bot.runtime.incoming import enqueue_reply
 from commands.general.role_rules import CREATOR_POWER_LEVEL
 from commands.reminders.plan import ReminderEnv, mark_handled, plan
-from commands.reminders.settings import set_default_state
 from storage import reminders as store
 from storage.db import Database
 from storage.types import utcnow
@@ -100,7 +99,6 @@ class ReminderScheduler:
         self._aps: AsyncIOScheduler | None = None
         self._kick: asyncio.Event | None = None
         self._worker: asyncio.Task[None] | None = None
-        set_default_state(env.default_state)
 
     # ------------------------------------------------------------------ lease
 
@@ -381,9 +379,7 @@ def for_bot(bot: Any) -> ReminderScheduler:
         return levels
 
     env = ReminderEnv(
-        default_language=config.defaults.language,
-        default_timezone=config.defaults.timezone,
-        default_state=config.defaults.state,
+        defaults=bot.settings.defaults,
         coordinators=frozenset(config.coordination),
         late_after=dt.timedelta(seconds=config.reminders.late_after_seconds),
         bot_user=config.user_id,

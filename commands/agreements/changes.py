@@ -32,7 +32,7 @@ from commands.parsing.mentions import require_in_room, take_mentions
 from storage import agreements as store
 from storage.models import Agreement, AgreementStatus
 
-router = Router("agreements")
+router = Router()
 
 
 def _about(ctx: Context, a: Agreement, rich: Rich) -> Reply:

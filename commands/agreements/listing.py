@@ -34,7 +34,7 @@ from commands.parsing.mentions import take_mentions
 from storage import agreements as store
 from storage.models import Agreement, AgreementHistory, AgreementStatus, HistoryAction
 
-router = Router("agreements")
+router = Router()
 
 PAGE_SIZE = 15
 # Pages beyond this are answered as missing without a query (huge offsets overflow BIGINT).

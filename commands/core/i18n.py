@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Literal, get_args
 
 import yaml
 
 from commands.core.rich import Rich, template
 
-LANGUAGES = ("de", "en")
-DEFAULT_LANGUAGE = "de"
+Language = Literal["de", "en"]
+LANGUAGES: tuple[Language, ...] = get_args(Language)
+# German is written first and complete: a text missing in another catalogue is taken from it.
+FALLBACK_LANGUAGE: Language = LANGUAGES[0]
 
 
 @cache
@@ -41,15 +43,15 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
 
 
 def has(lang: str, key: str) -> bool:
-    return key in catalogue(lang) or key in catalogue(DEFAULT_LANGUAGE)
+    return key in catalogue(lang) or key in catalogue(FALLBACK_LANGUAGE)
 
 
 def raw(lang: str, key: str) -> str:
     """The template itself; a missing English text falls back to German, never to silence."""
-    cat = catalogue(lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
+    cat = catalogue(lang if lang in LANGUAGES else FALLBACK_LANGUAGE)
     if key in cat:
         return cat[key]
-    fallback = catalogue(DEFAULT_LANGUAGE)
+    fallback = catalogue(FALLBACK_LANGUAGE)
     if key in fallback:
         return fallback[key]
     raise KeyError(f"no message {key!r} in any catalogue")

@@ -56,13 +56,13 @@ from commands.reminders.policy import (
     next_allowed,
     upcoming,
 )
-from commands.reminders.settings import default_state, policy_from_settings
+from commands.reminders.settings import policy_from_settings
 from storage import agreements as agreement_store
 from storage import reminders as store
 from storage import rooms
 from storage.models import Agreement, AgreementStatus, Reminder, ReminderStatus
 
-router = Router("reminders")
+router = Router()
 
 TEXT_LIMIT = 1000
 MAX_YEARS_AHEAD = 5
@@ -84,9 +84,7 @@ def _env(ctx: Context) -> ReminderEnv:
     members = dict(ctx.members or {})
     levels = dict(ctx.power_levels)
     return ReminderEnv(
-        default_language=ctx.lang,
-        default_timezone=str(ctx.tz),
-        default_state=default_state(),
+        defaults=ctx.defaults,
         coordinators=ctx.coordinators,
         members=lambda _room: members,
         power_levels=lambda _room: levels,
@@ -94,9 +92,7 @@ def _env(ctx: Context) -> ReminderEnv:
 
 
 def _policy(ctx: Context) -> Policy:
-    return policy_from_settings(
-        rooms.get_settings(ctx.db, ctx.room_id), tz=str(ctx.tz), default_state=default_state()
-    )
+    return policy_from_settings(rooms.get_settings(ctx.db, ctx.room_id), ctx.defaults)
 
 
 def _when_text(ctx: Context, moment: dt.datetime) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from sqlmodel import Session
 
 from commands.core import i18n
+from commands.core.defaults import Defaults
 from commands.core.effects import Reply
 from commands.core.rich import Rich, mention, text, trusted
 from commands.general.role_rules import CHAIR_POWER_LEVEL
@@ -68,9 +69,7 @@ def _no_levels(room_id: str) -> Mapping[str, int]:
 class ReminderEnv:
     """What the bot knows beyond the database: config defaults and the rooms' members."""
 
-    default_language: str = "de"
-    default_timezone: str = "Europe/Berlin"
-    default_state: str = "NW"
+    defaults: Defaults = field(default_factory=Defaults)
     coordinators: frozenset[str] = frozenset()
     late_after: dt.timedelta = DEFAULT_LATE_AFTER
     bot_user: str | None = None
@@ -139,10 +138,8 @@ def _rooms(db: Session, env: ReminderEnv, room_id: str | None) -> dict[str, _Roo
     found: dict[str, _RoomInfo] = {}
     for rid, joined_at in active:
         values = stored.get(rid, {})
-        policy = policy_from_settings(
-            values, tz=env.default_timezone, default_state=env.default_state
-        )
-        lang = values.get(LANGUAGE.key) or env.default_language
+        policy = policy_from_settings(values, env.defaults)
+        lang = values.get(LANGUAGE.key) or env.defaults.language
         found[rid] = _RoomInfo(policy, lang, joined_at)
     return found
 
