@@ -146,9 +146,14 @@ def _context(
     )
 
 
+def reply_key(source_key: str, index: int) -> str:
+    """The outbox key of the index-th reply to an event: the same event, the same keys."""
+    return f"reply:{source_key}:{index}"
+
+
 def queue_replies(s: Session, source_key: str, room_id: str, replies: list[Reply]) -> None:
     for i, reply in enumerate(replies):
-        enqueue_reply(s, f"reply:{source_key}:{i}", reply.room_id or room_id, reply)
+        enqueue_reply(s, reply_key(source_key, i), reply.room_id or room_id, reply)
 
 
 def enqueue_reply(s: Session, key: str, room_id: str, reply: Reply) -> OutboxMessage:

@@ -6,7 +6,8 @@ import datetime as dt
 import itertools
 from collections.abc import Sequence
 
-from commands.reminders.plan import Plan, ReminderEnv, mark_handled, plan
+from bot.runtime.scheduler import queue_due
+from commands.reminders.plan import Plan, ReminderEnv
 from storage import agreements, rooms
 from storage.db import Database
 from storage.models import Agreement, AgreementHistory, AgreementOwner, AgreementStatus
@@ -92,12 +93,10 @@ def env_for(dialog: Dialog, **kw: object) -> ReminderEnv:
 
 
 def fire(db: Database, now: dt.datetime, env: ReminderEnv) -> Plan:
-    """What the scheduler does at a wake-up, without the outbox: plan and mark handled."""
+    """What the scheduler does at a wake-up: queue what is due in the outbox and mark it
+    handled. A dialog's next message delivers what was queued, as the bot's sender does."""
     with db.session() as s:
-        result = plan(s, now, env)
-        for due in result.due:
-            mark_handled(s, due, outbox_id=None, now=now)
-        return result
+        return queue_due(s, now, env)
 
 
 def sent(result: Plan) -> list[str]:

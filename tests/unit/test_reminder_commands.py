@@ -161,7 +161,9 @@ def test_pause_needs_a_recurring_reminder_and_rights(dialog: Dialog) -> None:
     assert "einmalige" in dialog.text(ANNA, "!pause 1")
     assert "dürfen sie nur" in dialog.text(BEN, "!pause 2")
     assert "Welche Erinnerung" in dialog.text(ANNA, "!pause")
-    # As a reply to the posted reminder, no number is needed.
+    # As a reply to the posted reminder, no number is needed: Monday's is posted first.
+    fire(dialog.database, at(3, 16, 9), env_for(dialog))
+    dialog.now = at(3, 16, 9, 5)
     assert "pausiert" in dialog.text(ANNA, "!pause", ref=("reminder", reminders(dialog)[1].id))
 
 
@@ -217,6 +219,9 @@ def test_snooze_refusals(dialog: Dialog) -> None:
     assert "dürfen nur" in dialog.text(CARLA, "!später 2 3 tage")
     assert "nicht mehr offen" in dialog.text(BEN, "!später 3 1 tag")
     assert "keine Verabredung #9" in dialog.text(BEN, "!später 9 1 tag")
+    # As a reply to #2's reminder, posted two working days before its due date:
+    fire(dialog.database, at(3, 18, 9), env_for(dialog))
+    dialog.now = at(3, 18, 9, 5)
     assert "verstehe ich nicht" in dialog.text(BEN, "!später bald mal", ref=("agreement", a))
     with dialog.database.session() as s:
         assert s.exec(select(ReminderSnooze)).all() == []
