@@ -14,6 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from commands.core.defaults import Defaults
+from commands.core.i18n import Language
+
 ENV_PASSWORD = "GREMIENBOT_PASSWORD"
 ENV_ACCESS_TOKEN = "GREMIENBOT_ACCESS_TOKEN"
 ENV_DATABASE_URL = "GREMIENBOT_DATABASE_URL"
@@ -30,10 +33,15 @@ class DatabaseConfig(_Strict):
     )
 
 
+_DEFAULTS = Defaults()
+
+
 class DefaultsConfig(_Strict):
-    language: Literal["de", "en"] = "de"
-    timezone: str = "Europe/Berlin"
-    state: str = Field(default="NW", description="German state for public holidays, e.g. NW, BY")
+    language: Language = _DEFAULTS.language
+    timezone: str = _DEFAULTS.timezone
+    state: str = Field(
+        default=_DEFAULTS.state, description="German state for public holidays, e.g. NW, BY"
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -41,8 +49,12 @@ class DefaultsConfig(_Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}, e.g. Europe/Berlin") from None
+            raise ValueError(f"unknown time zone {value!r}, e.g. {_DEFAULTS.timezone}") from None
         return value
+
+    def build(self) -> Defaults:
+        """The one Defaults the bot hands to every part that needs one."""
+        return Defaults(language=self.language, timezone=self.timezone, state=self.state)
 
 
 class InvitersConfig(_Strict):

@@ -1,29 +1,24 @@
-"""The one registry of all commands: every command module's router, in help order."""
+"""The bot's features: the one list of routers, in the order `!hilfe` shows them.
+
+A new feature adds its package's router here; its commands, reaction rules and room
+settings come with it. The order is the order of the help sections and of the settings
+in `!einstellungen`.
+"""
 
 from __future__ import annotations
 
-from functools import cache
-
-from commands.agreements import changes as agreement_changes
-from commands.agreements import listing as agreement_list
-from commands.agreements import record as agreements
+from commands import agreements, general, reminders
 from commands.core.registry import Registry
-from commands.general import help as help_commands
-from commands.general import roles as role_command
-from commands.general import settings
-from commands.reminders import commands as reminders
+from commands.general import roles
 
 
-@cache
-def registry() -> Registry:
+def build_registry() -> Registry:
+    """Every command, reaction rule and room setting. The bot builds it once at start-up."""
     return Registry(
         [
-            help_commands.router,
-            settings.router,
+            general.router,  # !hilfe, !einstellungen: language and time zone
             agreements.router,
-            agreement_list.router,
-            agreement_changes.router,
-            role_command.router,
             reminders.router,
+            roles.router,  # !rolle: a help section of its own, last
         ]
     )

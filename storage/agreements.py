@@ -16,22 +16,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
-from storage.models import Agreement, AgreementHistory, AgreementOwner, RoomRole
+from storage.models import (
+    Agreement,
+    AgreementHistory,
+    AgreementOwner,
+    AgreementStatus,
+    HistoryAction,
+    RoomRole,
+)
 
-OPEN = "open"
-DONE = "done"
-CANCELLED = "cancelled"
-STATUSES = (OPEN, DONE, CANCELLED)
-
-# History actions.
-CREATED = "created"
-DONE_ACTION = "done"
-REOPENED = "reopened"
-ASSIGNED = "assigned"
-DUE_CHANGED = "due_changed"
-EDITED = "edited"
-CANCELLED_ACTION = "cancelled"
-NOTE = "note"
+STATUSES = tuple(AgreementStatus)
 
 # Numbers are PostgreSQL INTEGER: anything larger is no agreement (and no database error).
 MAX_NUMBER = 2**31 - 1
@@ -128,7 +122,7 @@ def history(db: Session, agreement_id: int) -> list[AgreementHistory]:
 
 def is_overdue(a: Agreement, now: dt.datetime) -> bool:
     """Open and past its due date (or its due time today); `now` is in the room's zone."""
-    if a.status != OPEN or a.due_date is None:
+    if a.status != AgreementStatus.OPEN or a.due_date is None:
         return False
     today = now.date()
     if a.due_date != today:
@@ -146,7 +140,7 @@ def query(
     db: Session,
     room_id: str,
     *,
-    statuses: Sequence[str] = (OPEN,),
+    statuses: Sequence[str] = (AgreementStatus.OPEN,),
     owner: str | None = None,
     overdue_at: dt.datetime | None = None,
     limit: int = 15,
@@ -231,7 +225,7 @@ def record(
             room_id=room_id,
             number=_next_number(db, room_id),
             text=text,
-            status=OPEN,
+            status=AgreementStatus.OPEN,
             due_date=due_date,
             due_time=due_time,
             created_by=actor,
@@ -251,7 +245,16 @@ def record(
         assert agreement.id is not None
         for position, user_id in enumerate(owners):
             db.add(AgreementOwner(agreement_id=agreement.id, user_id=user_id, position=position))
-        _log(db, agreement, actor, at, CREATED, None, text, source_event_id=source_event_id)
+        _log(
+            db,
+            agreement,
+            actor,
+            at,
+            HistoryAction.CREATED,
+            None,
+            text,
+            source_event_id=source_event_id,
+        )
         db.flush()
         return agreement, True
     raise RuntimeError(f"no free agreement number in {room_id} after {_NUMBER_ATTEMPTS} tries")
@@ -262,7 +265,7 @@ def _log(
     a: Agreement,
     actor: str,
     at: dt.datetime,
-    action: str,
+    action: HistoryAction,
     old: str | None,
     new: str | None,
     *,
@@ -289,10 +292,18 @@ def _touch(db: Session, a: Agreement, at: dt.datetime) -> None:
     db.add(a)
 
 
+# The history action of a change to each status.
+_STATUS_ACTIONS = {
+    AgreementStatus.OPEN: HistoryAction.REOPENED,
+    AgreementStatus.DONE: HistoryAction.DONE,
+    AgreementStatus.CANCELLED: HistoryAction.CANCELLED,
+}
+
+
 def set_status(
     db: Session,
     a: Agreement,
-    status: str,
+    status: AgreementStatus,
     *,
     actor: str,
     at: dt.datetime,
@@ -301,10 +312,10 @@ def set_status(
 ) -> None:
     if status not in STATUSES:
         raise ValueError(f"unknown status {status!r}")
-    action = {OPEN: REOPENED, DONE: DONE_ACTION, CANCELLED: CANCELLED_ACTION}[status]
+    action = _STATUS_ACTIONS[AgreementStatus(status)]
     old = a.status
     a.status = status
-    a.closed_at = None if status == OPEN else at
+    a.closed_at = None if status == AgreementStatus.OPEN else at
     _touch(db, a, at)
     _log(db, a, actor, at, action, old, status, note=note, source_event_id=source_event_id)
     db.flush()
@@ -332,7 +343,7 @@ def set_owners(
         a,
         actor,
         at,
-        ASSIGNED,
+        HistoryAction.ASSIGNED,
         owners_value(old),
         owners_value(user_ids),
         source_event_id=source_event_id,
@@ -354,7 +365,7 @@ def set_due(
     a.due_date, a.due_time = due_date, due_time
     _touch(db, a, at)
     new = due_value(due_date, due_time)
-    _log(db, a, actor, at, DUE_CHANGED, old, new, source_event_id=source_event_id)
+    _log(db, a, actor, at, HistoryAction.DUE_CHANGED, old, new, source_event_id=source_event_id)
     db.flush()
 
 
@@ -370,7 +381,7 @@ def set_text(
     old = a.text
     a.text = text
     _touch(db, a, at)
-    _log(db, a, actor, at, EDITED, old, text, source_event_id=source_event_id)
+    _log(db, a, actor, at, HistoryAction.EDITED, old, text, source_event_id=source_event_id)
     db.flush()
 
 
@@ -384,7 +395,17 @@ def add_note(
     source_event_id: str | None = None,
 ) -> None:
     _touch(db, a, at)
-    _log(db, a, actor, at, NOTE, None, None, note=text, source_event_id=source_event_id)
+    _log(
+        db,
+        a,
+        actor,
+        at,
+        HistoryAction.NOTE,
+        None,
+        None,
+        note=text,
+        source_event_id=source_event_id,
+    )
     db.flush()
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, OutboxStatus
 from storage.types import utcnow
 
 
@@ -53,7 +53,7 @@ def enqueue(
 def pending(db: Session, limit: int = 100) -> list[OutboxMessage]:
     stmt = (
         select(OutboxMessage)
-        .where(OutboxMessage.status == "pending")
+        .where(OutboxMessage.status == OutboxStatus.PENDING)
         .order_by(col(OutboxMessage.id))
         .limit(limit)
     )
@@ -64,7 +64,7 @@ def mark_sent(db: Session, msg_id: int, event_id: str, *, at: dt.datetime | None
     msg = db.get(OutboxMessage, msg_id)
     if msg is None:
         return
-    msg.status = "sent"
+    msg.status = OutboxStatus.SENT
     msg.event_id = event_id
     msg.sent_at = at or utcnow()
     db.add(msg)
@@ -77,7 +77,7 @@ def mark_attempt_failed(db: Session, msg_id: int, error: str, *, give_up: bool =
     msg.attempts += 1
     msg.last_error = error[:2000]
     if give_up:
-        msg.status = "failed"
+        msg.status = OutboxStatus.FAILED
     db.add(msg)
 
 
@@ -90,11 +90,11 @@ def drop_pending(db: Session, room_id: str) -> int:
     rows = list(
         db.exec(
             select(OutboxMessage).where(
-                OutboxMessage.room_id == room_id, OutboxMessage.status == "pending"
+                OutboxMessage.room_id == room_id, OutboxMessage.status == OutboxStatus.PENDING
             )
         )
     )
     for row in rows:
-        row.status = "dropped"
+        row.status = OutboxStatus.DROPPED
         db.add(row)
     return len(rows)

@@ -10,21 +10,29 @@ from typing import Any, TypeVar
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from storage import events
 from storage.models import (
     Agreement,
     AgreementHistory,
+    AgreementStatus,
+    HistoryAction,
+    LogStatus,
+    Reminder,
+    ReminderLog,
+    ReminderSnooze,
+    ReminderStatus,
     Room,
-    RoomRole,
     RoomSetting,
+    SchedulerLease,
 )
-from storage.models.reminders import Reminder, ReminderLog, ReminderSnooze, SchedulerLease
 
 T = TypeVar("T")
 _CHUNK = 500
 
 # History actions after which earlier reminder occurrences of an agreement are not owed.
-RESTART_ACTIONS = ("due_changed", "reopened")
-CHAIR_ROLES = ("chair", "vorsitz")
+RESTART_ACTIONS = (HistoryAction.DUE_CHANGED, HistoryAction.REOPENED)
+# Reminders that may still be posted (again): `!erinnerungen` lists them.
+LIVE_STATUSES = (ReminderStatus.ACTIVE, ReminderStatus.PAUSED)
 
 
 def _chunks(items: Sequence[T]) -> Iterable[Sequence[T]]:
@@ -60,7 +68,7 @@ def create_reminder(
         mentions=mentions,
         due_at=due_at,
         recurrence=recurrence,
-        status="active",
+        status=ReminderStatus.ACTIVE,
         active_since=now,
         created_by=created_by,
         created_at=now,
@@ -83,7 +91,7 @@ def reminder_by_id(db: Session, reminder_id: int) -> Reminder | None:
 
 
 def room_reminders(
-    db: Session, room_id: str, statuses: Sequence[str] = ("active", "paused")
+    db: Session, room_id: str, statuses: Sequence[str] = LIVE_STATUSES
 ) -> list[Reminder]:
     stmt = (
         select(Reminder)
@@ -97,7 +105,7 @@ def active_reminders(db: Session, room_id: str | None = None) -> list[Reminder]:
     stmt = (
         select(Reminder)
         .join(Room, col(Room.room_id) == col(Reminder.room_id))
-        .where(Reminder.status == "active", col(Room.left_at).is_(None))
+        .where(Reminder.status == ReminderStatus.ACTIVE, col(Room.left_at).is_(None))
     )
     if room_id is not None:
         stmt = stmt.where(Reminder.room_id == room_id)
@@ -183,7 +191,7 @@ def record(
     kind: str,
     occurrence_at: dt.datetime,
     now: dt.datetime,
-    status: str = "sent",
+    status: LogStatus = LogStatus.SENT,
     late: bool = False,
     agreement_id: int | None = None,
     reminder_id: int | None = None,
@@ -229,7 +237,7 @@ def open_agreements(
     stmt = (
         select(Agreement)
         .join(Room, col(Room.room_id) == col(Agreement.room_id))
-        .where(Agreement.status == "open", col(Room.left_at).is_(None))
+        .where(Agreement.status == AgreementStatus.OPEN, col(Room.left_at).is_(None))
     )
     if with_due_date:
         stmt = stmt.where(col(Agreement.due_date).is_not(None))
@@ -247,7 +255,7 @@ def closed_agreements_since(db: Session, room_id: str, since: dt.datetime) -> li
         select(Agreement)
         .where(
             Agreement.room_id == room_id,
-            Agreement.status == "done",
+            Agreement.status == AgreementStatus.DONE,
             col(Agreement.closed_at) >= since,
         )
         .order_by(col(Agreement.number))
@@ -274,12 +282,6 @@ def restarted_at(db: Session, agreement_ids: Sequence[int]) -> dict[int, dt.date
                     at = dt.datetime.fromisoformat(at)
                 found[agreement_id] = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
     return found
-
-
-def chairs_by_role(db: Session, room_id: str) -> list[str]:
-    stmt = select(RoomRole.user_id).where(RoomRole.room_id == room_id)
-    rows = db.exec(stmt.where(col(RoomRole.role).in_(CHAIR_ROLES)).order_by(col(RoomRole.user_id)))
-    return list(rows)
 
 
 def active_room_ids(db: Session) -> list[tuple[str, dt.datetime]]:
@@ -343,7 +345,7 @@ def open_agreements_by_ids(db: Session, ids: Sequence[int]) -> list[Agreement]:
             .join(Room, col(Room.room_id) == col(Agreement.room_id))
             .where(
                 col(Agreement.id).in_(chunk),
-                Agreement.status == "open",
+                Agreement.status == AgreementStatus.OPEN,
                 col(Room.left_at).is_(None),
             )
         )
@@ -369,15 +371,11 @@ def epoch(db: Session) -> dt.datetime | None:
     """When reminders were first switched on for this database (first scheduler start):
     occurrences before it are never owed, so upgrading a bot with existing agreements
     does not post a flood of late reminders."""
-    from storage import events
-
     value = events.get_state(db, EPOCH_KEY)
     return dt.datetime.fromisoformat(value) if value else None
 
 
 def ensure_epoch(db: Session, now: dt.datetime) -> dt.datetime:
-    from storage import events
-
     found = epoch(db)
     if found is None:
         found = now.astimezone(dt.UTC)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlmodel import SQLModel
 
+from commands.core import i18n
 from storage.db import Database
 from storage.migrate import upgrade
 from tests.dialog import Dialog
@@ -19,6 +21,34 @@ from tests.dialog import Dialog
 PG_ADMIN_URL = os.environ.get(
     "GREMIENBOT_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 )
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg == i18n.FALLBACK_WARNING:
+            self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def catalogue_fallbacks() -> Iterator[list[logging.LogRecord]]:
+    """Fails a test in which a text was missing in the room's catalogue.
+
+    At run time the bot answers such a gap in German rather than not at all; in a test
+    that would let an English text go missing unnoticed.
+    """
+    handler = _Records()
+    logger = logging.getLogger(i18n.__name__)
+    logger.addHandler(handler)
+    try:
+        yield handler.records
+    finally:
+        logger.removeHandler(handler)
+    if handler.records:
+        pytest.fail("catalogue gap: " + "; ".join(r.getMessage() for r in handler.records))
 
 
 @pytest.fixture(scope="session")

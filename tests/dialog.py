@@ -1,24 +1,38 @@
-"""Dialog tests: a member says something in a room, the bot's replies come back.
+"""Dialog tests: a member says something in a room, the bot's messages come back.
 
-Runs the real command layer and the real storage, without a homeserver, the way
-Zulip's and errbot's bot tests read: `dialog.say("@anna:example.org", "!liste")`.
+Runs the bot's own event handling (`bot.runtime.incoming`), the real command layer and the
+real storage, without a homeserver, the way Zulip's and errbot's bot tests read:
+`dialog.say("@anna:example.org", "!liste")`. The Dialog plays the homeserver: what the bot
+queued in its outbox is "sent" (marked sent under a made-up event ID), so a later reply
+or reaction to that event finds the bot's message the way it does in a room.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from commands.core.context import Context
-from commands.core.effects import Reply
-from commands.core.reactions import dispatch_reaction
-from commands.features import registry
-from commands.general import role_rules as roles
-from commands.general import settings
-from storage import rooms
+from sqlmodel import col, select
+
+from bot.runtime.incoming import (
+    BotSettings,
+    IncomingMessage,
+    IncomingReaction,
+    handle_message,
+    handle_reaction,
+    reply_key,
+)
+from commands.core.defaults import Defaults
+from commands.core.registry import Registry
+from commands.features import build_registry
+from storage import outbox, rooms
 from storage.db import Database
+from storage.models import OutboxMessage, OutboxStatus
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW_FOR_TESTS = dt.datetime(2026, 3, 9, 10, 15, tzinfo=BERLIN)
@@ -30,13 +44,51 @@ CHAIR = "@vorsitz:example.org"
 COORDINATOR = "@buero:example.org"
 STRANGER = "@fremd:example.org"
 
+# One registry for every dialog: building it is what the bot does once at start-up.
+REGISTRY = build_registry()
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One message the bot sent, as the room sees it: its Matrix event."""
+
+    event_id: str
+    room_id: str
+    event_type: str
+    content: dict[str, Any]
+    # What the message is about (from the outbox): replies and reactions act on it.
+    ref_kind: str | None
+    ref_id: int | None
+
+    @property
+    def body(self) -> str:
+        return str(self.content.get("body", ""))
+
+    @property
+    def html(self) -> str:
+        return str(self.content.get("formatted_body", ""))
+
+    @property
+    def mentions(self) -> tuple[str, ...]:
+        return tuple(self.content.get("m.mentions", {}).get("user_ids", ()))
+
+    @property
+    def in_reply_to(self) -> str | None:
+        reply = self.content.get("m.relates_to", {}).get("m.in_reply_to", {})
+        return reply.get("event_id")  # type: ignore[no-any-return]
+
+    @property
+    def notice(self) -> bool:
+        return self.content.get("msgtype") == "m.notice"
+
 
 @dataclass
 class Dialog:
     database: Database
     room_id: str = ROOM
     # Monday, 9 March 2026, 10:15 in Berlin — the reference "now" of the date examples.
-    now: dt.datetime = dt.datetime(2026, 3, 9, 10, 15, tzinfo=BERLIN)
+    # Every message is sent at `now`, and the bot handles it then.
+    now: dt.datetime = NOW_FOR_TESTS
     members: dict[str, str] = field(
         default_factory=lambda: {
             ANNA: "Anna Schmidt",
@@ -49,36 +101,21 @@ class Dialog:
     power_levels: dict[str, int] = field(default_factory=lambda: {CHAIR: 50})
     coordinators: frozenset[str] = frozenset({COORDINATOR})
     server_name: str = "example.org"
-    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    defaults: Defaults = field(default_factory=Defaults)
+    registry: Registry = REGISTRY
+    # Event IDs of the members' messages; two dialogs on one database need distinct ones.
+    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     last_event_id: str = ""
 
-    def _ctx(self, s: object, sender: str, event_id: str, **kw: object) -> Context:
-        from sqlmodel import Session
-
-        assert isinstance(s, Session)
-        rooms.ensure_room(s, self.room_id, joined_at=self.now - dt.timedelta(days=30))
-        tz = settings.room_timezone(s, self.room_id, "Europe/Berlin")
-        base = Context(
-            room_id=self.room_id,
-            sender=sender,
-            event_id=event_id,
-            now=self.now.astimezone(tz),
-            db=s,
-            lang=settings.room_language(s, self.room_id, "de"),
-            tz=tz,
-            role=roles.effective_role(
-                s,
-                self.room_id,
-                sender,
-                power_level=self.power_levels.get(sender, 0),
-                coordinators=self.coordinators,
-            ),
+    @property
+    def settings(self) -> BotSettings:
+        return BotSettings(
             server_name=self.server_name,
-            members=dict(self.members),
+            prefix="!",
             coordinators=self.coordinators,
-            power_levels=dict(self.power_levels),
+            registry=self.registry,
+            defaults=self.defaults,
         )
-        return base.with_(**kw) if kw else base
 
     def say(
         self,
@@ -87,30 +124,105 @@ class Dialog:
         *,
         mentions: tuple[str, ...] = (),
         html: str | None = None,
+        reply_to: str | None = None,
         ref: tuple[str, int] | None = None,
-    ) -> list[Reply]:
-        """Send `body`; `ref` makes it a reply to a bot message about (kind, id)."""
-        event_id = f"$ev{next(self._ids)}"
+    ) -> list[Sent]:
+        """Send `body`; as a reply to the event `reply_to`, or to the latest bot message
+        about the object `ref` = (kind, id)."""
+        if ref is not None:
+            reply_to = self.event_about(*ref)
+        event_id = self._next_event_id()
         self.last_event_id = event_id
-        extra = {"ref_kind": ref[0], "ref_id": ref[1]} if ref else {}
-        with self.database.session() as s:
-            ctx = self._ctx(
-                s,
-                sender,
-                event_id,
-                mentions=mentions,
-                html_body=html,
-                extra=extra,
-                reply_to="$bot-message" if ref else None,
-            )
-            return registry().dispatch(ctx, body) or []
+        msg = IncomingMessage(
+            room_id=self.room_id,
+            event_id=event_id,
+            sender=sender,
+            timestamp=self.now,
+            body=body,
+            html=html,
+            mentions=mentions,
+            reply_to=reply_to,
+            members=dict(self.members),
+            power_levels=dict(self.power_levels),
+        )
+        self._join()
+        queued = handle_message(self.database, msg, self.settings, lambda: self.now)
+        return self._sent(event_id, queued)
 
-    def text(self, sender: str, body: str, **kw: object) -> str:
+    def text(self, sender: str, body: str, **kw: Any) -> str:
         """The plain text of all replies, joined: what the member reads."""
-        return "\n".join(r.body for r in self.say(sender, body, **kw))  # type: ignore[arg-type]
+        return "\n".join(r.body for r in self.say(sender, body, **kw))
 
-    def react(self, sender: str, key: str, ref: tuple[str, int]) -> list[Reply]:
-        event_id = f"$ev{next(self._ids)}"
+    def react(self, sender: str, key: str, target: str | tuple[str, int]) -> list[Sent]:
+        """React with `key` to the event `target`, or to the latest bot message about the
+        object `target` = (kind, id)."""
+        target_event_id = target if isinstance(target, str) else self.event_about(*target)
+        event_id = self._next_event_id()
+        reaction = IncomingReaction(
+            room_id=self.room_id,
+            event_id=event_id,
+            sender=sender,
+            timestamp=self.now,
+            key=key,
+            target_event_id=target_event_id,
+            members=dict(self.members),
+            power_levels=dict(self.power_levels),
+        )
+        self._join()
+        queued = handle_reaction(self.database, reaction, self.settings, lambda: self.now)
+        return self._sent(event_id, queued)
+
+    def event_about(self, ref_kind: str, ref_id: int) -> str:
+        """The event ID of the latest message the bot sent about (kind, id), in any room."""
+        self.deliver()
         with self.database.session() as s:
-            ctx = self._ctx(s, sender, event_id)
-            return dispatch_reaction(ctx, key, ref[0], ref[1])
+            stmt = (
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.ref_kind == ref_kind,
+                    OutboxMessage.ref_id == ref_id,
+                    OutboxMessage.status == OutboxStatus.SENT,
+                )
+                .order_by(col(OutboxMessage.id).desc())
+            )
+            found = s.exec(stmt).first()
+        if found is None or found.event_id is None:
+            raise LookupError(f"the bot sent no message about {ref_kind} {ref_id}")
+        return found.event_id
+
+    def deliver(self) -> None:
+        """The homeserver accepts everything the bot has queued (replies, reminders)."""
+        with self.database.session() as s:
+            for row in outbox.pending(s, limit=1000):
+                assert row.id is not None
+                outbox.mark_sent(s, row.id, f"$bot{row.id}", at=self.now)
+
+    def _sent(self, source_event_id: str, queued: int) -> list[Sent]:
+        """The messages the bot queued for this event, once the homeserver took them."""
+        self.deliver()
+        keys = [outbox.txn_id_for(reply_key(source_event_id, i)) for i in range(queued)]
+        with self.database.session() as s:
+            rows = s.exec(select(OutboxMessage).where(col(OutboxMessage.txn_id).in_(keys)))
+            by_txn = {row.txn_id: row for row in rows}
+        return [_as_sent(by_txn[k]) for k in keys]
+
+    def _next_event_id(self) -> str:
+        return f"$ev{next(self._ids)}"
+
+    def _join(self) -> None:
+        """The bot is in the room, since a month before the first message (the invite
+        path records that once)."""
+        with self.database.session() as s:
+            rooms.ensure_room(s, self.room_id, joined_at=self.now - dt.timedelta(days=30))
+
+
+def _as_sent(row: OutboxMessage) -> Sent:
+    assert row.event_id is not None
+    return Sent(
+        event_id=row.event_id,
+        room_id=row.room_id,
+        event_type=row.event_type,
+        content=json.loads(row.content),
+        ref_kind=row.ref_kind,
+        ref_id=row.ref_id,
+    )

@@ -31,6 +31,7 @@ from bot.runtime.scheduler import LeaseHeld
 from bot.runtime.scheduler import for_bot as reminder_scheduler
 from bot.runtime.sender import OutboxSender
 from bot.runtime.sync import SyncLoop
+from commands.features import build_registry
 from storage import outbox, rooms
 from storage.db import Database
 from storage.migrate import upgrade
@@ -63,9 +64,9 @@ class GremienBot:
         self.settings = BotSettings(
             server_name=config.server_name,
             prefix=config.command_prefix,
-            default_language=config.defaults.language,
-            default_timezone=config.defaults.timezone,
             coordinators=frozenset(config.coordination),
+            registry=build_registry(),
+            defaults=config.defaults.build(),
             catchup_horizon=dt.timedelta(days=config.catchup.horizon_days),
         )
         self.sender = OutboxSender(

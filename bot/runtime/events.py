@@ -46,13 +46,13 @@ from commands.core import i18n
 from commands.core.effects import Reply
 from commands.core.rich import mention
 from commands.general import settings
+from commands.general.role_rules import CREATOR_POWER_LEVEL
 from storage import events, rooms
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 _PRE_V12_ROOM_VERSIONS = frozenset(str(v) for v in range(1, 12))
-CREATOR_POWER_LEVEL = 2**53 - 1
 T = TypeVar("T")
 
 
@@ -298,7 +298,7 @@ class EventHandlers:
             if events.is_processed(s, event.event_id):
                 return 0
             crypto_status.record_undecryptable(s, rt.clock())
-            lang = settings.room_language(s, room_id, rt.settings.default_language)
+            lang = settings.room_language(s, room_id, rt.settings.defaults.language)
             text = i18n.t(lang, "error.undecryptable", user=mention(event.sender, name))
             queue_replies(
                 s,

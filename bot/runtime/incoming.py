@@ -16,9 +16,9 @@ from sqlmodel import Session
 from bot.runtime.matrix_content import render_reply
 from commands.core import i18n
 from commands.core.context import Context
+from commands.core.defaults import Defaults
 from commands.core.effects import Reply
-from commands.core.reactions import dispatch_reaction
-from commands.features import registry
+from commands.core.registry import Registry
 from commands.general import role_rules as roles
 from commands.general import settings
 from commands.parsing.dates import format_datetime
@@ -43,11 +43,13 @@ class IncomingMessage:
 
 @dataclass(frozen=True)
 class BotSettings:
+    """What the bot's config and start-up give every event it handles."""
+
     server_name: str
     prefix: str
-    default_language: str
-    default_timezone: str
     coordinators: frozenset[str]
+    registry: Registry  # built once at start-up (commands.features.build_registry)
+    defaults: Defaults
     # Commands older than this when the bot reads them are not carried out (config
     # `catchup.horizon_days`): after a long outage, week-old orders would surprise people.
     catchup_horizon: dt.timedelta = dt.timedelta(days=7)
@@ -77,7 +79,7 @@ def handle_message(
             events.mark_processed(s, msg.event_id, msg.room_id)
             return 1
         ctx = _context(s, msg, conf, now)
-        replies = registry().dispatch(ctx, msg.body) or []
+        replies = conf.registry.dispatch(ctx, msg.body) or []
         queue_replies(s, msg.event_id, msg.room_id, replies)
         events.mark_processed(s, msg.event_id, msg.room_id)
         return len(replies)
@@ -95,7 +97,7 @@ def handle_reaction(
         replies: list[Reply] = []
         if target is not None and target.ref_kind is not None and target.ref_id is not None:
             ctx = _context(s, reaction, conf, now)
-            replies = dispatch_reaction(ctx, reaction.key, target.ref_kind, target.ref_id)
+            replies = conf.registry.react(ctx, reaction.key, target.ref_kind, target.ref_id)
         queue_replies(s, reaction.event_id, reaction.room_id, replies)
         events.mark_processed(s, reaction.event_id, reaction.room_id)
         return len(replies)
@@ -118,8 +120,8 @@ def _is_new(
 
 
 def _too_old(s: Session, msg: IncomingMessage, conf: BotSettings) -> Reply:
-    tz = settings.room_timezone(s, msg.room_id, conf.default_timezone)
-    lang = settings.room_language(s, msg.room_id, conf.default_language)
+    tz = settings.room_timezone(s, msg.room_id, conf.defaults.timezone)
+    lang = settings.room_language(s, msg.room_id, conf.defaults.language)
     days = conf.catchup_horizon / dt.timedelta(days=1)
     text = i18n.t(
         lang,
@@ -136,7 +138,7 @@ def _context(
     conf: BotSettings,
     now: Callable[[], dt.datetime],
 ) -> Context:
-    tz = settings.room_timezone(s, msg.room_id, conf.default_timezone)
+    tz = settings.room_timezone(s, msg.room_id, conf.defaults.timezone)
     reply_to = msg.reply_to if isinstance(msg, IncomingMessage) else None
     return Context(
         room_id=msg.room_id,
@@ -145,8 +147,10 @@ def _context(
         # "bis morgen" means the day after the command was written, however late it is read.
         now=min(now(), msg.timestamp).astimezone(tz),
         db=s,
-        lang=settings.room_language(s, msg.room_id, conf.default_language),
+        registry=conf.registry,
+        lang=settings.room_language(s, msg.room_id, conf.defaults.language),
         tz=tz,
+        defaults=conf.defaults,
         role=roles.effective_role(
             s,
             msg.room_id,
@@ -166,9 +170,14 @@ def _context(
     )
 
 
+def reply_key(source_key: str, index: int) -> str:
+    """The outbox key of the index-th reply to an event: the same event, the same keys."""
+    return f"reply:{source_key}:{index}"
+
+
 def queue_replies(s: Session, source_key: str, room_id: str, replies: list[Reply]) -> None:
     for i, reply in enumerate(replies):
-        enqueue_reply(s, f"reply:{source_key}:{i}", reply.room_id or room_id, reply)
+        enqueue_reply(s, reply_key(source_key, i), reply.room_id or room_id, reply)
 
 
 def enqueue_reply(s: Session, key: str, room_id: str, reply: Reply) -> OutboxMessage:

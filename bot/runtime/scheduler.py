@@ -32,13 +32,15 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlmodel import Session
 
 from bot.runtime.dbthread import DbThread
 from bot.runtime.incoming import enqueue_reply
-from commands.reminders.plan import ReminderEnv, mark_handled, plan
-from commands.reminders.settings import set_default_state
+from commands.general.role_rules import CREATOR_POWER_LEVEL
+from commands.reminders.plan import Plan, ReminderEnv, mark_handled, plan
 from storage import reminders as store
 from storage.db import Database
+from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +63,20 @@ class LeaseHeld(Exception):
     """Another live process posts this database's reminders."""
 
 
-def wall_clock() -> dt.datetime:
-    """Real time, shared by all processes: the lease never uses a test clock."""
-    return dt.datetime.now(dt.UTC)
+# Real time, shared by all processes: the lease never uses a test clock.
+wall_clock = utcnow
+
+
+def queue_due(s: Session, now: dt.datetime, env: ReminderEnv, room_id: str | None = None) -> Plan:
+    """Queue every reminder due at ``now`` in the outbox and record it as handled, in the
+    caller's transaction: both happen or neither does."""
+    result = plan(s, now, env, room_id=room_id)
+    for due in result.due:
+        outbox_id: int | None = None
+        if due.reply is not None:
+            outbox_id = enqueue_reply(s, f"reminder:{due.key}", due.room_id, due.reply).id
+        mark_handled(s, due, outbox_id=outbox_id, now=now)
+    return result
 
 
 class ReminderScheduler:
@@ -99,7 +112,6 @@ class ReminderScheduler:
         self._aps: AsyncIOScheduler | None = None
         self._kick: asyncio.Event | None = None
         self._worker: asyncio.Task[None] | None = None
-        set_default_state(env.default_state)
 
     # ------------------------------------------------------------------ lease
 
@@ -330,15 +342,8 @@ class ReminderScheduler:
                     log.error("not posting reminders: another process holds the lease")
                     self.lease_lost = True
                     return 0, None
-            result = plan(s, now, self.env, room_id=room_id)
-            queued = 0
-            for due in result.due:
-                outbox_id: int | None = None
-                if due.reply is not None:
-                    msg = enqueue_reply(s, f"reminder:{due.key}", due.room_id, due.reply)
-                    outbox_id = msg.id
-                    queued += 1
-                mark_handled(s, due, outbox_id=outbox_id, now=now)
+            result = queue_due(s, now, self.env, room_id)
+            queued = sum(1 for due in result.due if due.reply is not None)
             if queued:
                 log.info("queued %d reminder(s); next check at %s", queued, result.next_at)
             return queued, result.next_at
@@ -376,13 +381,11 @@ def for_bot(bot: Any) -> ReminderScheduler:
             return {}
         levels = {uid: r.power_levels.get_user_level(uid) for uid in dict(r.users)}
         for creator in bot.creators(room_id):
-            levels[creator] = 2**53 - 1
+            levels[creator] = CREATOR_POWER_LEVEL
         return levels
 
     env = ReminderEnv(
-        default_language=config.defaults.language,
-        default_timezone=config.defaults.timezone,
-        default_state=config.defaults.state,
+        defaults=bot.settings.defaults,
         coordinators=frozenset(config.coordination),
         late_after=dt.timedelta(seconds=config.reminders.late_after_seconds),
         bot_user=config.user_id,

@@ -30,9 +30,9 @@ from commands.core.registry import Router
 from commands.core.rich import Rich
 from commands.parsing.mentions import require_in_room, take_mentions
 from storage import agreements as store
-from storage.models import Agreement
+from storage.models import Agreement, AgreementStatus
 
-router = Router("agreements")
+router = Router()
 
 
 def _about(ctx: Context, a: Agreement, rich: Rich) -> Reply:
@@ -53,10 +53,10 @@ def _with_line(ctx: Context, rich: Rich, key: str, **values: object) -> Rich:
 def done(ctx: Context, args: str) -> Reply:
     a, rest = target(ctx, args)
     require_may_change(ctx, a, _owners(ctx, a))
-    if a.status == store.DONE:
+    if a.status == AgreementStatus.DONE:
         since = date_text(ctx, a.closed_at or a.updated_at)
         raise CommandError("agreement.already_done", number=number(a), date=since)
-    if a.status == store.CANCELLED:
+    if a.status == AgreementStatus.CANCELLED:
         raise CommandError(
             "agreement.is_cancelled",
             number=number(a),
@@ -64,7 +64,13 @@ def done(ctx: Context, args: str) -> Reply:
         )
     note = check_text(rest, empty_key="agreement.note_empty") if rest.strip() else None
     store.set_status(
-        ctx.db, a, store.DONE, actor=ctx.sender, at=ctx.now, note=note, source_event_id=ctx.event_id
+        ctx.db,
+        a,
+        AgreementStatus.DONE,
+        actor=ctx.sender,
+        at=ctx.now,
+        note=note,
+        source_event_id=ctx.event_id,
     )
     rich = i18n.t(ctx.lang, "agreement.done", number=number(a), text=user_text(a.text))
     if note:
@@ -77,10 +83,10 @@ def reopen(ctx: Context, args: str) -> Reply:
     a, _rest = target(ctx, args)
     owners = _owners(ctx, a)
     require_may_change(ctx, a, owners)
-    if a.status == store.OPEN:
+    if a.status == AgreementStatus.OPEN:
         raise CommandError("agreement.already_open", number=number(a))
     store.set_status(
-        ctx.db, a, store.OPEN, actor=ctx.sender, at=ctx.now, source_event_id=ctx.event_id
+        ctx.db, a, AgreementStatus.OPEN, actor=ctx.sender, at=ctx.now, source_event_id=ctx.event_id
     )
     rich = i18n.t(
         ctx.lang,
@@ -162,13 +168,13 @@ def edit(ctx: Context, args: str) -> Reply:
 def cancel(ctx: Context, args: str) -> Reply:
     a, rest = target(ctx, args)
     require_may_change(ctx, a, _owners(ctx, a))
-    if a.status == store.CANCELLED:
+    if a.status == AgreementStatus.CANCELLED:
         raise CommandError("agreement.already_cancelled", number=number(a))
     reason = check_text(rest) if rest.strip() else None
     store.set_status(
         ctx.db,
         a,
-        store.CANCELLED,
+        AgreementStatus.CANCELLED,
         actor=ctx.sender,
         at=ctx.now,
         note=reason,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 from commands.agreements.common import (
     REF_KIND,
@@ -31,66 +32,67 @@ from commands.core.registry import Router, fold
 from commands.core.rich import Rich
 from commands.parsing.mentions import take_mentions
 from storage import agreements as store
-from storage.models import Agreement, AgreementHistory
+from storage.models import Agreement, AgreementHistory, AgreementStatus, HistoryAction
 
-router = Router("agreements")
+router = Router()
 
 PAGE_SIZE = 15
 # Pages beyond this are answered as missing without a query (huge offsets overflow BIGINT).
 MAX_PAGE = 10**6
 HISTORY_SHOWN = 30
 
+
+class Show(StrEnum):
+    """What `!liste` shows; the values are its English words (`!list done`)."""
+
+    OPEN = "open"
+    MINE = "mine"
+    OVERDUE = "overdue"
+    DONE = "done"
+    CANCELLED = "cancelled"
+    ALL = "all"
+
+
 # Filter words (folded: "überfällig" = "ueberfaellig") → filter.
-_FILTERS = {
-    "offen": "open",
-    "open": "open",
-    "offene": "open",
-    "meine": "mine",
-    "mine": "mine",
-    "my": "mine",
-    "ueberfaellig": "overdue",
-    "ueberfaellige": "overdue",
-    "overdue": "overdue",
-    "erledigt": "done",
-    "erledigte": "done",
-    "done": "done",
-    "verworfen": "cancelled",
-    "verworfene": "cancelled",
-    "cancelled": "cancelled",
-    "canceled": "cancelled",
-    "alle": "all",
-    "all": "all",
+_FILTERS: dict[str, Show] = {
+    **{show.value: show for show in Show},
+    "offen": Show.OPEN,
+    "offene": Show.OPEN,
+    "meine": Show.MINE,
+    "my": Show.MINE,
+    "ueberfaellig": Show.OVERDUE,
+    "ueberfaellige": Show.OVERDUE,
+    "erledigt": Show.DONE,
+    "erledigte": Show.DONE,
+    "verworfen": Show.CANCELLED,
+    "verworfene": Show.CANCELLED,
+    "canceled": Show.CANCELLED,
+    "alle": Show.ALL,
 }
-_STATUSES = {
-    "open": (store.OPEN,),
-    "overdue": (store.OPEN,),
-    "done": (store.DONE,),
-    "cancelled": (store.CANCELLED,),
-    "all": store.STATUSES,
+_STATUSES: dict[Show, tuple[AgreementStatus, ...]] = {
+    Show.OPEN: (AgreementStatus.OPEN,),
+    Show.OVERDUE: (AgreementStatus.OPEN,),
+    Show.DONE: (AgreementStatus.DONE,),
+    Show.CANCELLED: (AgreementStatus.CANCELLED,),
+    Show.ALL: store.STATUSES,
 }
-_WORDS = {
+# The filter words a hint shows (`!liste erledigt 2`).
+_WORDS: dict[str, dict[Show, str]] = {
     "de": {
-        "open": "offen",
-        "mine": "meine",
-        "overdue": "überfällig",
-        "done": "erledigt",
-        "cancelled": "verworfen",
-        "all": "alle",
+        Show.OPEN: "offen",
+        Show.MINE: "meine",
+        Show.OVERDUE: "überfällig",
+        Show.DONE: "erledigt",
+        Show.CANCELLED: "verworfen",
+        Show.ALL: "alle",
     },
-    "en": {
-        "open": "open",
-        "mine": "mine",
-        "overdue": "overdue",
-        "done": "done",
-        "cancelled": "cancelled",
-        "all": "all",
-    },
+    "en": {show: show.value for show in Show},
 }
 
 
 @dataclass(frozen=True)
 class ListFilter:
-    status: str  # open | overdue | done | cancelled | all
+    status: Show  # never MINE: that is `mine`
     mine: bool
     person: str | None
     page: int
@@ -100,14 +102,14 @@ def parse_filter(ctx: Context, args: str) -> ListFilter:
     found = take_mentions(ctx, args)
     if len(found.user_ids) > 1:
         raise CommandError("list.one_person")
-    status, mine, page = "open", False, 1
+    status, mine, page = Show.OPEN, False, 1
     for word in found.text.split():
         key = fold(word)
         if re.fullmatch(r"[0-9]{1,12}", key):
             page = int(key)
         elif re.fullmatch(r"[0-9]+", key):
             page = MAX_PAGE + 1  # no list is that long: answered as a page that does not exist
-        elif _FILTERS.get(key) == "mine":
+        elif _FILTERS.get(key) == Show.MINE:
             mine = True
         elif key in _FILTERS:
             status = _FILTERS[key]
@@ -119,7 +121,7 @@ def parse_filter(ctx: Context, args: str) -> ListFilter:
 
 
 def _title(ctx: Context, f: ListFilter) -> str:
-    if f.mine and f.status == "open":
+    if f.mine and f.status == Show.OPEN:
         return i18n.plain(ctx.lang, "list.title.mine")
     title = i18n.plain(ctx.lang, f"list.title.{f.status}")
     if f.person is None:
@@ -133,7 +135,7 @@ def _command_for(ctx: Context, f: ListFilter, page: int) -> Rich:
     words = _WORDS["en" if ctx.lang == "en" else "de"]
     parts = [ctx.prefix + ("list" if ctx.lang == "en" else "liste"), words[f.status]]
     if f.mine:
-        parts.append(words["mine"])
+        parts.append(words[Show.MINE])
     elif f.person:
         parts.append(f.person)
     if page > 1:
@@ -149,7 +151,7 @@ def list_agreements(ctx: Context, args: str) -> Rich:
         ctx.room_id,
         statuses=_STATUSES[f.status],
         owner=f.person,
-        overdue_at=ctx.now if f.status == "overdue" else None,
+        overdue_at=ctx.now if f.status == Show.OVERDUE else None,
         limit=PAGE_SIZE,
         offset=(f.page - 1) * PAGE_SIZE if f.page <= MAX_PAGE else 0,
     )
@@ -173,7 +175,7 @@ def list_agreements(ctx: Context, args: str) -> Rich:
     owners = store.owners_of(ctx.db, [a.id for a in page.items if a.id is not None])
     lines = [header]
     for a in page.items:
-        lines.append(_line(ctx, a, owners.get(a.id or 0, []), show_status=f.status == "all"))
+        lines.append(_line(ctx, a, owners.get(a.id or 0, []), show_status=f.status == Show.ALL))
     remaining = page.total - (f.page - 1) * PAGE_SIZE - len(page.items)
     if remaining > 0:
         lines.append(
@@ -193,7 +195,7 @@ def _line(ctx: Context, a: Agreement, owners: list[str], *, show_status: bool) -
     )
     if store.is_overdue(a, ctx.now):
         rich = rich + i18n.t(ctx.lang, "list.marker_overdue")
-    elif show_status and a.status != store.OPEN:
+    elif show_status and a.status != AgreementStatus.OPEN:
         status = i18n.plain(ctx.lang, f"agreement.status.{a.status}")
         rich = rich + i18n.t(ctx.lang, "list.marker_status", status=status)
     return rich
@@ -210,7 +212,7 @@ def show(ctx: Context, args: str) -> Reply:
     status = i18n.plain(ctx.lang, f"agreement.status.{a.status}")
     if store.is_overdue(a, ctx.now):
         status += " – " + i18n.plain(ctx.lang, "agreement.overdue")
-    if a.status != store.OPEN and a.closed_at is not None:
+    if a.status != AgreementStatus.OPEN and a.closed_at is not None:
         status_line = i18n.t(
             ctx.lang, "agreement.show.status_since", status=status, date=date_text(ctx, a.closed_at)
         )
@@ -241,21 +243,21 @@ def show(ctx: Context, args: str) -> Reply:
 def history_line(ctx: Context, h: AgreementHistory) -> Rich:
     lang = ctx.lang
     key = f"agreement.history.{h.action}"
-    if h.action == store.ASSIGNED:
+    if h.action == HistoryAction.ASSIGNED:
         what = i18n.t(
             lang,
             key,
             old=names(ctx, store.parse_owners_value(h.old_value)),
             new=names(ctx, store.parse_owners_value(h.new_value)),
         )
-    elif h.action == store.DUE_CHANGED:
+    elif h.action == HistoryAction.DUE_CHANGED:
         what = i18n.t(
             lang,
             key,
             old=due_text(ctx, *store.parse_due_value(h.old_value)),
             new=due_text(ctx, *store.parse_due_value(h.new_value)),
         )
-    elif h.action == store.EDITED:
+    elif h.action == HistoryAction.EDITED:
         what = i18n.t(lang, key, old=user_text(one_line(h.old_value or "", 200)))
     elif i18n.has(lang, key):
         what = i18n.t(lang, key)

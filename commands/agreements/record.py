@@ -23,14 +23,13 @@ from commands.core import i18n
 from commands.core.context import Context
 from commands.core.effects import Reply
 from commands.core.errors import CommandError
-from commands.core.reactions import on_reaction
 from commands.core.registry import Router
 from commands.parsing.dates import split_deadline
 from commands.parsing.mentions import require_in_room, take_mentions
 from storage import agreements as store
-from storage.models import Agreement
+from storage.models import Agreement, AgreementStatus
 
-router = Router("agreements")
+router = Router()
 
 # Reactions by an owner on the bot's message about an agreement that mean "done".
 DONE_REACTIONS = {"✅", "✔️", "☑️", "👍", *("👍" + tone for tone in "🏻🏼🏽🏾🏿")}
@@ -80,16 +79,16 @@ def _id(a: Agreement) -> int:
     return a.id
 
 
-@on_reaction(REF_KIND, DONE_REACTIONS)
+@router.reaction(REF_KIND, DONE_REACTIONS)
 def done_by_reaction(ctx: Context, key: str, ref_id: int) -> Reply | None:
     """An owner's ✅ (or 👍) marks it done; anyone else's reaction is just a reaction."""
     a = store.by_id(ctx.db, ref_id)
-    if a is None or a.room_id != ctx.room_id or a.status != store.OPEN:
+    if a is None or a.room_id != ctx.room_id or a.status != AgreementStatus.OPEN:
         return None
     if ctx.sender not in store.owners(ctx.db, _id(a)):
         return None
     store.set_status(
-        ctx.db, a, store.DONE, actor=ctx.sender, at=ctx.now, source_event_id=ctx.event_id
+        ctx.db, a, AgreementStatus.DONE, actor=ctx.sender, at=ctx.now, source_event_id=ctx.event_id
     )
     rich = i18n.t(
         ctx.lang,

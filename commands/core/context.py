@@ -9,8 +9,12 @@ from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from commands.core.defaults import Defaults
+
 if TYPE_CHECKING:
     from sqlmodel import Session
+
+    from commands.core.registry import Registry
 
 
 class Role(IntEnum):
@@ -30,8 +34,13 @@ class Context:
     event_id: str
     now: dt.datetime
     db: Session
-    lang: str = "de"
-    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Berlin"))
+    # Every command, reaction rule and setting (help and settings list them).
+    registry: Registry
+    # The room's language and time zone (its settings, else the defaults).
+    lang: str
+    tz: ZoneInfo
+    # What the bot's config gives rooms that have not set something themselves.
+    defaults: Defaults
     role: Role = Role.MEMBER
     server_name: str = "localhost"
     prefix: str = "!"

@@ -9,6 +9,7 @@ transaction ID derived from that key, so each is sent exactly once, even after a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from commands.core.rich import Rich
@@ -104,3 +105,6 @@ class Edit(Effect):
 
 
 AnyEffect = Reply | PollStart | PollEnd | File | Edit
+
+# What a handler returns: text (a reply to the command) or effects, one or several.
+HandlerResult = Reply | Rich | Sequence[Reply | Rich]

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Literal, get_args
 
 import yaml
 
 from commands.core.rich import Rich, template
 
-LANGUAGES = ("de", "en")
-DEFAULT_LANGUAGE = "de"
+log = logging.getLogger(__name__)
+
+Language = Literal["de", "en"]
+LANGUAGES: tuple[Language, ...] = get_args(Language)
+# German is written first and complete: a text missing in another catalogue is taken from it.
+FALLBACK_LANGUAGE: Language = LANGUAGES[0]
+FALLBACK_WARNING = "message %s is missing in catalogue %s; answered from %s"
 
 
 @cache
@@ -41,16 +47,21 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
 
 
 def has(lang: str, key: str) -> bool:
-    return key in catalogue(lang) or key in catalogue(DEFAULT_LANGUAGE)
+    return key in catalogue(lang) or key in catalogue(FALLBACK_LANGUAGE)
 
 
 def raw(lang: str, key: str) -> str:
-    """The template itself; a missing English text falls back to German, never to silence."""
-    cat = catalogue(lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
+    """The template itself; a missing English text falls back to German, never to silence.
+
+    The fallback is logged as a warning: the tests fail on it, so a gap in a catalogue
+    cannot hide behind the German text.
+    """
+    cat = catalogue(lang if lang in LANGUAGES else FALLBACK_LANGUAGE)
     if key in cat:
         return cat[key]
-    fallback = catalogue(DEFAULT_LANGUAGE)
+    fallback = catalogue(FALLBACK_LANGUAGE)
     if key in fallback:
+        log.warning(FALLBACK_WARNING, key, lang, FALLBACK_LANGUAGE)
         return fallback[key]
     raise KeyError(f"no message {key!r} in any catalogue")
 

@@ -1,7 +1,8 @@
 """Reactions on the bot's own messages (✅ on a confirmation marks it done, …).
 
-A feature declares which reaction keys act on which kind of bot message; the bot layer
-finds the message's kind and object (ref_kind, ref_id) from its outbox.
+A feature's router declares which reaction keys act on which kind of bot message
+(`@router.reaction("agreement", {"✅"})`); the bot layer finds the message's kind and
+object (ref_kind, ref_id) in its outbox and the registry runs the matching rule.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from commands.core.context import Context
-from commands.core.effects import Reply
-from commands.core.registry import HandlerResult, Registry
+from commands.core.effects import HandlerResult
 
+# (context of the reaction, the key as sent, the id of the object the message is about)
 ReactionHandler = Callable[[Context, str, int], HandlerResult | None]
 
 
@@ -22,37 +23,10 @@ class ReactionRule:
     keys: frozenset[str]
     handler: ReactionHandler
 
-
-_RULES: list[ReactionRule] = []
-
-
-def on_reaction(ref_kind: str, keys: set[str]) -> Callable[[ReactionHandler], ReactionHandler]:
-    def register(handler: ReactionHandler) -> ReactionHandler:
-        _RULES.append(ReactionRule(ref_kind, frozenset(_normalise(k) for k in keys), handler))
-        return handler
-
-    return register
+    def matches(self, ref_kind: str, key: str) -> bool:
+        return ref_kind == self.ref_kind and normalise_key(key) in self.keys
 
 
-def _normalise(key: str) -> str:
+def normalise_key(key: str) -> str:
     # Clients add or drop the emoji variation selector (U+FE0F) at will.
     return key.replace("\ufe0f", "").strip()
-
-
-def dispatch_reaction(ctx: Context, key: str, ref_kind: str, ref_id: int) -> list[Reply]:
-    """Run the handler for this reaction; a reaction nobody handles is silently fine."""
-    from commands.features import registry  # late: the loader imports the feature modules
-
-    registry()  # makes sure every feature module (and its rules) is loaded
-    wanted = _normalise(key)
-    for rule in _RULES:
-        if rule.ref_kind == ref_kind and wanted in rule.keys:
-            savepoint = ctx.db.begin_nested()
-            try:
-                result = rule.handler(ctx, key, ref_id)
-                savepoint.commit()
-            except Exception:
-                savepoint.rollback()
-                raise
-            return [] if result is None else Registry._normalise(ctx, result)
-    return []

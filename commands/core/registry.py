@@ -1,9 +1,14 @@
-"""Command declarations and dispatch.
+"""Declaring a feature (Router) and running what it declared (Registry).
 
-A command is declared once, beside its handler, with a Router (one per module, as in
-aiogram): its German name, its other names (English, ASCII spellings are derived), the
-role it needs. Usage line, summary and long help come from the catalogue under
-`cmd.<name>.*`, so `!hilfe` and error answers read the same declaration as dispatch does.
+A feature declares everything in one place, its Router (one per module, as in aiogram;
+a feature package includes its modules' routers in one): its commands with their German
+name, other names (English; ASCII spellings are derived) and the role they need; what a
+reaction on one of the bot's messages does; its room settings. Usage line, summary and
+long help come from the catalogue under `cmd.<name>.*`, so `!hilfe` and error answers
+read the same declaration as dispatch does.
+
+`commands.features.build_registry()` builds the one Registry from the list of every
+feature's router; the bot builds it once and hands it to handlers as `ctx.registry`.
 """
 
 from __future__ import annotations
@@ -11,18 +16,19 @@ from __future__ import annotations
 import difflib
 import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from commands.core import i18n
 from commands.core.context import Context, Role
-from commands.core.effects import Reply
+from commands.core.effects import HandlerResult, Reply
 from commands.core.errors import CommandError, PermissionDenied, UsageError
+from commands.core.reactions import ReactionHandler, ReactionRule, normalise_key
 from commands.core.rich import Rich
+from commands.core.setting import Setting
 
 log = logging.getLogger(__name__)
 
-HandlerResult = Reply | Rich | Sequence[Reply | Rich]
 Handler = Callable[[Context, str], HandlerResult]
 
 _COMMAND = re.compile(r"([^\W\d_][\w-]*)(?:\s+(.*))?$", re.DOTALL)
@@ -40,7 +46,7 @@ class Command:
     aliases: tuple[str, ...]
     role: Role
     handler: Handler
-    group: str
+    group: str  # the help section (`help.group.<group>` in the catalogue)
     hidden: bool = False
 
     @property
@@ -60,12 +66,30 @@ class Command:
         return self.name
 
 
-class Router:
-    """The commands of one module."""
+@dataclass(frozen=True)
+class _Declared:
+    """A command as its module declares it; its help section comes from the router tree."""
 
-    def __init__(self, group: str) -> None:
+    name: str
+    aliases: tuple[str, ...]
+    role: Role
+    handler: Handler
+    hidden: bool
+
+
+class Router:
+    """What one feature (or one module of it) declares: commands, reactions, settings.
+
+    `group` names the help section of its commands; a router without one takes the group
+    of the router that includes it, so a feature package names its section once.
+    """
+
+    def __init__(self, group: str | None = None) -> None:
         self.group = group
-        self.commands: list[Command] = []
+        self._commands: list[_Declared] = []
+        self.reactions: list[ReactionRule] = []
+        self.settings: list[Setting] = []
+        self.included: list[Router] = []
 
     def command(
         self,
@@ -75,28 +99,95 @@ class Router:
         role: Role = Role.MEMBER,
         hidden: bool = False,
     ) -> Callable[[Handler], Handler]:
-        def register(handler: Handler) -> Handler:
-            self.commands.append(Command(name, tuple(aliases), role, handler, self.group, hidden))
+        def declare(handler: Handler) -> Handler:
+            self._commands.append(_Declared(name, tuple(aliases), role, handler, hidden))
             return handler
 
-        return register
+        return declare
+
+    def reaction(
+        self, ref_kind: str, keys: Iterable[str]
+    ) -> Callable[[ReactionHandler], ReactionHandler]:
+        """A reaction with one of `keys` on a bot message about a `ref_kind` object."""
+
+        def declare(handler: ReactionHandler) -> ReactionHandler:
+            normalised = frozenset(normalise_key(k) for k in keys)
+            self.reactions.append(ReactionRule(ref_kind, normalised, handler))
+            return handler
+
+        return declare
+
+    def setting(self, setting: Setting) -> Setting:
+        """A room setting; `!einstellungen` lists them in the order the routers give."""
+        self.settings.append(setting)
+        return setting
+
+    def include(self, *routers: Router) -> Router:
+        self.included.extend(routers)
+        return self
+
+    def walk(self, group: str | None = None) -> Iterator[tuple[Router, str | None]]:
+        """This router and every included one, in order, each with its help group."""
+        own = self.group or group
+        yield self, own
+        for child in self.included:
+            yield from child.walk(own)
+
+    def declared(self, group: str | None) -> list[Command]:
+        if self._commands and group is None:
+            names = ", ".join(d.name for d in self._commands)
+            raise ValueError(f"commands {names} have no help group: give their router one")
+        return [
+            Command(d.name, d.aliases, d.role, d.handler, group or "", d.hidden)
+            for d in self._commands
+        ]
 
 
 class Registry:
+    """Every command, reaction rule and room setting of the bot, and their dispatch."""
+
     def __init__(self, routers: Iterable[Router]) -> None:
         self.commands: list[Command] = []
+        self.reactions: list[ReactionRule] = []
+        self.settings: list[Setting] = []
         self._by_name: dict[str, Command] = {}
-        for router in routers:
-            for cmd in router.commands:
-                self.commands.append(cmd)
-                for n in cmd.names:
-                    key = fold(n)
-                    if key in self._by_name:
-                        raise ValueError(f"command name {n!r} declared twice")
-                    self._by_name[key] = cmd
+        self._setting_by_name: dict[str, Setting] = {}
+        for top in routers:
+            for router, group in top.walk():
+                for cmd in router.declared(group):
+                    self._add_command(cmd)
+                self.reactions.extend(router.reactions)
+                for setting in router.settings:
+                    self._add_setting(setting)
+
+    def _add_command(self, cmd: Command) -> None:
+        for n in cmd.names:
+            key = fold(n)
+            if key in self._by_name:
+                raise ValueError(f"command name {n!r} declared twice")
+            self._by_name[key] = cmd
+        self.commands.append(cmd)
+
+    def _add_setting(self, setting: Setting) -> None:
+        if any(s.key == setting.key for s in self.settings):
+            raise ValueError(f"setting {setting.key!r} declared twice")
+        for n in setting.names:
+            key = fold(n)
+            if key in self._setting_by_name:
+                raise ValueError(f"setting name {n!r} declared twice")
+            self._setting_by_name[key] = setting
+        self.settings.append(setting)
+
+    @property
+    def groups(self) -> list[str]:
+        """Help sections in the order of the routers."""
+        return list(dict.fromkeys(c.group for c in self.commands))
 
     def find(self, name: str) -> Command | None:
         return self._by_name.get(fold(name))
+
+    def find_setting(self, name: str) -> Setting | None:
+        return self._setting_by_name.get(fold(name))
 
     def suggest(self, name: str) -> str | None:
         close = difflib.get_close_matches(fold(name), list(self._by_name), n=1, cutoff=0.6)
@@ -131,7 +222,7 @@ class Registry:
         try:
             if ctx.role < cmd.role:
                 raise PermissionDenied(f"permission.needs_{cmd.role.name.lower()}")
-            replies = self._normalise(ctx, cmd.handler(ctx, args))
+            replies = _normalise(ctx, cmd.handler(ctx, args))
             savepoint.commit()
             return replies
         except CommandError as exc:
@@ -141,6 +232,24 @@ class Registry:
             savepoint.rollback()
             log.exception("command %s failed in %s", cmd.name, ctx.room_id)
             return [Reply(i18n.t(ctx.lang, "error.internal"), in_reply_to=ctx.event_id)]
+
+    def react(self, ctx: Context, key: str, ref_kind: str, ref_id: int) -> list[Reply]:
+        """Run the rule for this reaction; a reaction no rule handles is silently fine.
+
+        Unlike a command, a failing rule raises: a reaction gets no answer of its own,
+        and the bot layer's transaction is rolled back with it.
+        """
+        for rule in self.reactions:
+            if rule.matches(ref_kind, key):
+                savepoint = ctx.db.begin_nested()
+                try:
+                    result = rule.handler(ctx, key, ref_id)
+                    savepoint.commit()
+                except Exception:
+                    savepoint.rollback()
+                    raise
+                return [] if result is None else _normalise(ctx, result)
+        return []
 
     @staticmethod
     def _explain(ctx: Context, cmd: Command, exc: CommandError) -> Rich:
@@ -176,12 +285,12 @@ class Registry:
             )
         return Reply(msg, in_reply_to=ctx.event_id)
 
-    @staticmethod
-    def _normalise(ctx: Context, result: HandlerResult) -> list[Reply]:
-        items: Sequence[Reply | Rich] = [result] if isinstance(result, (Reply, Rich)) else result
-        replies: list[Reply] = []
-        for item in items:
-            if isinstance(item, Rich):
-                item = Reply(item, in_reply_to=ctx.event_id)
-            replies.append(item)
-        return replies
+
+def _normalise(ctx: Context, result: HandlerResult) -> list[Reply]:
+    items: Sequence[Reply | Rich] = [result] if isinstance(result, (Reply, Rich)) else result
+    replies: list[Reply] = []
+    for item in items:
+        if isinstance(item, Rich):
+            item = Reply(item, in_reply_to=ctx.event_id)
+        replies.append(item)
+    return replies

@@ -7,16 +7,12 @@ from commands.core.context import Context, Role
 from commands.core.registry import Router, fold
 from commands.core.rich import Rich, trusted
 
-router = Router("general")
-
-_GROUP_ORDER = ("general", "agreements", "reminders", "polls", "meetings", "roles", "coordination")
+router = Router()
 
 
 @router.command("hilfe", aliases=("help",))
 def show_help(ctx: Context, args: str) -> Rich:
-    from commands.features import registry  # late: the loader imports this module
-
-    reg = registry()
+    reg = ctx.registry
     lang = ctx.lang
     name = args.strip().lstrip(ctx.prefix).split(" ")[0] if args.strip() else ""
     if name:
@@ -38,11 +34,7 @@ def show_help(ctx: Context, args: str) -> Rich:
         return Rich.join(parts)
 
     lines: list[Rich] = [i18n.t(lang, "help.title")]
-    groups = sorted(
-        {c.group for c in reg.commands},
-        key=lambda g: _GROUP_ORDER.index(g) if g in _GROUP_ORDER else len(_GROUP_ORDER),
-    )
-    for group in groups:
+    for group in reg.groups:  # the order of commands.features
         cmds = [c for c in reg.commands if c.group == group and not c.hidden]
         if not cmds:
             continue

@@ -9,7 +9,11 @@ from sqlmodel import Session
 from commands.core.context import Role
 from storage import agreements as agreement_store
 
+# Power levels (m.room.power_levels): from this one up a member counts as chair.
 CHAIR_POWER_LEVEL = 50
+# Room version 12 (MSC4289) gives creators unlimited power outside power_levels; they
+# count with the highest level a canonical JSON integer can carry.
+CREATOR_POWER_LEVEL = 2**53 - 1
 
 
 def effective_role(

@@ -20,15 +20,15 @@ from storage import agreements as store
 router = Router("roles")
 
 _ROLE_WORDS = {
-    "vorsitz": "chair",
-    "vorsitzende": "chair",
-    "vorsitzender": "chair",
-    "chair": "chair",
-    "koordination": "coordination",
-    "coordination": "coordination",
-    "coordinator": "coordination",
-    "mitglied": "member",
-    "member": "member",
+    "vorsitz": Role.CHAIR,
+    "vorsitzende": Role.CHAIR,
+    "vorsitzender": Role.CHAIR,
+    "chair": Role.CHAIR,
+    "koordination": Role.COORDINATION,
+    "coordination": Role.COORDINATION,
+    "coordinator": Role.COORDINATION,
+    "mitglied": Role.MEMBER,
+    "member": Role.MEMBER,
 }
 
 
@@ -52,12 +52,12 @@ def role(ctx: Context, args: str) -> Rich:
         raise UsageError("rolle.unknown_role", value=" ".join(words))
     if ctx.role < Role.CHAIR:
         raise PermissionDenied("rolle.needs_chair")
-    if wanted == "coordination":
+    if wanted == Role.COORDINATION:
         raise CommandError("rolle.coordination_by_config")
     require_in_room(ctx, [person])
     stored = store.room_role(ctx.db, ctx.room_id, person)
     pill = mention(person, ctx.display_name(person))
-    if wanted == "chair":
+    if wanted == Role.CHAIR:
         if stored == store.CHAIR_ROLE:
             return i18n.t(
                 ctx.lang, "rolle.unchanged", name=pill, role=i18n.plain(ctx.lang, "rolle.chair")

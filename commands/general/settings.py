@@ -1,13 +1,11 @@
 """`!einstellungen` / `!settings`: per-room settings, each declared once as a Setting.
 
-Feature modules add their own settings with `register_setting`; this module only knows
-language and time zone.
+Each feature declares its own settings on its router (`router.setting(Setting(...))`);
+this module declares language and time zone and shows and changes them all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session
@@ -17,40 +15,10 @@ from commands.core.context import Context, Role
 from commands.core.errors import CommandError, PermissionDenied
 from commands.core.registry import Router, fold
 from commands.core.rich import Rich
+from commands.core.setting import Setting
 from storage import rooms
 
-router = Router("general")
-
-
-@dataclass(frozen=True)
-class Setting:
-    key: str  # storage key
-    names: tuple[str, ...]  # German first, then English
-    label_key: str
-    # Turns what the user typed into the value to store; raises CommandError on bad input.
-    parse: Callable[[Context, str], str]
-    # Shows a stored value (None: the default) in the room's language.
-    show: Callable[[Context, str | None], str]
-
-
-_SETTINGS: list[Setting] = []
-
-
-def register_setting(setting: Setting) -> Setting:
-    _SETTINGS.append(setting)
-    return setting
-
-
-def all_settings() -> list[Setting]:
-    return list(_SETTINGS)
-
-
-def _find(name: str) -> Setting | None:
-    key = fold(name)
-    for s in _SETTINGS:
-        if key in (fold(n) for n in s.names):
-            return s
-    return None
+router = Router()
 
 
 def _parse_language(ctx: Context, value: str) -> str:
@@ -78,12 +46,12 @@ def _show_timezone(ctx: Context, value: str | None) -> str:
     return value or str(ctx.tz)
 
 
-LANGUAGE = register_setting(
+LANGUAGE = router.setting(
     Setting(
         "language", ("sprache", "language"), "settings.language", _parse_language, _show_language
     )
 )
-TIMEZONE = register_setting(
+TIMEZONE = router.setting(
     Setting(
         "timezone", ("zeitzone", "timezone"), "settings.timezone", _parse_timezone, _show_timezone
     )
@@ -104,7 +72,7 @@ def settings_command(ctx: Context, args: str) -> Rich:
     if not name:
         stored = rooms.get_settings(ctx.db, ctx.room_id)
         lines = [i18n.t(ctx.lang, "settings.title")]
-        for s in _SETTINGS:
+        for s in ctx.registry.settings:
             lines.append(
                 i18n.t(
                     ctx.lang,
@@ -114,9 +82,9 @@ def settings_command(ctx: Context, args: str) -> Rich:
                 )
             )
         return Rich.join(lines)
-    setting = _find(name)
+    setting = ctx.registry.find_setting(name)
     if setting is None:
-        names = ", ".join(s.names[0 if ctx.lang == "de" else -1] for s in _SETTINGS)
+        names = ", ".join(s.names[0 if ctx.lang == "de" else -1] for s in ctx.registry.settings)
         raise CommandError("settings.unknown", name=name, names=names)
     if ctx.role < Role.CHAIR:
         raise PermissionDenied("permission.needs_chair")

@@ -12,7 +12,7 @@ Commands (German first, English aliases):
   reminder's) next reminder off; `N` names an agreement when not replying.
 - `!pause N` / `!weiter N` (`!resume`): pause and resume a recurring reminder.
 
-What is due, and the messages the scheduler posts, live in commands/reminder_plan.py.
+What is due, and the messages the scheduler posts, live in commands/reminders/plan.py.
 """
 
 from __future__ import annotations
@@ -56,14 +56,13 @@ from commands.reminders.policy import (
     next_allowed,
     upcoming,
 )
-from commands.reminders.settings import default_state, policy_from_settings
+from commands.reminders.settings import policy_from_settings
 from storage import agreements as agreement_store
 from storage import reminders as store
 from storage import rooms
-from storage.models import Agreement
-from storage.models.reminders import Reminder
+from storage.models import Agreement, AgreementStatus, Reminder, ReminderStatus
 
-router = Router("reminders")
+router = Router()
 
 TEXT_LIMIT = 1000
 MAX_YEARS_AHEAD = 5
@@ -85,9 +84,7 @@ def _env(ctx: Context) -> ReminderEnv:
     members = dict(ctx.members or {})
     levels = dict(ctx.power_levels)
     return ReminderEnv(
-        default_language=ctx.lang,
-        default_timezone=str(ctx.tz),
-        default_state=default_state(),
+        defaults=ctx.defaults,
         coordinators=ctx.coordinators,
         members=lambda _room: members,
         power_levels=lambda _room: levels,
@@ -95,9 +92,7 @@ def _env(ctx: Context) -> ReminderEnv:
 
 
 def _policy(ctx: Context) -> Policy:
-    return policy_from_settings(
-        rooms.get_settings(ctx.db, ctx.room_id), tz=str(ctx.tz), default_state=default_state()
-    )
+    return policy_from_settings(rooms.get_settings(ctx.db, ctx.room_id), ctx.defaults)
 
 
 def _when_text(ctx: Context, moment: dt.datetime) -> str:
@@ -207,36 +202,38 @@ def _require_may_change(ctx: Context, r: Reminder) -> None:
 
 def _delete(ctx: Context, args: str) -> Rich:
     r, _ = _target_reminder(ctx, args, "erinnere löschen" if ctx.lang != "en" else "remind delete")
-    if r.status not in ("active", "paused"):
+    if r.status not in store.LIVE_STATUSES:
         raise CommandError("reminder.already_gone", number=r.number)
     _require_may_change(ctx, r)
-    store.update_reminder(ctx.db, r, now=ctx.now, status="cancelled")
+    store.update_reminder(ctx.db, r, now=ctx.now, status=ReminderStatus.CANCELLED)
     return i18n.t(ctx.lang, "reminder.deleted", number=r.number, text=text(r.text))
 
 
 @router.command("pause")
 def pause(ctx: Context, args: str) -> Rich:
     r, _ = _target_reminder(ctx, args, "pause")
-    if r.status not in ("active", "paused"):
+    if r.status not in store.LIVE_STATUSES:
         raise CommandError("reminder.already_gone", number=r.number)
     if r.recurrence is None:
         raise CommandError("reminder.pause_once", number=r.number)
     _require_may_change(ctx, r)
-    if r.status == "paused":
+    if r.status == ReminderStatus.PAUSED:
         raise CommandError("reminder.already_paused", number=r.number)
-    store.update_reminder(ctx.db, r, now=ctx.now, status="paused")
+    store.update_reminder(ctx.db, r, now=ctx.now, status=ReminderStatus.PAUSED)
     return i18n.t(ctx.lang, "reminder.paused", number=r.number, text=text(r.text))
 
 
 @router.command("weiter", aliases=("resume", "fortsetzen"))
 def resume(ctx: Context, args: str) -> Rich:
     r, _ = _target_reminder(ctx, args, "weiter" if ctx.lang != "en" else "resume")
-    if r.status != "paused":
-        if r.status == "active":
+    if r.status != ReminderStatus.PAUSED:
+        if r.status == ReminderStatus.ACTIVE:
             raise CommandError("reminder.not_paused", number=r.number)
         raise CommandError("reminder.already_gone", number=r.number)
     _require_may_change(ctx, r)
-    store.update_reminder(ctx.db, r, now=ctx.now, status="active", active_since=ctx.now)
+    store.update_reminder(
+        ctx.db, r, now=ctx.now, status=ReminderStatus.ACTIVE, active_since=ctx.now
+    )
     rule = recurrence_of(r)
     assert rule is not None
     return i18n.t(
@@ -272,8 +269,6 @@ def _snooze_until(ctx: Context, value: str, policy: Policy) -> dt.datetime:
 
 @router.command("später", aliases=("snooze",))
 def snooze(ctx: Context, args: str) -> Rich:
-    from storage.models import Agreement as AgreementRow
-
     policy = _policy(ctx)
     stripped = args.strip()
     ref_kind = ctx.extra.get("ref_kind")
@@ -284,14 +279,14 @@ def snooze(ctx: Context, args: str) -> Rich:
     whole_is_time = not stripped or _is_time(ctx, stripped)
     rest_is_time = not rest.strip() or _is_time(ctx, rest)
     has_ref = ref_kind in (REF_AGREEMENT, REF_REMINDER) and ref_id is not None
-    agreement: AgreementRow | None = None
+    agreement: Agreement | None = None
     if has_ref and whole_is_time and ref_id is not None:
         if ref_kind == REF_REMINDER:
             r = store.reminder_by_id(ctx.db, int(ref_id))
             if r is None or r.room_id != ctx.room_id:
                 raise UsageError("reminder.snooze_which")
             return _snooze_reminder(ctx, r, stripped)
-        agreement = ctx.db.get(AgreementRow, int(ref_id))
+        agreement = agreement_store.by_id(ctx.db, int(ref_id))
         if agreement is None or agreement.room_id != ctx.room_id:
             raise UsageError("reminder.snooze_which")
         value = stripped
@@ -306,7 +301,7 @@ def snooze(ctx: Context, args: str) -> Rich:
         raise CommandError("reminder.snooze_unclear", value=rest.strip())
     assert agreement is not None and agreement.id is not None
     label = number_label(agreement.number)
-    if agreement.status != "open":
+    if agreement.status != AgreementStatus.OPEN:
         raise CommandError("reminder.snooze_closed", number=label)
     if not may_change(ctx, agreement, agreement_store.owners(ctx.db, agreement.id)):
         raise PermissionDenied("reminder.may_not_snooze", number=label)
@@ -344,7 +339,7 @@ def _agreement_by_number(ctx: Context, number: int) -> Agreement:
 def _snooze_reminder(ctx: Context, r: Reminder, value: str) -> Rich:
     assert r.id is not None
     _require_may_change(ctx, r)
-    if r.status == "cancelled":
+    if r.status == ReminderStatus.CANCELLED:
         raise CommandError("reminder.already_gone", number=r.number)
     until = _snooze_until(ctx, value, _policy(ctx))
     store.set_snooze(
@@ -356,8 +351,8 @@ def _snooze_reminder(ctx: Context, r: Reminder, value: str) -> Rich:
         set_by=ctx.sender,
         now=ctx.now,
     )
-    if r.status == "done":
-        store.update_reminder(ctx.db, r, now=ctx.now, status="active")
+    if r.status == ReminderStatus.DONE:
+        store.update_reminder(ctx.db, r, now=ctx.now, status=ReminderStatus.ACTIVE)
     return i18n.t(
         ctx.lang, "reminder.snoozed_reminder", number=r.number, when=_when_text(ctx, until)
     )
@@ -381,7 +376,7 @@ def list_reminders(ctx: Context, args: str) -> Rich:
             continue
         lines.append((occ.at, _describe(ctx, item, occ, names)))
     lines.sort(key=lambda pair: pair[0])
-    paused = store.room_reminders(ctx.db, ctx.room_id, statuses=("paused",))
+    paused = store.room_reminders(ctx.db, ctx.room_id, statuses=(ReminderStatus.PAUSED,))
     if not lines and not paused:
         return i18n.t(ctx.lang, "reminder.list.empty")
     out: list[Rich] = [i18n.t(ctx.lang, "reminder.list.title")]

@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from sqlmodel import Session
 
 from commands.core import i18n
+from commands.core.defaults import Defaults
 from commands.core.effects import Reply
 from commands.core.rich import Rich, mention, text, trusted
+from commands.general.role_rules import CHAIR_POWER_LEVEL
 from commands.general.settings import LANGUAGE
 from commands.parsing.dates import (
     format_date,
@@ -44,8 +46,7 @@ from commands.reminders.settings import policy_from_settings
 from storage import agreements as agreement_store
 from storage import reminders as store
 from storage import rooms
-from storage.models import Agreement
-from storage.models.reminders import Reminder
+from storage.models import Agreement, LogStatus, Reminder, ReminderStatus
 
 # What a reminder message is about: reactions and replies to it act on that object.
 REF_AGREEMENT = "agreement"
@@ -68,9 +69,7 @@ def _no_levels(room_id: str) -> Mapping[str, int]:
 class ReminderEnv:
     """What the bot knows beyond the database: config defaults and the rooms' members."""
 
-    default_language: str = "de"
-    default_timezone: str = "Europe/Berlin"
-    default_state: str = "NW"
+    defaults: Defaults = field(default_factory=Defaults)
     coordinators: frozenset[str] = frozenset()
     late_after: dt.timedelta = DEFAULT_LATE_AFTER
     bot_user: str | None = None
@@ -139,10 +138,8 @@ def _rooms(db: Session, env: ReminderEnv, room_id: str | None) -> dict[str, _Roo
     found: dict[str, _RoomInfo] = {}
     for rid, joined_at in active:
         values = stored.get(rid, {})
-        policy = policy_from_settings(
-            values, tz=env.default_timezone, default_state=env.default_state
-        )
-        lang = values.get(LANGUAGE.key) or env.default_language
+        policy = policy_from_settings(values, env.defaults)
+        lang = values.get(LANGUAGE.key) or env.defaults.language
         found[rid] = _RoomInfo(policy, lang, joined_at)
     return found
 
@@ -306,7 +303,7 @@ def mark_handled(db: Session, due: Due, *, outbox_id: int | None, now: dt.dateti
             kind=due.kind,
             occurrence_at=due.occurrence_at,
             now=now,
-            status="sent" if due.reply is not None else "skipped",
+            status=LogStatus.SENT if due.reply is not None else LogStatus.SKIPPED,
             late=due.late,
             agreement_id=due.agreement_id,
             reminder_id=due.reminder_id,
@@ -319,7 +316,7 @@ def mark_handled(db: Session, due: Due, *, outbox_id: int | None, now: dt.dateti
         return
     if reminder.due_at is not None:
         if due.reply is not None:
-            store.update_reminder(db, reminder, now=now, status="done")
+            store.update_reminder(db, reminder, now=now, status=ReminderStatus.DONE)
     elif due.kind == "recurring" and (
         reminder.last_fired_at is None or due.occurrence_at > reminder.last_fired_at
     ):
@@ -448,8 +445,6 @@ def _watchers(
     room_id: str, env: ReminderEnv, names: Mapping[str, str], *, exclude: Sequence[str]
 ) -> list[str]:
     """Chair (power level 50 or more) and coordination, for the escalation."""
-    from commands.general.role_rules import CHAIR_POWER_LEVEL
-
     levels = env.power_levels(room_id)
     chairs = sorted(u for u, level in levels.items() if level >= CHAIR_POWER_LEVEL)
     found: list[str] = []

@@ -33,14 +33,18 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+from commands.core.defaults import Defaults
 from commands.parsing.dates import combine_local
 from commands.parsing.recurrence import Recurrence
+from storage.models import AgreementStatus
 
 # Automatic reminders are never posted from this time of day until the next morning.
 NIGHT_STARTS = dt.time(20, 0)
 DEFAULT_HOUR = dt.time(9, 0)
 # How late a reminder may be before it is marked "verspätet".
 DEFAULT_LATE_AFTER = dt.timedelta(minutes=5)
+# A room without settings of its own; the bot's config may give others (ReminderEnv).
+_DEFAULTS = Defaults()
 GERMAN_STATES = tuple(s for s in holidays.Germany.subdivisions if len(s) == 2)
 
 _DAY = dt.timedelta(days=1)
@@ -95,8 +99,8 @@ def work_calendar(state: str) -> WorkCalendar:
 class Policy:
     """A room's reminder policy; the defaults are DESIGN.md's."""
 
-    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Berlin"))
-    state: str = "NW"
+    tz: ZoneInfo = field(default_factory=lambda: _DEFAULTS.zone)
+    state: str = _DEFAULTS.state
     hour: dt.time = DEFAULT_HOUR
     before_days: int = 2  # working days before the due date; 0: no such reminder
     on_due: bool = True
@@ -196,7 +200,7 @@ def agreement_occurrences(
     a: AgreementFacts, policy: Policy, snooze: Snooze | None = None
 ) -> list[Occurrence]:
     """Every reminder the agreement is owed in its current state, past and future."""
-    if a.status != "open" or a.due_date is None:
+    if a.status != AgreementStatus.OPEN or a.due_date is None:
         return []
     cal = policy.calendar
     due = a.due_date

@@ -14,15 +14,18 @@ import re
 from zoneinfo import ZoneInfo
 
 import holidays
-from sqlmodel import Session
 
 from commands.core import i18n
 from commands.core.context import Context
+from commands.core.defaults import Defaults
 from commands.core.errors import CommandError
-from commands.general.settings import TIMEZONE, Setting, register_setting, room_timezone
+from commands.core.registry import Router
+from commands.core.setting import Setting
+from commands.general.settings import TIMEZONE
 from commands.parsing.dates import fold, format_time, parse_clock
 from commands.reminders.policy import DEFAULT_HOUR, GERMAN_STATES, NIGHT_STARTS, Policy
-from storage import rooms
+
+router = Router()
 
 MAX_BEFORE_DAYS = 20
 EARLIEST_HOUR = dt.time(6, 0)
@@ -255,25 +258,11 @@ def _parse_state(ctx: Context, value: str) -> str:
     raise CommandError("settings.reminder.bad_state", value=value, states=", ".join(GERMAN_STATES))
 
 
-class _StateDefault:
-    """The configured default state (config `defaults.state`), set by the bot at start-up."""
-
-    value = "NW"
-
-
-def set_default_state(state: str) -> None:
-    _StateDefault.value = state
-
-
-def default_state() -> str:
-    return _StateDefault.value
-
-
 def _show_state(ctx: Context, value: str | None) -> str:
-    return value or _StateDefault.value
+    return value or ctx.defaults.state
 
 
-BEFORE = register_setting(
+BEFORE = router.setting(
     Setting(
         "reminder.before",
         ("erinnerung", "reminder"),
@@ -282,7 +271,7 @@ BEFORE = register_setting(
         _show_before,
     )
 )
-HOUR = register_setting(
+HOUR = router.setting(
     Setting(
         "reminder.hour",
         ("erinnerungszeit", "uhrzeit", "remindertime", "reminder-time", "time"),
@@ -291,7 +280,7 @@ HOUR = register_setting(
         _show_hour,
     )
 )
-OVERDUE = register_setting(
+OVERDUE = router.setting(
     Setting(
         "reminder.overdue",
         ("überfällig", "overdue"),
@@ -300,7 +289,7 @@ OVERDUE = register_setting(
         _show_overdue,
     )
 )
-DIGEST = register_setting(
+DIGEST = router.setting(
     Setting(
         "reminder.digest",
         ("digest", "wochenüberblick", "weekly"),
@@ -309,7 +298,7 @@ DIGEST = register_setting(
         _show_digest,
     )
 )
-STATE = register_setting(
+STATE = router.setting(
     Setting(
         "reminder.state",
         ("bundesland", "state"),
@@ -320,14 +309,14 @@ STATE = register_setting(
 )
 
 
-def policy_from_settings(stored: dict[str, str], *, tz: str, default_state: str) -> Policy:
+def policy_from_settings(stored: dict[str, str], defaults: Defaults) -> Policy:
     """The room's policy from its stored settings (see `rooms.get_settings`)."""
     every, times = _overdue(stored.get(OVERDUE.key))
     day, clock, since = _digest(stored.get(DIGEST.key))
     before = stored.get(BEFORE.key)
     return Policy(
-        tz=ZoneInfo(stored.get(TIMEZONE.key) or tz),
-        state=stored.get(STATE.key) or default_state,
+        tz=ZoneInfo(stored.get(TIMEZONE.key) or defaults.timezone),
+        state=stored.get(STATE.key) or defaults.state,
         hour=_clock(stored.get(HOUR.key)) or DEFAULT_HOUR,
         before_days=int(before) if before else Policy().before_days,
         overdue_every_days=every if times else 0,
@@ -336,8 +325,3 @@ def policy_from_settings(stored: dict[str, str], *, tz: str, default_state: str)
         digest_time=clock,
         digest_since=since,
     )
-
-
-def room_policy(db: Session, room_id: str, *, default_tz: str, default_state: str) -> Policy:
-    tz = str(room_timezone(db, room_id, default_tz))
-    return policy_from_settings(rooms.get_settings(db, room_id), tz=tz, default_state=default_state)

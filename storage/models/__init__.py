@@ -1,21 +1,39 @@
 """Every table of the bot, one module per family; importing this package registers them all
 on SQLModel's metadata (Alembic's env and the tests rely on that)."""
 
-from storage.models.agreements import Agreement, AgreementHistory, AgreementOwner
+from storage.models.agreements import (
+    Agreement,
+    AgreementHistory,
+    AgreementOwner,
+    AgreementStatus,
+    HistoryAction,
+)
 from storage.models.events import ProcessedEvent, SyncState
-from storage.models.outbox import OutboxMessage
-from storage.models.reminders import Reminder, ReminderLog, ReminderSnooze, SchedulerLease
+from storage.models.outbox import OutboxMessage, OutboxStatus
+from storage.models.reminders import (
+    LogStatus,
+    Reminder,
+    ReminderLog,
+    ReminderSnooze,
+    ReminderStatus,
+    SchedulerLease,
+)
 from storage.models.rooms import Room, RoomRole, RoomSetting
 
 __all__ = [
     "Agreement",
     "AgreementHistory",
     "AgreementOwner",
+    "AgreementStatus",
+    "HistoryAction",
+    "LogStatus",
     "OutboxMessage",
+    "OutboxStatus",
     "ProcessedEvent",
     "Reminder",
     "ReminderLog",
     "ReminderSnooze",
+    "ReminderStatus",
     "Room",
     "RoomRole",
     "RoomSetting",

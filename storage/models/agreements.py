@@ -3,11 +3,33 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
+
+
+class AgreementStatus(StrEnum):
+    """Nothing is ever deleted by a command: cancelled is a status."""
+
+    OPEN = "open"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class HistoryAction(StrEnum):
+    """What one history row records (`agreement.history.<action>` in the catalogue)."""
+
+    CREATED = "created"
+    DONE = "done"
+    REOPENED = "reopened"
+    ASSIGNED = "assigned"
+    DUE_CHANGED = "due_changed"
+    EDITED = "edited"
+    CANCELLED = "cancelled"
+    NOTE = "note"
 
 
 class Agreement(SQLModel, table=True):
@@ -23,8 +45,8 @@ class Agreement(SQLModel, table=True):
     room_id: str = Field(foreign_key="room.room_id", max_length=255, index=True)
     number: int
     text: str = Field(sa_column=Column(Text, nullable=False))
-    # open | done | cancelled — nothing is ever deleted by a command.
-    status: str = Field(default="open", max_length=16, index=True)
+    # An AgreementStatus.
+    status: str = Field(default=AgreementStatus.OPEN, max_length=16, index=True)
     due_date: dt.date | None = None
     due_time: dt.time | None = None
     created_by: str = Field(max_length=255)
@@ -53,7 +75,7 @@ class AgreementHistory(SQLModel, table=True):
     agreement_id: int = Field(foreign_key="agreement.id", index=True)
     at: dt.datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     actor: str = Field(max_length=255)
-    # created | done | reopened | assigned | due_changed | edited | cancelled | note
+    # A HistoryAction.
     action: str = Field(max_length=32)
     old_value: str | None = Field(default=None, sa_column=Column(Text))
     new_value: str | None = Field(default=None, sa_column=Column(Text))

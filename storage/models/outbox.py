@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"  # not yet confirmed by the homeserver: (re)sent
+    SENT = "sent"
+    FAILED = "failed"  # refused for good: never sent again
+    DROPPED = "dropped"  # the bot left the room before it could be sent
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -21,7 +29,7 @@ class OutboxMessage(SQLModel, table=True):
     room_id: str = Field(max_length=255, index=True)
     event_type: str = Field(default="m.room.message", max_length=128)
     content: str = Field(sa_column=Column(Text, nullable=False))
-    status: str = Field(default="pending", max_length=16, index=True)
+    status: str = Field(default=OutboxStatus.PENDING, max_length=16, index=True)
     created_at: dt.datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )

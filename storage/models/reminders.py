@@ -10,12 +10,27 @@ occurrence key, so nothing is ever sent twice) and the lease of the one scheduli
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel, col
 
 from storage.models.agreements import Agreement
 from storage.types import UTCDateTime
+
+
+class ReminderStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    DONE = "done"  # a one-off that was posted
+    CANCELLED = "cancelled"
+
+
+class LogStatus(StrEnum):
+    SENT = "sent"
+    # Superseded by a later occurrence, a snooze, or an empty digest.
+    SKIPPED = "skipped"
+
 
 # The reminder scheduler looks up open agreements by due date at every wake-up.
 Index("ix_agreement_status_due_date", col(Agreement.status), col(Agreement.due_date))
@@ -41,8 +56,8 @@ class Reminder(SQLModel, table=True):
     due_at: dt.datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     # recurring: JSON {"freq", "time", "weekdays", "nth"}; wall-clock time of the room.
     recurrence: str | None = Field(default=None, sa_column=Column(Text))
-    # active | paused | done (a one-off that was posted) | cancelled
-    status: str = Field(default="active", max_length=16, index=True)
+    # A ReminderStatus.
+    status: str = Field(default=ReminderStatus.ACTIVE, max_length=16, index=True)
     # Occurrences before this moment are never posted (creation, or the last `!weiter`).
     active_since: dt.datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     # The nominal moment of the latest occurrence handled (posted or passed over).
@@ -69,8 +84,8 @@ class ReminderLog(SQLModel, table=True):
     reminder_id: int | None = Field(default=None, index=True)
     occurrence_at: dt.datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     handled_at: dt.datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
-    # sent | skipped (superseded by a later occurrence, a snooze, or an empty digest)
-    status: str = Field(default="sent", max_length=16)
+    # A LogStatus.
+    status: str = Field(default=LogStatus.SENT, max_length=16)
     late: bool = False
     outbox_id: int | None = None
 

@@ -20,13 +20,21 @@ from pathlib import Path
 import pytest
 
 from bot.runtime.incoming import BotSettings, IncomingMessage, handle_message
+from commands.core.defaults import Defaults
+from commands.features import build_registry
 from storage import rooms
 from storage.db import Database
 from storage.migrate import upgrade
 
 ROOM = "!gremium:example.org"
 ANNA = "@anna:example.org"
-SETTINGS = BotSettings("example.org", "!", "de", "Europe/Berlin", frozenset())
+SETTINGS = BotSettings(
+    server_name="example.org",
+    prefix="!",
+    coordinators=frozenset(),
+    registry=build_registry(),
+    defaults=Defaults(),
+)
 ROUNDS = 200
 
 

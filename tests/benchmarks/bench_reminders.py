@@ -33,7 +33,7 @@ from sqlmodel import func, select
 
 from bot.devtools.member import Member
 from bot.devtools.synapse import LocalSynapse
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, OutboxStatus
 from storage.models.reminders import ReminderLog
 from tests.integration.conftest import PASSWORD, write_config
 from tests.integration.reminder_helpers import database, insert_reminder, start_bot, stop_bot
@@ -124,7 +124,8 @@ async def test_thousand_reminders_in_one_minute_across_hundred_rooms(tmp_path: P
             with db.session() as s:
                 done = s.exec(
                     select(func.count()).where(
-                        OutboxMessage.status == "sent", OutboxMessage.ref_kind == "reminder"
+                        OutboxMessage.status == OutboxStatus.SENT,
+                        OutboxMessage.ref_kind == "reminder",
                     )
                 ).one()
             if done >= expected:

@@ -18,12 +18,9 @@ from storage import agreements, rooms
 from storage.db import Database
 from storage.models import Agreement
 from storage.models.reminders import Reminder
+from storage.types import utcnow
 
 Clock = Callable[[], dt.datetime]
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def shifted_clock(target: dt.datetime, seconds_from_now: float) -> Clock:

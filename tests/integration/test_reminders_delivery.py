@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.devtools.synapse import LocalSynapse
+from storage.models import AgreementStatus
 from tests.integration.conftest import PASSWORD, unique, write_config
 from tests.integration.reminder_helpers import (
     agreement_status,
@@ -76,7 +77,7 @@ async def test_reminder_arrives_at_its_time_mentioning_the_owner_and_not_for_a_d
         # #2 is completed before 09:00, by the command members use.
         await anna.send(room, "!erledigt 2")
         await wait_for_bot_message(anna, bot_user, room, "#2 ist erledigt")
-        assert agreement_status(db, second) == "done"
+        assert agreement_status(db, second) == AgreementStatus.DONE
         assert time.monotonic() < nine_real, "set-up took too long for this test's clock"
 
         reminder = await wait_for_bot_message(anna, bot_user, room, "Heute fällig", timeout=30)
@@ -98,10 +99,10 @@ async def test_reminder_arrives_at_its_time_mentioning_the_owner_and_not_for_a_d
         # A ✅ on the reminder marks the agreement done.
         await anna.react(room, reminder.event_id, "✅")
         for _ in range(100):
-            if agreement_status(db, first) == "done":
+            if agreement_status(db, first) == AgreementStatus.DONE:
                 break
             await asyncio.sleep(0.1)
-        assert agreement_status(db, first) == "done"
+        assert agreement_status(db, first) == AgreementStatus.DONE
         db.dispose()
     finally:
         await stop_bot(bot, task)
@@ -154,7 +155,7 @@ async def test_agreement_completed_while_the_bot_was_down_is_not_reminded_after_
         await wait_for_bot_message(anna, bot_user, room, "Zahlen melden", timeout=30)
         await wait_for_bot_message(anna, bot_user, room, "#1 ist erledigt", timeout=30)
         await asyncio.sleep(2)
-        assert agreement_status(db, done_meanwhile) == "done"
+        assert agreement_status(db, done_meanwhile) == AgreementStatus.DONE
         reminded = [m.body for m in bot_messages(anna, bot_user, room, "Heute fällig")]
         assert len(reminded) == 1 and "Zahlen melden" in reminded[0], reminded
     finally:

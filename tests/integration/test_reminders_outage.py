@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from bot.devtools.member import Member
 from bot.devtools.synapse import LocalSynapse
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, OutboxStatus
 from storage.models.reminders import ReminderLog
 from tests.integration.conftest import PASSWORD, write_config
 from tests.integration.reminder_helpers import (
@@ -78,7 +78,9 @@ async def test_reminder_due_while_the_homeserver_is_down_arrives_once_after_it_i
         assert len(await events_in_room(anna, room, bot_user, "Zahlen an die Statistik")) == 1
         with db.session() as s:
             assert len(s.exec(select(ReminderLog)).all()) == 1
-            pending = s.exec(select(OutboxMessage).where(OutboxMessage.status != "sent")).all()
+            pending = s.exec(
+                select(OutboxMessage).where(OutboxMessage.status != OutboxStatus.SENT)
+            ).all()
             assert pending == []
         db.dispose()
         await stop_bot(bot, task)

@@ -21,7 +21,7 @@ from bot.runtime import credentials
 from bot.runtime.matrix_content import render_reply
 from commands.reminders.plan import ReminderEnv, mark_handled, plan
 from storage import outbox
-from storage.models import OutboxMessage
+from storage.models import LogStatus, OutboxMessage, OutboxStatus
 from storage.models.reminders import ReminderLog
 from tests.integration.conftest import PASSWORD, BotProcess, unique, write_config
 from tests.integration.reminder_helpers import (
@@ -85,7 +85,7 @@ async def test_reminder_due_while_the_bot_was_killed_arrives_once_marked_late(
         assert undecryptable == []
         with db.session() as s:
             [entry] = s.exec(select(ReminderLog)).all()
-            assert entry.status == "sent" and entry.late
+            assert entry.status == LogStatus.SENT and entry.late
         db.dispose()
         assert process.stop() == 0
     finally:
@@ -128,7 +128,7 @@ async def test_killed_after_the_homeserver_took_the_reminder_it_is_not_posted_tw
         # between the homeserver taking it and the bot noting that.
         with db.session() as s:
             row = s.get(OutboxMessage, msg.id)
-            assert row is not None and row.status == "pending"
+            assert row is not None and row.status == OutboxStatus.PENDING
         creds = credentials.load(load_config(config).data_dir)
         assert creds is not None
         status, body = await asyncio.to_thread(
@@ -145,7 +145,7 @@ async def test_killed_after_the_homeserver_took_the_reminder_it_is_not_posted_tw
         for _ in range(300):
             with db.session() as s:
                 sent = s.get(OutboxMessage, row.id)
-                if sent is not None and sent.status == "sent":
+                if sent is not None and sent.status == OutboxStatus.SENT:
                     break
             await asyncio.sleep(0.1)
         assert sent is not None and sent.event_id == first_event  # the homeserver deduplicated

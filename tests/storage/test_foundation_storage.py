@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import inspect
 
 from bot.runtime.incoming import BotSettings, IncomingMessage, handle_message
+from commands.core.defaults import Defaults
+from commands.features import build_registry
 from storage import events, outbox, rooms
 from storage.db import Database
 from storage.migrate import current_revision, downgrade, head_revision, upgrade
@@ -20,9 +22,9 @@ NOW = dt.datetime(2026, 3, 9, 9, 15, tzinfo=dt.UTC)
 SETTINGS = BotSettings(
     server_name="example.org",
     prefix="!",
-    default_language="de",
-    default_timezone="Europe/Berlin",
     coordinators=frozenset(),
+    registry=build_registry(),
+    defaults=Defaults(),
 )
 
 

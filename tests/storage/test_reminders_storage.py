@@ -22,7 +22,7 @@ from storage import agreements, outbox, rooms
 from storage import reminders as store
 from storage.db import Database
 from storage.migrate import downgrade, upgrade
-from storage.models import OutboxMessage
+from storage.models import HistoryAction, LogStatus, OutboxMessage
 from storage.models.reminders import ReminderLog, SchedulerLease
 from tests.unit.reminder_helpers import add_agreement, change_agreement
 
@@ -69,7 +69,9 @@ def test_an_occurrence_key_can_be_recorded_only_once(db: Database) -> None:
 def test_re_dating_history_is_read_back_as_an_aware_moment(db: Database) -> None:
     a = add_agreement(db, number=1, text="x", due=dt.date(2026, 3, 20), owners=[ANNA])
     moment = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
-    change_agreement(db, a, at=moment, action="due_changed", due_date=dt.date(2026, 3, 27))
+    change_agreement(
+        db, a, at=moment, action=HistoryAction.DUE_CHANGED, due_date=dt.date(2026, 3, 27)
+    )
     with db.session() as s:
         assert store.restarted_at(s, [a]) == {a: moment}
         assert agreements.owners_of(s, [a]) == {a: [ANNA]}
@@ -107,7 +109,7 @@ async def test_wake_up_queues_message_and_records_it_in_one_transaction(db: Data
         dbt.close()
     with db.session() as s:
         [msg] = s.exec(select(OutboxMessage)).all()
-        [entry] = [e for e in store.log_entries(s) if e.status == "sent"]
+        [entry] = [e for e in store.log_entries(s) if e.status == LogStatus.SENT]
         assert entry.outbox_id == msg.id and entry.agreement_id == a and entry.kind == "due"
         assert msg.txn_id == outbox.txn_id_for(f"reminder:agreement:{a}:due:2026-03-13")
         assert msg.ref_kind == "agreement" and msg.ref_id == a

@@ -6,10 +6,11 @@ import datetime as dt
 import itertools
 from collections.abc import Sequence
 
-from commands.reminders.plan import Plan, ReminderEnv, mark_handled, plan
+from bot.runtime.scheduler import queue_due
+from commands.reminders.plan import Plan, ReminderEnv
 from storage import agreements, rooms
 from storage.db import Database
-from storage.models import Agreement, AgreementHistory, AgreementOwner
+from storage.models import Agreement, AgreementHistory, AgreementOwner, AgreementStatus
 from tests.dialog import BERLIN, CHAIR, COORDINATOR, ROOM, Dialog
 
 _events = itertools.count(1)
@@ -24,7 +25,7 @@ def add_agreement(
     owners: Sequence[str] = (),
     created_by: str = "@ben:example.org",
     created_at: dt.datetime = dt.datetime(2026, 3, 2, 10, 0, tzinfo=BERLIN),
-    status: str = "open",
+    status: AgreementStatus = AgreementStatus.OPEN,
     closed_at: dt.datetime | None = None,
     room_id: str = ROOM,
 ) -> int:
@@ -42,7 +43,7 @@ def add_agreement(
             source_event_id=f"$agreement{next(_events)}",
         )
         a.number = number  # a test picks the number the room shows, as if others came first
-        if status != agreements.OPEN:
+        if status != AgreementStatus.OPEN:
             agreements.set_status(s, a, status, actor=created_by, at=closed_at or created_at)
         assert a.id is not None
         return a.id
@@ -92,12 +93,10 @@ def env_for(dialog: Dialog, **kw: object) -> ReminderEnv:
 
 
 def fire(db: Database, now: dt.datetime, env: ReminderEnv) -> Plan:
-    """What the scheduler does at a wake-up, without the outbox: plan and mark handled."""
+    """What the scheduler does at a wake-up: queue what is due in the outbox and mark it
+    handled. A dialog's next message delivers what was queued, as the bot's sender does."""
     with db.session() as s:
-        result = plan(s, now, env)
-        for due in result.due:
-            mark_handled(s, due, outbox_id=None, now=now)
-        return result
+        return queue_due(s, now, env)
 
 
 def sent(result: Plan) -> list[str]:

@@ -7,10 +7,9 @@ import itertools
 import pytest
 from sqlmodel import func, select
 
-from commands.core.effects import Reply
 from storage.db import Database
 from storage.models import Agreement, AgreementHistory, AgreementOwner
-from tests.dialog import ANNA, BEN, CARLA, CHAIR, STRANGER, Dialog
+from tests.dialog import ANNA, BEN, CARLA, CHAIR, STRANGER, Dialog, Sent
 
 
 def other_room(dialog: Dialog) -> Dialog:
@@ -32,7 +31,7 @@ def rows(db: Database) -> tuple[int, int, int]:
         )
 
 
-def record(dialog: Dialog, sender: str, body: str, **kw: object) -> Reply:
+def record(dialog: Dialog, sender: str, body: str, **kw: object) -> Sent:
     [reply] = dialog.say(sender, body, **kw)  # type: ignore[arg-type]
     return reply
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, load_config
+from commands.core.defaults import Defaults
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,6 +24,7 @@ def test_example_configuration_is_valid() -> None:
     config = load_config(REPO / "config.example.yaml", environ={})
     assert config.user_id == "@gremienbot:example.org"
     assert config.defaults.language == "de"
+    assert config.defaults.build() == Defaults()
     assert config.database_url.startswith("sqlite:///")
     assert config.may_invite("@someone:example.org")
     assert not config.may_invite("@someone:elsewhere.org")
@@ -100,3 +102,17 @@ def test_migrate_command_brings_a_new_database_to_the_newest_schema(tmp_path: Pa
     assert proc.returncode == 0, proc.stderr
     assert "database schema: empty ->" in proc.stdout
     assert (tmp_path / "data" / "gremienbot.db").exists()
+
+
+def test_the_configured_defaults_become_the_bots_one_defaults(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "homeserver: https://matrix.example.org\n"
+        "user_id: '@gremienbot:example.org'\n"
+        "password: x\n"
+        "defaults:\n"
+        "  language: en\n"
+        "  state: BY\n",
+    )
+    defaults = load_config(path, environ={}).defaults.build()
+    assert defaults == Defaults(language="en", timezone=Defaults().timezone, state="BY")

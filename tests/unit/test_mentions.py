@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from commands.core.context import Context
+from commands.core.defaults import Defaults
 from commands.core.errors import CommandError
 from commands.parsing.mentions import pills, require_in_room, take_mentions
-from tests.dialog import ANNA, BEN, BERLIN, CARLA, ROOM
+from tests.dialog import ANNA, BEN, BERLIN, CARLA, REGISTRY, ROOM
 
 BOT = "@gremienbot:example.org"
 MEMBERS = {
@@ -28,6 +29,10 @@ def ctx(**kw: Any) -> Context:
         event_id="$event",
         now=dt.datetime(2026, 3, 9, 10, 15, tzinfo=BERLIN),
         db=None,  # type: ignore[arg-type]  # mention parsing never touches the database
+        registry=REGISTRY,
+        lang="de",
+        tz=BERLIN,
+        defaults=Defaults(),
         server_name="example.org",
         members=MEMBERS,
     )

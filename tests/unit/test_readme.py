@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from commands.features import registry
+from commands.features import build_registry
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
 
 
 def test_readme_lists_every_command_with_its_english_name() -> None:
     missing = []
-    for cmd in registry().commands:
+    for cmd in build_registry().commands:
         if cmd.hidden:
             continue
         if f"`!{cmd.name}" not in README:

@@ -10,10 +10,15 @@ from bot.runtime.matrix_content import (
     replied_to,
     strip_reply_fallback,
 )
+from commands.core.context import Context
+from commands.core.defaults import Defaults
 from commands.core.effects import Reply
+from commands.core.errors import CommandError
 from commands.core.registry import Registry, Router, fold
-from commands.core.rich import mention, template, text
-from commands.features import registry
+from commands.core.rich import Rich, mention, template, text
+from commands.core.setting import Setting
+from commands.features import build_registry
+from tests.dialog import ANNA, Dialog
 
 
 def test_umlauts_and_their_ascii_spellings_are_one_name() -> None:
@@ -30,7 +35,7 @@ def test_a_name_declared_twice_is_refused_at_start() -> None:
 
 
 def test_command_and_arguments_are_split_on_the_first_space_or_line() -> None:
-    reg = registry()
+    reg = build_registry()
     assert reg.parse("!hilfe verabredung", "!") == ("hilfe", "verabredung")
     assert reg.parse("  !liste\nzweite Zeile", "!") == ("liste", "zweite Zeile")
     assert reg.parse("!", "!") is None
@@ -39,7 +44,7 @@ def test_command_and_arguments_are_split_on_the_first_space_or_line() -> None:
 
 
 def test_every_command_has_usage_and_summary_in_both_languages() -> None:
-    for cmd in registry().commands:
+    for cmd in build_registry().commands:
         for lang in ("de", "en"):
             assert cmd.usage(lang).startswith("!"), (cmd.name, lang)
             assert cmd.summary(lang), (cmd.name, lang)
@@ -88,20 +93,87 @@ def test_reply_relation_and_old_style_reply_fallback() -> None:
     assert strip_reply_fallback("> <@bot:x> Verabredung #3\n> mehr\n\n!erledigt") == "!erledigt"
 
 
-def test_a_message_missing_from_the_catalogue_still_gets_an_answer(dialog) -> None:
-    from commands.core.errors import CommandError
-
+def test_a_message_missing_from_the_catalogue_still_gets_an_answer(dialog: Dialog) -> None:
     router = Router("general")
 
     @router.command("kaputt")
-    def broken(ctx, args):  # type: ignore[no-untyped-def]
+    def broken(ctx: Context, args: str) -> Rich:
         raise CommandError("no.such.message")
 
-    reg = Registry([router])
-    with dialog.database.session() as s:
-        from commands.core.context import Context
-        from tests.dialog import ANNA, NOW_FOR_TESTS
-
-        ctx = Context(room_id="!r:x", sender=ANNA, event_id="$1", now=NOW_FOR_TESTS, db=s)
-        [reply] = reg.dispatch(ctx, "!kaputt") or []
+    room = Dialog(dialog.database, registry=Registry([router]))
+    [reply] = room.say(ANNA, "!kaputt")
     assert "interner Fehler" in reply.body
+
+
+# ------------------------------------------------------------------- routers and features
+
+
+def _setting(key: str, *names: str) -> Setting:
+    return Setting(key, names, "settings.language", lambda ctx, v: v, lambda ctx, v: v or "")
+
+
+def test_a_feature_router_includes_its_modules_under_its_own_help_group() -> None:
+    record, listing = Router(), Router()
+    record.command("verabredung")(lambda ctx, args: text(""))
+    listing.command("liste")(lambda ctx, args: text(""))
+    roles = Router("roles")
+    roles.command("rolle")(lambda ctx, args: text(""))
+    reg = Registry([Router("agreements").include(record, listing), roles])
+    assert [(c.name, c.group) for c in reg.commands] == [
+        ("verabredung", "agreements"),
+        ("liste", "agreements"),
+        ("rolle", "roles"),
+    ]
+    assert reg.groups == ["agreements", "roles"]
+
+
+def test_a_command_without_any_help_group_is_refused_at_start() -> None:
+    router = Router()
+    router.command("hilfe")(lambda ctx, args: text(""))
+    with pytest.raises(ValueError, match="no help group"):
+        Registry([router])
+
+
+def test_settings_and_reaction_rules_come_from_the_routers_in_their_order() -> None:
+    general, reminders = Router("general"), Router("reminders")
+    general.setting(_setting("language", "sprache", "language"))
+    reminders.setting(_setting("reminder.state", "bundesland", "state"))
+    reminders.reaction("reminder", {"✅\ufe0f"})(lambda ctx, key, ref_id: None)
+    reg = Registry([general, reminders])
+    assert [s.key for s in reg.settings] == ["language", "reminder.state"]
+    assert reg.find_setting("Bundesland") is reg.settings[1]
+    [rule] = reg.reactions
+    assert rule.matches("reminder", "✅") and not rule.matches("agreement", "✅")
+
+
+def test_a_setting_name_declared_twice_is_refused_at_start() -> None:
+    router = Router("general")
+    router.setting(_setting("language", "sprache", "language"))
+    router.setting(_setting("locale", "Sprache"))
+    with pytest.raises(ValueError, match="declared twice"):
+        Registry([router])
+
+
+def test_the_bots_features_in_help_order_with_their_settings() -> None:
+    reg = build_registry()
+    assert reg.groups == ["general", "agreements", "reminders", "roles"]
+    assert [s.key for s in reg.settings] == [
+        "language",
+        "timezone",
+        "reminder.before",
+        "reminder.hour",
+        "reminder.overdue",
+        "reminder.digest",
+        "reminder.state",
+    ]
+    assert [(r.ref_kind, "✅" in r.keys) for r in reg.reactions] == [("agreement", True)]
+
+
+def test_the_configured_defaults_reach_the_commands(dialog: Dialog) -> None:
+    room = Dialog(
+        dialog.database, defaults=Defaults(language="en", timezone="Europe/Vienna", state="BY")
+    )
+    shown = room.text(ANNA, "!settings")
+    assert "Language: English" in shown
+    assert "Time zone: Europe/Vienna" in shown
+    assert "State (public holidays): BY" in shown

@@ -10,6 +10,7 @@ import datetime as dt
 from sqlmodel import select
 
 from commands.reminders.plan import plan
+from storage.models import AgreementStatus, ReminderStatus
 from storage.models.reminders import Reminder, ReminderSnooze
 from tests.dialog import ANNA, BEN, BERLIN, CARLA, CHAIR, COORDINATOR, Dialog
 from tests.unit.reminder_helpers import add_agreement, env_for, fire
@@ -88,7 +89,7 @@ def test_one_off_reminder_fires_once_at_its_exact_time_mentioning_who_was_named(
     assert due.reply.mentions == (BEN,) and not due.late
     assert [d for d in fire(dialog.database, at(3, 9, 22, 31), env).due if d.reminder_id] == []
     [r] = reminders(dialog)
-    assert r.status == "done"
+    assert r.status == ReminderStatus.DONE
 
 
 # ----------------------------------------------------------------- list, delete, pause
@@ -130,7 +131,10 @@ def test_delete_by_number_only_by_its_author_chair_or_coordination(dialog: Dialo
     assert "schon erledigt oder gelöscht" in dialog.text(ANNA, "!erinnere löschen 1")
     assert "keine Erinnerung Nr. 9" in dialog.text(ANNA, "!erinnere löschen 9")
     assert "keine Nummer" in dialog.text(ANNA, "!erinnere löschen x")
-    assert [r.status for r in reminders(dialog)] == ["cancelled", "cancelled"]
+    assert [r.status for r in reminders(dialog)] == [
+        ReminderStatus.CANCELLED,
+        ReminderStatus.CANCELLED,
+    ]
     assert "Nr. 1" not in dialog.text(ANNA, "!erinnerungen")
 
 
@@ -157,7 +161,9 @@ def test_pause_needs_a_recurring_reminder_and_rights(dialog: Dialog) -> None:
     assert "einmalige" in dialog.text(ANNA, "!pause 1")
     assert "dürfen sie nur" in dialog.text(BEN, "!pause 2")
     assert "Welche Erinnerung" in dialog.text(ANNA, "!pause")
-    # As a reply to the posted reminder, no number is needed.
+    # As a reply to the posted reminder, no number is needed: Monday's is posted first.
+    fire(dialog.database, at(3, 16, 9), env_for(dialog))
+    dialog.now = at(3, 16, 9, 5)
     assert "pausiert" in dialog.text(ANNA, "!pause", ref=("reminder", reminders(dialog)[1].id))
 
 
@@ -207,12 +213,15 @@ def test_snooze_refusals(dialog: Dialog) -> None:
         text="Fertig",
         due=dt.date(2026, 3, 20),
         owners=[BEN],
-        status="done",
+        status=AgreementStatus.DONE,
     )
     assert "Was soll ich verschieben?" in dialog.text(BEN, "!später 3 tage")
     assert "dürfen nur" in dialog.text(CARLA, "!später 2 3 tage")
     assert "nicht mehr offen" in dialog.text(BEN, "!später 3 1 tag")
     assert "keine Verabredung #9" in dialog.text(BEN, "!später 9 1 tag")
+    # As a reply to #2's reminder, posted two working days before its due date:
+    fire(dialog.database, at(3, 18, 9), env_for(dialog))
+    dialog.now = at(3, 18, 9, 5)
     assert "verstehe ich nicht" in dialog.text(BEN, "!später bald mal", ref=("agreement", a))
     with dialog.database.session() as s:
         assert s.exec(select(ReminderSnooze)).all() == []
@@ -223,7 +232,7 @@ def test_snooze_a_posted_one_off_reminder(dialog: Dialog) -> None:
     env = env_for(dialog)
     fire(dialog.database, at(3, 9, 11), env)
     [r] = reminders(dialog)
-    assert r.status == "done"
+    assert r.status == ReminderStatus.DONE
     dialog.now = at(3, 9, 11, 1)
     answer = dialog.text(ANNA, "!später 30 min", ref=("reminder", r.id))
     assert "Nr. 1 erinnere ich wieder am Mo., 9. März 2026, 11:31 Uhr" in answer

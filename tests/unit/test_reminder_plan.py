@@ -7,7 +7,7 @@ import datetime as dt
 from commands.reminders.digest import digest_text
 from commands.reminders.plan import plan
 from storage.db import Database
-from storage.models import Agreement
+from storage.models import Agreement, AgreementStatus, HistoryAction
 from tests.dialog import ANNA, BEN, BERLIN, CARLA, CHAIR, COORDINATOR, Dialog
 from tests.unit.reminder_helpers import add_agreement, change_agreement, env_for, fire
 
@@ -48,7 +48,14 @@ def test_owner_is_mentioned_before_and_on_the_due_date(dialog: Dialog) -> None:
 def test_completed_agreement_gets_no_more_reminders(dialog: Dialog) -> None:
     db = dialog.database
     a = add_agreement(db, number=1, text="Raum buchen", due=dt.date(2026, 3, 13), owners=[ANNA])
-    change_agreement(db, a, at=at(3, 10), action="done", status="done", closed_at=at(3, 10))
+    change_agreement(
+        db,
+        a,
+        at=at(3, 10),
+        action=HistoryAction.DONE,
+        status=AgreementStatus.DONE,
+        closed_at=at(3, 10),
+    )
     env = env_for(dialog)
     for moment in (at(3, 11), at(3, 13), at(3, 20), at(3, 27)):
         assert [d for d in fire(db, moment, env).due if d.agreement_id == a] == []
@@ -61,8 +68,10 @@ def test_re_dating_and_reassigning_change_the_next_reminder_at_once(dialog: Dial
     dialog.say(CHAIR, "!einstellungen digest aus")
     with db.session() as s:
         assert plan(s, at(3, 10, 12), env).next_at == at(3, 11, 9)
-    change_agreement(db, a, at=at(3, 10, 12), action="due_changed", due_date=dt.date(2026, 3, 20))
-    change_agreement(db, a, at=at(3, 10, 12), action="assigned", owners=[CARLA])
+    change_agreement(
+        db, a, at=at(3, 10, 12), action=HistoryAction.DUE_CHANGED, due_date=dt.date(2026, 3, 20)
+    )
+    change_agreement(db, a, at=at(3, 10, 12), action=HistoryAction.ASSIGNED, owners=[CARLA])
     with db.session() as s:
         assert plan(s, at(3, 10, 12), env).next_at == at(3, 18, 9)
     [due] = [d for d in fire(db, at(3, 18, 9), env).due if d.agreement_id == a]
@@ -75,7 +84,9 @@ def test_re_dated_to_soon_does_not_fire_the_passed_before_reminder_late(dialog: 
     a = add_agreement(db, number=2, text="Bericht", due=dt.date(2026, 3, 27), owners=[ANNA])
     # On Thursday 12 March at 14:00 the due date becomes Monday 16 March; its
     # "2 working days before" (Thursday 9:00) has passed already.
-    change_agreement(db, a, at=at(3, 12, 14), action="due_changed", due_date=dt.date(2026, 3, 16))
+    change_agreement(
+        db, a, at=at(3, 12, 14), action=HistoryAction.DUE_CHANGED, due_date=dt.date(2026, 3, 16)
+    )
     env = env_for(dialog)
     assert [d for d in fire(db, at(3, 12, 14, 1), env).due if d.agreement_id == a] == []
     assert [d.kind for d in fire(db, at(3, 16, 9), env).due if d.agreement_id == a] == ["due"]
@@ -147,7 +158,7 @@ def test_digest_lists_open_items_by_owner_with_overdue_and_this_week(dialog: Dia
         text="Schon erledigt",
         due=dt.date(2026, 3, 5),
         owners=[ANNA],
-        status="done",
+        status=AgreementStatus.DONE,
         closed_at=at(3, 5),
     )
     add_agreement(
@@ -156,7 +167,7 @@ def test_digest_lists_open_items_by_owner_with_overdue_and_this_week(dialog: Dia
         text="Verworfen",
         due=dt.date(2026, 3, 5),
         owners=[ANNA],
-        status="cancelled",
+        status=AgreementStatus.CANCELLED,
         closed_at=at(3, 5),
     )
     result = fire(db, at(3, 9, 9, 0), env_for(dialog))
@@ -196,7 +207,7 @@ def test_digest_is_skipped_when_nothing_is_open(dialog: Dialog) -> None:
         text="Fertig",
         due=dt.date(2026, 3, 5),
         owners=[ANNA],
-        status="done",
+        status=AgreementStatus.DONE,
         closed_at=at(3, 5),
     )
     result = fire(db, at(3, 9, 9, 0), env_for(dialog))
@@ -226,7 +237,7 @@ def test_digest_text_in_english() -> None:
         room_id="!r",
         number=7,
         text="Budget",
-        status="open",
+        status=AgreementStatus.OPEN,
         due_date=dt.date(2026, 3, 2),
         created_by=BEN,
         created_at=at(3, 1),

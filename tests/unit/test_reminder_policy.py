@@ -22,6 +22,7 @@ from commands.reminders.policy import (
     once_occurrences,
     recurring_occurrences,
 )
+from storage.models import AgreementStatus
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -33,7 +34,7 @@ def at(y: int, m: int, d: int, hh: int = 9, mm: int = 0) -> dt.datetime:
 def agreement(
     due: dt.date | None,
     *,
-    status: str = "open",
+    status: str = AgreementStatus.OPEN,
     since: dt.datetime | None = None,
     owners: tuple[str, ...] = ("@anna:example.org",),
 ) -> AgreementFacts:
@@ -145,8 +146,16 @@ def test_reminders_stay_at_nine_across_the_change_to_summer_time() -> None:
 
 
 def test_done_cancelled_or_undated_agreements_owe_nothing() -> None:
-    assert agreement_occurrences(agreement(dt.date(2026, 4, 6), status="done"), Policy()) == []
-    assert agreement_occurrences(agreement(dt.date(2026, 4, 6), status="cancelled"), Policy()) == []
+    assert (
+        agreement_occurrences(agreement(dt.date(2026, 4, 6), status=AgreementStatus.DONE), Policy())
+        == []
+    )
+    assert (
+        agreement_occurrences(
+            agreement(dt.date(2026, 4, 6), status=AgreementStatus.CANCELLED), Policy()
+        )
+        == []
+    )
     assert agreement_occurrences(agreement(None), Policy()) == []
 
 
