@@ -34,7 +34,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlmodel import Session
 
-from bot.runtime.dbthread import DbThread
+from bot.runtime.dbthread import UNAVAILABLE, DbThread
 from bot.runtime.incoming import enqueue_reply
 from commands.general.role_rules import CREATOR_POWER_LEVEL
 from commands.reminders.plan import Plan, ReminderEnv, mark_handled, plan
@@ -289,22 +289,51 @@ class ReminderScheduler:
         targets: list[str | None] = list(rooms) if rooms else [None]
         found: list[dt.datetime] = []
         for room_id in targets:
-            if self.online and not self.lease_lost:
-                queued, next_at = await self.dbt.run(self._fire, now, room_id)
-                if queued:
-                    self.wake_outbox()
-            else:
-                next_at = await self.dbt.run(self._next, now, room_id)
-                if next_at is not None and next_at <= now:
-                    # Due, but not postable now: the next sync that comes back pokes.
-                    self._deferred = True
-                    next_at = now + dt.timedelta(minutes=1)
-            if next_at is not None:
-                found.append(next_at)
+            for next_at in await self._check(now, room_id):
+                if next_at is not None:
+                    found.append(next_at)
         if rooms and self.next_at is not None:
             # The other rooms' next moment still stands (one that has just passed: now).
             found.append(max(self.next_at, now))
         self._schedule(min(found) if found else None)
+
+    async def _check(self, now: dt.datetime, room_id: str | None) -> list[dt.datetime | None]:
+        """Post (or, offline, only look at) what is due in one room or in all of them.
+
+        All rooms are planned in one go; should that fail on one room's data, they are
+        planned room by room and only the failing room is skipped (logged, retried in a
+        minute): one room's bad data never stops another room's reminders.
+        """
+        try:
+            return [await self._check_one(now, room_id)]
+        except UNAVAILABLE:
+            raise  # the database is away: retried as a whole
+        except Exception:
+            if room_id is not None:
+                log.exception("the reminders of %s failed; skipping that room", room_id)
+                return [now + dt.timedelta(minutes=1)]
+            log.exception("planning all rooms at once failed; planning room by room")
+        found: list[dt.datetime | None] = []
+        for rid in await self.dbt.run(self._room_ids):
+            found.extend(await self._check(now, rid))
+        return found
+
+    async def _check_one(self, now: dt.datetime, room_id: str | None) -> dt.datetime | None:
+        if self.online and not self.lease_lost:
+            queued, next_at = await self.dbt.run(self._fire, now, room_id)
+            if queued:
+                self.wake_outbox()
+            return next_at
+        next_at = await self.dbt.run(self._next, now, room_id)
+        if next_at is not None and next_at <= now:
+            # Due, but not postable now: the next sync that comes back pokes.
+            self._deferred = True
+            next_at = now + dt.timedelta(minutes=1)
+        return next_at
+
+    def _room_ids(self) -> list[str]:
+        with self.db.session() as s:
+            return [room_id for room_id, _joined in store.active_room_ids(s)]
 
     def _schedule(self, next_at: dt.datetime | None) -> None:
         latest = self.clock() + MAX_SLEEP

@@ -11,7 +11,15 @@ from commands.core import i18n
 from commands.core.context import Context, Role
 from commands.core.errors import CommandError, PermissionDenied, UsageError
 from commands.core.rich import Rich, mention, text
-from commands.parsing.dates import When, format_date, format_datetime, format_when, parse_when
+from commands.parsing.dates import (
+    YEARS_AHEAD_LIMIT,
+    When,
+    format_date,
+    format_datetime,
+    format_when,
+    parse_when,
+    too_far_ahead,
+)
 from storage import agreements as store
 from storage.models import Agreement
 
@@ -142,6 +150,10 @@ def parse_due(ctx: Context, value: str) -> When:
     clock = ctx.now.time().replace(second=0, microsecond=0, tzinfo=None)
     if when.date < today or (when.date == today and when.time is not None and when.time < clock):
         raise CommandError("agreement.date_past", date=format_when(when, ctx.lang))
+    if too_far_ahead(when.date, today):
+        raise CommandError(
+            "agreement.date_too_far", date=format_when(when, ctx.lang), years=YEARS_AHEAD_LIMIT
+        )
     return when
 
 

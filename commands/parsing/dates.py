@@ -51,6 +51,14 @@ __all__ = [
 
 _DAY = dt.timedelta(days=1)
 
+# A due date or snooze further ahead than this is a typo, not a plan ("bis 9999/12/31"):
+# it is refused on input, so that nothing stored can overflow the reminder arithmetic.
+YEARS_AHEAD_LIMIT = 10
+
+
+def too_far_ahead(day: dt.date, today: dt.date) -> bool:
+    return (day - today).days > 365 * YEARS_AHEAD_LIMIT + YEARS_AHEAD_LIMIT // 4 + 1
+
 
 @dataclass(frozen=True)
 class When:

@@ -29,12 +29,14 @@ from commands.core.errors import CommandError, PermissionDenied, UsageError
 from commands.core.registry import Router
 from commands.core.rich import Rich, text
 from commands.parsing.dates import (
+    YEARS_AHEAD_LIMIT,
     fold,
     format_date,
     format_datetime,
     parse_duration,
     parse_when,
     split_when_prefix,
+    too_far_ahead,
 )
 from commands.parsing.recurrence import parse_recurrence
 from commands.reminders.plan import (
@@ -257,6 +259,8 @@ def _snooze_until(ctx: Context, value: str, policy: Policy) -> dt.datetime:
         return ctx.now + DEFAULT_SNOOZE
     duration = parse_duration(cleaned)
     if duration is not None:
+        if too_far_ahead((ctx.now + duration).date(), ctx.now.date()):
+            raise CommandError("reminder.snooze_too_far", value=cleaned, years=YEARS_AHEAD_LIMIT)
         return ctx.now + duration
     when = parse_when(cleaned, now=ctx.now.astimezone(ctx.tz))
     if when is None:
@@ -264,6 +268,8 @@ def _snooze_until(ctx: Context, value: str, policy: Policy) -> dt.datetime:
     moment = when.at(policy.hour, ctx.tz)
     if moment <= ctx.now:
         raise CommandError("reminder.snooze_past", when=_when_text(ctx, moment))
+    if too_far_ahead(when.date, ctx.now.date()):
+        raise CommandError("reminder.snooze_too_far", value=cleaned, years=YEARS_AHEAD_LIMIT)
     return moment
 
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlmodel import Session
 
@@ -47,6 +49,8 @@ from storage import agreements as agreement_store
 from storage import reminders as store
 from storage import rooms
 from storage.models import Agreement, LogStatus, Reminder, ReminderStatus
+
+log = logging.getLogger(__name__)
 
 # What a reminder message is about: reactions and replies to it act on that object.
 REF_AGREEMENT = "agreement"
@@ -208,20 +212,22 @@ def collect_items(
         )
         sn = snoozes.get(a.id)
         snooze = Snooze(sn.until, sn.set_at) if sn is not None else None
-        items.append(
-            PlanItem(
-                "agreement",
-                a.room_id,
-                agreement_occurrences(facts, info.policy, snooze),
-                agreement=a,
-                owners=facts.owners,
-            )
+        found = _guarded(
+            f"agreement #{a.number} in {a.room_id}",
+            agreement_occurrences,
+            facts,
+            info.policy,
+            snooze,
         )
+        if found is not None:
+            items.append(PlanItem("agreement", a.room_id, found, agreement=a, owners=facts.owners))
     for rid, info in infos.items():
         joined = max(info.joined_at, floor or info.joined_at)
-        occ = digest_occurrences(rid, info.policy, now, joined_at=joined)
-        if occ:
-            items.append(PlanItem("digest", rid, occ))
+        digests = _guarded(
+            f"the digest of {rid}", digest_occurrences, rid, info.policy, now, joined_at=joined
+        )
+        if digests:
+            items.append(PlanItem("digest", rid, digests))
     reminders = store.active_reminders(db, room_id)
     reminder_snoozes = store.snoozes(db, REF_REMINDER, [r.id for r in reminders if r.id])
     for r in reminders:
@@ -230,20 +236,38 @@ def collect_items(
             continue
         rs = reminder_snoozes.get(r.id)
         rsnooze = Snooze(rs.until, rs.set_at) if rs is not None else None
-        if r.due_at is not None:
-            occ = once_occurrences(r.id, r.due_at, rsnooze)
-        else:
-            rule = recurrence_of(r)
-            if rule is None:
-                continue
-            since = max(r.active_since, r.last_fired_at or r.active_since)
-            # After a long downtime only the latest missed occurrence matters.
-            since = max(since, now - dt.timedelta(days=400))
-            occ = recurring_occurrences(
-                r.id, rule, info.policy.tz, since=since, now=now, snooze=rsnooze
-            )
-        items.append(PlanItem("reminder", r.room_id, occ, reminder=r))
+        occ = _guarded(
+            f"reminder {r.number} in {r.room_id}", _reminder_occurrences, r, info, now, rsnooze
+        )
+        if occ is not None:
+            items.append(PlanItem("reminder", r.room_id, occ, reminder=r))
     return infos, items
+
+
+def _reminder_occurrences(
+    r: Reminder, info: _RoomInfo, now: dt.datetime, snooze: Snooze | None
+) -> list[Occurrence]:
+    assert r.id is not None
+    if r.due_at is not None:
+        return once_occurrences(r.id, r.due_at, snooze)
+    rule = recurrence_of(r)
+    if rule is None:
+        return []
+    since = max(r.active_since, r.last_fired_at or r.active_since)
+    # After a long downtime only the latest missed occurrence matters.
+    since = max(since, now - dt.timedelta(days=400))
+    return recurring_occurrences(r.id, rule, info.policy.tz, since=since, now=now, snooze=snooze)
+
+
+def _guarded(
+    what: str, compute: Callable[..., list[Occurrence]], *args: Any, **kwargs: Any
+) -> list[Occurrence] | None:
+    """One object's bad data (a date past the calendar's end) skips that object only."""
+    try:
+        return compute(*args, **kwargs)
+    except (OverflowError, ValueError) as exc:
+        log.warning("skipping the reminders of %s: %s", what, exc)
+        return None
 
 
 def handled_keys(db: Session, items: Sequence[PlanItem]) -> set[str]:
@@ -261,20 +285,37 @@ def plan(db: Session, now: dt.datetime, env: ReminderEnv, *, room_id: str | None
     handled = handled_keys(db, items)
     result = Plan()
     for item in items:
-        info = infos[item.room_id]
-        decision = decide(item.occurrences, handled, now, info.policy, late_after=env.late_after)
-        done = {o.key for o in item.occurrences if o.key in handled}
-        for skipped in decision.skip:
-            done.add(skipped.key)
-            log = not (item.kind == "reminder" and skipped.kind == "recurring")
-            result.due.append(_due(item, skipped, None, False, log=log))
-        if decision.send is not None:
-            occ = decision.send
-            done.add(occ.key)
-            reply = _render(db, item, occ, decision.late, info, now, env)
-            result.due.append(_due(item, occ, reply, decision.late))
-        result.later(next_moment(item.occurrences, done, now, info.policy))
+        try:
+            due, next_at = _plan_item(db, item, infos[item.room_id], handled, now, env)
+        except (OverflowError, ValueError) as exc:
+            log.warning("skipping a %s in %s: %s", item.kind, item.room_id, exc)
+            continue
+        result.due.extend(due)
+        result.later(next_at)
     return result
+
+
+def _plan_item(
+    db: Session,
+    item: PlanItem,
+    info: _RoomInfo,
+    handled: set[str],
+    now: dt.datetime,
+    env: ReminderEnv,
+) -> tuple[list[Due], dt.datetime | None]:
+    found: list[Due] = []
+    decision = decide(item.occurrences, handled, now, info.policy, late_after=env.late_after)
+    done = {o.key for o in item.occurrences if o.key in handled}
+    for skipped in decision.skip:
+        done.add(skipped.key)
+        logged = not (item.kind == "reminder" and skipped.kind == "recurring")
+        found.append(_due(item, skipped, None, False, log=logged))
+    if decision.send is not None:
+        occ = decision.send
+        done.add(occ.key)
+        reply = _render(db, item, occ, decision.late, info, now, env)
+        found.append(_due(item, occ, reply, decision.late))
+    return found, next_moment(item.occurrences, done, now, info.policy)
 
 
 def _due(

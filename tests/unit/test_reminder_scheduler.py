@@ -137,3 +137,58 @@ async def test_with_nothing_planned_it_looks_again_within_the_hour(
         assert sched.next_at == NOON + MAX_SLEEP
     finally:
         await sched.stop()
+
+
+def _reminded_rooms(db: Database) -> set[str]:
+    with db.session() as s:
+        return {row.room_id for row in s.exec(select(OutboxMessage)) if row.room_id}
+
+
+async def test_an_agreement_due_in_year_9999_does_not_stop_the_reminders_of_other_rooms(
+    sqlite_db: Database, dbt: DbThread, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Stored before dates were bounded on input: its overdue reminders lie past the calendar."""
+    add_agreement(sqlite_db, number=1, text="Ewig", due=dt.date(9999, 12, 31), owners=[ANNA])
+    add_agreement(
+        sqlite_db, number=1, text="Bald", due=dt.date(2026, 3, 10), owners=[ANNA], room_id=OTHER
+    )
+    clock, woken = Clock(NINE), []
+    sched = _scheduler(sqlite_db, dbt, clock, woken)
+    sched.set_online(True)
+    await sched.acquire()
+    try:
+        await sched._run_once()
+        assert _reminded_rooms(sqlite_db) == {OTHER}
+        assert any("skipping the reminders of agreement #1" in r.message for r in caplog.records)
+    finally:
+        await sched.stop()
+
+
+async def test_a_room_whose_reminders_cannot_be_planned_is_skipped_and_the_others_go_out(
+    sqlite_db: Database, dbt: DbThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from commands.reminders import plan as planner
+
+    render = planner._render
+
+    def broken_in_room(db, item, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if item.room_id == ROOM:
+            raise RuntimeError("a bug that only this room's data triggers")
+        return render(db, item, *args, **kwargs)
+
+    monkeypatch.setattr(planner, "_render", broken_in_room)
+    add_agreement(sqlite_db, number=1, text="x", due=dt.date(2026, 3, 10), owners=[ANNA])
+    add_agreement(
+        sqlite_db, number=1, text="y", due=dt.date(2026, 3, 10), owners=[ANNA], room_id=OTHER
+    )
+    clock, woken = Clock(NINE), []
+    sched = _scheduler(sqlite_db, dbt, clock, woken)
+    sched.set_online(True)
+    await sched.acquire()
+    try:
+        await sched._run_once()
+        assert _reminded_rooms(sqlite_db) == {OTHER}
+        # The failing room is looked at again within a minute, not forgotten.
+        assert sched.next_at is not None and sched.next_at <= NINE + dt.timedelta(minutes=1)
+    finally:
+        await sched.stop()
