@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.dialog import ANNA, Dialog
+from tests.dialog import ANNA, CHAIR, Dialog
 
 
 def test_a_due_date_ten_thousand_years_away_is_refused_and_nothing_is_stored(
@@ -36,5 +36,5 @@ def test_a_snooze_of_decades_is_refused(dialog: Dialog) -> None:
 
 
 def test_in_english_the_bound_is_explained_in_english(dialog: Dialog) -> None:
-    dialog.text(ANNA, "!einstellungen sprache en")
+    dialog.text(CHAIR, "!einstellungen sprache en")
     assert "more than 10 years ahead" in dialog.text(ANNA, "!agree Forever by 9999/12/31")
