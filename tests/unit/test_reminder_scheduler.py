@@ -15,6 +15,7 @@ from sqlmodel import select
 from bot.runtime.dbthread import DbThread
 from bot.runtime.scheduler import MAX_SLEEP, ReminderScheduler
 from commands.reminders.plan import ReminderEnv
+from storage import reminders as reminder_store
 from storage import rooms
 from storage.db import Database
 from storage.models import OutboxMessage
@@ -147,8 +148,19 @@ def _reminded_rooms(db: Database) -> set[str]:
 async def test_an_agreement_due_in_year_9999_does_not_stop_the_reminders_of_other_rooms(
     sqlite_db: Database, dbt: DbThread, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Stored before dates were bounded on input: its overdue reminders lie past the calendar."""
-    add_agreement(sqlite_db, number=1, text="Ewig", due=dt.date(9999, 12, 31), owners=[ANNA])
+    """Stored before dates were bounded on input, then snoozed (`!später 1 366 tage`): its
+    overdue reminders lie past the calendar's end."""
+    ewig = add_agreement(sqlite_db, number=1, text="Ewig", due=dt.date(9999, 12, 31), owners=[ANNA])
+    with sqlite_db.session() as s:
+        reminder_store.set_snooze(
+            s,
+            ref_kind="agreement",
+            ref_id=ewig,
+            room_id=ROOM,
+            until=NINE + dt.timedelta(days=366),
+            set_by=ANNA,
+            now=NINE - dt.timedelta(hours=1),
+        )
     add_agreement(
         sqlite_db, number=1, text="Bald", due=dt.date(2026, 3, 10), owners=[ANNA], room_id=OTHER
     )
