@@ -34,7 +34,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.runtime.dbthread import DbThread
-from bot.runtime.incoming import enqueue_reply
+from bot.runtime.outgoing import enqueue_effect
 from commands.reminders.plan import ReminderEnv, mark_handled, plan
 from commands.reminders.settings import set_default_state
 from storage import reminders as store
@@ -335,7 +335,7 @@ class ReminderScheduler:
             for due in result.due:
                 outbox_id: int | None = None
                 if due.reply is not None:
-                    msg = enqueue_reply(s, f"reminder:{due.key}", due.room_id, due.reply)
+                    msg = enqueue_effect(s, f"reminder:{due.key}", due.room_id, due.reply)
                     outbox_id = msg.id
                     queued += 1
                 mark_handled(s, due, outbox_id=outbox_id, now=now)

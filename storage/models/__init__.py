@@ -2,8 +2,9 @@
 on SQLModel's metadata (Alembic's env and the tests rely on that)."""
 
 from storage.models.agreements import Agreement, AgreementHistory, AgreementOwner
+from storage.models.direct import DirectRoom
 from storage.models.events import ProcessedEvent, SyncState
-from storage.models.outbox import OutboxMessage
+from storage.models.outbox import OutboxFile, OutboxMessage
 from storage.models.reminders import Reminder, ReminderLog, ReminderSnooze, SchedulerLease
 from storage.models.rooms import Room, RoomRole, RoomSetting
 
@@ -11,6 +12,8 @@ __all__ = [
     "Agreement",
     "AgreementHistory",
     "AgreementOwner",
+    "DirectRoom",
+    "OutboxFile",
     "OutboxMessage",
     "ProcessedEvent",
     "Reminder",
