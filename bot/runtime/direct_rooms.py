@@ -18,7 +18,16 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
-from nio import AsyncClient, LocalProtocolError, RoomCreateResponse, RoomPreset
+from nio import (
+    AsyncClient,
+    Event,
+    LocalProtocolError,
+    RoomCreateResponse,
+    RoomEncryptionEvent,
+    RoomGetStateResponse,
+    RoomMemberEvent,
+    RoomPreset,
+)
 
 from bot.crypto.crosssigning import MatrixApi
 from bot.runtime.dbthread import DbThread
@@ -58,10 +67,10 @@ class DirectRooms:
 
     async def room_for(self, client: AsyncClient, user_id: str) -> str | None:
         """The member's direct-message room, ready to send into; None: not yet (the new
-        room has not come through the sync yet), try again later."""
+        room has not come through the sync yet, or the member just left), try again."""
         async with self._lock:
             room_id = await self._current_or_new(client, user_id)
-        if not await self._synced(client, room_id, user_id):
+        if not await self._ready(client, room_id, user_id):
             return None
         # Encrypting for the member needs their devices; the sync loop may not have asked yet.
         if client.should_query_keys:
@@ -112,15 +121,44 @@ class DirectRooms:
         if room_id not in rooms:
             await api.put_account_data(me, "m.direct", {**current, user_id: [*rooms, room_id]})
 
-    async def _synced(self, client: AsyncClient, room_id: str, user_id: str) -> bool:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.sync_wait
-        while not _both_in(client, room_id, user_id):
-            if room_id not in self._unsynced or loop.time() >= deadline:
-                return False
-            await asyncio.sleep(0.05)
-        self._unsynced.discard(room_id)
-        return True
+    async def _ready(self, client: AsyncClient, room_id: str, user_id: str) -> bool:
+        if room_id in self._unsynced:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.sync_wait
+            while room_id not in client.rooms:
+                if loop.time() >= deadline:
+                    return False
+                await asyncio.sleep(0.05)
+            await self._load_state(client, room_id)
+            self._unsynced.discard(room_id)
+        # Never a direct message in clear text: the room was made encrypted.
+        return _both_in(client, room_id, user_id) and bool(client.rooms[room_id].encrypted)
+
+    @staticmethod
+    async def _load_state(client: AsyncClient, room_id: str) -> None:
+        """Read the new room's state from the homeserver into nio's room.
+
+        The bot's sync filter leaves out the bot's own events, and when the sync catches
+        the room while it is being made, the state events the bot sent (the encryption,
+        the member's invitation) are in neither the timeline nor the state of the sync:
+        nio would send in clear text, and share no room key with the invited member.
+        """
+        resp = await client.room_get_state(room_id)
+        if not isinstance(resp, RoomGetStateResponse):
+            raise DirectRoomError(f"could not read the state of {room_id}: {resp}")
+        room = client.rooms[room_id]
+        for raw in resp.events:
+            event = Event.parse_event(raw)
+            if isinstance(event, RoomMemberEvent):
+                room.handle_membership(event)
+            elif isinstance(event, Event):
+                room.handle_event(event)
+            if isinstance(event, RoomEncryptionEvent):
+                client.encrypted_rooms.add(room_id)
+                if client.store is not None:
+                    client.store.save_encrypted_rooms([room_id])
+        if room.encrypted and client.olm is not None:
+            client.olm.update_tracked_users(room)
 
     def _stored(self, user_id: str) -> str | None:
         with self.db.session() as s:
