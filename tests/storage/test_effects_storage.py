@@ -245,3 +245,12 @@ def test_mentions_survive_in_the_stored_content(db: Database) -> None:
         queue_effects(s, "$c", ROOM, [Reply(text("Hallo ") + mention(ANNA, "Anna"))])
     [row] = _rows(db)
     assert json.loads(row.content)["m.mentions"] == {"user_ids": [ANNA]}
+
+
+def test_the_migrations_build_the_schema_the_models_declare(db: Database) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    with db.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), SQLModel.metadata) == []
