@@ -1,7 +1,10 @@
-"""The outbox: every message the bot sends is stored first, then sent with a fixed txn ID.
+"""The outbox: every event the bot sends is stored first, then sent with a fixed txn ID.
 
 A crash between sending and recording resends with the same transaction ID, which the
 homeserver deduplicates; a failure leaves the row pending, so nothing is dropped.
+
+Rows are sent in queues: one per room, and one per member for direct messages (their room
+is known only at send time), each queue in the order stored.
 """
 
 from __future__ import annotations
@@ -13,8 +16,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from storage.models import OutboxMessage, OutboxStatus
+from storage.models import OutboxFile, OutboxKind, OutboxMessage, OutboxStatus
 from storage.types import utcnow
+
+
+class UnknownTarget(LookupError):
+    """A row refers to an effect key that no stored row has."""
 
 
 def txn_id_for(key: str) -> str:
@@ -26,13 +33,21 @@ def enqueue(
     db: Session,
     *,
     key: str,
-    room_id: str,
+    room_id: str | None,
     content: dict[str, Any],
     event_type: str = "m.room.message",
     ref_kind: str | None = None,
     ref_id: int | None = None,
+    kind: str = OutboxKind.REPLY,
+    to_user: str | None = None,
+    target_id: int | None = None,
 ) -> OutboxMessage:
-    """Store a message to send; the same `key` twice stores it once."""
+    """Store an event to send; the same `key` twice stores it once.
+
+    `room_id` None needs `to_user`: the event goes to that member's direct-message room.
+    """
+    if room_id is None and to_user is None:
+        raise ValueError(f"{key}: a message needs a room or a member to go to")
     txn_id = txn_id_for(key)
     existing = db.exec(select(OutboxMessage).where(OutboxMessage.txn_id == txn_id)).first()
     if existing is not None:
@@ -44,10 +59,50 @@ def enqueue(
         content=json.dumps(content, ensure_ascii=False),
         ref_kind=ref_kind,
         ref_id=ref_id,
+        kind=kind,
+        to_user=to_user,
+        target_id=target_id,
     )
     db.add(msg)
     db.flush()
     return msg
+
+
+def by_key(db: Session, key: str) -> OutboxMessage | None:
+    """The row stored under an effect's key (an edit or a poll end names it)."""
+    return db.exec(select(OutboxMessage).where(OutboxMessage.txn_id == txn_id_for(key))).first()
+
+
+def target_of(db: Session, key: str) -> OutboxMessage:
+    target = by_key(db, key)
+    if target is None:
+        raise UnknownTarget(f"no message was stored under the key {key!r}")
+    return target
+
+
+def attach_file(db: Session, msg_id: int, *, filename: str, mimetype: str, data: bytes) -> None:
+    """Keep a file's bytes for the row until it is sent (once, however often called)."""
+    if db.get(OutboxFile, msg_id) is None:
+        db.add(
+            OutboxFile(
+                outbox_id=msg_id, filename=filename, mimetype=mimetype, size=len(data), data=data
+            )
+        )
+        db.flush()
+
+
+def file_of(db: Session, msg_id: int) -> OutboxFile | None:
+    return db.get(OutboxFile, msg_id)
+
+
+def get(db: Session, msg_id: int) -> OutboxMessage | None:
+    return db.get(OutboxMessage, msg_id)
+
+
+def queue_of(msg: OutboxMessage) -> str:
+    """The queue a row is sent in: a member's direct messages keep their order even
+    while their room is not known yet (or is replaced), a room's messages theirs."""
+    return f"to:{msg.to_user}" if msg.to_user else f"room:{msg.room_id}"
 
 
 def pending(db: Session, limit: int = 100) -> list[OutboxMessage]:
@@ -60,6 +115,15 @@ def pending(db: Session, limit: int = 100) -> list[OutboxMessage]:
     return list(db.exec(stmt))
 
 
+def set_room(db: Session, msg_id: int, room_id: str) -> None:
+    """Fix the room a row goes to, before it is sent: a resend after a crash must go to
+    the same room, or the homeserver could not recognise it as the same transaction."""
+    msg = db.get(OutboxMessage, msg_id)
+    if msg is not None and msg.room_id != room_id:
+        msg.room_id = room_id
+        db.add(msg)
+
+
 def mark_sent(db: Session, msg_id: int, event_id: str, *, at: dt.datetime | None = None) -> None:
     msg = db.get(OutboxMessage, msg_id)
     if msg is None:
@@ -68,6 +132,10 @@ def mark_sent(db: Session, msg_id: int, event_id: str, *, at: dt.datetime | None
     msg.event_id = event_id
     msg.sent_at = at or utcnow()
     db.add(msg)
+    # The homeserver has the file now; the bot keeps no second copy (exports hold names).
+    stored = db.get(OutboxFile, msg_id)
+    if stored is not None:
+        db.delete(stored)
 
 
 def mark_attempt_failed(db: Session, msg_id: int, error: str, *, give_up: bool = False) -> None:

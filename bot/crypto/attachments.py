@@ -6,8 +6,9 @@ ciphertext, and the key, IV and SHA-256 travel inside the (Megolm-encrypted) eve
 ``file`` object, as the specification's EncryptedFile describes. In an unencrypted room the
 file is uploaded as it is and referred to by ``url``.
 
-`file_content` gives the event content (so a caller may queue it in the outbox with its own
-stable key); `send_file` uploads and sends in one go.
+`upload` gives what an m.file content needs to point at the file (the outbox sender adds it
+to a file message queued earlier); `file_content` gives a whole content; `send_file`
+uploads and sends in one go.
 """
 
 from __future__ import annotations
@@ -29,16 +30,15 @@ def room_is_encrypted(client: AsyncClient, room_id: str) -> bool:
     return bool(room.encrypted)
 
 
-async def file_content(
+async def upload(
     client: AsyncClient,
     room_id: str,
     data: bytes,
     filename: str,
     mimetype: str = "application/octet-stream",
-    *,
-    body: str | None = None,
 ) -> dict[str, Any]:
-    """Upload `data` (encrypted if the room is) and return the m.file event content."""
+    """Upload `data` for `room_id` (encrypted if the room is); returns what the event
+    content needs to point at it: ``{"url": …}`` or the encrypted ``{"file": …}``."""
     encrypt = room_is_encrypted(client, room_id)
     resp, keys = await client.upload(
         io.BytesIO(data),
@@ -49,19 +49,30 @@ async def file_content(
     )
     if not isinstance(resp, UploadResponse):
         raise AttachmentError(f"upload of {filename} failed: {resp}")
-    content: dict[str, Any] = {
+    if not encrypt:
+        return {"url": resp.content_uri}
+    if keys is None:
+        raise AttachmentError(f"no encryption keys for {filename}")
+    return {"file": {"url": resp.content_uri, **keys}}
+
+
+async def file_content(
+    client: AsyncClient,
+    room_id: str,
+    data: bytes,
+    filename: str,
+    mimetype: str = "application/octet-stream",
+    *,
+    body: str | None = None,
+) -> dict[str, Any]:
+    """Upload `data` (encrypted if the room is) and return the m.file event content."""
+    return {
         "msgtype": "m.file",
         "body": body or filename,
         "filename": filename,
         "info": {"mimetype": mimetype, "size": len(data)},
+        **await upload(client, room_id, data, filename, mimetype),
     }
-    if encrypt:
-        if keys is None:
-            raise AttachmentError(f"no encryption keys for {filename}")
-        content["file"] = {"url": resp.content_uri, **keys}
-    else:
-        content["url"] = resp.content_uri
-    return content
 
 
 async def send_file(

@@ -38,9 +38,14 @@ from bot.runtime.incoming import (
     IncomingReaction,
     handle_message,
     handle_reaction,
-    queue_replies,
+    queue_effects,
 )
-from bot.runtime.matrix_content import mentioned_users, replied_to, strip_reply_fallback
+from bot.runtime.matrix_content import (
+    mentioned_users,
+    replied_to,
+    strip_reply_fallback,
+    thread_root,
+)
 from bot.runtime.sender import OutboxSender
 from commands.core import i18n
 from commands.core.effects import Reply
@@ -181,6 +186,7 @@ class EventHandlers:
             reply_to=replied_to(content),
             members={uid: (u.display_name or "") for uid, u in room.users.items()},
             power_levels=await self.power_levels(room),
+            thread_root=thread_root(content),
         )
         rt = self.rt
         if await self.db(handle_message, rt.db, msg, rt.settings, rt.clock):
@@ -300,7 +306,7 @@ class EventHandlers:
             crypto_status.record_undecryptable(s, rt.clock())
             lang = settings.room_language(s, room_id, rt.settings.defaults.language)
             text = i18n.t(lang, "error.undecryptable", user=mention(event.sender, name))
-            queue_replies(
+            queue_effects(
                 s,
                 f"undecryptable:{room_id}:{event.sender}:{event.session_id}",
                 room_id,

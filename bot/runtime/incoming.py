@@ -7,24 +7,27 @@ of it or none, and a replayed event is never acted on twice.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
-from bot.runtime.matrix_content import render_reply
+from bot.runtime.outgoing import enqueue_effect
 from commands.core import i18n
 from commands.core.context import Context
 from commands.core.defaults import Defaults
-from commands.core.effects import Reply
+from commands.core.effects import AnyEffect, PollStart, Reply
 from commands.core.registry import Registry
 from commands.general import role_rules as roles
 from commands.general import settings
 from commands.parsing.dates import format_datetime
 from storage import events, outbox, rooms
 from storage.db import Database
-from storage.models import OutboxMessage
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ class IncomingMessage:
     reply_to: str | None = None
     members: Mapping[str, str] = field(default_factory=dict)
     power_levels: Mapping[str, int] = field(default_factory=dict)
+    # The root of the thread the command was written in: it is answered there.
+    thread_root: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,14 +80,14 @@ def handle_message(
         if not _is_new(s, msg, now):
             return 0
         if now() - msg.timestamp > conf.catchup_horizon:
-            queue_replies(s, msg.event_id, msg.room_id, [_too_old(s, msg, conf)])
+            queue_effects(s, msg.event_id, msg.room_id, [_too_old(s, msg, conf)])
             events.mark_processed(s, msg.event_id, msg.room_id)
             return 1
         ctx = _context(s, msg, conf, now)
         replies = conf.registry.dispatch(ctx, msg.body) or []
-        queue_replies(s, msg.event_id, msg.room_id, replies)
+        queued = queue_effects(s, msg.event_id, msg.room_id, replies, thread_root=msg.thread_root)
         events.mark_processed(s, msg.event_id, msg.room_id)
-        return len(replies)
+        return queued
 
 
 def handle_reaction(
@@ -98,9 +103,9 @@ def handle_reaction(
         if target is not None and target.ref_kind is not None and target.ref_id is not None:
             ctx = _context(s, reaction, conf, now)
             replies = conf.registry.react(ctx, reaction.key, target.ref_kind, target.ref_id)
-        queue_replies(s, reaction.event_id, reaction.room_id, replies)
+        queued = queue_effects(s, reaction.event_id, reaction.room_id, replies)
         events.mark_processed(s, reaction.event_id, reaction.room_id)
-        return len(replies)
+        return queued
 
 
 def _is_new(
@@ -175,21 +180,44 @@ def reply_key(source_key: str, index: int) -> str:
     return f"reply:{source_key}:{index}"
 
 
-def queue_replies(s: Session, source_key: str, room_id: str, replies: list[Reply]) -> None:
-    for i, reply in enumerate(replies):
-        enqueue_reply(s, reply_key(source_key, i), reply.room_id or room_id, reply)
+def queue_effects(
+    s: Session,
+    source_key: str,
+    room_id: str,
+    effects: Sequence[AnyEffect],
+    *,
+    thread_root: str | None = None,
+    stable_polls: bool = False,
+) -> int:
+    """Store what a command (a reaction, a reminder…) owes for sending; returns how many.
+
+    `source_key` names the cause (its event ID), `room_id` is its room. An effect with its
+    own `key` is stored under it, others under ``reply:<source>:<index>`` as always, so
+    nothing stored before changes meaning. Replies and polls for the command's room go
+    into its thread when it was written in one (`thread_root`). `stable_polls` renders
+    poll starts with the stable m.poll.* names instead of those Element reads today.
+    """
+    queued = 0
+    for i, effect in enumerate(effects):
+        if thread_root is not None:
+            effect = _in_thread(effect, room_id, thread_root)
+        key = effect.key or reply_key(source_key, i)
+        try:
+            enqueue_effect(s, key, room_id, effect, stable_polls=stable_polls)
+        except outbox.UnknownTarget as exc:
+            # A handler's mistake: the rest of what it owes still goes out.
+            log.error("not sending %s (from %s): %s", type(effect).__name__, source_key, exc)
+            continue
+        queued += 1
+    return queued
 
 
-def enqueue_reply(s: Session, key: str, room_id: str, reply: Reply) -> OutboxMessage:
-    """Store one reply for sending, tied to the object it is about (for reactions/replies)."""
-    return outbox.enqueue(
-        s,
-        key=key,
-        room_id=room_id,
-        content=render_reply(reply),
-        ref_kind=reply.ref_kind,
-        ref_id=reply.ref_id,
-    )
+def _in_thread(effect: AnyEffect, room_id: str, root: str) -> AnyEffect:
+    if not isinstance(effect, Reply | PollStart) or effect.thread_root is not None:
+        return effect
+    if effect.to_user is not None or effect.room_id not in (None, room_id):
+        return effect
+    return dataclasses.replace(effect, thread_root=root)
 
 
 def _reply_reference(s: Session, reply_to: str | None) -> dict[str, object]:

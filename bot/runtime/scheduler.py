@@ -35,7 +35,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlmodel import Session
 
 from bot.runtime.dbthread import UNAVAILABLE, DbThread
-from bot.runtime.incoming import enqueue_reply
+from bot.runtime.outgoing import enqueue_effect
 from commands.general.role_rules import CREATOR_POWER_LEVEL
 from commands.reminders.plan import Plan, ReminderEnv, mark_handled, plan
 from storage import reminders as store
@@ -74,7 +74,7 @@ def queue_due(s: Session, now: dt.datetime, env: ReminderEnv, room_id: str | Non
     for due in result.due:
         outbox_id: int | None = None
         if due.reply is not None:
-            outbox_id = enqueue_reply(s, f"reminder:{due.key}", due.room_id, due.reply).id
+            outbox_id = enqueue_effect(s, f"reminder:{due.key}", due.room_id, due.reply).id
         mark_handled(s, due, outbox_id=outbox_id, now=now)
     return result
 

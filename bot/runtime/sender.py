@@ -1,8 +1,10 @@
-"""The outbox sender: sends what the outbox holds, each room in order, rooms side by side.
+"""The outbox sender: sends what the outbox holds, each queue in order, queues side by side.
 
-Every message was stored before with a fixed transaction ID, so a resend after a crash
-is deduplicated by the homeserver. A room whose messages the homeserver refuses backs
-off on its own; the other rooms' messages keep going out.
+A queue is a room's messages, or one member's direct messages (bot.runtime.delivery finds
+their room, fills in what relates to an earlier message, uploads files). Every message was
+stored before with a fixed transaction ID, so a resend after a crash is deduplicated by
+the homeserver. A room whose messages the homeserver refuses backs off on its own; the
+other rooms' messages keep going out.
 """
 
 from __future__ import annotations
@@ -10,13 +12,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import json
+import enum
 import logging
 from collections.abc import Callable
 
 from nio import AsyncClient, RoomSendResponse
 
+from bot.crypto.attachments import AttachmentError
 from bot.runtime.dbthread import DbThread
+from bot.runtime.delivery import Delivery, Undeliverable, Waiting
+from bot.runtime.direct_rooms import DirectRoomError, DirectRooms
 from storage import outbox
 from storage.db import Database
 from storage.models import OutboxMessage
@@ -29,6 +34,12 @@ _MAX_SEND_ATTEMPTS = 8
 # Rooms served at once: the round trip of one send, not the homeserver's rate limit,
 # would otherwise cap a burst of reminders across many rooms.
 _SEND_CONCURRENCY = 4
+
+
+class Outcome(enum.Enum):
+    DONE = "done"  # sent, or given up for good: the queue goes on
+    WAITING = "waiting"  # not yet sendable (its target, its room): the queue waits
+    FAILED = "failed"  # refused or unreachable: retried with backoff
 
 
 class OutboxSender:
@@ -51,6 +62,7 @@ class OutboxSender:
         self._lock = asyncio.Lock()
         self.enabled = False  # set once the bot is in sync and knows its rooms
         self._background: set[asyncio.Future[bool]] = set()
+        self.delivery = Delivery(db, dbt, DirectRooms(db, dbt, clock=clock))
 
     def wake(self) -> None:
         self._wake.set()
@@ -80,26 +92,39 @@ class OutboxSender:
             self._wake.set()
 
     async def flush(self) -> bool:
-        """Send every pending message; False when one could not be sent."""
+        """Send every pending message; False when one could not be sent (yet)."""
         async with self._lock:
-            while rows := await self.dbt.run(self._pending):
-                by_room: dict[str, list[OutboxMessage]] = {}
+            while not self._stop.is_set() and (rows := await self.dbt.run(self._pending)):
+                queues: dict[str, list[OutboxMessage]] = {}
                 for row in rows:
-                    by_room.setdefault(row.room_id, []).append(row)
+                    queues.setdefault(outbox.queue_of(row), []).append(row)
                 slots = asyncio.Semaphore(_SEND_CONCURRENCY)
-                sent = await asyncio.gather(
-                    *(self._send_in_order(q, slots) for q in by_room.values())
+                results = await asyncio.gather(
+                    *(self._send_in_order(q, slots) for q in queues.values())
                 )
-                if not all(sent):
+                if any(outcome is Outcome.FAILED for outcome, _ in results):
+                    return False
+                # A waiting message may wait for one another queue just sent: go round
+                # again, unless nothing moved at all.
+                if any(outcome is Outcome.WAITING for outcome, _ in results) and not any(
+                    done for _, done in results
+                ):
                     return False
         return True
 
-    async def _send_in_order(self, queue: list[OutboxMessage], slots: asyncio.Semaphore) -> bool:
+    async def _send_in_order(
+        self, queue: list[OutboxMessage], slots: asyncio.Semaphore
+    ) -> tuple[Outcome, int]:
+        done = 0
         async with slots:
             for row in queue:
-                if not await self._send_one(row):
-                    return False
-        return True
+                if self._stop.is_set():
+                    return Outcome.WAITING, done
+                outcome = await self._send_one(row)
+                if outcome is not Outcome.DONE:
+                    return outcome, done
+                done += 1
+        return Outcome.DONE, done
 
     async def answer_now(self, wait: float) -> None:
         """Send a command's replies before the next sync, as a plain bot would.
@@ -119,29 +144,47 @@ class OutboxSender:
         with self.db.session() as s:
             return outbox.pending(s)
 
-    async def _send_one(self, row: OutboxMessage) -> bool:
+    async def _send_one(self, row: OutboxMessage) -> Outcome:
         client = self._client()
         assert client is not None and row.id is not None
         try:
+            prepared = await self.delivery.prepare(client, row)
+        except Exception as exc:  # the network, a refused room or upload
+            log.warning("preparing message %s failed: %s", row.id, exc)
+            give_up = (
+                isinstance(exc, DirectRoomError | AttachmentError)
+                and row.attempts + 1 >= _MAX_SEND_ATTEMPTS
+            )
+            await self.dbt.run(self._failed, row.id, str(exc), give_up)
+            return Outcome.FAILED
+        if isinstance(prepared, Waiting):
+            log.debug("message %s waits: %s", row.id, prepared.reason)
+            return Outcome.WAITING
+        if isinstance(prepared, Undeliverable):
+            log.error("message %s cannot be sent: %s", row.id, prepared.reason)
+            await self.dbt.run(self._failed, row.id, prepared.reason, True)
+            return Outcome.DONE
+        try:
             resp = await client.room_send(
-                row.room_id,
-                row.event_type,
-                json.loads(row.content),
+                prepared.room_id,
+                prepared.event_type,
+                prepared.content,
                 tx_id=row.txn_id,
                 ignore_unverified_devices=True,
             )
         except Exception as exc:
-            log.warning("sending to %s failed: %s", row.room_id, exc)
+            log.warning("sending to %s failed: %s", prepared.room_id, exc)
             await self.dbt.run(self._failed, row.id, str(exc), False)
-            return False
+            return Outcome.FAILED
         if isinstance(resp, RoomSendResponse):
             await self.dbt.run(self._sent, row.id, resp.event_id)
-            return True
+            self.delivery.sent(row.id)
+            return Outcome.DONE
         errcode = getattr(resp, "status_code", None) or ""
         give_up = errcode in _PERMANENT_SEND_ERRORS and row.attempts + 1 >= _MAX_SEND_ATTEMPTS
-        log.warning("homeserver refused message to %s: %s", row.room_id, resp)
+        log.warning("homeserver refused message to %s: %s", prepared.room_id, resp)
         await self.dbt.run(self._failed, row.id, str(resp), give_up)
-        return False
+        return Outcome.FAILED
 
     def _sent(self, msg_id: int, event_id: str) -> None:
         with self.db.session() as s:

@@ -8,8 +8,9 @@ from storage.models.agreements import (
     AgreementStatus,
     HistoryAction,
 )
+from storage.models.direct import DirectRoom
 from storage.models.events import ProcessedEvent, SyncState
-from storage.models.outbox import OutboxMessage, OutboxStatus
+from storage.models.outbox import OutboxFile, OutboxKind, OutboxMessage, OutboxStatus
 from storage.models.reminders import (
     LogStatus,
     Reminder,
@@ -25,8 +26,11 @@ __all__ = [
     "AgreementHistory",
     "AgreementOwner",
     "AgreementStatus",
+    "DirectRoom",
     "HistoryAction",
     "LogStatus",
+    "OutboxFile",
+    "OutboxKind",
     "OutboxMessage",
     "OutboxStatus",
     "ProcessedEvent",

@@ -18,7 +18,7 @@ from sqlmodel import select
 from bot.config import load_config
 from bot.devtools.synapse import LocalSynapse, _http
 from bot.runtime import credentials
-from bot.runtime.matrix_content import render_reply
+from bot.runtime.matrix_render import render_reply
 from commands.reminders.plan import ReminderEnv, mark_handled, plan
 from storage import outbox
 from storage.models import LogStatus, OutboxMessage, OutboxStatus

@@ -9,9 +9,15 @@
 //                  send a command and report what the bot answered and how its device is trusted.
 // mode "operator": log in as the bot's account, as an operator does in Element, and
 //                  "verify with recovery key": import the cross-signing keys from secret storage.
+// mode "watch":    as "member" (strict device policy, encrypted room with the bot), but the
+//                  command is written in a thread (as Element does) and the bot's answer
+//                  looked for there; prints {"ready": …} once the bot answered, then waits
+//                  for `expect` (polls, ended polls, edited messages) and reports what
+//                  matrix-js-sdk made of the bot's events: threads, polls, edits.
 
 import "./node20-compat.mjs";
 import * as sdk from "matrix-js-sdk";
+import { PollEvent } from "matrix-js-sdk/lib/models/poll.js";
 import {
     OnlySignedDevicesIsolationMode,
     decodeRecoveryKey,
@@ -159,6 +165,111 @@ async function member() {
     };
 }
 
+async function watch() {
+    const client = await login();
+    const crypto = client.getCrypto();
+    crypto.setDeviceIsolationMode(new OnlySignedDevicesIsolationMode());
+    await crypto.bootstrapCrossSigning({ authUploadDeviceSigningKeys: uiaPassword(client) });
+    const prepared = new Promise((resolve) => {
+        client.on(sdk.ClientEvent.Sync, (state) => {
+            if (state === "PREPARED" || state === "SYNCING") resolve();
+        });
+    });
+    // Threads as Element shows them: thread replies live in the thread's own timeline.
+    await client.startClient({ initialSyncLimit: 0, lazyLoadMembers: false, threadSupport: true });
+    await prepared;
+
+    const botEvents = new Map();
+    const polls = new Map();
+    const note = (event) => {
+        if (event.getSender() !== opts.botUser) return;
+        if (event.isBeingDecrypted() || event.shouldAttemptDecryption()) return;
+        botEvents.set(event.getId(), event);
+    };
+    client.on(sdk.MatrixEventEvent.Decrypted, note);
+    client.on(sdk.RoomEvent.Timeline, note);
+
+    const { room_id: roomId } = await client.createRoom({
+        name: "Steuerungsgruppe (Element, Threads)",
+        invite: [opts.botUser],
+        initial_state: [
+            {
+                type: "m.room.encryption",
+                state_key: "",
+                content: { algorithm: "m.megolm.v1.aes-sha2" },
+            },
+        ],
+    });
+    const room = await until("the room", () => client.getRoom(roomId));
+    room.on(PollEvent.New, (poll) => polls.set(poll.pollId, poll));
+    await until("the bot to join", () => room.getMember(opts.botUser)?.membership === "join", 500);
+
+    const root = await client.sendMessage(roomId, { msgtype: "m.text", body: opts.rootText });
+    await until("the thread root", () => room.findEventById(root.event_id));
+    // sendMessage with a thread ID adds what Element adds: the m.thread relation and the
+    // reply fallback to the thread's latest event.
+    const command = await client.sendMessage(roomId, root.event_id, {
+        msgtype: "m.text",
+        body: opts.command,
+    });
+    const threadAnswer = await until("the bot's answer in the thread", () =>
+        [...botEvents.values()].find((e) => e.threadRootId === root.event_id),
+    );
+    out({ ready: true, roomId, rootEventId: root.event_id, commandEventId: command.event_id });
+
+    const expect = opts.expect ?? {};
+    const edited = () => [...botEvents.values()].filter((e) => e.replacingEvent());
+    await until("what the test expects", () => {
+        const all = [...polls.values()];
+        return (
+            all.length >= (expect.polls ?? 0) &&
+            all.filter((p) => p.isEnded).length >= (expect.endedPolls ?? 0) &&
+            edited().length >= (expect.edited ?? 0)
+        );
+    });
+    await new Promise((r) => setTimeout(r, 300));
+
+    const thread = room.getThread(root.event_id);
+    const inThread = new Set((thread?.liveTimeline.getEvents() ?? []).map((e) => e.getId()));
+    const inMain = new Set(room.getLiveTimeline().getEvents().map((e) => e.getId()));
+    const relation = (e) => e.getWireContent()?.["m.relates_to"] ?? e.getContent()?.["m.relates_to"] ?? null;
+    client.stopClient();
+    return {
+        roomId,
+        rootEventId: root.event_id,
+        commandEventId: command.event_id,
+        threadAnswer: {
+            eventId: threadAnswer.getId(),
+            body: threadAnswer.getContent()?.body ?? null,
+            threadRootId: threadAnswer.threadRootId ?? null,
+            relation: relation(threadAnswer),
+            inThreadTimeline: inThread.has(threadAnswer.getId()),
+            inMainTimeline: inMain.has(threadAnswer.getId()),
+        },
+        polls: [...polls.values()].map((p) => ({
+            eventId: p.pollId,
+            type: p.rootEvent.getType(),
+            question: p.pollEvent.question.text,
+            answers: p.pollEvent.answers.map((a) => ({ id: a.id, text: a.text })),
+            kind: p.pollEvent.kind.name,
+            maxSelections: p.pollEvent.maxSelections,
+            isEnded: p.isEnded,
+            endEventId: p.endEventId ?? null,
+            endText: p.endEvent?.getContent()?.["org.matrix.msc1767.text"] ?? null,
+        })),
+        edited: edited().map((e) => ({
+            eventId: e.getId(),
+            body: e.getContent()?.body ?? null,
+            replacedBy: e.replacingEventId() ?? e.replacingEvent()?.getId() ?? null,
+        })),
+        botEvents: [...botEvents.values()].map((e) => ({
+            eventId: e.getId(),
+            type: e.getType(),
+            decryptionFailure: e.isDecryptionFailure(),
+        })),
+    };
+}
+
 async function operator() {
     let keyId = null;
     const key = decodeRecoveryKey(opts.recoveryKey);
@@ -188,7 +299,8 @@ async function operator() {
 }
 
 try {
-    const result = opts.mode === "operator" ? await operator() : await member();
+    const modes = { operator, watch, member };
+    const result = await (modes[opts.mode] ?? member)();
     out({ ok: true, ...result });
     process.exit(0);
 } catch (e) {

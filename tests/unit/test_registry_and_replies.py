@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.runtime.matrix_content import (
-    mentioned_users,
-    render_reply,
-    replied_to,
-    strip_reply_fallback,
-)
+from bot.runtime.matrix_content import mentioned_users, replied_to, strip_reply_fallback
+from bot.runtime.matrix_render import render_reply
 from commands.core.context import Context
 from commands.core.defaults import Defaults
 from commands.core.effects import Reply

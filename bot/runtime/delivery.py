@@ -1,0 +1,118 @@
+"""What the sender finishes at send time, before an outbox row becomes an event.
+
+- A row for a member (`to_user`) learns its room: the member's direct-message room.
+- A row relating to an earlier row (an edit, a poll's end) learns the event ID that row
+  became, and goes to the room it went to. While that row is not sent, this one waits;
+  once that row failed for good, this one fails too.
+- A file row uploads its file (encrypted where the room is).
+
+The room a row goes to is fixed in the database before it is sent, so a resend after a
+crash goes to the same room with the same transaction ID, which the homeserver recognises.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from nio import AsyncClient
+
+from bot.crypto import attachments
+from bot.runtime.dbthread import DbThread
+from bot.runtime.direct_rooms import DirectRooms
+from bot.runtime.matrix_render import with_target
+from storage import outbox
+from storage.db import Database
+from storage.models import OutboxFile, OutboxKind, OutboxMessage, OutboxStatus
+
+
+@dataclass(frozen=True)
+class Ready:
+    room_id: str
+    event_type: str
+    content: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Not yet: the rest of the row's queue waits behind it, in order."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Undeliverable:
+    """Never: the row fails for good, the queue goes on."""
+
+    reason: str
+
+
+Prepared = Ready | Waiting | Undeliverable
+
+
+class Delivery:
+    def __init__(self, db: Database, dbt: DbThread, direct: DirectRooms) -> None:
+        self.db = db
+        self.dbt = dbt
+        self.direct = direct
+        # Uploads of rows not sent yet: a retry in this process need not upload again.
+        self._uploads: dict[int, dict[str, Any]] = {}
+
+    async def prepare(self, client: AsyncClient, row: OutboxMessage) -> Prepared:
+        assert row.id is not None
+        content: dict[str, Any] = json.loads(row.content)
+        room_id = row.room_id
+        if row.target_id is not None:
+            target = await self.dbt.run(self._row, row.target_id)
+            if target is None or target.status == OutboxStatus.FAILED:
+                return Undeliverable(f"the message it refers to (#{row.target_id}) failed")
+            if (
+                target.status != OutboxStatus.SENT
+                or target.event_id is None
+                or target.room_id is None
+            ):
+                return Waiting(f"the message it refers to (#{row.target_id}) is not sent yet")
+            content = with_target(content, target.event_id)
+            room_id = target.room_id
+        elif room_id is None:
+            assert row.to_user is not None
+            room_id = await self.direct.room_for(client, row.to_user)
+            if room_id is None:
+                return Waiting(f"the direct-message room of {row.to_user} is not ready yet")
+        if room_id != row.room_id:
+            await self.dbt.run(self._fix_room, row.id, room_id)
+        if row.kind == OutboxKind.FILE:
+            stored = await self._upload(client, row.id, room_id)
+            if stored is None:
+                return Undeliverable("its file is no longer stored")
+            content = {**content, **stored}
+        return Ready(room_id, row.event_type, content)
+
+    def sent(self, msg_id: int) -> None:
+        self._uploads.pop(msg_id, None)
+
+    async def _upload(
+        self, client: AsyncClient, msg_id: int, room_id: str
+    ) -> dict[str, Any] | None:
+        # Uploading again after a crash is harmless: only the event is sent exactly once.
+        if msg_id not in self._uploads:
+            file = await self.dbt.run(self._file, msg_id)
+            if file is None:
+                return None
+            self._uploads[msg_id] = await attachments.upload(
+                client, room_id, file.data, file.filename, file.mimetype
+            )
+        return self._uploads[msg_id]
+
+    def _row(self, msg_id: int) -> OutboxMessage | None:
+        with self.db.session() as s:
+            return outbox.get(s, msg_id)
+
+    def _file(self, msg_id: int) -> OutboxFile | None:
+        with self.db.session() as s:
+            return outbox.file_of(s, msg_id)
+
+    def _fix_room(self, msg_id: int, room_id: str) -> None:
+        with self.db.session() as s:
+            outbox.set_room(s, msg_id, room_id)

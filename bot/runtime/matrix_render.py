@@ -1,0 +1,193 @@
+"""Effects as Matrix event content: replies (in threads too), native polls, edits, files.
+
+Pure: content in, content out. What is known only at send time is left out here and filled
+in by the sender: the event ID an edit or a poll end relates to (`with_target`), the
+uploaded file's URL or encryption keys.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from commands.core.effects import Edit, File, PollEnd, PollStart, Reply
+
+HTML = "org.matrix.custom.html"
+
+# MSC3381 names: unstable (what Element sends and reads today) and stable.
+POLL_START_UNSTABLE = "org.matrix.msc3381.poll.start"
+POLL_END_UNSTABLE = "org.matrix.msc3381.poll.end"
+POLL_START_STABLE = "m.poll.start"
+POLL_END_STABLE = "m.poll.end"
+_TEXT_UNSTABLE = "org.matrix.msc1767.text"
+
+
+def _mentions(user_ids: Iterable[str]) -> dict[str, Any]:
+    # Only the users the text names are notified (intentional mentions, MSC3952).
+    ids = list(user_ids)
+    return {"user_ids": ids} if ids else {}
+
+
+def _thread_relation(root: str, in_reply_to: str | None) -> dict[str, Any]:
+    """What Element sends inside a thread: the thread relation, and for clients without
+    threads a reply to the latest event it knows, marked as only a fallback."""
+    return {
+        "rel_type": "m.thread",
+        "event_id": root,
+        "is_falling_back": True,
+        "m.in_reply_to": {"event_id": in_reply_to or root},
+    }
+
+
+def render_reply(reply: Reply) -> dict[str, Any]:
+    content: dict[str, Any] = {
+        "msgtype": "m.notice" if reply.notice else "m.text",
+        "body": reply.body,
+        "format": HTML,
+        "formatted_body": reply.html,
+        "m.mentions": _mentions(reply.mentions),
+    }
+    if reply.thread_root:
+        content["m.relates_to"] = _thread_relation(reply.thread_root, reply.in_reply_to)
+    elif reply.in_reply_to:
+        content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply.in_reply_to}}
+    return content
+
+
+def poll_fallback_text(poll: PollStart) -> str:
+    """What clients without poll support show: the question and numbered answers, as
+    matrix-js-sdk writes it, unless the effect brings its own text."""
+    if poll.fallback is not None:
+        return poll.fallback.plain
+    lines = [poll.question] + [f"{i}. {a.text}" for i, a in enumerate(poll.answers, 1)]
+    return "\n".join(lines)
+
+
+def render_poll_start(poll: PollStart, *, stable: bool = False) -> tuple[str, dict[str, Any]]:
+    """The event type and content of a native poll; `stable` picks the m.poll.* names."""
+    fallback = poll_fallback_text(poll)
+    content: dict[str, Any]
+    if stable:
+        content = {
+            "m.text": [{"body": fallback}],
+            "m.poll": {
+                "kind": "m.disclosed" if poll.disclosed else "m.undisclosed",
+                "max_selections": poll.max_selections,
+                "question": {"m.text": [{"body": poll.question}]},
+                "answers": [{"m.id": a.id, "m.text": [{"body": a.text}]} for a in poll.answers],
+            },
+        }
+        event_type = POLL_START_STABLE
+    else:
+        content = {
+            _TEXT_UNSTABLE: fallback,
+            POLL_START_UNSTABLE: {
+                "kind": "org.matrix.msc3381.poll."
+                + ("disclosed" if poll.disclosed else "undisclosed"),
+                "max_selections": poll.max_selections,
+                "question": {_TEXT_UNSTABLE: poll.question},
+                "answers": [{"id": a.id, _TEXT_UNSTABLE: a.text} for a in poll.answers],
+            },
+        }
+        event_type = POLL_START_UNSTABLE
+    if poll.thread_root:
+        content["m.relates_to"] = _thread_relation(poll.thread_root, None)
+    return event_type, content
+
+
+def render_poll_end(
+    end: PollEnd,
+    *,
+    stable: bool = False,
+    start_event_id: str | None = None,
+    counts: Mapping[str, int] | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """The end of a poll, referring to its start, with the results as text.
+
+    `start_event_id` None leaves the reference for the sender to fill in (`with_target`).
+    The stable form may carry the `counts` by answer ID (`m.poll.results`).
+    """
+    relation: dict[str, Any] = {"rel_type": "m.reference"}
+    if start_event_id is not None:
+        relation["event_id"] = start_event_id
+    text = end.results.plain
+    if stable:
+        content: dict[str, Any] = {
+            "m.relates_to": relation,
+            "m.text": [{"body": text}],
+            # matrix-js-sdk accepts an end only with this (empty) block.
+            POLL_END_STABLE: {},
+        }
+        if counts is not None:
+            content["m.poll.results"] = dict(counts)
+        return POLL_END_STABLE, content
+    return POLL_END_UNSTABLE, {
+        "m.relates_to": relation,
+        POLL_END_UNSTABLE: {},
+        _TEXT_UNSTABLE: text,
+    }
+
+
+def render_edit(
+    edit: Edit,
+    *,
+    msgtype: str = "m.notice",
+    previous_mentions: Iterable[str] = (),
+    target_event_id: str | None = None,
+) -> dict[str, Any]:
+    """An edit: "* " + the text for clients without edits, the full new content in
+    `m.new_content`, and an `m.replace` relation to the original event.
+
+    Only users the new text names and the original did not are notified again (MSC3952:
+    the top-level mentions of an edit are the new ones).
+    """
+    rich = edit.rich
+    before = set(previous_mentions)
+    relation: dict[str, Any] = {"rel_type": "m.replace"}
+    if target_event_id is not None:
+        relation["event_id"] = target_event_id
+    return {
+        "msgtype": msgtype,
+        "body": "* " + rich.plain,
+        "format": HTML,
+        "formatted_body": "* " + rich.html,
+        "m.mentions": _mentions(u for u in rich.mentions if u not in before),
+        "m.new_content": {
+            "msgtype": msgtype,
+            "body": rich.plain,
+            "format": HTML,
+            "formatted_body": rich.html,
+            "m.mentions": _mentions(rich.mentions),
+        },
+        "m.relates_to": relation,
+    }
+
+
+def render_file(file: File) -> dict[str, Any]:
+    """An m.file message without its upload; the sender adds `url` or the encrypted `file`.
+
+    With a caption, `body` is the caption and `filename` the name (media captions,
+    Matrix 1.10); without, `body` is the name.
+    """
+    content: dict[str, Any] = {
+        "msgtype": "m.file",
+        "body": file.filename,
+        "filename": file.filename,
+        "info": {"mimetype": file.mimetype, "size": len(file.data)},
+    }
+    if file.caption is not None:
+        content["body"] = file.caption.plain
+        content["format"] = HTML
+        content["formatted_body"] = file.caption.html
+        content["m.mentions"] = _mentions(file.caption.mentions)
+    return content
+
+
+def with_target(content: Mapping[str, Any], event_id: str) -> dict[str, Any]:
+    """The content with the event ID of the event it relates to (known once that is sent)."""
+    filled = copy.deepcopy(dict(content))
+    relation = dict(filled.get("m.relates_to") or {})
+    relation["event_id"] = event_id
+    filled["m.relates_to"] = relation
+    return filled

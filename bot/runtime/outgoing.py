@@ -1,0 +1,100 @@
+"""Effects into the outbox: one row each, in the transaction of whatever caused them.
+
+Each row is rendered as far as it can be now. An edit and a poll's end go where the
+message they refer to went, and refer to its row: the event ID it became is filled in by
+the sender once that one is sent. A file keeps its bytes in a table of its own and is
+uploaded at send time. A message for a member (`to_user`) waits for the sender to find
+that member's direct-message room.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.runtime.matrix_render import (
+    POLL_START_STABLE,
+    render_edit,
+    render_file,
+    render_poll_end,
+    render_poll_start,
+    render_reply,
+)
+from commands.core.effects import AnyEffect, Edit, File, PollEnd, PollStart, Reply
+from storage import outbox
+from storage.models import OutboxKind, OutboxMessage
+
+
+def enqueue_effect(
+    s: Session, key: str, room_id: str, effect: AnyEffect, *, stable_polls: bool = False
+) -> OutboxMessage:
+    """Store one effect for sending under `key`; `room_id` is the room of its cause.
+
+    Raises outbox.UnknownTarget when an edit or a poll end names no stored message.
+    """
+    if isinstance(effect, PollEnd | Edit):
+        return _enqueue_related(s, key, effect)
+    to_user = effect.to_user
+    common: dict[str, Any] = {
+        "key": key,
+        "room_id": None if to_user else (effect.room_id or room_id),
+        "to_user": to_user,
+        "ref_kind": effect.ref_kind,
+        "ref_id": effect.ref_id,
+    }
+    if isinstance(effect, Reply):
+        return outbox.enqueue(s, content=render_reply(effect), **common)
+    if isinstance(effect, PollStart):
+        event_type, content = render_poll_start(effect, stable=stable_polls)
+        return outbox.enqueue(
+            s, content=content, event_type=event_type, kind=OutboxKind.POLL_START, **common
+        )
+    assert isinstance(effect, File)
+    row = outbox.enqueue(s, content=render_file(effect), kind=OutboxKind.FILE, **common)
+    assert row.id is not None
+    outbox.attach_file(
+        s, row.id, filename=effect.filename, mimetype=effect.mimetype, data=effect.data
+    )
+    return row
+
+
+def _enqueue_related(s: Session, key: str, effect: PollEnd | Edit) -> OutboxMessage:
+    if isinstance(effect, PollEnd):
+        target = outbox.target_of(s, effect.poll_key)
+        if target.kind != OutboxKind.POLL_START:
+            raise outbox.UnknownTarget(f"{effect.poll_key!r} names no poll")
+        # Answered in the form the poll started with.
+        event_type, content = render_poll_end(effect, stable=target.event_type == POLL_START_STABLE)
+        kind = OutboxKind.POLL_END
+    else:
+        target = outbox.target_of(s, effect.target_key)
+        # An edit always replaces the original event, also when it follows another edit.
+        while target.kind == OutboxKind.EDIT and target.target_id is not None:
+            original = outbox.get(s, target.target_id)
+            assert original is not None
+            target = original
+        if target.kind != OutboxKind.REPLY:
+            raise outbox.UnknownTarget(f"{effect.target_key!r} names no text message")
+        before = json.loads(target.content)
+        event_type = "m.room.message"
+        content = render_edit(
+            effect,
+            msgtype=before.get("msgtype", "m.notice"),
+            previous_mentions=(before.get("m.mentions") or {}).get("user_ids") or (),
+        )
+        kind = OutboxKind.EDIT
+    # Where the target went (a room, or the member's direct-message room), in its queue.
+    return outbox.enqueue(
+        s,
+        key=key,
+        room_id=target.room_id,
+        to_user=target.to_user,
+        target_id=target.id,
+        content=content,
+        event_type=event_type,
+        kind=kind,
+        ref_kind=effect.ref_kind,
+        ref_id=effect.ref_id,
+    )
