@@ -12,8 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Collection
 from typing import Any
 
+from sqlalchemy import func
+from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
 from storage.models import OutboxFile, OutboxKind, OutboxMessage, OutboxStatus
@@ -105,10 +108,34 @@ def queue_of(msg: OutboxMessage) -> str:
     return f"to:{msg.to_user}" if msg.to_user else f"room:{msg.room_id}"
 
 
-def pending(db: Session, limit: int = 100) -> list[OutboxMessage]:
+def queue_key(msg: OutboxMessage) -> str:
+    """What `pending(skip=…)` names a queue by: the member of a direct message, else the
+    room (user IDs start with @, room IDs with !: they never collide)."""
+    key = msg.to_user or msg.room_id
+    assert key is not None
+    return key
+
+
+def pending(
+    db: Session, *, skip: Collection[str] = (), per_queue: int = 50, limit: int = 1000
+) -> list[OutboxMessage]:
+    """The oldest pending rows of every queue but those in `skip` (see `queue_key`).
+
+    At most `per_queue` of each: one queue holding thousands of messages must not keep
+    every other queue's messages out of the batch the sender works on.
+    """
+    key = func.coalesce(OutboxMessage.to_user, OutboxMessage.room_id)
+    waiting = sql_select(
+        col(OutboxMessage.id).label("id"),
+        func.row_number().over(partition_by=key, order_by=col(OutboxMessage.id)).label("n"),
+    ).where(col(OutboxMessage.status) == OutboxStatus.PENDING)
+    if skip:
+        waiting = waiting.where(key.not_in(list(skip)))
+    ranked = waiting.subquery()
     stmt = (
         select(OutboxMessage)
-        .where(OutboxMessage.status == OutboxStatus.PENDING)
+        .join(ranked, ranked.c.id == OutboxMessage.id)
+        .where(ranked.c.n <= per_queue)
         .order_by(col(OutboxMessage.id))
         .limit(limit)
     )

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from nio import AsyncClient, RoomSendResponse
 
 from bot.crypto.attachments import AttachmentError
-from bot.runtime.dbthread import DbThread
+from bot.runtime.dbthread import UNAVAILABLE, DbThread
 from bot.runtime.delivery import Delivery, Undeliverable, Waiting
 from bot.runtime.direct_rooms import DirectRoomError, DirectRooms
 from storage import outbox
@@ -34,6 +34,8 @@ _MAX_SEND_ATTEMPTS = 8
 # Rooms served at once: the round trip of one send, not the homeserver's rate limit,
 # would otherwise cap a burst of reminders across many rooms.
 _SEND_CONCURRENCY = 4
+# A message waiting for another (a poll's end for its start) is looked at again this soon.
+_WAITING_RETRY = 1.0
 
 
 class Outcome(enum.Enum):
@@ -61,7 +63,11 @@ class OutboxSender:
         self._stop = asyncio.Event()
         self._lock = asyncio.Lock()
         self.enabled = False  # set once the bot is in sync and knows its rooms
-        self._background: set[asyncio.Future[bool]] = set()
+        # Per queue (outbox.queue_key): failures in a row, and when it may be tried again.
+        self._failures: dict[str, int] = {}
+        self._retry_at: dict[str, float] = {}
+        self._waiting = False  # some message waits for another one to be sent first
+        self._idle_until: float | None = None
         self.delivery = Delivery(db, dbt, DirectRooms(db, dbt, clock=clock))
 
     def wake(self) -> None:
@@ -72,29 +78,55 @@ class OutboxSender:
         self._wake.set()
 
     async def run(self) -> None:
-        """Send until stopped; what the homeserver refused is retried with backoff."""
-        failures = 0
+        """Send until stopped. Nothing that goes wrong here ends the sender: a queue the
+        homeserver refuses backs off, a database that does not answer is waited for."""
         while not self._stop.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=30)
+                await asyncio.wait_for(self._wake.wait(), timeout=self._next_wake())
             self._wake.clear()
             if self._stop.is_set() or not self.enabled:
                 continue
-            if await self.flush():
-                failures = 0
-                continue
-            failures += 1
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._stop.wait(),
-                    timeout=min(self.max_retry_wait, 0.5 * 2 ** min(failures, 6)),
-                )
-            self._wake.set()
+            try:
+                await self.flush()
+            except UNAVAILABLE as exc:
+                log.warning("the outbox cannot be read (%s); retrying", type(exc).__name__)
+                self._idle_until = self._now() + min(self.max_retry_wait, 2.0)
+            except Exception:
+                log.exception("sending the outbox failed; retrying")
+                self._idle_until = self._now() + min(self.max_retry_wait, 2.0)
+
+    def _now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    def _next_wake(self) -> float:
+        """Seconds until a queue's backoff ends (or a waiting message is looked at again)."""
+        moments = [*self._retry_at.values(), self._idle_until]
+        if self._waiting:
+            moments.append(self._now() + _WAITING_RETRY)
+        future = [m for m in moments if m is not None]
+        if not future:
+            return 30.0
+        return max(0.0, min(30.0, min(future) - self._now()))
+
+    def _skipped(self) -> set[str]:
+        now = self._now()
+        return {key for key, at in self._retry_at.items() if at > now}
 
     async def flush(self) -> bool:
-        """Send every pending message; False when one could not be sent (yet)."""
+        """Send what is pending, until nothing more can move now; True when all went out.
+
+        Each queue goes in order, a few side by side. A queue the homeserver refused
+        backs off on its own (exponentially, capped) and is left out until then, so it
+        neither delays nor starves the others, however many messages it holds.
+        """
         async with self._lock:
-            while not self._stop.is_set() and (rows := await self.dbt.run(self._pending)):
+            self._idle_until = None
+            while not self._stop.is_set():
+                skipped = self._skipped()
+                rows = await self.dbt.run(self._pending, skipped)
+                if not rows:
+                    self._waiting = False
+                    return not skipped
                 queues: dict[str, list[OutboxMessage]] = {}
                 for row in rows:
                     queues.setdefault(outbox.queue_of(row), []).append(row)
@@ -102,15 +134,30 @@ class OutboxSender:
                 results = await asyncio.gather(
                     *(self._send_in_order(q, slots) for q in queues.values())
                 )
-                if any(outcome is Outcome.FAILED for outcome, _ in results):
-                    return False
+                moved = False
+                self._waiting = False
+                for queue, (outcome, done) in zip(queues.values(), results, strict=True):
+                    key = outbox.queue_key(queue[0])
+                    moved = moved or done > 0
+                    if outcome is Outcome.FAILED:
+                        self._back_off(key)
+                    elif outcome is Outcome.WAITING:
+                        self._waiting = True
+                    else:
+                        self._retry_at.pop(key, None)
+                        self._failures.pop(key, None)
                 # A waiting message may wait for one another queue just sent: go round
                 # again, unless nothing moved at all.
-                if any(outcome is Outcome.WAITING for outcome, _ in results) and not any(
-                    done for _, done in results
-                ):
+                if not moved:
                     return False
-        return True
+            return False
+
+    def _back_off(self, key: str) -> None:
+        failures = self._failures.get(key, 0) + 1
+        self._failures[key] = failures
+        delay = min(self.max_retry_wait, 0.5 * 2 ** min(failures, 6))
+        self._retry_at[key] = self._now() + delay
+        log.info("queue %s backs off for %.1f s after %d failure(s)", key, delay, failures)
 
     async def _send_in_order(
         self, queue: list[OutboxMessage], slots: asyncio.Semaphore
@@ -126,23 +173,9 @@ class OutboxSender:
                 done += 1
         return Outcome.DONE, done
 
-    async def answer_now(self, wait: float) -> None:
-        """Send a command's replies before the next sync, as a plain bot would.
-
-        Waits only briefly: a throttled or slow homeserver must not hold up the sync
-        loop, so a longer send goes on in the background (the outbox keeps it safe).
-        """
-        flush = asyncio.ensure_future(self.flush())
-        flush.add_done_callback(
-            lambda f: None if f.cancelled() or f.exception() or f.result() else self.wake()
-        )
-        self._background.add(flush)
-        flush.add_done_callback(self._background.discard)
-        await asyncio.wait({flush}, timeout=wait)
-
-    def _pending(self) -> list[OutboxMessage]:
+    def _pending(self, skip: set[str]) -> list[OutboxMessage]:
         with self.db.session() as s:
-            return outbox.pending(s)
+            return outbox.pending(s, skip=skip)
 
     async def _send_one(self, row: OutboxMessage) -> Outcome:
         client = self._client()

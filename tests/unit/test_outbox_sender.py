@@ -4,6 +4,7 @@ fails once it failed for good; files are uploaded; each queue keeps its order.""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -161,6 +162,7 @@ async def test_a_message_waits_while_its_target_is_unsent_and_its_room_waits_beh
     assert not await sender.flush()
     assert homeserver.events == []  # the other room waits behind its waiting edit
     del homeserver.refusing[ROOM]
+    await asyncio.sleep(0.11)  # the refused room's backoff (max_retry_wait) runs out
     assert await sender.flush()
     assert homeserver.bodies() == ["Original", "* neu", "danach"]
     _original, edit, _after = homeserver.events
@@ -240,3 +242,21 @@ async def test_a_member_s_messages_go_to_their_room_in_order(
     assert {room for room, *_ in homeserver.events[1:]} == {OTHER}
     assert _row(sqlite_db, "dm:1").room_id == OTHER
     assert json.loads(_row(sqlite_db, "dm:1").content)["body"] == "eins"
+
+
+async def test_a_room_the_homeserver_refuses_backs_off_alone_and_never_holds_up_another(
+    sqlite_db: Database, sender: OutboxSender, homeserver: FakeHomeserver
+) -> None:
+    homeserver.refusing[ROOM] = "M_UNKNOWN"
+    for i in range(150):  # more than one batch of the refused room's messages
+        _queue(sqlite_db, f"$stuck{i}", ROOM, [Reply(text(f"stuck {i}"))])
+    assert not await sender.flush()
+    _queue(sqlite_db, "$fresh", OTHER, [Reply(text("Antwort im anderen Raum"))])
+    # The refused room is in its backoff: the other room's answer goes out at once.
+    assert not await sender.flush()
+    assert homeserver.bodies() == ["Antwort im anderen Raum"]
+    assert sender._skipped() == {ROOM}
+    del homeserver.refusing[ROOM]
+    await asyncio.sleep(0.11)  # the backoff (at most max_retry_wait) runs out
+    assert await sender.flush()
+    assert homeserver.bodies()[1:] == [f"stuck {i}" for i in range(150)]
