@@ -27,6 +27,7 @@ from bot.runtime.incoming import (
     handle_reaction,
     reply_key,
 )
+from bot.runtime.limits import MAX_PARTS
 from commands.core.defaults import Defaults
 from commands.core.registry import Registry
 from commands.features import build_registry
@@ -193,18 +194,25 @@ class Dialog:
     def deliver(self) -> None:
         """The homeserver accepts everything the bot has queued (replies, reminders)."""
         with self.database.session() as s:
-            for row in outbox.pending(s, limit=1000):
+            pending = select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING)
+            for row in s.exec(pending.order_by(col(OutboxMessage.id))):
                 assert row.id is not None
                 outbox.mark_sent(s, row.id, f"$bot{row.id}", at=self.now)
 
     def _sent(self, source_event_id: str, queued: int) -> list[Sent]:
         """The messages the bot queued for this event, once the homeserver took them."""
         self.deliver()
-        keys = [outbox.txn_id_for(reply_key(source_event_id, i)) for i in range(queued)]
+        # A message too long for one event went out in parts (bot.runtime.limits).
+        keys = [
+            outbox.txn_id_for(key)
+            for i in range(queued)
+            for base in [reply_key(source_event_id, i)]
+            for key in [base, *(f"{base}:part{n}" for n in range(2, MAX_PARTS + 1))]
+        ]
         with self.database.session() as s:
             rows = s.exec(select(OutboxMessage).where(col(OutboxMessage.txn_id).in_(keys)))
             by_txn = {row.txn_id: row for row in rows}
-        return [_as_sent(by_txn[k]) for k in keys]
+        return [_as_sent(by_txn[k]) for k in keys if k in by_txn]
 
     def _next_event_id(self) -> str:
         return f"$ev{next(self._ids)}"

@@ -9,11 +9,14 @@ that member's direct-message room.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 from typing import Any
 
 from sqlmodel import Session
 
+from bot.runtime.limits import MAX_PARTS, split_rich
 from bot.runtime.matrix_render import (
     POLL_START_STABLE,
     render_edit,
@@ -25,6 +28,8 @@ from bot.runtime.matrix_render import (
 from commands.core.effects import AnyEffect, Edit, File, PollEnd, PollStart, Reply
 from storage import outbox
 from storage.models import OutboxKind, OutboxMessage
+
+log = logging.getLogger(__name__)
 
 
 def enqueue_effect(
@@ -45,7 +50,7 @@ def enqueue_effect(
         "ref_id": effect.ref_id,
     }
     if isinstance(effect, Reply):
-        return outbox.enqueue(s, content=render_reply(effect), **common)
+        return _enqueue_reply(s, effect, common)
     if isinstance(effect, PollStart):
         event_type, content = render_poll_start(effect, stable=stable_polls)
         return outbox.enqueue(
@@ -58,6 +63,31 @@ def enqueue_effect(
         s, row.id, filename=effect.filename, mimetype=effect.mimetype, data=effect.data
     )
     return row
+
+
+def _enqueue_reply(s: Session, reply: Reply, common: dict[str, Any]) -> OutboxMessage:
+    """A reply too long for one event goes out as several, in order; the first keeps the
+    key, the reference to its object and the relation to the command."""
+    parts = split_rich(reply.rich)
+    if len(parts) > MAX_PARTS:
+        log.warning(
+            "message %s would take %d parts; sending the first %d",
+            common["key"],
+            len(parts),
+            MAX_PARTS,
+        )
+        parts = parts[:MAX_PARTS]
+    first = outbox.enqueue(
+        s, content=render_reply(dataclasses.replace(reply, rich=parts[0])), **common
+    )
+    for n, part in enumerate(parts[1:], start=2):
+        rest = dataclasses.replace(reply, rich=part, in_reply_to=None, ref_kind=None, ref_id=None)
+        outbox.enqueue(
+            s,
+            content=render_reply(rest),
+            **{**common, "key": f"{common['key']}:part{n}", "ref_kind": None, "ref_id": None},
+        )
+    return first
 
 
 def _enqueue_related(s: Session, key: str, effect: PollEnd | Edit) -> OutboxMessage:
