@@ -16,13 +16,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
+from storage.db import in_chunks
 from storage.models import (
     Agreement,
     AgreementHistory,
     AgreementOwner,
     AgreementStatus,
     HistoryAction,
-    RoomRole,
+    Room,
 )
 
 STATUSES = tuple(AgreementStatus)
@@ -31,13 +32,6 @@ STATUSES = tuple(AgreementStatus)
 MAX_NUMBER = 2**31 - 1
 _NUMBER_ATTEMPTS = 8
 
-# Roles stored in room_role.
-CHAIR_ROLE = "chair"
-MEMBER_ROLE = "member"
-
-
-# Rows per SQL IN list: the scheduler asks about every open agreement at once.
-_IN_CHUNK = 500
 
 # --------------------------------------------------------------------------------- values
 
@@ -96,10 +90,10 @@ def owners_of(db: Session, agreement_ids: Sequence[int]) -> dict[int, list[str]]
     """Owners of several agreements, in the order they were named, in few queries."""
     ids = list(agreement_ids)
     found: dict[int, list[str]] = {a: [] for a in ids}
-    for start in range(0, len(ids), _IN_CHUNK):
+    for chunk in in_chunks(ids):
         stmt = (
             select(AgreementOwner)
-            .where(col(AgreementOwner.agreement_id).in_(ids[start : start + _IN_CHUNK]))
+            .where(col(AgreementOwner.agreement_id).in_(chunk))
             .order_by(
                 col(AgreementOwner.agreement_id),
                 col(AgreementOwner.position),
@@ -412,26 +406,80 @@ def add_note(
 # ------------------------------------------------------------------------------ room roles
 
 
-def room_role(db: Session, room_id: str, user_id: str) -> str | None:
-    row = db.get(RoomRole, (room_id, user_id))
-    return row.role if row else None
+# History actions after which earlier reminder occurrences of an agreement are not owed.
+RESTART_ACTIONS = (HistoryAction.DUE_CHANGED, HistoryAction.REOPENED)
 
 
-def room_roles(db: Session, room_id: str) -> list[RoomRole]:
-    stmt = select(RoomRole).where(RoomRole.room_id == room_id).order_by(col(RoomRole.user_id))
+def open_agreements(
+    db: Session,
+    *,
+    due_from: dt.date | None = None,
+    due_to: dt.date | None = None,
+    room_id: str | None = None,
+    with_due_date: bool = True,
+) -> list[Agreement]:
+    """Open agreements of rooms the bot is in, optionally with a due date in a window."""
+    stmt = (
+        select(Agreement)
+        .join(Room, col(Room.room_id) == col(Agreement.room_id))
+        .where(Agreement.status == AgreementStatus.OPEN, col(Room.left_at).is_(None))
+    )
+    if with_due_date:
+        stmt = stmt.where(col(Agreement.due_date).is_not(None))
+    if due_from is not None:
+        stmt = stmt.where(col(Agreement.due_date) >= due_from)
+    if due_to is not None:
+        stmt = stmt.where(col(Agreement.due_date) <= due_to)
+    if room_id is not None:
+        stmt = stmt.where(Agreement.room_id == room_id)
+    return list(db.exec(stmt.order_by(col(Agreement.id))))
+
+
+def closed_agreements_since(db: Session, room_id: str, since: dt.datetime) -> list[Agreement]:
+    stmt = (
+        select(Agreement)
+        .where(
+            Agreement.room_id == room_id,
+            Agreement.status == AgreementStatus.DONE,
+            col(Agreement.closed_at) >= since,
+        )
+        .order_by(col(Agreement.number))
+    )
     return list(db.exec(stmt))
 
 
-def set_room_role(
-    db: Session, room_id: str, user_id: str, role: str, *, set_by: str, at: dt.datetime
-) -> str | None:
-    """Store the role set with `!rolle`; returns the one stored before (None: none)."""
-    row = db.get(RoomRole, (room_id, user_id))
-    old = row.role if row else None
-    if row is None:
-        row = RoomRole(room_id=room_id, user_id=user_id, role=role, set_by=set_by, set_at=at)
-    else:
-        row.role, row.set_by, row.set_at = role, set_by, at
-    db.add(row)
-    db.flush()
-    return old
+def restarted_at(db: Session, agreement_ids: Sequence[int]) -> dict[int, dt.datetime]:
+    """When each agreement was last re-dated or reopened (absent: never)."""
+    found: dict[int, dt.datetime] = {}
+    for chunk in in_chunks(list(agreement_ids)):
+        stmt = (
+            select(AgreementHistory.agreement_id, func.max(AgreementHistory.at))
+            .where(
+                col(AgreementHistory.agreement_id).in_(chunk),
+                col(AgreementHistory.action).in_(RESTART_ACTIONS),
+            )
+            .group_by(col(AgreementHistory.agreement_id))
+        )
+        for agreement_id, at in db.exec(stmt):
+            if at is not None:
+                # func.max bypasses the column type on SQLite: re-attach UTC there.
+                if isinstance(at, str):
+                    at = dt.datetime.fromisoformat(at)
+                found[agreement_id] = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+    return found
+
+
+def open_agreements_by_ids(db: Session, ids: Sequence[int]) -> list[Agreement]:
+    found: list[Agreement] = []
+    for chunk in in_chunks(list(ids)):
+        stmt = (
+            select(Agreement)
+            .join(Room, col(Room.room_id) == col(Agreement.room_id))
+            .where(
+                col(Agreement.id).in_(chunk),
+                Agreement.status == AgreementStatus.OPEN,
+                col(Room.left_at).is_(None),
+            )
+        )
+        found.extend(db.exec(stmt))
+    return found

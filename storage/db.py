@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# Values per IN (…) list: SQLite allows at most 32,766 bound parameters in a statement.
+IN_CHUNK = 500
+
+T = TypeVar("T")
+
+
+def in_chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
+    """Long lists of IDs, in pieces small enough for one IN (…) each."""
+    for i in range(0, len(items), IN_CHUNK):
+        yield items[i : i + IN_CHUNK]
 
 
 def sqlite_url(path: Path) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from storage.models import Room, RoomSetting
+from storage.models import Room, RoomRole, RoomSetting
 
 
 def ensure_room(db: Session, room_id: str, *, joined_at: dt.datetime) -> Room:
@@ -59,3 +59,47 @@ def set_setting(db: Session, room_id: str, key: str, value: str | None) -> None:
     else:
         row.value = value
     db.add(row)
+
+
+# Roles stored in room_role.
+CHAIR_ROLE = "chair"
+
+
+MEMBER_ROLE = "member"
+
+
+def room_role(db: Session, room_id: str, user_id: str) -> str | None:
+    row = db.get(RoomRole, (room_id, user_id))
+    return row.role if row else None
+
+
+def room_roles(db: Session, room_id: str) -> list[RoomRole]:
+    stmt = select(RoomRole).where(RoomRole.room_id == room_id).order_by(col(RoomRole.user_id))
+    return list(db.exec(stmt))
+
+
+def set_room_role(
+    db: Session, room_id: str, user_id: str, role: str, *, set_by: str, at: dt.datetime
+) -> str | None:
+    """Store the role set with `!rolle`; returns the one stored before (None: none)."""
+    row = db.get(RoomRole, (room_id, user_id))
+    old = row.role if row else None
+    if row is None:
+        row = RoomRole(room_id=room_id, user_id=user_id, role=role, set_by=set_by, set_at=at)
+    else:
+        row.role, row.set_by, row.set_at = role, set_by, at
+    db.add(row)
+    db.flush()
+    return old
+
+
+def active_room_ids(db: Session) -> list[tuple[str, dt.datetime]]:
+    rows = db.exec(select(Room).where(col(Room.left_at).is_(None)).order_by(col(Room.room_id)))
+    return [(r.room_id, r.joined_at) for r in rows]
+
+
+def all_room_settings(db: Session) -> dict[str, dict[str, str]]:
+    found: dict[str, dict[str, str]] = {}
+    for row in db.exec(select(RoomSetting)):
+        found.setdefault(row.room_id, {})[row.key] = row.value
+    return found

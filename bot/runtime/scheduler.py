@@ -38,7 +38,8 @@ from bot.runtime.dbthread import UNAVAILABLE, DbThread
 from bot.runtime.outgoing import enqueue_effect
 from commands.general.role_rules import CREATOR_POWER_LEVEL
 from commands.reminders.plan import Plan, ReminderEnv, mark_handled, plan
-from storage import reminders as store
+from storage import lease as lease_store
+from storage import rooms
 from storage.db import Database
 from storage.types import utcnow
 
@@ -151,11 +152,11 @@ class ReminderScheduler:
 
     def _ensure_epoch(self) -> None:
         with self.db.session() as s:
-            store.ensure_epoch(s, self.clock())
+            lease_store.ensure_epoch(s, self.clock())
 
     def _take(self, force: bool) -> tuple[str, dt.datetime] | None:
         with self.db.session() as s:
-            other = store.take_lease(
+            other = lease_store.take_lease(
                 s, LEASE_NAME, self.holder, now=wall_clock(), ttl=self.lease_ttl, force=force
             )
             return None if other is None else (other.holder, other.expires_at)
@@ -191,7 +192,7 @@ class ReminderScheduler:
 
     def _release(self) -> None:
         with self.db.session() as s:
-            store.release_lease(s, LEASE_NAME, self.holder)
+            lease_store.release_lease(s, LEASE_NAME, self.holder)
 
     # ------------------------------------------------------------------ running
 
@@ -333,7 +334,7 @@ class ReminderScheduler:
 
     def _room_ids(self) -> list[str]:
         with self.db.session() as s:
-            return [room_id for room_id, _joined in store.active_room_ids(s)]
+            return [room_id for room_id, _joined in rooms.active_room_ids(s)]
 
     def _schedule(self, next_at: dt.datetime | None) -> None:
         latest = self.clock() + MAX_SLEEP
@@ -359,11 +360,11 @@ class ReminderScheduler:
 
     def _fire(self, now: dt.datetime, room_id: str | None = None) -> tuple[int, dt.datetime | None]:
         with self.db.session() as s:
-            if not store.holds_lease(s, LEASE_NAME, self.holder, now=wall_clock()):
+            if not lease_store.holds_lease(s, LEASE_NAME, self.holder, now=wall_clock()):
                 # Renew first: a lease that merely ran out while the process was paused
                 # is taken back unless someone else holds it now.
                 if (
-                    store.take_lease(
+                    lease_store.take_lease(
                         s, LEASE_NAME, self.holder, now=wall_clock(), ttl=self.lease_ttl
                     )
                     is not None

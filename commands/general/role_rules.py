@@ -7,7 +7,7 @@ from collections.abc import Collection
 from sqlmodel import Session
 
 from commands.core.context import Role
-from storage import agreements as agreement_store
+from storage import rooms
 
 # Power levels (m.room.power_levels): from this one up a member counts as chair.
 CHAIR_POWER_LEVEL = 50
@@ -28,6 +28,6 @@ def effective_role(
         return Role.COORDINATION
     if power_level >= CHAIR_POWER_LEVEL:
         return Role.CHAIR
-    if agreement_store.room_role(db, room_id, user_id) == agreement_store.CHAIR_ROLE:
+    if rooms.room_role(db, room_id, user_id) == rooms.CHAIR_ROLE:
         return Role.CHAIR  # set with `!rolle @person vorsitz`
     return Role.MEMBER

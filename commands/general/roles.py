@@ -15,7 +15,7 @@ from commands.core.registry import Router, fold
 from commands.core.rich import Rich, mention
 from commands.general.role_rules import CHAIR_POWER_LEVEL
 from commands.parsing.mentions import require_in_room, take_mentions
-from storage import agreements as store
+from storage import rooms
 
 router = Router("roles")
 
@@ -55,24 +55,24 @@ def role(ctx: Context, args: str) -> Rich:
     if wanted == Role.COORDINATION:
         raise CommandError("rolle.coordination_by_config")
     require_in_room(ctx, [person])
-    stored = store.room_role(ctx.db, ctx.room_id, person)
+    stored = rooms.room_role(ctx.db, ctx.room_id, person)
     pill = mention(person, ctx.display_name(person))
     if wanted == Role.CHAIR:
-        if stored == store.CHAIR_ROLE:
+        if stored == rooms.CHAIR_ROLE:
             return i18n.t(
                 ctx.lang, "rolle.unchanged", name=pill, role=i18n.plain(ctx.lang, "rolle.chair")
             )
-        store.set_room_role(
-            ctx.db, ctx.room_id, person, store.CHAIR_ROLE, set_by=ctx.sender, at=ctx.now
+        rooms.set_room_role(
+            ctx.db, ctx.room_id, person, rooms.CHAIR_ROLE, set_by=ctx.sender, at=ctx.now
         )
         return i18n.t(ctx.lang, "rolle.set_chair", name=pill)
     level = ctx.power_levels.get(person, 0)
-    if stored != store.CHAIR_ROLE and level < CHAIR_POWER_LEVEL:
+    if stored != rooms.CHAIR_ROLE and level < CHAIR_POWER_LEVEL:
         return i18n.t(
             ctx.lang, "rolle.unchanged", name=pill, role=i18n.plain(ctx.lang, "rolle.member")
         )
-    store.set_room_role(
-        ctx.db, ctx.room_id, person, store.MEMBER_ROLE, set_by=ctx.sender, at=ctx.now
+    rooms.set_room_role(
+        ctx.db, ctx.room_id, person, rooms.MEMBER_ROLE, set_by=ctx.sender, at=ctx.now
     )
     lines = [i18n.t(ctx.lang, "rolle.set_member", name=pill)]
     if level >= CHAIR_POWER_LEVEL:
@@ -96,7 +96,7 @@ def _chairs(ctx: Context) -> list[str]:
         if level >= CHAIR_POWER_LEVEL and (ctx.members is None or u in ctx.members)
     ]
     by_command = [
-        r.user_id for r in store.room_roles(ctx.db, ctx.room_id) if r.role == store.CHAIR_ROLE
+        r.user_id for r in rooms.room_roles(ctx.db, ctx.room_id) if r.role == rooms.CHAIR_ROLE
     ]
     return sorted(set(by_level) | set(by_command))
 

@@ -46,8 +46,8 @@ from commands.reminders.policy import (
 )
 from commands.reminders.settings import policy_from_settings
 from storage import agreements as agreement_store
+from storage import lease, rooms
 from storage import reminders as store
-from storage import rooms
 from storage.models import Agreement, LogStatus, Reminder, ReminderStatus
 
 log = logging.getLogger(__name__)
@@ -133,8 +133,8 @@ class PlanItem:
 
 def _rooms(db: Session, env: ReminderEnv, room_id: str | None) -> dict[str, _RoomInfo]:
     if room_id is None:
-        stored = store.all_room_settings(db)
-        active = store.active_room_ids(db)
+        stored = rooms.all_room_settings(db)
+        active = rooms.active_room_ids(db)
     else:
         room = rooms.get_room(db, room_id)
         active = [(room_id, room.joined_at)] if room and room.left_at is None else []
@@ -167,12 +167,12 @@ def collect_items(
     infos = _rooms(db, env, room_id)
     if not infos:
         return infos, []
-    floor = store.epoch(db)
+    floor = lease.epoch(db)
     items: list[PlanItem] = []
     today = now.date()
     ahead = max(ahead_days, *(_calendar_days(i.policy.before_days) for i in infos.values()))
     behind = max(i.policy.overdue_every_days * i.policy.overdue_times for i in infos.values()) + 14
-    agreements = store.open_agreements(
+    agreements = agreement_store.open_agreements(
         db,
         due_from=today - dt.timedelta(days=behind),
         due_to=today + dt.timedelta(days=ahead),
@@ -187,12 +187,12 @@ def collect_items(
     if extra:
         agreements += [
             a
-            for a in store.open_agreements_by_ids(db, extra)
+            for a in agreement_store.open_agreements_by_ids(db, extra)
             if a.due_date is not None and (room_id is None or a.room_id == room_id)
         ]
     ids = [a.id for a in agreements if a.id is not None]
     owners = agreement_store.owners_of(db, ids)
-    restarted = store.restarted_at(db, ids)
+    restarted = agreement_store.restarted_at(db, ids)
     for a in agreements:
         info = infos.get(a.room_id)
         if info is None or a.id is None:
@@ -496,12 +496,12 @@ def _watchers(
 
 
 def _digest(db: Session, room_id: str, lang: str, today: dt.date, env: ReminderEnv) -> Rich | None:
-    items = store.open_agreements(db, room_id=room_id, with_due_date=False)
+    items = agreement_store.open_agreements(db, room_id=room_id, with_due_date=False)
     if not items:
         return None
     owners = agreement_store.owners_of(db, [a.id for a in items if a.id is not None])
     since = dt.datetime.combine(today - dt.timedelta(days=7), dt.time(0), tzinfo=dt.UTC)
-    done = store.closed_agreements_since(db, room_id, since)
+    done = agreement_store.closed_agreements_since(db, room_id, since)
     return digest_text(
         lang=lang,
         today=today,

@@ -15,6 +15,7 @@ from bot.config import load_config
 from bot.devtools.member import Member, SeenMessage
 from bot.runtime.app import GremienBot
 from storage import agreements, rooms
+from storage import reminders as reminder_store
 from storage.db import Database
 from storage.models import Agreement
 from storage.models.reminders import Reminder
@@ -107,10 +108,8 @@ def insert_reminder(
     mentions: Sequence[str] = (),
 ) -> int:
     """A one-off reminder as `!erinnere` stores it."""
-    from storage import reminders as store
-
     with db.session() as s:
-        r: Reminder = store.create_reminder(
+        r: Reminder = reminder_store.create_reminder(
             s,
             room_id=room_id,
             text=text,

@@ -236,9 +236,9 @@ def test_role_set_by_command_is_stored_with_who_set_it(dialog_both: Dialog) -> N
     with dialog_both.database.session() as s:
         row = s.get(RoomRole, (ROOM, BEN))
         assert row is not None
-        assert (row.role, row.set_by, row.set_at) == (store.CHAIR_ROLE, CHAIR, NOW)
+        assert (row.role, row.set_by, row.set_at) == (rooms.CHAIR_ROLE, CHAIR, NOW)
     dialog_both.say(CHAIR, "!rolle @ben mitglied")
-    assert snapshot(dialog_both.database)[3] == [(BEN, store.MEMBER_ROLE)]
+    assert snapshot(dialog_both.database)[3] == [(BEN, rooms.MEMBER_ROLE)]
 
 
 # ----------------------------------------------------------------------- bad input

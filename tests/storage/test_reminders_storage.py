@@ -18,7 +18,7 @@ from sqlmodel import select
 from bot.runtime.dbthread import DbThread
 from bot.runtime.scheduler import LEASE_NAME, LeaseHeld, ReminderScheduler
 from commands.reminders.plan import ReminderEnv
-from storage import agreements, outbox, rooms
+from storage import agreements, lease, outbox, rooms
 from storage import reminders as store
 from storage.db import Database
 from storage.migrate import downgrade, upgrade
@@ -73,7 +73,7 @@ def test_re_dating_history_is_read_back_as_an_aware_moment(db: Database) -> None
         db, a, at=moment, action=HistoryAction.DUE_CHANGED, due_date=dt.date(2026, 3, 27)
     )
     with db.session() as s:
-        assert store.restarted_at(s, [a]) == {a: moment}
+        assert agreements.restarted_at(s, [a]) == {a: moment}
         assert agreements.owners_of(s, [a]) == {a: [ANNA]}
 
 
@@ -159,12 +159,12 @@ async def test_a_second_process_on_the_database_refuses_to_start(db: Database) -
         await second.stop()
         dbt.close()
     with db.session() as s:
-        assert store.lease(s, LEASE_NAME) is None  # released on a clean stop
+        assert lease.lease(s, LEASE_NAME) is None  # released on a clean stop
 
 
 def _holds(db: Database, holder: str) -> bool:
     with db.session() as s:
-        return store.holds_lease(s, LEASE_NAME, holder, now=dt.datetime.now(dt.UTC))
+        return lease.holds_lease(s, LEASE_NAME, holder, now=dt.datetime.now(dt.UTC))
 
 
 def _dead_pid() -> int:

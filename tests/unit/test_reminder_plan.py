@@ -6,6 +6,7 @@ import datetime as dt
 
 from commands.reminders.digest import digest_text
 from commands.reminders.plan import plan
+from storage import lease
 from storage.db import Database
 from storage.models import Agreement, AgreementStatus, HistoryAction
 from tests.dialog import ANNA, BEN, BERLIN, CARLA, CHAIR, COORDINATOR, Dialog
@@ -283,11 +284,9 @@ def test_switching_reminders_on_for_existing_agreements_posts_no_backlog(dialog:
         owners=[ANNA],
         created_at=at(2, 1),
     )
-    from storage import reminders as store
-
     with db.session() as s:  # the first scheduler start after the upgrade
-        store.ensure_epoch(s, at(3, 10, 12))
-        store.ensure_epoch(s, at(3, 20, 12))  # later starts keep the first moment
+        lease.ensure_epoch(s, at(3, 10, 12))
+        lease.ensure_epoch(s, at(3, 20, 12))  # later starts keep the first moment
     env = env_for(dialog)
     assert fire(db, at(3, 10, 12, 1), env).due == []
     assert [d.agreement_id for d in fire(db, at(3, 11, 9), env).due] == [new]
