@@ -329,7 +329,8 @@ async def sign_device(
 
 async def store_in_secret_storage(api: MatrixApi, key_file: KeyFile) -> None:
     """Put the three private keys into the account's 4S under the key file's 4S key."""
-    assert key_file.ssss_key is not None and key_file.ssss_key_id is not None
+    assert key_file.ssss_key is not None
+    assert key_file.ssss_key_id is not None
     user_id, key, key_id = key_file.user_id, key_file.ssss_key, key_file.ssss_key_id
     await api.put_account_data(
         user_id, f"m.secret_storage.key.{key_id}", key_description(key, "gremienbot recovery key")

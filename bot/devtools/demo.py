@@ -97,12 +97,10 @@ async def run_demo(*, keep: bool = False, script: list[str] | None = None) -> in
         await member.wait_for_member(room, bot_id, timeout=30)
         _info("gremienbot accepted the invitation and joined")
         print()
-        answered = 0
-        for line in script or SCRIPT:
+        for answered, line in enumerate(script or SCRIPT):
             _say("anna", line)
             await member.send(room, line)
             reply = await member.wait_for_reply(room, bot_id, answered, timeout=30)
-            answered += 1
             _say("gremienbot", reply.body)
             print()
         _info("done; cleaning up")

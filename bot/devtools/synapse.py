@@ -330,7 +330,8 @@ class LocalSynapse:
                 f"(another homeserver still running for {self.base_dir}?)"
             )
         self._write_files()
-        self._output = open(self.output_log_path, "ab")
+        # Open for the homeserver's whole life: closed by stop() (_close_output).
+        self._output = open(self.output_log_path, "ab")  # noqa: SIM115
         self._output.write(f"\n--- start {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
         self._output.flush()
         env = dict(os.environ)

@@ -158,9 +158,9 @@ def parse_poll_start(event_type: str, content: dict[str, Any]) -> ParsedPollStar
             continue
         answer_id = raw.get("m.id", raw.get("id"))
         text = text_of(raw).strip()
-        if isinstance(answer_id, str) and answer_id and text:
-            if all(a.id != answer_id for a in answers):
-                answers.append(PollAnswer(answer_id, text))
+        known = any(a.id == answer_id for a in answers)
+        if isinstance(answer_id, str) and answer_id and text and not known:
+            answers.append(PollAnswer(answer_id, text))
     if not question or not answers:
         return None
     max_sel = poll.get("max_selections")

@@ -290,9 +290,7 @@ class ReminderScheduler:
         targets: list[str | None] = list(rooms) if rooms else [None]
         found: list[dt.datetime] = []
         for room_id in targets:
-            for next_at in await self._check(now, room_id):
-                if next_at is not None:
-                    found.append(next_at)
+            found.extend(m for m in await self._check(now, room_id) if m is not None)
         if rooms and self.next_at is not None:
             # The other rooms' next moment still stands (one that has just passed: now).
             found.append(max(self.next_at, now))
@@ -360,18 +358,18 @@ class ReminderScheduler:
 
     def _fire(self, now: dt.datetime, room_id: str | None = None) -> tuple[int, dt.datetime | None]:
         with self.db.session() as s:
-            if not lease_store.holds_lease(s, LEASE_NAME, self.holder, now=wall_clock()):
-                # Renew first: a lease that merely ran out while the process was paused
-                # is taken back unless someone else holds it now.
-                if (
-                    lease_store.take_lease(
-                        s, LEASE_NAME, self.holder, now=wall_clock(), ttl=self.lease_ttl
-                    )
-                    is not None
-                ):
-                    log.error("not posting reminders: another process holds the lease")
-                    self.lease_lost = True
-                    return 0, None
+            # Renew first: a lease that merely ran out while the process was paused is
+            # taken back unless someone else holds it now.
+            if (
+                not lease_store.holds_lease(s, LEASE_NAME, self.holder, now=wall_clock())
+                and lease_store.take_lease(
+                    s, LEASE_NAME, self.holder, now=wall_clock(), ttl=self.lease_ttl
+                )
+                is not None
+            ):
+                log.error("not posting reminders: another process holds the lease")
+                self.lease_lost = True
+                return 0, None
             result = queue_due(s, now, self.env, room_id)
             queued = sum(1 for due in result.due if due.reply is not None)
             if queued:

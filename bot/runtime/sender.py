@@ -179,7 +179,8 @@ class OutboxSender:
 
     async def _send_one(self, row: OutboxMessage) -> Outcome:
         client = self._client()
-        assert client is not None and row.id is not None
+        assert client is not None
+        assert row.id is not None
         try:
             prepared = await self.delivery.prepare(client, row)
         except Exception as exc:  # the network, a refused room or upload

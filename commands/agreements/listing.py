@@ -174,8 +174,10 @@ def list_agreements(ctx: Context, args: str) -> Rich:
         header = i18n.t(ctx.lang, "list.header", title=bold(title), total=page.total)
     owners = store.owners_of(ctx.db, [a.id for a in page.items if a.id is not None])
     lines = [header]
-    for a in page.items:
-        lines.append(_line(ctx, a, owners.get(a.id or 0, []), show_status=f.status == Show.ALL))
+    lines.extend(
+        _line(ctx, a, owners.get(a.id or 0, []), show_status=f.status == Show.ALL)
+        for a in page.items
+    )
     remaining = page.total - (f.page - 1) * PAGE_SIZE - len(page.items)
     if remaining > 0:
         lines.append(

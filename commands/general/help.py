@@ -39,9 +39,9 @@ def show_help(ctx: Context, args: str) -> Rich:
         if not cmds:
             continue
         lines.append(trusted("\n**" + i18n.raw(lang, f"help.group.{group}") + "**"))
-        for c in cmds:
-            lines.append(
-                i18n.t(lang, "help.line", usage=c.usage(lang, ctx.prefix), summary=c.summary(lang))
-            )
+        lines.extend(
+            i18n.t(lang, "help.line", usage=c.usage(lang, ctx.prefix), summary=c.summary(lang))
+            for c in cmds
+        )
     lines.append(trusted("\n") + i18n.t(lang, "help.footer", prefix=ctx.prefix))
     return Rich.join(lines)

@@ -72,15 +72,15 @@ def settings_command(ctx: Context, args: str) -> Rich:
     if not name:
         stored = rooms.get_settings(ctx.db, ctx.room_id)
         lines = [i18n.t(ctx.lang, "settings.title")]
-        for s in ctx.registry.settings:
-            lines.append(
-                i18n.t(
-                    ctx.lang,
-                    "settings.line",
-                    name=i18n.plain(ctx.lang, s.label_key),
-                    value=s.show(ctx, stored.get(s.key)),
-                )
+        lines.extend(
+            i18n.t(
+                ctx.lang,
+                "settings.line",
+                name=i18n.plain(ctx.lang, s.label_key),
+                value=s.show(ctx, stored.get(s.key)),
             )
+            for s in ctx.registry.settings
+        )
         return Rich.join(lines)
     setting = ctx.registry.find_setting(name)
     if setting is None:

@@ -305,7 +305,8 @@ def snooze(ctx: Context, args: str) -> Rich:
         raise UsageError("reminder.snooze_which")
     else:
         raise CommandError("reminder.snooze_unclear", value=rest.strip())
-    assert agreement is not None and agreement.id is not None
+    assert agreement is not None
+    assert agreement.id is not None
     label = number_label(agreement.number)
     if agreement.status != AgreementStatus.OPEN:
         raise CommandError("reminder.snooze_closed", number=label)

@@ -405,7 +405,9 @@ def _render(
     names = env.members(item.room_id)
     if item.kind == "agreement":
         a = item.agreement
-        assert a is not None and a.id is not None and a.due_date is not None
+        assert a is not None
+        assert a.id is not None
+        assert a.due_date is not None
         lines.extend(_agreement_lines(a, item.owners, occ, info, names, env, now))
         return Reply(
             Rich.join(lines),
@@ -415,7 +417,8 @@ def _render(
             room_id=item.room_id,
         )
     r = item.reminder
-    assert r is not None and r.id is not None
+    assert r is not None
+    assert r.id is not None
     rule = recurrence_of(r)
     creator = names.get(r.created_by) or r.created_by.split(":", 1)[0].lstrip("@")
     if rule is not None:

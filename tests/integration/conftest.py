@@ -121,12 +121,13 @@ class BotProcess:
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        log = open(self.config_path.parent / "bot.log", "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run", "--config", str(self.config_path)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        # The child keeps its own copy of the file descriptor: ours can close at once.
+        with open(self.config_path.parent / "bot.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bot", "run", "--config", str(self.config_path)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
     def stop(self) -> int:
         assert self.proc is not None

@@ -86,7 +86,8 @@ def insert_agreement(
             at=created_at,
             source_event_id=f"$test-{uuid.uuid4().hex}",
         )
-        assert a.number == number and a.id is not None
+        assert a.number == number
+        assert a.id is not None
         return a.id
 
 

@@ -45,7 +45,8 @@ async def test_bot_reads_and_answers_in_an_encrypted_room(make_bot, make_member)
     assert answer.decrypted, "the bot's answer must be readable by the member"
     assert "!hilfe [befehl]" in answer.body
     # The answer really travelled encrypted.
-    assert bot.bot.client is not None and bot.bot.client.rooms[room].encrypted
+    assert bot.bot.client is not None
+    assert bot.bot.client.rooms[room].encrypted
 
 
 async def test_room_set_to_english_answers_in_english(make_bot, make_member):
@@ -70,11 +71,13 @@ async def test_unknown_command_and_bad_arguments_get_a_clear_answer(make_bot, ma
 
     await anna.send(room, "!hilf")
     unknown = await anna.wait_for_reply(room, bot.user_id, 0)
-    assert "kenne ich nicht" in unknown.body and "!hilfe" in unknown.body
+    assert "kenne ich nicht" in unknown.body
+    assert "!hilfe" in unknown.body
 
     await anna.send(room, "!einstellungen farbe <b>rot</b>")
     bad = await anna.wait_for_reply(room, bot.user_id, 1)
-    assert "farbe" in bad.body and "sprache" in bad.body
+    assert "farbe" in bad.body
+    assert "sprache" in bad.body
     assert "Traceback" not in bad.body
 
 

@@ -78,7 +78,8 @@ def published_identity(synapse: LocalSynapse, token: str, user_id: str) -> dict[
     query = _api(synapse, token, "POST", "/keys/query", {"device_keys": {user_id: []}})
     master_obj = query["master_keys"][user_id]
     ssk_obj = query["self_signing_keys"][user_id]
-    assert master_obj["usage"] == ["master"] and ssk_obj["usage"] == ["self_signing"]
+    assert master_obj["usage"] == ["master"]
+    assert ssk_obj["usage"] == ["self_signing"]
     master, ssk = _only_key(master_obj), _only_key(ssk_obj)
     assert nacl_verified(ssk_obj, user_id, master), "self-signing key not signed by master"
     devices = query["device_keys"][user_id]
@@ -115,7 +116,8 @@ async def test_bot_publishes_a_verifiable_identity_and_signs_its_device(make_bot
     usk_obj = ident["query"].get("user_signing_keys", {}).get(bot.user_id)
     if usk_obj is not None:  # only shown to the owner
         assert nacl_verified(usk_obj, bot.user_id, ident["master"])
-    assert bot.bot.cross_signing is not None and bot.bot.cross_signing.ok
+    assert bot.bot.cross_signing is not None
+    assert bot.bot.cross_signing.ok
     assert bot.bot.cross_signing.created
 
     key_file = _data_dir(bot) / "cross-signing.json"
@@ -177,7 +179,8 @@ async def test_recovery_key_restores_the_identity_after_the_data_directory_is_lo
     shutil.rmtree(_data_dir(bot))
     # Without its keys the bot must not make itself a new identity behind the operator's back.
     lost = await make_bot()
-    assert lost.bot.cross_signing is not None and not lost.bot.cross_signing.ok
+    assert lost.bot.cross_signing is not None
+    assert not lost.bot.cross_signing.ok
     assert "recovery key" in lost.bot.cross_signing.message
     ident = published_identity(synapse, lost.bot.client.access_token, bot.user_id)
     assert ident["master"] == master
@@ -195,7 +198,8 @@ async def test_recovery_key_restores_the_identity_after_the_data_directory_is_lo
     device = restored.bot.client.device_id
     token = restored.bot.client.access_token
     ident = published_identity(synapse, token, bot.user_id)
-    assert ident["master"] == master and device in ident["signed_devices"]
+    assert ident["master"] == master
+    assert device in ident["signed_devices"]
     devices = _api(synapse, token, "GET", "/devices")["devices"]
     assert not [d for d in devices if d.get("display_name") == "gremienbot key import"]
 
@@ -214,7 +218,8 @@ async def test_identity_reset_is_explicit_and_authenticated_with_the_password(ma
 
     # Replacing an existing identity needs user-interactive auth (m.login.password) on Synapse.
     reset = await make_bot(encryption={"allow_identity_reset": True})
-    assert reset.bot.cross_signing is not None and reset.bot.cross_signing.reset
+    assert reset.bot.cross_signing is not None
+    assert reset.bot.cross_signing.reset
     ident = published_identity(synapse, reset.bot.client.access_token, bot.user_id)
     assert ident["master"] != old_master
     assert reset.bot.client.device_id in ident["signed_devices"]

@@ -82,7 +82,8 @@ async def test_a_file_for_a_member_arrives_encrypted_in_their_direct_room_which_
     assert anna.client.rooms[room_id].encrypted
     assert event.decrypted, "the event itself travelled encrypted (Megolm)"
     content = event.source["content"]
-    assert content["filename"] == "verabredungen.csv" and content["body"] == "Ihr Export"
+    assert content["filename"] == "verabredungen.csv"
+    assert content["body"] == "Ihr Export"
     assert content["info"] == {"mimetype": "text/csv", "size": len(CSV)}
     info = content["file"]
     stored = await _download(anna, info["url"])
@@ -99,7 +100,9 @@ async def test_a_file_for_a_member_arrives_encrypted_in_their_direct_room_which_
     [sent] = (await wait_sent(db, ["reply:$later:0"])).values()
     await _until(lambda: any(m.event_id == sent for m in anna.seen))
     [second] = [m for m in anna.seen if m.event_id == sent]
-    assert second.room_id == room_id and second.body == "Ihre Erinnerung" and second.decrypted
+    assert second.room_id == room_id
+    assert second.body == "Ihre Erinnerung"
+    assert second.decrypted
     assert len(invites) == 1
     with db.session() as s:
         assert [(r.user_id, r.room_id) for r in s.exec(select(DirectRoom))] == [
@@ -131,11 +134,16 @@ async def test_after_the_member_left_their_direct_room_a_new_one_is_made(make_bo
     [second] = (await wait_sent(db, ["reply:$two:0"])).values()
     await _until(lambda: any(m.event_id == second for m in anna.seen))
 
-    assert len(invites) == 2 and invites[1].room_id != old_room and invites[1].is_direct
+    assert len(invites) == 2
+    assert invites[1].room_id != old_room
+    assert invites[1].is_direct
     [seen] = [m for m in anna.seen if m.event_id == second]
-    assert seen.room_id == invites[1].room_id and seen.decrypted
+    assert seen.room_id == invites[1].room_id
+    assert seen.decrypted
     with db.session() as s:
         row = s.get(DirectRoom, anna.user_id)
-        assert row is not None and row.room_id == invites[1].room_id
+        assert row is not None
+        assert row.room_id == invites[1].room_id
     direct = await MatrixApi(client).get_account_data(bot.user_id, "m.direct")
-    assert direct is not None and invites[1].room_id in direct[anna.user_id]
+    assert direct is not None
+    assert invites[1].room_id in direct[anna.user_id]

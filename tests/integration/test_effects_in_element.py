@@ -4,8 +4,6 @@ it; an edit replaces the text of the message it edits."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from commands.core.effects import Edit, PollAnswer, PollEnd, PollStart, Reply
@@ -18,8 +16,8 @@ pytestmark = pytest.mark.synapse
 
 
 @pytest.fixture(scope="session")
-def node() -> Iterator[str]:
-    yield node_or_skip()
+def node() -> str:
+    return node_or_skip()
 
 
 async def test_element_sees_a_threaded_answer_a_poll_its_end_and_an_edit(make_bot, synapse, node):
@@ -77,7 +75,8 @@ async def test_element_sees_a_threaded_answer_a_poll_its_end_and_an_edit(make_bo
     answer = result["threadAnswer"]
     assert "gremienbot – Befehle" in answer["body"]
     assert answer["threadRootId"] == result["rootEventId"]
-    assert answer["inThreadTimeline"] and not answer["inMainTimeline"]
+    assert answer["inThreadTimeline"]
+    assert not answer["inMainTimeline"]
     assert answer["relation"] == {
         "rel_type": "m.thread",
         "event_id": result["rootEventId"],
@@ -92,7 +91,8 @@ async def test_element_sees_a_threaded_answer_a_poll_its_end_and_an_edit(make_bo
     assert poll["answers"] == [{"id": "a1", "text": "sehr"}, {"id": "a2", "text": "teils"}]
     assert poll["kind"] == "org.matrix.msc3381.poll.undisclosed"
     assert poll["maxSelections"] == 1
-    assert poll["isEnded"] and poll["endEventId"] == sent["poll:e2e:end"]
+    assert poll["isEnded"]
+    assert poll["endEventId"] == sent["poll:e2e:end"]
     assert poll["endText"] == "Ergebnis: sehr 0, teils 0"
 
     [edited] = result["edited"]

@@ -97,7 +97,8 @@ async def test_effects_pending_over_a_restart_and_a_crash_go_out_exactly_once(
     with db.session() as s:
         for msg_id, event_id in taken.items():
             row = s.get(OutboxMessage, msg_id)
-            assert row is not None and row.event_id == event_id, "the homeserver deduplicated"
+            assert row is not None
+            assert row.event_id == event_id, "the homeserver deduplicated"
     await asyncio.sleep(2)  # anything sent twice would be there by now
 
     in_room = await timeline(anna, room, third.user_id)

@@ -26,6 +26,7 @@ async def test_a_long_history_arrives_in_an_encrypted_room_in_parts(make_bot, ma
     await anna.wait_for_reply(room, bot.user_id, before + 1, timeout=30)
     await settle([anna], bot.user_id, [room])
     parts = anna.messages_from(bot.user_id, room)[before:]
-    assert len(parts) >= 2 and all(p.decrypted for p in parts)
+    assert len(parts) >= 2
+    assert all(p.decrypted for p in parts)
     whole = "\n".join(p.body for p in parts)
     assert all(note.strip() in whole for note in notes[-20:])

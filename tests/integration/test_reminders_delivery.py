@@ -83,7 +83,8 @@ async def test_reminder_arrives_at_its_time_mentioning_the_owner_and_not_for_a_d
         reminder = await wait_for_bot_message(anna, bot_user, room, "Heute fällig", timeout=30)
         arrived = time.monotonic()
         assert nine_real - 0.2 <= arrived <= nine_real + 6, arrived - nine_real
-        assert "#1" in reminder.body and "Entwurf an das Schulamt" in reminder.body
+        assert "#1" in reminder.body
+        assert "Entwurf an das Schulamt" in reminder.body
         assert "Verspätet" not in reminder.body
         assert reminder.content["msgtype"] == "m.text"  # notices do not notify
         assert reminder.content["m.mentions"] == {"user_ids": [anna.user_id]}
@@ -92,9 +93,8 @@ async def test_reminder_arrives_at_its_time_mentioning_the_owner_and_not_for_a_d
         await asyncio.sleep(2.5)
         assert len(bot_messages(anna, bot_user, room, "Heute fällig")) == 1
         about_second = [m.body for m in bot_messages(anna, bot_user, room, "Raum buchen")]
-        assert len(about_second) == 1 and "ist erledigt" in about_second[0], (
-            "the completed agreement must not be reminded"
-        )
+        assert len(about_second) == 1, "the completed agreement must not be reminded"
+        assert "ist erledigt" in about_second[0], "the completed agreement must not be reminded"
 
         # A ✅ on the reminder marks the agreement done.
         await anna.react(room, reminder.event_id, "✅")
@@ -157,7 +157,8 @@ async def test_agreement_completed_while_the_bot_was_down_is_not_reminded_after_
         await asyncio.sleep(2)
         assert agreement_status(db, done_meanwhile) == AgreementStatus.DONE
         reminded = [m.body for m in bot_messages(anna, bot_user, room, "Heute fällig")]
-        assert len(reminded) == 1 and "Zahlen melden" in reminded[0], reminded
+        assert len(reminded) == 1, reminded
+        assert "Zahlen melden" in reminded[0], reminded
     finally:
         db.dispose()
         await stop_bot(bot, task)

@@ -77,7 +77,8 @@ async def test_reminder_due_while_the_bot_was_killed_arrives_once_marked_late(
 
         process.start()
         late = await wait_for_bot_message(anna, bot_user, room, "Protokoll verschicken", timeout=30)
-        assert late.decrypted and "Verspätet" in late.body
+        assert late.decrypted
+        assert "Verspätet" in late.body
         assert late.content["m.mentions"] == {"user_ids": [anna.user_id]}
         await asyncio.sleep(3)
         assert len(bot_messages(anna, bot_user, room, "Protokoll verschicken")) == 1
@@ -85,7 +86,8 @@ async def test_reminder_due_while_the_bot_was_killed_arrives_once_marked_late(
         assert undecryptable == []
         with db.session() as s:
             [entry] = s.exec(select(ReminderLog)).all()
-            assert entry.status == LogStatus.SENT and entry.late
+            assert entry.status == LogStatus.SENT
+            assert entry.late
         db.dispose()
         assert process.stop() == 0
     finally:
@@ -128,7 +130,8 @@ async def test_killed_after_the_homeserver_took_the_reminder_it_is_not_posted_tw
         # between the homeserver taking it and the bot noting that.
         with db.session() as s:
             row = s.get(OutboxMessage, msg.id)
-            assert row is not None and row.status == OutboxStatus.PENDING
+            assert row is not None
+            assert row.status == OutboxStatus.PENDING
         creds = credentials.load(load_config(config).data_dir)
         assert creds is not None
         status, body = await asyncio.to_thread(
@@ -148,7 +151,8 @@ async def test_killed_after_the_homeserver_took_the_reminder_it_is_not_posted_tw
                 if sent is not None and sent.status == OutboxStatus.SENT:
                     break
             await asyncio.sleep(0.1)
-        assert sent is not None and sent.event_id == first_event  # the homeserver deduplicated
+        assert sent is not None
+        assert sent.event_id == first_event
         await asyncio.sleep(2)
         assert await events_in_room(anna, room, bot_user, "Haushaltsplan lesen") == [first_event]
         db.dispose()

@@ -78,7 +78,8 @@ def test_recording_stores_text_owners_in_order_due_date_and_its_source(dialog_bo
     assert (a.text, a.status, a.created_by) == ("Entwurf an Schulamt", Status.OPEN, CARLA)
     assert (a.due_date, a.due_time) == (dt.date(2026, 3, 10), dt.time(10, 0))
     assert a.source_event_id == dialog_both.last_event_id
-    assert a.created_at == NOW and a.created_at.tzinfo is not None
+    assert a.created_at == NOW
+    assert a.created_at.tzinfo is not None
     assert a.closed_at is None
     assert owners(dialog_both.database, 1) == [BEN, ANNA]
     assert history(dialog_both.database, 1) == [
@@ -94,7 +95,8 @@ def test_replayed_event_records_the_agreement_only_once(db: Database) -> None:
     with db.session() as s:
         s.delete(s.get(ProcessedEvent, "$ev7"))
     again = dialog.text(ANNA, "!verabredung Raum buchen")
-    assert first == again and "#1" in again
+    assert first == again
+    assert "#1" in again
     assert len(snapshot(db)[0]) == 1
 
 
@@ -211,7 +213,8 @@ def test_done_sets_and_reopen_clears_the_closing_time(dialog_both: Dialog) -> No
     assert agreement(d.database, 1).closed_at == NOW
     d.say(ANNA, "!wieder 1")
     a = agreement(d.database, 1)
-    assert a.closed_at is None and a.status == Status.OPEN
+    assert a.closed_at is None
+    assert a.status == Status.OPEN
 
 
 def test_checkmark_reaction_is_stored_like_done(dialog_both: Dialog) -> None:
@@ -276,7 +279,8 @@ def test_bad_input_stores_nothing(dialog_both: Dialog, sender: str, body: str) -
     dialog_both.say(CARLA, "!verabredung Entwurf @ben bis nächsten Freitag")
     before = snapshot(dialog_both.database)
     answer = dialog_both.text(sender, body)
-    assert answer and "interner Fehler" not in answer
+    assert answer
+    assert "interner Fehler" not in answer
     assert snapshot(dialog_both.database) == before
 
 

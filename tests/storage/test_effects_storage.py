@@ -77,7 +77,8 @@ def test_effects_are_stored_under_their_own_key_or_the_reply_key_of_their_cause(
         outbox.txn_id_for("card:1"),
         outbox.txn_id_for("reply:$cmd:2"),
     ]
-    assert {r.room_id for r in rows} == {ROOM} and {r.kind for r in rows} == {"reply"}
+    assert {r.room_id for r in rows} == {ROOM}
+    assert {r.kind for r in rows} == {"reply"}
 
 
 def test_only_replies_for_the_commands_own_room_go_into_its_thread(db: Database) -> None:
@@ -101,13 +102,18 @@ def test_a_poll_end_refers_to_the_row_of_its_start_and_answers_in_its_form(
         queue_effects(s, "$cmd2", OTHER, [stable], stable_polls=True)
         queue_effects(s, "$close2", ROOM, [PollEnd(poll_key="p:2", results=text("A: 1"))])
     start, end, start2, end2 = _rows(db)
-    assert start.event_type == "org.matrix.msc3381.poll.start" and start.kind == "poll_start"
-    assert end.event_type == "org.matrix.msc3381.poll.end" and end.kind == "poll_end"
-    assert end.target_id == start.id and end.room_id == ROOM
+    assert start.event_type == "org.matrix.msc3381.poll.start"
+    assert start.kind == "poll_start"
+    assert end.event_type == "org.matrix.msc3381.poll.end"
+    assert end.kind == "poll_end"
+    assert end.target_id == start.id
+    assert end.room_id == ROOM
     assert json.loads(end.content)["m.relates_to"] == {"rel_type": "m.reference"}
-    assert start2.event_type == "m.poll.start" and end2.event_type == "m.poll.end"
+    assert start2.event_type == "m.poll.start"
+    assert end2.event_type == "m.poll.end"
     # An end goes where its poll is, whichever room the closing command came from.
-    assert end2.target_id == start2.id and end2.room_id == OTHER
+    assert end2.target_id == start2.id
+    assert end2.room_id == OTHER
 
 
 def test_an_edit_refers_to_the_original_message_even_after_another_edit(db: Database) -> None:
@@ -124,7 +130,8 @@ def test_an_edit_refers_to_the_original_message_even_after_another_edit(db: Data
         )
     original, first, second = _rows(db)
     assert first.target_id == second.target_id == original.id
-    assert first.kind == "edit" and first.event_type == "m.room.message"
+    assert first.kind == "edit"
+    assert first.event_type == "m.room.message"
     content = json.loads(second.content)
     assert content["msgtype"] == "m.text"  # as the original
     assert content["m.new_content"]["body"] == "neuer"
@@ -159,7 +166,8 @@ def test_a_file_keeps_its_bytes_apart_until_it_is_sent(db: Database) -> None:
             s, "$export", ROOM, [File(filename="liste.csv", data=CSV, mimetype="text/csv")]
         )
     [row] = _rows(db)
-    assert row.kind == "file" and row.id is not None
+    assert row.kind == "file"
+    assert row.id is not None
     assert "Bericht" not in row.content
     with db.session() as s:
         stored = outbox.file_of(s, row.id)
@@ -174,7 +182,8 @@ def test_a_file_keeps_its_bytes_apart_until_it_is_sent(db: Database) -> None:
     with db.session() as s:
         assert s.exec(select(OutboxFile)).all() == []
         sent = outbox.find_by_event_id(s, "$file")
-        assert sent is not None and sent.kind == "file"
+        assert sent is not None
+        assert sent.kind == "file"
 
 
 def test_a_direct_message_waits_for_its_room_and_keeps_the_members_order(db: Database) -> None:
@@ -190,8 +199,10 @@ def test_a_direct_message_waits_for_its_room_and_keeps_the_members_order(db: Dat
             ],
         )
     dm, edit, in_room = _rows(db)
-    assert dm.room_id is None and dm.to_user == ANNA
-    assert edit.to_user == ANNA and edit.target_id == dm.id
+    assert dm.room_id is None
+    assert dm.to_user == ANNA
+    assert edit.to_user == ANNA
+    assert edit.target_id == dm.id
     assert outbox.queue_of(dm) == outbox.queue_of(edit) != outbox.queue_of(in_room)
     assert dm.id is not None
     with db.session() as s:
@@ -209,7 +220,9 @@ def test_each_member_has_one_direct_room_which_a_new_one_replaces(db: Database) 
         direct_rooms.remember(s, ANNA, "!dm1:example.org", at=NOW)
     with db.session() as s:
         row = direct_rooms.get(s, ANNA)
-        assert row is not None and row.room_id == "!dm1:example.org" and row.created_at == NOW
+        assert row is not None
+        assert row.room_id == "!dm1:example.org"
+        assert row.created_at == NOW
         later = NOW + dt.timedelta(days=3)
         direct_rooms.remember(s, ANNA, "!dm2:example.org", at=later)
     with db.session() as s:

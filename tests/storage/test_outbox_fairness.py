@@ -37,7 +37,8 @@ def test_a_queue_of_thousands_leaves_room_for_every_other_queue(db: Database) ->
     for row in batch:
         by_queue.setdefault(outbox.queue_key(row), []).append(row.content)
     assert len(by_queue[BUSY]) == 50
-    assert len(by_queue[QUIET]) == 2 and len(by_queue[ANNA]) == 1
+    assert len(by_queue[QUIET]) == 2
+    assert len(by_queue[ANNA]) == 1
     # Oldest first within each queue.
     busy_ids = [r.id for r in batch if r.room_id == BUSY]
     assert busy_ids == sorted(busy_ids)
@@ -65,4 +66,5 @@ def test_what_is_queued_for_a_room_the_bot_left_is_dropped_and_nothing_else(db: 
         assert left == []
         assert [r.room_id for r in outbox.pending(s)] == [QUIET]
         dropped = outbox.by_key(s, f"{BUSY}:0")
-        assert dropped is not None and dropped.status == OutboxStatus.DROPPED
+        assert dropped is not None
+        assert dropped.status == OutboxStatus.DROPPED

@@ -110,9 +110,12 @@ async def test_wake_up_queues_message_and_records_it_in_one_transaction(db: Data
     with db.session() as s:
         [msg] = s.exec(select(OutboxMessage)).all()
         [entry] = [e for e in store.log_entries(s) if e.status == LogStatus.SENT]
-        assert entry.outbox_id == msg.id and entry.agreement_id == a and entry.kind == "due"
+        assert entry.outbox_id == msg.id
+        assert entry.agreement_id == a
+        assert entry.kind == "due"
         assert msg.txn_id == outbox.txn_id_for(f"reminder:agreement:{a}:due:2026-03-13")
-        assert msg.ref_kind == "agreement" and msg.ref_id == a
+        assert msg.ref_kind == "agreement"
+        assert msg.ref_id == a
         content = json.loads(msg.content)
         assert content["msgtype"] == "m.text"
         assert content["m.mentions"] == {"user_ids": [ANNA]}

@@ -217,7 +217,8 @@ def test_empty_note_is_asked_for(room: Dialog) -> None:
 
 def _confirmation_ref(room: Dialog) -> tuple[str, int]:
     [reply] = room.say(CARLA, "!verabredung Einladung schreiben @ben bis nächsten Freitag")
-    assert reply.ref_kind is not None and reply.ref_id is not None
+    assert reply.ref_kind is not None
+    assert reply.ref_id is not None
     return reply.ref_kind, reply.ref_id
 
 
@@ -286,7 +287,8 @@ def test_reply_to_a_bot_message_about_another_rooms_agreement_is_refused(room: D
 def test_number_argument_errors_get_clear_answers(room: Dialog, body: str, expected: str) -> None:
     answer = room.text(BEN, body)
     assert expected in answer
-    assert "Traceback" not in answer and "interner Fehler" not in answer
+    assert "Traceback" not in answer
+    assert "interner Fehler" not in answer
 
 
 def test_number_may_be_written_with_a_hash(room: Dialog) -> None:

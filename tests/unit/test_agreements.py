@@ -52,7 +52,8 @@ def test_member_records_agreement_with_two_owners_due_next_friday(dialog: Dialog
     assert reply.mentions == (ANNA, BEN)
     assert 'href="https://matrix.to/#/@anna:example.org">Anna Schmidt</a>' in reply.html
     # The answer carries the agreement: ✅ and replies to it act on #1.
-    assert reply.ref_kind == "agreement" and reply.ref_id is not None
+    assert reply.ref_kind == "agreement"
+    assert reply.ref_id is not None
     assert reply.in_reply_to == dialog.last_event_id
 
 
@@ -109,7 +110,8 @@ def test_html_and_markdown_in_the_text_are_shown_literally_and_escaped(dialog: D
     reply = record(dialog, ANNA, "!verabredung <b>Budget</b> **klären** <script>x</script>")
     assert "<b>Budget</b> **klären** <script>x</script>" in reply.body
     assert "&lt;b&gt;Budget&lt;/b&gt; **klären** &lt;script&gt;" in reply.html
-    assert "<script>" not in reply.html and "<strong>" not in reply.html
+    assert "<script>" not in reply.html
+    assert "<strong>" not in reply.html
     assert "**klären**" in dialog.text(ANNA, "!zeige 1")
 
 
@@ -150,7 +152,8 @@ def test_bad_input_is_answered_clearly_and_nothing_is_stored(
 
 def test_unclear_date_says_nothing_was_stored_and_how_to_write_it(dialog: Dialog) -> None:
     answer = dialog.text(ANNA, "!verabredung Raum buchen bis irgendwann mal")
-    assert "nichts gespeichert" in answer and "bis Freitag nächste Woche" in answer
+    assert "nichts gespeichert" in answer
+    assert "bis Freitag nächste Woche" in answer
 
 
 def test_empty_text_shows_how_to_use_the_command(dialog: Dialog) -> None:
@@ -176,7 +179,8 @@ def test_a_stranger_outside_the_member_list_is_refused_in_english_too(dialog: Di
 
 def _confirmation(dialog: Dialog, body: str) -> tuple[str, int]:
     reply = record(dialog, CARLA, body)
-    assert reply.ref_kind is not None and reply.ref_id is not None
+    assert reply.ref_kind is not None
+    assert reply.ref_id is not None
     return reply.ref_kind, reply.ref_id
 
 
@@ -226,5 +230,6 @@ def test_reaction_on_another_rooms_agreement_does_nothing_here(dialog: Dialog) -
 def test_help_explains_recording(dialog: Dialog) -> None:
     answer = dialog.text(ANNA, "!hilfe verabredung")
     assert "!verabredung <text> [@person…] [bis <wann>]" in answer
-    assert "!agree" in answer and "!action" in answer
+    assert "!agree" in answer
+    assert "!action" in answer
     assert "bis nächsten Freitag" in answer

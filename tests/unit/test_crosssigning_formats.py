@@ -88,7 +88,8 @@ def test_secret_storage_key_check_matches_element():
     assert cp.key_matches(KEY, description)
     assert not cp.key_matches(bytes(32), description)
     fresh = cp.key_description(KEY)
-    assert cp.key_matches(KEY, fresh) and not cp.key_matches(bytes(32), fresh)
+    assert cp.key_matches(KEY, fresh)
+    assert not cp.key_matches(bytes(32), fresh)
     assert base64_bit63_clear(fresh["iv"])
 
 
@@ -133,7 +134,8 @@ def test_upload_body_has_sub_keys_signed_by_the_master_key():
         },
     }
     ident = cs.parse_identity(query, "@bot:x")
-    assert ident.self_signing_valid and ident.device_cross_signed("DEV")
+    assert ident.self_signing_valid
+    assert ident.device_cross_signed("DEV")
     assert not ident.device_cross_signed("OTHER")
     query["self_signing_keys"]["@bot:x"] = {
         "user_id": "@bot:x",
@@ -155,9 +157,8 @@ def test_key_file_is_private_and_round_trips(tmp_path):
     assert loaded.keys.master.public == key_file.keys.master.public
     assert loaded.keys.self_signing.seed == key_file.keys.self_signing.seed
     assert loaded.recovery_key() == cp.encode_recovery_key(KEY)
-    assert "seed" not in repr(loaded.keys.master) and key_file.keys.master.public in repr(
-        loaded.keys.master
-    )
+    assert "seed" not in repr(loaded.keys.master)
+    assert key_file.keys.master.public in repr(loaded.keys.master)
 
 
 def test_key_file_readable_by_others_is_tightened(tmp_path):
@@ -171,5 +172,6 @@ def test_key_file_readable_by_others_is_tightened(tmp_path):
 def test_passphrase_keys_are_derived_with_pbkdf2():
     info = {"algorithm": "m.pbkdf2", "salt": "salt", "iterations": 10, "bits": 256}
     key = cp.key_from_passphrase("geheim", {"passphrase": info})
-    assert key is not None and len(key) == 32
+    assert key is not None
+    assert len(key) == 32
     assert cp.key_from_passphrase("geheim", {}) is None

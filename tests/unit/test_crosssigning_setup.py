@@ -81,9 +81,12 @@ async def _setup(api: FakeApi, tmp_path: Path, password: str | None, **kw: Any) 
 async def test_first_start_answers_uia_with_the_password_and_signs_the_device(tmp_path):
     api = FakeApi()
     result = await _setup(api, tmp_path, "secret")
-    assert result.ok and result.created and result.device_signed
+    assert result.ok
+    assert result.created
+    assert result.device_signed
     uploads = [c for c in api.calls if c[1] == "/keys/device_signing/upload"]
-    assert len(uploads) == 2 and uploads[1][2]["auth"] == {
+    assert len(uploads) == 2
+    assert uploads[1][2]["auth"] == {
         "type": "m.login.password",
         "identifier": {"type": "m.id.user", "user": USER},
         "password": "secret",
@@ -103,7 +106,8 @@ async def test_without_password_the_operator_is_told_what_to_do(tmp_path):
 
 async def test_homeserver_without_uia_for_first_upload_needs_no_password(tmp_path):
     result = await _setup(FakeApi(uia=False), tmp_path, None)
-    assert result.ok and result.created
+    assert result.ok
+    assert result.created
 
 
 async def test_wrong_password_is_reported_without_the_password(tmp_path):
@@ -116,7 +120,8 @@ async def test_foreign_identity_is_neither_replaced_nor_used_without_its_keys(tm
     api = FakeApi(uia=False)
     await _setup(api, tmp_path / "elsewhere", None)  # someone else set the account up
     result = await _setup(api, tmp_path / "bot", "secret")
-    assert not result.ok and "recovery key" in result.message
+    assert not result.ok
+    assert "recovery key" in result.message
     assert not (tmp_path / "bot" / cs.KEYS_FILE).exists()
 
 
@@ -126,7 +131,9 @@ async def test_recovery_key_of_the_foreign_identity_is_accepted(tmp_path):
     first = cs.load_keys(tmp_path / "elsewhere")
     assert first is not None
     result = await _setup(api, tmp_path / "bot", None, recovery_key=first.recovery_key())
-    assert result.ok and result.restored and result.master_key == first.keys.master.public
+    assert result.ok
+    assert result.restored
+    assert result.master_key == first.keys.master.public
 
 
 def test_undecryptable_count_covers_the_last_24_hours(tmp_path):

@@ -73,8 +73,10 @@ def test_inside_a_thread_only_an_explicit_reply_names_the_replied_to_message() -
             "m.in_reply_to": {"event_id": "$bot-message"},
         }
     }
-    assert replied_to(fallback) is None and thread_root(fallback) == "$root"
-    assert replied_to(explicit) == "$bot-message" and thread_root(explicit) == "$root"
+    assert replied_to(fallback) is None
+    assert thread_root(fallback) == "$root"
+    assert replied_to(explicit) == "$bot-message"
+    assert thread_root(explicit) == "$root"
     # Main timeline replies are unchanged.
     assert replied_to({"m.relates_to": {"m.in_reply_to": {"event_id": "$x"}}}) == "$x"
 
@@ -132,7 +134,8 @@ def test_both_forms_read_back_as_the_same_poll() -> None:
         assert parsed is not None
         assert parsed.question == PULSE.question
         assert parsed.answers == PULSE.answers
-        assert not parsed.disclosed and parsed.max_selections == 1
+        assert not parsed.disclosed
+        assert parsed.max_selections == 1
         assert parsed.stable is stable
         assert parsed.fallback.startswith("Wie zufrieden")
 
@@ -153,7 +156,8 @@ def test_a_poll_as_matrix_js_sdk_serialises_it_is_read() -> None:
         "org.matrix.msc1767.text": "Pizza?\n1. Ja\n2. Nein",
     }
     parsed = parse_poll_start("org.matrix.msc3381.poll.start", content)
-    assert parsed is not None and parsed.disclosed
+    assert parsed is not None
+    assert parsed.disclosed
     assert [a.id for a in parsed.answers] == ["Xk2d9", "p0Qz1"]
     # matrix-js-sdk also names the stable kinds m.poll.disclosed.
     stable = {
@@ -164,7 +168,9 @@ def test_a_poll_as_matrix_js_sdk_serialises_it_is_read() -> None:
         }
     }
     parsed = parse_poll_start("m.poll.start", stable)
-    assert parsed is not None and parsed.disclosed and parsed.question == "Q"
+    assert parsed is not None
+    assert parsed.disclosed
+    assert parsed.question == "Q"
 
 
 def test_broken_polls_are_read_as_elements_reads_them() -> None:
@@ -207,7 +213,8 @@ def test_poll_responses_in_both_forms_and_what_they_vote_for() -> None:
     assert selection(poll, stable) == ("a2",)  # only max_selections count
     unknown = ParsedPollResponse("$poll", ("a9",), stable=False)
     spoiled = parse_poll_response("m.poll.response", {"m.relates_to": rel, "m.selections": "a1"})
-    assert spoiled is not None and spoiled.answers is None
+    assert spoiled is not None
+    assert spoiled.answers is None
     assert selection(poll, unknown) == selection(poll, spoiled) == ()
     # Without a reference to the poll it is no response at all.
     assert parse_poll_response("m.poll.response", {"m.selections": ["a1"]}) is None
@@ -223,7 +230,8 @@ def test_a_poll_end_refers_to_its_start_and_carries_the_results_as_text() -> Non
         "org.matrix.msc1767.text": "Ergebnis: sehr 3, teils 1",
     }
     parsed = parse_poll_end(event_type, content)
-    assert parsed is not None and not parsed.stable
+    assert parsed is not None
+    assert not parsed.stable
     assert (parsed.start_event_id, parsed.text, parsed.results) == (
         "$start",
         "Ergebnis: sehr 3, teils 1",
@@ -235,7 +243,9 @@ def test_a_poll_end_refers_to_its_start_and_carries_the_results_as_text() -> Non
     assert event_type == "m.poll.end"
     assert content["m.text"] == [{"body": "Ergebnis: sehr 3, teils 1"}]
     parsed = parse_poll_end(event_type, content)
-    assert parsed is not None and parsed.stable and parsed.results == {"a1": 3, "a2": 1}
+    assert parsed is not None
+    assert parsed.stable
+    assert parsed.results == {"a1": 3, "a2": 1}
 
 
 def test_the_sender_fills_in_the_start_once_it_is_sent() -> None:
@@ -292,5 +302,7 @@ def test_a_file_message_names_the_file_and_a_caption_becomes_its_body() -> None:
     captioned = render_file(
         File(filename="export.csv", data=data, mimetype="text/csv", caption=text("Ihr Export"))
     )
-    assert captioned["body"] == "Ihr Export" and captioned["filename"] == "export.csv"
-    assert "url" not in captioned and "file" not in captioned  # added at send time
+    assert captioned["body"] == "Ihr Export"
+    assert captioned["filename"] == "export.csv"
+    assert "url" not in captioned
+    assert "file" not in captioned

@@ -45,7 +45,8 @@ def test_each_part_mentions_only_the_people_it_names() -> None:
     filler = [text("x" * 3000) for _ in range(20)]
     rich = Rich.join([mention(ANNA, "Anna"), *filler, mention(BEN, "Ben")])
     parts = split_rich(rich)
-    assert parts[0].mentions == (ANNA,) and parts[-1].mentions == (BEN,)
+    assert parts[0].mentions == (ANNA,)
+    assert parts[-1].mentions == (BEN,)
     assert all(p.mentions == () for p in parts[1:-1])
 
 
@@ -79,7 +80,8 @@ def test_zeige_with_many_long_notes_goes_out_in_several_messages_that_all_fit(
     assert all(note.strip() in whole for note in notes[-25:])
     assert "ältere Einträge" in whole
     # The first part answers the command and stands for the agreement (✅, replies).
-    assert sent[0].in_reply_to == dialog.last_event_id and sent[0].ref_kind == "agreement"
+    assert sent[0].in_reply_to == dialog.last_event_id
+    assert sent[0].ref_kind == "agreement"
     assert all(m.in_reply_to is None and m.ref_kind is None for m in sent[1:])
 
 
@@ -97,7 +99,8 @@ def test_the_weekly_digest_of_a_room_with_300_open_agreements_fits(dialog: Dialo
         queue_due(s, monday_nine, env_for(dialog))
     with dialog.database.session() as s:
         contents = [json.loads(r.content) for r in s.exec(select(OutboxMessage))]
-    assert len(contents) > 1 and "Wochenüberblick" in contents[0]["body"]
+    assert len(contents) > 1
+    assert "Wochenüberblick" in contents[0]["body"]
     assert all(_encrypted_size(c) < EVENT_LIMIT for c in contents)
     whole = "\n".join(c["body"] for c in contents)
     assert all(f"Maßnahme {n}:" in whole for n in range(1, 301))

@@ -167,7 +167,8 @@ async def test_a_message_waits_while_its_target_is_unsent_and_its_room_waits_beh
     assert homeserver.bodies() == ["Original", "* neu", "danach"]
     _original, edit, _after = homeserver.events
     # An edit goes to the room of the message it replaces.
-    assert edit[0] == ROOM and edit[2]["m.relates_to"]["event_id"] == "$ev1"
+    assert edit[0] == ROOM
+    assert edit[2]["m.relates_to"]["event_id"] == "$ev1"
 
 
 async def test_a_target_that_failed_for_good_fails_what_refers_to_it(
@@ -180,13 +181,15 @@ async def test_a_target_that_failed_for_good_fails_what_refers_to_it(
     _queue(sqlite_db, "$later", ROOM, [Reply(text("weiter"))])
     with sqlite_db.session() as s:
         start = outbox.by_key(s, "poll:1:start")
-        assert start is not None and start.id is not None
+        assert start is not None
+        assert start.id is not None
         outbox.mark_attempt_failed(s, start.id, "M_FORBIDDEN", give_up=True)
     with caplog.at_level(logging.ERROR):
         assert await sender.flush()
     assert homeserver.bodies() == ["weiter"]
     end = _row(sqlite_db, "reply:$cmd:1")
-    assert end.status == "failed" and "failed" in (end.last_error or "")
+    assert end.status == "failed"
+    assert "failed" in (end.last_error or "")
     assert "cannot be sent" in caplog.text
 
 

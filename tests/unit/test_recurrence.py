@@ -202,7 +202,7 @@ def test_naive_moments_are_refused() -> None:
     ],
 )
 def test_inconsistent_rules_cannot_be_built(args: tuple[object, ...]) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"recurrence|weekdays"):
         Recurrence(*args)  # type: ignore[arg-type]
 
 

@@ -35,7 +35,9 @@ def test_one_off_reminder_is_confirmed_with_date_time_and_number(dialog: Dialog)
         "Löschen mit `!erinnere löschen 1`."
     )
     [r] = reminders(dialog)
-    assert r.due_at == at(3, 10, 10) and r.text == "Raum 2.14 buchen" and r.created_by == ANNA
+    assert r.due_at == at(3, 10, 10)
+    assert r.text == "Raum 2.14 buchen"
+    assert r.created_by == ANNA
 
 
 def test_date_without_time_uses_the_room_reminder_hour(dialog: Dialog) -> None:
@@ -57,7 +59,8 @@ def test_recurring_reminder(dialog: Dialog) -> None:
         "zum ersten Mal am Mo., 16. März 2026, 09:00 Uhr."
     )
     english = dialog.text(BEN, "!remind every first tuesday of the month prepare the meeting")
-    assert "(Nr. 2)" in english and "jeden ersten Dienstag im Monat" in english
+    assert "(Nr. 2)" in english
+    assert "jeden ersten Dienstag im Monat" in english
 
 
 def test_bad_reminders_are_refused_and_nothing_is_stored(dialog: Dialog) -> None:
@@ -72,7 +75,8 @@ def test_bad_reminders_are_refused_and_nothing_is_stored(dialog: Dialog) -> None
 
 def test_reminder_text_is_escaped_in_html(dialog: Dialog) -> None:
     [reply] = dialog.say(ANNA, "!erinnere morgen <script>alert(1)</script>")
-    assert "<script>" not in reply.html and "&lt;script&gt;" in reply.html
+    assert "<script>" not in reply.html
+    assert "&lt;script&gt;" in reply.html
 
 
 def test_one_off_reminder_fires_once_at_its_exact_time_mentioning_who_was_named(
@@ -84,9 +88,11 @@ def test_one_off_reminder_fires_once_at_its_exact_time_mentioning_who_was_named(
         assert plan(s, at(3, 9, 10, 16), env).next_at == at(3, 9, 22, 30)
     assert [d for d in fire(dialog.database, at(3, 9, 22, 29), env).due if d.reminder_id] == []
     [due] = [d for d in fire(dialog.database, at(3, 9, 22, 30), env).due if d.reminder_id]
-    assert due.reply is not None and due.reply.ref_kind == "reminder"
+    assert due.reply is not None
+    assert due.reply.ref_kind == "reminder"
     assert due.reply.body.startswith("⏰ Erinnerung (Nr. 1, von Anna Schmidt): Folien an")
-    assert due.reply.mentions == (BEN,) and not due.late
+    assert due.reply.mentions == (BEN,)
+    assert not due.late
     assert [d for d in fire(dialog.database, at(3, 9, 22, 31), env).due if d.reminder_id] == []
     [r] = reminders(dialog)
     assert r.status == ReminderStatus.DONE
@@ -125,7 +131,8 @@ def test_delete_by_number_only_by_its_author_chair_or_coordination(dialog: Dialo
     dialog.say(ANNA, "!erinnere morgen 10 Uhr Raum buchen")
     dialog.say(ANNA, "!erinnere morgen 11 Uhr Kaffee")
     refused = dialog.text(BEN, "!erinnere löschen 1")
-    assert "Anna Schmidt" in refused and "Vorsitz" in refused
+    assert "Anna Schmidt" in refused
+    assert "Vorsitz" in refused
     assert "ist gelöscht" in dialog.text(ANNA, "!erinnere loeschen 1")
     assert "ist gelöscht" in dialog.text(CHAIR, "!erinnerungen löschen 2")
     assert "schon erledigt oder gelöscht" in dialog.text(ANNA, "!erinnere löschen 1")
@@ -151,7 +158,8 @@ def test_pause_and_resume_a_recurring_reminder(dialog: Dialog) -> None:
     # What fell due during the pause is not made up.
     assert [d for d in fire(dialog.database, at(3, 11, 12, 1), env).due if d.reminder_id] == []
     [due] = [d for d in fire(dialog.database, at(3, 12, 8, 30), env).due if d.reminder_id]
-    assert due.reply is not None and "(Nr. 1, werktags, 08:30): Post lesen" in due.reply.body
+    assert due.reply is not None
+    assert "(Nr. 1, werktags, 08:30): Post lesen" in due.reply.body
     assert "nicht pausiert" in dialog.text(BEN, "!resume 1")
 
 
@@ -185,7 +193,8 @@ def test_snooze_as_reply_to_an_agreement_reminder_moves_the_next_reminder(dialog
     )
     assert [d for d in fire(db, at(3, 13, 9), env).due if d.agreement_id == a] == []
     [snoozed] = [d for d in fire(db, at(3, 16, 9), env).due if d.agreement_id == a and d.reply]
-    assert snoozed.kind == "snooze" and snoozed.reply is not None
+    assert snoozed.kind == "snooze"
+    assert snoozed.reply is not None
     assert "Fällig war am Fr., 13. März 2026" in snoozed.reply.body
     assert snoozed.reply.mentions == (ANNA,)
     # The overdue reminders after the snooze go on as before.
@@ -200,7 +209,8 @@ def test_snooze_by_number_in_english_and_default_one_day(dialog: Dialog) -> None
     assert "Mo., 9. März 2026, 12:15 Uhr" in dialog.text(BEN, "!später #2 2 stunden")
     with dialog.database.session() as s:
         row = s.get(ReminderSnooze, ("agreement", a))
-        assert row is not None and row.until == at(3, 9, 12, 15)
+        assert row is not None
+        assert row.until == at(3, 9, 12, 15)
 
 
 def test_snooze_refusals(dialog: Dialog) -> None:
@@ -237,7 +247,8 @@ def test_snooze_a_posted_one_off_reminder(dialog: Dialog) -> None:
     answer = dialog.text(ANNA, "!später 30 min", ref=("reminder", r.id))
     assert "Nr. 1 erinnere ich wieder am Mo., 9. März 2026, 11:31 Uhr" in answer
     [again] = [d for d in fire(dialog.database, at(3, 9, 11, 31), env).due if d.reminder_id]
-    assert again.reply is not None and "Raum buchen" in again.reply.body
+    assert again.reply is not None
+    assert "Raum buchen" in again.reply.body
 
 
 # ------------------------------------------------------------------------------ settings
@@ -286,7 +297,8 @@ def test_bad_setting_values_are_refused(dialog: Dialog) -> None:
     ):
         assert expected in dialog.text(CHAIR, command), command
     shown = dialog.text(ANNA, "!einstellungen")
-    assert "2 Arbeitstag(e) vorher" in shown and "Bundesland (Feiertage): NW" in shown
+    assert "2 Arbeitstag(e) vorher" in shown
+    assert "Bundesland (Feiertage): NW" in shown
 
 
 def test_settings_change_the_policy_the_scheduler_uses(dialog: Dialog) -> None:
@@ -304,7 +316,9 @@ def test_settings_change_the_policy_the_scheduler_uses(dialog: Dialog) -> None:
 
 def test_help_explains_the_reminder_commands(dialog: Dialog) -> None:
     overview = dialog.text(ANNA, "!hilfe")
-    assert "Erinnerungen" in overview and "!erinnere <wann> <text>" in overview
+    assert "Erinnerungen" in overview
+    assert "!erinnere <wann> <text>" in overview
     detail = dialog.text(ANNA, "!hilfe später")
-    assert "Frist bleibt" in detail and "!snooze" in detail
+    assert "Frist bleibt" in detail
+    assert "!snooze" in detail
     assert "!erinnere <wann> <text>" in dialog.text(ANNA, "!help remind")

@@ -30,15 +30,20 @@ def test_owner_is_mentioned_before_and_on_the_due_date(dialog: Dialog) -> None:
     assert [d for d in fire(db, at(3, 11, 8, 59), env).due if d.agreement_id == a] == []
     result = fire(db, at(3, 11, 9, 0), env)
     [due] = [d for d in result.due if d.agreement_id == a]
-    assert due.kind == "before" and due.reply is not None and not due.late
+    assert due.kind == "before"
+    assert due.reply is not None
+    assert not due.late
     reply = due.reply
-    assert reply.ref_kind == "agreement" and reply.ref_id == a
+    assert reply.ref_kind == "agreement"
+    assert reply.ref_id == a
     assert reply.notice is False  # m.notice would not notify (push rule suppress_notices)
     assert set(reply.mentions) == {ANNA, BEN}
-    assert "am Fr., 13. März 2026 fällig" in reply.body and "#4" in reply.body
+    assert "am Fr., 13. März 2026 fällig" in reply.body
+    assert "#4" in reply.body
     assert 'href="https://matrix.to/#/@anna:example.org">Anna Schmidt</a>' in reply.html
     assert "&lt;b&gt;an&lt;/b&gt;" in reply.html  # user text escaped
-    assert "✅" in reply.body and "!später 3 tage" in reply.body
+    assert "✅" in reply.body
+    assert "!später 3 tage" in reply.body
     # Handled: the next wake-up finds nothing for it until the due date.
     assert [d for d in fire(db, at(3, 11, 9, 1), env).due if d.agreement_id == a] == []
     on_due = [d for d in fire(db, at(3, 13, 9, 0), env).due if d.agreement_id == a]
@@ -76,7 +81,8 @@ def test_re_dating_and_reassigning_change_the_next_reminder_at_once(dialog: Dial
     with db.session() as s:
         assert plan(s, at(3, 10, 12), env).next_at == at(3, 18, 9)
     [due] = [d for d in fire(db, at(3, 18, 9), env).due if d.agreement_id == a]
-    assert due.reply is not None and due.reply.mentions == (CARLA,)
+    assert due.reply is not None
+    assert due.reply.mentions == (CARLA,)
     assert "Fr., 20. März 2026" in due.reply.body
 
 
@@ -102,10 +108,13 @@ def test_overdue_reminders_then_escalation_to_chair_and_coordination(dialog: Dia
         got += [d for d in fire(db, moment, env).due if d.agreement_id == a]
     assert [d.kind for d in got] == ["before", "due", "overdue", "overdue", "overdue"]
     first, last = got[2].reply, got[4].reply
-    assert first is not None and last is not None
-    assert "Überfällig seit Fr., 13. März 2026" in first.body and "1. Erinnerung" in first.body
+    assert first is not None
+    assert last is not None
+    assert "Überfällig seit Fr., 13. März 2026" in first.body
+    assert "1. Erinnerung" in first.body
     assert first.mentions == (BEN,)
-    assert "3. Erinnerung" in last.body and "Vorsitz und Koordination" in last.body
+    assert "3. Erinnerung" in last.body
+    assert "Vorsitz und Koordination" in last.body
     assert set(last.mentions) == {BEN, CHAIR, COORDINATOR}
     assert "@bot:example.org" not in last.mentions
     # Good Friday 3 April (NW) is skipped: the 3rd overdue reminder came on that Tuesday.
@@ -131,7 +140,8 @@ def test_english_room_gets_english_reminders(dialog: Dialog) -> None:
     db = dialog.database
     add_agreement(db, number=1, text="Budget", due=dt.date(2026, 3, 13), owners=[ANNA])
     [due] = [d for d in fire(db, at(3, 13), env_for(dialog)).due if d.agreement_id and d.reply]
-    assert "Due today" in due.reply.body and "Owners: Anna Schmidt" in due.reply.body  # type: ignore[union-attr]
+    assert "Due today" in due.reply.body
+    assert "Owners: Anna Schmidt" in due.reply.body
     assert "!snooze 3 days" in due.reply.body  # type: ignore[union-attr]
 
 
@@ -139,7 +149,8 @@ def test_agreement_without_owner_mentions_who_recorded_it(dialog: Dialog) -> Non
     db = dialog.database
     add_agreement(db, number=1, text="Budget", due=dt.date(2026, 3, 13), created_by=CARLA)
     [due] = [d for d in fire(db, at(3, 13), env_for(dialog)).due if d.agreement_id and d.reply]
-    assert due.reply is not None and due.reply.mentions == (CARLA,)
+    assert due.reply is not None
+    assert due.reply.mentions == (CARLA,)
 
 
 # ------------------------------------------------------------------------------ digest
@@ -173,7 +184,9 @@ def test_digest_lists_open_items_by_owner_with_overdue_and_this_week(dialog: Dia
     )
     result = fire(db, at(3, 9, 9, 0), env_for(dialog))
     [digest] = [d for d in result.due if d.key.endswith("2026-W11")]
-    assert digest.reply is not None and digest.reply.notice and not digest.reply.mentions
+    assert digest.reply is not None
+    assert digest.reply.notice
+    assert not digest.reply.mentions
     assert digest.reply.body == "\n".join(
         [
             "📋 Wochenüberblick – KW 11",
@@ -226,7 +239,8 @@ def test_digest_setting_changes_day_and_time_or_switches_it_off(dialog: Dialog) 
     with db.session() as s:
         assert plan(s, at(3, 9, 10, 20), env).next_at == at(3, 13, 13, 30)
     friday = [d for d in fire(db, at(3, 13, 13, 30), env).due if d.kind == "digest"]
-    assert len(friday) == 1 and friday[0].reply is not None
+    assert len(friday) == 1
+    assert friday[0].reply is not None
     dialog.now = at(3, 13, 14)
     dialog.say(CHAIR, "!einstellungen digest aus")
     assert [d for d in fire(db, at(3, 20, 13, 30), env).due if d.kind == "digest"] == []

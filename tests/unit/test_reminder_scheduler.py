@@ -71,11 +71,13 @@ async def test_nothing_is_posted_until_the_bot_is_in_sync(sqlite_db: Database, d
     clock.now = NINE
     try:
         await sched._run_once()  # started, no sync has come back yet
-        assert _queued(sqlite_db) == 0 and sched._deferred
+        assert _queued(sqlite_db) == 0
+        assert sched._deferred
         sched.sync_started()
         sched.set_online(True)  # the first sync came back
         await sched._run_once()
-        assert _queued(sqlite_db) == 1 and woken == [1]
+        assert _queued(sqlite_db) == 1
+        assert woken == [1]
     finally:
         await sched.stop()
 
@@ -201,6 +203,7 @@ async def test_a_room_whose_reminders_cannot_be_planned_is_skipped_and_the_other
         await sched._run_once()
         assert _reminded_rooms(sqlite_db) == {OTHER}
         # The failing room is looked at again within a minute, not forgotten.
-        assert sched.next_at is not None and sched.next_at <= NINE + dt.timedelta(minutes=1)
+        assert sched.next_at is not None
+        assert sched.next_at <= NINE + dt.timedelta(minutes=1)
     finally:
         await sched.stop()
