@@ -125,6 +125,7 @@ class GremienBot:
             client,
             handle=handlers.handle,
             prepare=handlers.prepare,
+            joined_at=handlers.joined_at,
             watermark=Watermark(sync.save_token),
             user_id=self.config.user_id,
         )

@@ -120,6 +120,15 @@ class EventHandlers:
                 with contextlib.suppress(Exception):
                     await self.client.request_room_key(event)  # m.room_key_request
 
+    async def joined_at(self, room_id: str) -> int | None:
+        """When the bot joined the room, in ms since the epoch (as event timestamps)."""
+        return await self.db(self._joined_at, room_id)
+
+    def _joined_at(self, room_id: str) -> int | None:
+        with self.rt.db.session() as s:
+            room = rooms.get_room(s, room_id)
+            return None if room is None else int(room.joined_at.timestamp() * 1000)
+
     async def db(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn` in the database thread; while the database does not answer, retry."""
         return await self.rt.dbt.run_until_answered(fn, *args)

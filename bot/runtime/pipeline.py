@@ -126,10 +126,14 @@ class Pipeline:
         watermark: Watermark,
         user_id: str,
         prepare: Callable[[str, list[Any]], Awaitable[None]] | None = None,
+        joined_at: Callable[[str], Awaitable[int | None]] | None = None,
     ) -> None:
         self.client = client
         self.handle = handle
         self.prepare = prepare
+        # When the bot joined a room (ms since the epoch): paging back stops there, what
+        # was said before is not its business (a first sync after joining a busy room).
+        self.joined_at = joined_at
         self.watermark = watermark
         self.user_id = user_id
         self._queues: dict[str, asyncio.Queue[RoomBatch]] = {}
@@ -196,6 +200,7 @@ class Pipeline:
         """The events between the previous sync and this timeline, oldest first."""
         found: list[Any] = []
         start = batch.gap_from
+        floor = await self.joined_at(batch.room_id) if self.joined_at is not None else None
         for _ in range(MAX_PAGES):
             resp = await self.client.room_messages(
                 batch.room_id,
@@ -211,6 +216,9 @@ class Pipeline:
                 break
             found.extend(resp.chunk)
             if not resp.chunk or not resp.end or resp.end == start:
+                break
+            oldest = getattr(resp.chunk[-1], "server_timestamp", None)
+            if floor is not None and isinstance(oldest, int) and oldest < floor:
                 break
             start = resp.end
         else:

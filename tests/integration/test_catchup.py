@@ -12,6 +12,7 @@ import pytest
 from sqlmodel import select
 
 from bot.devtools.synapse import LocalSynapse
+from bot.runtime.pipeline import PAGE_SIZE
 from bot.runtime.sync import TIMELINE_LIMIT
 from commands.parsing.dates import format_date
 from storage.models import Agreement
@@ -141,3 +142,24 @@ async def test_bis_morgen_means_the_day_after_the_command_was_written(
         assert f"Frist: {tomorrow}" in answer.body, answer.body
     finally:
         await stop_bot(bot, task)
+
+
+async def test_joining_a_room_with_a_long_history_neither_answers_it_nor_pages_through_it(
+    make_bot, make_member, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.runtime.pipeline")
+    bot = await make_bot()
+    anna = await make_member("anna")
+    room = await anna.create_room("Steuerungsgruppe")
+    for i in range(TIMELINE_LIMIT * 3):  # a committee that met long before the bot came
+        await anna.send(room, f"!verabredung Alter Punkt {i}")
+    await anna.invite(room, bot.user_id)
+    await anna.wait_for_member(room, bot.user_id, timeout=30)
+    await anna.send(room, "!einstellungen")
+    first = await anna.wait_for_reply(room, bot.user_id, 0, timeout=30)
+    await settle([anna], bot.user_id, [room])
+    assert "Sprache" in first.body
+    assert len(anna.messages_from(bot.user_id, room)) == 1
+    filled = [r.getMessage() for r in caplog.records if "filled a gap" in r.getMessage()]
+    # At most the one page that reaches back past the join, not the whole history.
+    assert all(int(m.split()[4]) <= PAGE_SIZE for m in filled), filled
