@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
 from collections.abc import Sequence
 
 from commands.core import i18n
 from commands.core.context import Context, Role
 from commands.core.errors import CommandError, PermissionDenied, UsageError
-from commands.core.rich import Rich, mention, text
+from commands.core.rich import Rich, bold, code, mention, text
 from commands.parsing.dates import (
     YEARS_AHEAD_LIMIT,
     When,
@@ -31,15 +30,6 @@ _NO_DUE_WORDS = frozenset({"ohne", "keine", "kein", "none", "no", "-", "–"})
 
 
 # ------------------------------------------------------------------------------ small parts
-
-
-def code(value: str) -> Rich:
-    """A command the reader may type, as `code` (the backticks stay in the plain text)."""
-    return Rich(f"`{value}`", f"<code>{html.escape(value)}</code>")
-
-
-def bold(value: str) -> Rich:
-    return Rich(value, f"<b>{html.escape(value)}</b>")
 
 
 def number(a: Agreement) -> Rich:

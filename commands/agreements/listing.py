@@ -13,8 +13,6 @@ from enum import StrEnum
 
 from commands.agreements.common import (
     REF_KIND,
-    bold,
-    code,
     date_text,
     due_text,
     moment_text,
@@ -29,7 +27,7 @@ from commands.core.context import Context
 from commands.core.effects import Reply
 from commands.core.errors import CommandError
 from commands.core.registry import Router, fold
-from commands.core.rich import Rich
+from commands.core.rich import Rich, bold, code
 from commands.parsing.mentions import take_mentions
 from storage import agreements as store
 from storage.models import Agreement, AgreementHistory, AgreementStatus, HistoryAction

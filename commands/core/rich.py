@@ -45,6 +45,16 @@ def text(value: str) -> Rich:
     return Rich(value, html.escape(value).replace("\n", "<br>"))
 
 
+def bold(value: str) -> Rich:
+    """User or computed text in bold (escaped)."""
+    return Rich(value, f"<b>{html.escape(value)}</b>")
+
+
+def code(value: str) -> Rich:
+    """A command the reader may type, as `code` (the backticks stay in the plain text)."""
+    return Rich(f"`{value}`", f"<code>{html.escape(value)}</code>")
+
+
 def mention(user_id: str, display: str) -> Rich:
     """A pill, the way Element renders and notifies mentions."""
     href = "https://matrix.to/#/" + user_id

@@ -7,12 +7,11 @@ Coordination comes from the bot's configuration only; the chat cannot grant it.
 
 from __future__ import annotations
 
-from commands.agreements.common import bold, names
 from commands.core import i18n
 from commands.core.context import Context, Role
 from commands.core.errors import CommandError, PermissionDenied, UsageError
 from commands.core.registry import Router, fold
-from commands.core.rich import Rich, mention
+from commands.core.rich import Rich, bold, mention
 from commands.general.role_rules import CHAIR_POWER_LEVEL
 from commands.parsing.mentions import require_in_room, take_mentions
 from storage import rooms
@@ -89,6 +88,11 @@ def role(ctx: Context, args: str) -> Rich:
     return Rich.join(lines)
 
 
+def _names(ctx: Context, user_ids: list[str]) -> str:
+    """People by name, without notifying them."""
+    return ", ".join(ctx.display_name(u) for u in user_ids)
+
+
 def _chairs(ctx: Context) -> list[str]:
     by_level = [
         u
@@ -119,9 +123,9 @@ def _overview(ctx: Context) -> Rich:
             i18n.t(
                 ctx.lang,
                 "rolle.list_coordination",
-                names=names(ctx, coordinators) if coordinators else nobody,
+                names=_names(ctx, coordinators) if coordinators else nobody,
             ),
-            i18n.t(ctx.lang, "rolle.list_chair", names=names(ctx, chairs) if chairs else nobody),
+            i18n.t(ctx.lang, "rolle.list_chair", names=_names(ctx, chairs) if chairs else nobody),
             i18n.t(ctx.lang, "rolle.list_members"),
         ]
     )
