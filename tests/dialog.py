@@ -54,7 +54,8 @@ class Sent:
     """One message the bot sent, as the room sees it: its Matrix event."""
 
     event_id: str
-    room_id: str
+    # None: a direct message to a member, whose room the Dialog does not make.
+    room_id: str | None
     event_type: str
     content: dict[str, Any]
     # What the message is about (from the outbox): replies and reactions act on it.
@@ -76,7 +77,7 @@ class Sent:
     @property
     def in_reply_to(self) -> str | None:
         reply = self.content.get("m.relates_to", {}).get("m.in_reply_to", {})
-        return reply.get("event_id")  # type: ignore[no-any-return]
+        return reply.get("event_id")
 
     @property
     def notice(self) -> bool:

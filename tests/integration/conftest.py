@@ -8,13 +8,14 @@ import itertools
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 import yaml
+from nio import AsyncClient
 
 from bot.config import Config, load_config
 from bot.devtools.member import Member
@@ -37,7 +38,7 @@ def unique(prefix: str) -> str:
     return f"{prefix}{os.getpid()}x{next(_counter)}"
 
 
-def write_config(path: Path, synapse: LocalSynapse, localpart: str, **overrides: Any) -> Path:
+def write_config(path: Path, synapse: LocalSynapse, localpart: str, **overrides: object) -> Path:
     data: dict[str, Any] = {
         "homeserver": synapse.url,
         "user_id": f"@{localpart}:{synapse.server_name}",
@@ -63,13 +64,32 @@ class RunningBot:
     def user_id(self) -> str:
         return self.config.user_id
 
+    @property
+    def client(self) -> AsyncClient:
+        """The bot's client: set before `make_bot` hands the bot out, as it has started."""
+        assert self.bot.client is not None
+        return self.bot.client
+
     async def stop(self) -> None:
         self.bot.stop()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(self.task, timeout=30)
 
 
-BotFactory = Callable[..., Any]
+class BotFactory(Protocol):
+    """`make_bot`: starts the test's bot and returns it running. Its configuration is
+    written (again) in the test's directory with `overrides` on top, or read from
+    `config_path`; the same data directory means the same bot, restarted."""
+
+    def __call__(
+        self, config_path: Path | None = None, **overrides: object
+    ) -> Awaitable[RunningBot]: ...
+
+
+class MemberFactory(Protocol):
+    """`make_member`: a new, logged-in member whose localpart starts with `name`."""
+
+    def __call__(self, name: str = "member") -> Awaitable[Member]: ...
 
 
 @pytest.fixture
@@ -79,7 +99,7 @@ async def make_bot(synapse: LocalSynapse, tmp_path: Path) -> AsyncIterator[BotFa
     localpart = unique("bot")
     synapse.register(localpart, PASSWORD)
 
-    async def start(config_path: Path | None = None, **overrides: Any) -> RunningBot:
+    async def start(config_path: Path | None = None, **overrides: object) -> RunningBot:
         path = config_path or write_config(tmp_path, synapse, localpart, **overrides)
         config = load_config(path)
         bot = GremienBot(config, sync_timeout_ms=1000, max_retry_wait=1.0)
@@ -97,7 +117,7 @@ async def make_bot(synapse: LocalSynapse, tmp_path: Path) -> AsyncIterator[BotFa
 
 
 @pytest.fixture
-async def make_member(synapse: LocalSynapse, tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
+async def make_member(synapse: LocalSynapse, tmp_path: Path) -> AsyncIterator[MemberFactory]:
     members: list[Member] = []
 
     async def create(name: str = "member") -> Member:

@@ -61,7 +61,7 @@ def accept_invites(member: Member, inviter: str) -> list[Invite]:
         invites.append(Invite(room.room_id, bool(event.content.get("is_direct"))))
         await member.client.join(room.room_id)
 
-    member.client.add_event_callback(on_invite, InviteMemberEvent)  # type: ignore[arg-type]
+    member.client.add_event_callback(on_invite, InviteMemberEvent)
     return invites
 
 

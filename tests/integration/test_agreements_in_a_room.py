@@ -9,6 +9,7 @@ import pytest
 
 from bot.devtools.member import Member, SeenMessage, pill
 from commands.parsing.dates import format_date, parse_when
+from tests.integration.conftest import BotFactory, MemberFactory
 
 pytestmark = pytest.mark.synapse
 
@@ -32,8 +33,8 @@ class Reader:
 
 
 async def test_two_members_record_list_assign_complete_and_reopen_an_agreement(
-    make_bot, make_member
-):
+    make_bot: BotFactory, make_member: MemberFactory
+) -> None:
     bot = await make_bot()
     anna = await make_member("anna")
     ben = await make_member("ben")
@@ -43,8 +44,7 @@ async def test_two_members_record_list_assign_complete_and_reopen_an_agreement(
     await ben.join(room)
     await anna.wait_for_member(room, bot.user_id)
     await anna.wait_for_member(room, ben.user_id)
-    assert bot.bot.client is not None
-    bot_client = bot.bot.client
+    bot_client = bot.client
     # The bot knows Ben is in the room before anyone asks it anything.
     await anna.wait_until(lambda: ben.user_id in bot_client.rooms[room].users, timeout=20)
     await ben.wait_until(lambda: bot.user_id in ben.client.rooms[room].users, timeout=20)

@@ -10,13 +10,15 @@ from nio import MatrixRoom, RoomEncryptedFile, RoomMessageFile
 from nio.crypto.attachments import decrypt_attachment
 
 from bot.crypto.attachments import send_file
+from bot.devtools.member import Member
+from tests.integration.conftest import BotFactory, MemberFactory, RunningBot
 
 pytestmark = pytest.mark.synapse
 
 CSV = b"Nr;Verabredung;Verantwortlich\n1;Schulentwicklungsplan;Jugendamt\n"
 
 
-async def _download(member: Any, mxc: str) -> bytes:
+async def _download(member: Member, mxc: str) -> bytes:
     server, media_id = mxc.removeprefix("mxc://").split("/", 1)
     client = member.client
     resp = await client.send(
@@ -28,7 +30,9 @@ async def _download(member: Any, mxc: str) -> bytes:
     return bytes(await resp.read())
 
 
-async def _room_and_files(member: Any, bot: Any, *, encrypted: bool) -> tuple[str, list[Any]]:
+async def _room_and_files(
+    member: Member, bot: RunningBot, *, encrypted: bool
+) -> tuple[str, list[Any]]:
     files: list[Any] = []
 
     async def on_file(room: MatrixRoom, event: Any) -> None:
@@ -38,7 +42,7 @@ async def _room_and_files(member: Any, bot: Any, *, encrypted: bool) -> tuple[st
     room = await member.create_room("Export", encrypted=encrypted, invite=(bot.user_id,))
     await member.wait_for_member(room, bot.user_id)
     for _ in range(100):  # the bot knows the room (and its encryption) once it synced the join
-        if room in bot.bot.client.rooms and bot.user_id in bot.bot.client.rooms[room].users:
+        if room in bot.client.rooms and bot.user_id in bot.client.rooms[room].users:
             break
         await asyncio.sleep(0.1)
     return room, files
@@ -52,12 +56,14 @@ async def _wait(files: list[Any]) -> Any:
     raise AssertionError("the file event did not arrive")
 
 
-async def test_file_in_an_encrypted_room_is_an_encrypted_attachment(make_bot, make_member):
+async def test_file_in_an_encrypted_room_is_an_encrypted_attachment(
+    make_bot: BotFactory, make_member: MemberFactory
+) -> None:
     bot = await make_bot()
     anna = await make_member("anna")
     room, files = await _room_and_files(anna, bot, encrypted=True)
 
-    event_id = await send_file(bot.bot.client, room, CSV, "verabredungen.csv", "text/csv")
+    event_id = await send_file(bot.client, room, CSV, "verabredungen.csv", "text/csv")
 
     event = await _wait(files)
     assert event.event_id == event_id
@@ -75,12 +81,14 @@ async def test_file_in_an_encrypted_room_is_an_encrypted_attachment(make_bot, ma
     assert content["info"] == {"mimetype": "text/csv", "size": len(CSV)}
 
 
-async def test_file_in_an_unencrypted_room_is_a_plain_upload(make_bot, make_member):
+async def test_file_in_an_unencrypted_room_is_a_plain_upload(
+    make_bot: BotFactory, make_member: MemberFactory
+) -> None:
     bot = await make_bot()
     anna = await make_member("anna")
     room, files = await _room_and_files(anna, bot, encrypted=False)
 
-    await send_file(bot.bot.client, room, CSV, "verabredungen.csv", "text/csv")
+    await send_file(bot.client, room, CSV, "verabredungen.csv", "text/csv")
 
     event = await _wait(files)
     content = event.source["content"]

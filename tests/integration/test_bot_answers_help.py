@@ -7,19 +7,29 @@ from pathlib import Path
 
 import pytest
 
+from bot.devtools.member import Member
 from bot.devtools.synapse import LocalSynapse
-from tests.integration.conftest import PASSWORD, BotProcess, unique, write_config
+from tests.integration.conftest import (
+    PASSWORD,
+    BotFactory,
+    BotProcess,
+    MemberFactory,
+    unique,
+    write_config,
+)
 
 pytestmark = pytest.mark.synapse
 
 
-async def _room_with_bot(member, bot_user: str, *, encrypted: bool) -> str:
+async def _room_with_bot(member: Member, bot_user: str, *, encrypted: bool) -> str:
     room_id = await member.create_room("Steuerungsgruppe", encrypted=encrypted, invite=(bot_user,))
     await member.wait_for_member(room_id, bot_user)
     return room_id
 
 
-async def test_member_invites_bot_and_gets_the_command_list_in_german(make_bot, make_member):
+async def test_member_invites_bot_and_gets_the_command_list_in_german(
+    make_bot: BotFactory, make_member: MemberFactory
+) -> None:
     bot = await make_bot()
     anna = await make_member("anna")
     room = await _room_with_bot(anna, bot.user_id, encrypted=False)
@@ -34,7 +44,9 @@ async def test_member_invites_bot_and_gets_the_command_list_in_german(make_bot, 
     assert "<b>gremienbot – Befehle</b>" in (answer.html or "")
 
 
-async def test_bot_reads_and_answers_in_an_encrypted_room(make_bot, make_member):
+async def test_bot_reads_and_answers_in_an_encrypted_room(
+    make_bot: BotFactory, make_member: MemberFactory
+) -> None:
     bot = await make_bot()
     anna = await make_member("anna")
     room = await _room_with_bot(anna, bot.user_id, encrypted=True)
@@ -45,11 +57,12 @@ async def test_bot_reads_and_answers_in_an_encrypted_room(make_bot, make_member)
     assert answer.decrypted, "the bot's answer must be readable by the member"
     assert "!hilfe [befehl]" in answer.body
     # The answer really travelled encrypted.
-    assert bot.bot.client is not None
-    assert bot.bot.client.rooms[room].encrypted
+    assert bot.client.rooms[room].encrypted
 
 
-async def test_room_set_to_english_answers_in_english(make_bot, make_member):
+async def test_room_set_to_english_answers_in_english(
+    make_bot: BotFactory, make_member: MemberFactory
+) -> None:
     bot = await make_bot()
     anna = await make_member("anna")
     room = await _room_with_bot(anna, bot.user_id, encrypted=False)
@@ -64,7 +77,9 @@ async def test_room_set_to_english_answers_in_english(make_bot, make_member):
     assert "!help [command]" in answer.body
 
 
-async def test_unknown_command_and_bad_arguments_get_a_clear_answer(make_bot, make_member):
+async def test_unknown_command_and_bad_arguments_get_a_clear_answer(
+    make_bot: BotFactory, make_member: MemberFactory
+) -> None:
     bot = await make_bot()
     anna = await make_member("anna")
     room = await _room_with_bot(anna, bot.user_id, encrypted=False)
@@ -81,7 +96,9 @@ async def test_unknown_command_and_bad_arguments_get_a_clear_answer(make_bot, ma
     assert "Traceback" not in bad.body
 
 
-async def test_invitation_from_a_stranger_is_declined(make_bot, make_member, synapse):
+async def test_invitation_from_a_stranger_is_declined(
+    make_bot: BotFactory, make_member: MemberFactory, synapse: LocalSynapse
+) -> None:
     bot = await make_bot(allowed_inviters={"users": [], "servers": ["elsewhere.example"]})
     mallory = await make_member("mallory")
     room = await mallory.create_room("Fremd", invite=(bot.user_id,))
@@ -98,8 +115,8 @@ async def test_invitation_from_a_stranger_is_declined(make_bot, make_member, syn
 
 
 async def test_restarted_bot_answers_missed_commands_once_and_old_ones_never_again(
-    synapse: LocalSynapse, make_member, tmp_path: Path
-):
+    synapse: LocalSynapse, make_member: MemberFactory, tmp_path: Path
+) -> None:
     localpart = unique("bot")
     synapse.register(localpart, PASSWORD)
     config = write_config(tmp_path, synapse, localpart)

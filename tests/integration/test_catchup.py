@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
+from bot.devtools.member import Member
 from bot.devtools.synapse import LocalSynapse
 from bot.runtime.pipeline import PAGE_SIZE
 from bot.runtime.sync import TIMELINE_LIMIT
@@ -22,7 +23,7 @@ from tests.integration.catchup_helpers import (
     settle,
     wait_for_answers,
 )
-from tests.integration.conftest import PASSWORD, unique, write_config
+from tests.integration.conftest import PASSWORD, MemberFactory, unique, write_config
 from tests.integration.reminder_helpers import database, start_bot, stop_bot, utcnow
 
 pytestmark = pytest.mark.synapse
@@ -30,7 +31,9 @@ pytestmark = pytest.mark.synapse
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
-async def _committee(synapse: LocalSynapse, make_member, bot_user: str, *, encrypted: bool):  # type: ignore[no-untyped-def]
+async def _committee(
+    synapse: LocalSynapse, make_member: MemberFactory, bot_user: str, *, encrypted: bool
+) -> tuple[Member, Member, str]:
     anna = await make_member("anna")
     ben = await make_member("ben")
     room = await anna.create_room(
@@ -46,7 +49,7 @@ async def _committee(synapse: LocalSynapse, make_member, bot_user: str, *, encry
 @pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
 async def test_sixty_commands_sent_while_the_bot_was_away_are_answered_once_in_order(
     synapse: LocalSynapse,
-    make_member,
+    make_member: MemberFactory,
     tmp_path: Path,
     encrypted: bool,
     caplog: pytest.LogCaptureFixture,
@@ -88,7 +91,7 @@ async def test_sixty_commands_sent_while_the_bot_was_away_are_answered_once_in_o
 
 
 async def test_commands_older_than_the_horizon_are_answered_but_not_carried_out(
-    synapse: LocalSynapse, make_member, tmp_path: Path
+    synapse: LocalSynapse, make_member: MemberFactory, tmp_path: Path
 ) -> None:
     localpart = unique("bot")
     synapse.register(localpart, PASSWORD)
@@ -119,7 +122,7 @@ async def test_commands_older_than_the_horizon_are_answered_but_not_carried_out(
 
 
 async def test_bis_morgen_means_the_day_after_the_command_was_written(
-    synapse: LocalSynapse, make_member, tmp_path: Path
+    synapse: LocalSynapse, make_member: MemberFactory, tmp_path: Path
 ) -> None:
     localpart = unique("bot")
     synapse.register(localpart, PASSWORD)

@@ -29,7 +29,9 @@ from nio.event_builders import ToDeviceMessage
 
 from bot.crypto import status as crypto_status
 from bot.crypto.primitives import decode_recovery_key
+from bot.devtools.member import Member
 from bot.devtools.synapse import LocalSynapse
+from tests.integration.conftest import BotFactory, MemberFactory, RunningBot
 
 pytestmark = pytest.mark.synapse
 
@@ -92,7 +94,7 @@ def published_identity(synapse: LocalSynapse, token: str, user_id: str) -> dict[
     }
 
 
-def _data_dir(bot: Any) -> Path:
+def _data_dir(bot: RunningBot) -> Path:
     return Path(bot.config.data_dir)
 
 
@@ -107,9 +109,11 @@ def _cli(config: Path, *args: str, stdin: str | None = None) -> subprocess.Compl
     )
 
 
-async def test_bot_publishes_a_verifiable_identity_and_signs_its_device(make_bot, synapse):
+async def test_bot_publishes_a_verifiable_identity_and_signs_its_device(
+    make_bot: BotFactory, synapse: LocalSynapse
+) -> None:
     bot = await make_bot()
-    client = bot.bot.client
+    client = bot.client
     ident = published_identity(synapse, client.access_token, bot.user_id)
 
     assert client.device_id in ident["signed_devices"], "device not signed by self-signing key"
@@ -138,36 +142,39 @@ async def test_bot_publishes_a_verifiable_identity_and_signs_its_device(make_bot
     assert default["key"] in stored["encrypted"]
 
 
-async def test_restart_and_lost_store_keep_the_identity_and_sign_the_new_device(make_bot, synapse):
+async def test_restart_and_lost_store_keep_the_identity_and_sign_the_new_device(
+    make_bot: BotFactory, synapse: LocalSynapse
+) -> None:
     bot = await make_bot()
-    first_device = bot.bot.client.device_id
-    token = bot.bot.client.access_token
+    first_device = bot.client.device_id
+    token = bot.client.access_token
     master = published_identity(synapse, token, bot.user_id)["master"]
     await bot.stop()
 
     again = await make_bot()  # same configuration and data directory
-    assert again.bot.client.device_id == first_device
+    assert again.client.device_id == first_device
     ident = published_identity(synapse, token, bot.user_id)
     assert ident["master"] == master
     assert first_device in ident["signed_devices"]
+    assert again.bot.cross_signing is not None
     assert not again.bot.cross_signing.created
     await again.stop()
 
     shutil.rmtree(_data_dir(bot) / "crypto-store")
     renewed = await make_bot()
-    new_device = renewed.bot.client.device_id
+    new_device = renewed.client.device_id
     assert new_device != first_device, "a lost store must mean a new device"
-    ident = published_identity(synapse, renewed.bot.client.access_token, bot.user_id)
+    ident = published_identity(synapse, renewed.client.access_token, bot.user_id)
     assert ident["master"] == master, "no new identity after the store was lost"
     assert new_device in ident["signed_devices"]
 
 
 async def test_recovery_key_restores_the_identity_after_the_data_directory_is_lost(
-    make_bot, synapse
-):
+    make_bot: BotFactory, synapse: LocalSynapse
+) -> None:
     bot = await make_bot()
     config = Path(bot.config.data_dir).parent / "config.yaml"
-    master = published_identity(synapse, bot.bot.client.access_token, bot.user_id)["master"]
+    master = published_identity(synapse, bot.client.access_token, bot.user_id)["master"]
     await bot.stop()
 
     exported = _cli(config, "export-recovery-key")
@@ -182,9 +189,9 @@ async def test_recovery_key_restores_the_identity_after_the_data_directory_is_lo
     assert lost.bot.cross_signing is not None
     assert not lost.bot.cross_signing.ok
     assert "recovery key" in lost.bot.cross_signing.message
-    ident = published_identity(synapse, lost.bot.client.access_token, bot.user_id)
+    ident = published_identity(synapse, lost.client.access_token, bot.user_id)
     assert ident["master"] == master
-    assert lost.bot.client.device_id not in ident["signed_devices"]
+    assert lost.client.device_id not in ident["signed_devices"]
     await lost.stop()
 
     # The operator restores the keys with the recovery key into an empty data directory
@@ -195,8 +202,8 @@ async def test_recovery_key_restores_the_identity_after_the_data_directory_is_lo
     assert master in imported.stdout
 
     restored = await make_bot()
-    device = restored.bot.client.device_id
-    token = restored.bot.client.access_token
+    device = restored.client.device_id
+    token = restored.client.access_token
     ident = published_identity(synapse, token, bot.user_id)
     assert ident["master"] == master
     assert device in ident["signed_devices"]
@@ -210,9 +217,11 @@ async def test_recovery_key_restores_the_identity_after_the_data_directory_is_lo
     assert "undecryptable (24 h):  0" in status.stdout
 
 
-async def test_identity_reset_is_explicit_and_authenticated_with_the_password(make_bot, synapse):
+async def test_identity_reset_is_explicit_and_authenticated_with_the_password(
+    make_bot: BotFactory, synapse: LocalSynapse
+) -> None:
     bot = await make_bot()
-    old_master = published_identity(synapse, bot.bot.client.access_token, bot.user_id)["master"]
+    old_master = published_identity(synapse, bot.client.access_token, bot.user_id)["master"]
     await bot.stop()
     shutil.rmtree(_data_dir(bot))
 
@@ -220,15 +229,15 @@ async def test_identity_reset_is_explicit_and_authenticated_with_the_password(ma
     reset = await make_bot(encryption={"allow_identity_reset": True})
     assert reset.bot.cross_signing is not None
     assert reset.bot.cross_signing.reset
-    ident = published_identity(synapse, reset.bot.client.access_token, bot.user_id)
+    ident = published_identity(synapse, reset.client.access_token, bot.user_id)
     assert ident["master"] != old_master
-    assert reset.bot.client.device_id in ident["signed_devices"]
+    assert reset.client.device_id in ident["signed_devices"]
 
 
 # --------------------------------------------------------------------------- undecryptable
 
 
-async def _encrypted_room_with_bot(member, bot) -> str:
+async def _encrypted_room_with_bot(member: Member, bot: RunningBot) -> str:
     room = await member.create_room("Steuerungsgruppe", encrypted=True, invite=(bot.user_id,))
     await member.wait_for_member(room, bot.user_id)
     await member.send(room, "!hilfe")  # a normal exchange first: Olm sessions both ways
@@ -238,7 +247,7 @@ async def _encrypted_room_with_bot(member, bot) -> str:
 
 
 def _send_with_unshared_session(
-    member, room_id: str, body: str
+    member: Member, room_id: str, body: str
 ) -> tuple[dict[str, Any], vodozemac.GroupSession, str, str]:
     """A megolm message from `member`'s device whose session key nobody was given."""
     client = member.client
@@ -261,7 +270,7 @@ def _send_with_unshared_session(
     return content, group, session_key, path
 
 
-async def _put(member, path: str, content: dict[str, Any]) -> str:
+async def _put(member: Member, path: str, content: dict[str, Any]) -> str:
     client = member.client
     resp = await client.send(
         "PUT",
@@ -274,10 +283,12 @@ async def _put(member, path: str, content: dict[str, Any]) -> str:
     return str(body["event_id"])
 
 
-async def _give_room_key(member, bot, room_id: str, session_id: str, session_key: str) -> None:
+async def _give_room_key(
+    member: Member, bot: RunningBot, room_id: str, session_id: str, session_key: str
+) -> None:
     """Send the missing room key late, Olm-encrypted to the bot's device, as a client would."""
     client = member.client
-    device = client.device_store[bot.user_id][bot.bot.client.device_id]
+    device = client.device_store[bot.user_id][bot.client.device_id]
     session = client.olm.session_store.get(device.curve25519)
     assert session is not None, "the first exchange must have left an Olm session"
     content = client.olm._olm_encrypt(
@@ -294,7 +305,9 @@ async def _give_room_key(member, bot, room_id: str, session_id: str, session_key
     await client.to_device(ToDeviceMessage("m.room.encrypted", bot.user_id, device.id, content))
 
 
-async def test_message_the_bot_cannot_decrypt_gets_the_could_not_read_answer(make_bot, make_member):
+async def test_message_the_bot_cannot_decrypt_gets_the_could_not_read_answer(
+    make_bot: BotFactory, make_member: MemberFactory
+) -> None:
     bot = await make_bot(encryption={"undecryptable_wait_seconds": 1.5})
     anna = await make_member("anna")
     room = await _encrypted_room_with_bot(anna, bot)
@@ -327,18 +340,22 @@ async def test_message_the_bot_cannot_decrypt_gets_the_could_not_read_answer(mak
     assert counted == 2
 
 
-async def test_message_whose_key_arrives_late_is_handled_when_it_arrives(make_bot, make_member):
+async def test_message_whose_key_arrives_late_is_handled_when_it_arrives(
+    make_bot: BotFactory, make_member: MemberFactory
+) -> None:
     bot = await make_bot(encryption={"undecryptable_wait_seconds": 8})
     anna = await make_member("anna")
     room = await _encrypted_room_with_bot(anna, bot)
 
     content, group, session_key, path = _send_with_unshared_session(anna, room, "!help hilfe")
     late = await _put(anna, path, content)
+    handlers = bot.bot.handlers
+    assert handlers is not None
     for _ in range(100):  # until the bot has seen it, failed, asked for the key and waits
-        if bot.bot.handlers.waiting_for_keys:
+        if handlers.waiting_for_keys:
             break
         await asyncio.sleep(0.1)
-    assert bot.bot.handlers.waiting_for_keys, "the bot should be waiting for the missing key"
+    assert handlers.waiting_for_keys, "the bot should be waiting for the missing key"
     await _give_room_key(anna, bot, room, group.session_id, session_key)
 
     answer = await anna.wait_for_reply(room, bot.user_id, 1, timeout=20)
@@ -354,8 +371,8 @@ async def test_message_whose_key_arrives_late_is_handled_when_it_arrives(make_bo
 
 
 async def test_strict_policy_gives_no_room_keys_to_devices_their_owner_did_not_cross_sign(
-    make_bot, make_member
-):
+    make_bot: BotFactory, make_member: MemberFactory
+) -> None:
     """nio members have no cross-signing: with the switch on, they cannot read the answers.
 
     The bot still reads them (the policy is about whom the bot shares its keys with), and
@@ -369,5 +386,5 @@ async def test_strict_policy_gives_no_room_keys_to_devices_their_owner_did_not_c
     await anna.send(room, "!hilfe")
     answer = await anna.wait_for_reply(room, bot.user_id, 0)
     assert not answer.decrypted, "an unsigned device must not get the bot's room key"
-    device = bot.bot.client.device_store[anna.user_id][anna.client.device_id]
+    device = bot.client.device_store[anna.user_id][anna.client.device_id]
     assert device.blacklisted

@@ -5,6 +5,7 @@ an encrypted attachment the member decrypts to the same bytes."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,9 +14,11 @@ from nio.crypto.attachments import decrypt_attachment
 from sqlmodel import select
 
 from bot.crypto.crosssigning import MatrixApi
+from bot.devtools.member import Member
 from commands.core.effects import File, Reply
 from commands.core.rich import text
 from storage.models import DirectRoom
+from tests.integration.conftest import BotFactory, MemberFactory
 from tests.integration.effect_helpers import accept_invites, queue, timeline, wait_sent
 
 pytestmark = pytest.mark.synapse
@@ -24,7 +27,7 @@ CSV = "Nr;Verabredung;Verantwortlich\n1;Schulentwicklungsplan;Jugendämter\n".en
 ANYWHERE = "!the-cause-of-it:localhost"  # the room of the cause; unused for direct messages
 
 
-async def _download(member: Any, mxc: str) -> bytes:
+async def _download(member: Member, mxc: str) -> bytes:
     server, media_id = mxc.removeprefix("mxc://").split("/", 1)
     client = member.client
     resp = await client.send(
@@ -36,7 +39,7 @@ async def _download(member: Any, mxc: str) -> bytes:
     return bytes(await resp.read())
 
 
-async def _until(predicate: Any, timeout: float = 30) -> None:
+async def _until(predicate: Callable[[], bool], timeout: float = 30) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not predicate():
@@ -45,8 +48,8 @@ async def _until(predicate: Any, timeout: float = 30) -> None:
 
 
 async def test_a_file_for_a_member_arrives_encrypted_in_their_direct_room_which_is_reused(
-    make_bot, make_member
-):
+    make_bot: BotFactory, make_member: MemberFactory
+) -> None:
     bot = await make_bot()
     anna = await make_member("anna")
     invites = accept_invites(anna, bot.user_id)
@@ -91,7 +94,7 @@ async def test_a_file_for_a_member_arrives_encrypted_in_their_direct_room_which_
     assert decrypt_attachment(stored, info["key"]["k"], info["hashes"]["sha256"], info["iv"]) == CSV
 
     # The bot lists the room as its DM with Anna, so Element shows it under "People".
-    direct = await MatrixApi(bot.bot.client).get_account_data(bot.user_id, "m.direct")
+    direct = await MatrixApi(bot.client).get_account_data(bot.user_id, "m.direct")
     assert direct == {anna.user_id: [room_id]}
 
     # A second message for Anna goes to the same room.
@@ -114,7 +117,9 @@ async def test_a_file_for_a_member_arrives_encrypted_in_their_direct_room_which_
     ]
 
 
-async def test_after_the_member_left_their_direct_room_a_new_one_is_made(make_bot, make_member):
+async def test_after_the_member_left_their_direct_room_a_new_one_is_made(
+    make_bot: BotFactory, make_member: MemberFactory
+) -> None:
     bot = await make_bot()
     anna = await make_member("anna")
     invites = accept_invites(anna, bot.user_id)
@@ -126,7 +131,7 @@ async def test_after_the_member_left_their_direct_room_a_new_one_is_made(make_bo
     await _until(lambda: any(m.event_id == first for m in anna.seen))
     old_room = invites[0].room_id
     await anna.client.room_leave(old_room)
-    client = bot.bot.client
+    client = bot.client
     await _until(lambda: anna.user_id not in client.rooms[old_room].users)
 
     queue(db, "$two", ANYWHERE, [Reply(text("Zweite Nachricht"), to_user=anna.user_id)])

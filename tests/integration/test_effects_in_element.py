@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from bot.devtools.synapse import LocalSynapse
 from commands.core.effects import Edit, PollAnswer, PollEnd, PollStart, Reply
 from commands.core.rich import text
-from tests.integration.conftest import PASSWORD, unique
+from tests.integration.conftest import PASSWORD, BotFactory, unique
 from tests.integration.effect_helpers import queue, wait_sent
 from tests.integration.js_client import ElementClient, node_or_skip
 
@@ -20,7 +21,9 @@ def node() -> str:
     return node_or_skip()
 
 
-async def test_element_sees_a_threaded_answer_a_poll_its_end_and_an_edit(make_bot, synapse, node):
+async def test_element_sees_a_threaded_answer_a_poll_its_end_and_an_edit(
+    make_bot: BotFactory, synapse: LocalSynapse, node: str
+) -> None:
     bot = await make_bot()
     user = synapse.register(unique("elke"), PASSWORD)
     element = await ElementClient.start(

@@ -20,6 +20,7 @@ from commands.core.effects import Edit, File, PollAnswer, PollEnd, PollStart, Re
 from commands.core.rich import text
 from storage import outbox
 from storage.models import OutboxMessage
+from tests.integration.conftest import BotFactory, MemberFactory
 from tests.integration.effect_helpers import accept_invites, queue, timeline, wait_sent
 from tests.integration.reminder_helpers import database, room_with_bot
 
@@ -30,7 +31,10 @@ KEYS = ["e2e:reply", "e2e:poll", "e2e:card", "e2e:edit", "e2e:end", "e2e:file", 
 
 
 async def test_effects_pending_over_a_restart_and_a_crash_go_out_exactly_once(
-    make_bot, make_member, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_bot: BotFactory,
+    make_member: MemberFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     first = await make_bot()
     config_path = tmp_path / "config.yaml"

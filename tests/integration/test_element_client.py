@@ -22,7 +22,7 @@ import pytest
 from bot.crypto import crosssigning
 from bot.crypto import status as crypto_status
 from bot.devtools.synapse import LocalSynapse
-from tests.integration.conftest import PASSWORD, unique
+from tests.integration.conftest import PASSWORD, BotFactory, unique
 
 pytestmark = pytest.mark.synapse
 
@@ -69,8 +69,8 @@ def _member(synapse: LocalSynapse, name: str) -> str:
 
 
 async def test_element_client_that_excludes_insecure_devices_gets_the_bots_answer(
-    make_bot, synapse, node
-):
+    make_bot: BotFactory, synapse: LocalSynapse, node: str
+) -> None:
     # The bot keeps the strict policy too: the member's Element device is cross-signed.
     bot = await make_bot(encryption={"only_cross_signed_devices": True})
     user = _member(synapse, "elke")
@@ -85,7 +85,7 @@ async def test_element_client_that_excludes_insecure_devices_gets_the_bots_answe
         command="!hilfe",
     )
 
-    device = bot.bot.client.device_id
+    device = bot.client.device_id
     assert result["botDevices"][device]["signedByOwner"], result["botDevices"]
     assert result["ownDeviceCrossSigned"]["signedByOwner"]
     assert result["error"] is None, result
@@ -96,8 +96,8 @@ async def test_element_client_that_excludes_insecure_devices_gets_the_bots_answe
 
 
 async def test_without_cross_signing_the_same_client_withholds_its_keys(
-    make_bot, synapse, node, monkeypatch
-):
+    make_bot: BotFactory, synapse: LocalSynapse, node: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The control: a bot whose device is not cross-signed cannot read this member at all."""
 
     async def no_cross_signing(*args: Any, **kwargs: Any) -> crosssigning.SetupResult:
@@ -118,7 +118,7 @@ async def test_without_cross_signing_the_same_client_withholds_its_keys(
         timeoutMs=20000,
     )
 
-    assert not result["botDevices"][bot.bot.client.device_id]["signedByOwner"]
+    assert not result["botDevices"][bot.client.device_id]["signedByOwner"]
     # The bot got no key, said so, and the member's client refused even that answer.
     assert result["botMessages"], result
     assert all(m["decryptionFailure"] for m in result["botMessages"]), result["botMessages"]
@@ -127,8 +127,8 @@ async def test_without_cross_signing_the_same_client_withholds_its_keys(
 
 
 async def test_operator_verifies_an_element_session_with_the_bots_recovery_key(
-    make_bot, synapse, node
-):
+    make_bot: BotFactory, synapse: LocalSynapse, node: str
+) -> None:
     bot = await make_bot()
     key_file = crosssigning.load_keys(Path(bot.config.data_dir))
     assert key_file is not None
@@ -151,4 +151,4 @@ async def test_operator_verifies_an_element_session_with_the_bots_recovery_key(
     assert result["masterKey"] == key_file.keys.master.public
     own = result["ownDevices"]
     assert own[result["deviceId"]]["crossSigningVerified"], own
-    assert own[bot.bot.client.device_id]["crossSigningVerified"], own
+    assert own[bot.client.device_id]["crossSigningVerified"], own

@@ -5,11 +5,14 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.catchup_helpers import settle
+from tests.integration.conftest import BotFactory, MemberFactory
 
 pytestmark = pytest.mark.synapse
 
 
-async def test_a_long_history_arrives_in_an_encrypted_room_in_parts(make_bot, make_member) -> None:
+async def test_a_long_history_arrives_in_an_encrypted_room_in_parts(
+    make_bot: BotFactory, make_member: MemberFactory
+) -> None:
     bot = await make_bot()
     anna = await make_member("anna")
     room = await anna.create_room("Steuerungsgruppe", invite=(bot.user_id,), encrypted=True)

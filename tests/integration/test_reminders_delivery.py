@@ -16,7 +16,7 @@ import pytest
 
 from bot.devtools.synapse import LocalSynapse
 from storage.models import AgreementStatus
-from tests.integration.conftest import PASSWORD, unique, write_config
+from tests.integration.conftest import PASSWORD, MemberFactory, unique, write_config
 from tests.integration.reminder_helpers import (
     agreement_status,
     bot_messages,
@@ -37,7 +37,7 @@ DUE = NINE.date()
 
 
 async def test_reminder_arrives_at_its_time_mentioning_the_owner_and_not_for_a_done_one(
-    synapse: LocalSynapse, make_member, tmp_path: Path
+    synapse: LocalSynapse, make_member: MemberFactory, tmp_path: Path
 ) -> None:
     localpart = unique("bot")
     synapse.register(localpart, PASSWORD)
@@ -109,7 +109,7 @@ async def test_reminder_arrives_at_its_time_mentioning_the_owner_and_not_for_a_d
 
 
 async def test_agreement_completed_while_the_bot_was_down_is_not_reminded_after_restart(
-    synapse: LocalSynapse, make_member, tmp_path: Path
+    synapse: LocalSynapse, make_member: MemberFactory, tmp_path: Path
 ) -> None:
     localpart = unique("bot")
     synapse.register(localpart, PASSWORD)

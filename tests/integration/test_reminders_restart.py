@@ -16,6 +16,7 @@ import pytest
 from sqlmodel import select
 
 from bot.config import load_config
+from bot.devtools.member import Member
 from bot.devtools.synapse import LocalSynapse, _http
 from bot.runtime import credentials
 from bot.runtime.matrix_render import render_reply
@@ -23,7 +24,7 @@ from commands.reminders.plan import ReminderEnv, mark_handled, plan
 from storage import outbox
 from storage.models import LogStatus, OutboxMessage, OutboxStatus
 from storage.models.reminders import ReminderLog
-from tests.integration.conftest import PASSWORD, BotProcess, unique, write_config
+from tests.integration.conftest import PASSWORD, BotProcess, MemberFactory, unique, write_config
 from tests.integration.reminder_helpers import (
     bot_messages,
     database,
@@ -37,9 +38,9 @@ from tests.integration.reminder_helpers import (
 pytestmark = pytest.mark.synapse
 
 
-async def _running_bot(  # type: ignore[no-untyped-def]
-    synapse: LocalSynapse, make_member, tmp_path: Path, *, encrypted: bool = False
-):
+async def _running_bot(
+    synapse: LocalSynapse, make_member: MemberFactory, tmp_path: Path, *, encrypted: bool = False
+) -> tuple[Path, BotProcess, Member, str, str]:
     localpart = unique("bot")
     synapse.register(localpart, PASSWORD)
     # A reminder 2 s late counts as late here (300 s in production).
@@ -55,7 +56,7 @@ async def _running_bot(  # type: ignore[no-untyped-def]
 
 
 async def test_reminder_due_while_the_bot_was_killed_arrives_once_marked_late(
-    synapse: LocalSynapse, make_member, tmp_path: Path
+    synapse: LocalSynapse, make_member: MemberFactory, tmp_path: Path
 ) -> None:
     # In an end-to-end encrypted room, as committee rooms usually are.
     config, process, anna, room, bot_user = await _running_bot(
@@ -97,7 +98,7 @@ async def test_reminder_due_while_the_bot_was_killed_arrives_once_marked_late(
 
 
 async def test_killed_after_the_homeserver_took_the_reminder_it_is_not_posted_twice(
-    synapse: LocalSynapse, make_member, tmp_path: Path
+    synapse: LocalSynapse, make_member: MemberFactory, tmp_path: Path
 ) -> None:
     config, process, anna, room, bot_user = await _running_bot(synapse, make_member, tmp_path)
     try:
@@ -162,7 +163,7 @@ async def test_killed_after_the_homeserver_took_the_reminder_it_is_not_posted_tw
 
 
 async def test_a_second_bot_process_on_the_same_database_refuses_to_start(
-    synapse: LocalSynapse, make_member, tmp_path: Path
+    synapse: LocalSynapse, make_member: MemberFactory, tmp_path: Path
 ) -> None:
     config, process, anna, room, bot_user = await _running_bot(synapse, make_member, tmp_path)
     second = BotProcess(config)

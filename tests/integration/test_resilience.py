@@ -12,7 +12,7 @@ from bot.config import load_config
 from bot.devtools.member import Member
 from bot.devtools.synapse import LocalSynapse
 from bot.runtime.app import GremienBot
-from tests.integration.conftest import PASSWORD, write_config
+from tests.integration.conftest import PASSWORD, BotFactory, MemberFactory, write_config
 
 pytestmark = pytest.mark.synapse
 
@@ -93,7 +93,9 @@ async def test_bot_survives_the_homeserver_going_away_and_answers_afterwards(
         await asyncio.to_thread(server.stop)
 
 
-async def test_commands_from_before_the_bot_joined_are_not_answered(make_bot, make_member) -> None:
+async def test_commands_from_before_the_bot_joined_are_not_answered(
+    make_bot: BotFactory, make_member: MemberFactory
+) -> None:
     bot = await make_bot()
     anna = await make_member("anna")
     room = await anna.create_room("Gremium")

@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from storage import agreements as store
 from storage import rooms
@@ -108,7 +108,7 @@ def test_number_taken_meanwhile_is_retried_with_the_next_one(
     real = store._next_number
     calls: list[int] = []
 
-    def stale_then_real(s: Any, room_id: str) -> int:
+    def stale_then_real(s: Session, room_id: str) -> int:
         calls.append(1)
         return 1 if len(calls) == 1 else real(s, room_id)  # as if #1 was not seen yet
 
@@ -133,7 +133,7 @@ def test_agreements_recorded_at_the_same_moment_get_distinct_numbers(
 
     reads: list[int] = []
 
-    def everyone_reads_the_same_maximum(s: Any, room_id: str) -> int:
+    def everyone_reads_the_same_maximum(s: Session, room_id: str) -> int:
         n = real(s, room_id)
         reads.append(n)
         if not getattr(first_call, "done", False):

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from bot.runtime.incoming import BotSettings, IncomingMessage, handle_message, queue_effects
 from commands.core.defaults import Defaults
-from commands.core.effects import Edit, File, PollAnswer, PollEnd, PollStart, Reply
+from commands.core.effects import AnyEffect, Edit, File, PollAnswer, PollEnd, PollStart, Reply
 from commands.core.rich import mention, text
 from commands.features import build_registry
 from storage import direct_rooms, outbox, rooms
@@ -82,7 +82,7 @@ def test_effects_are_stored_under_their_own_key_or_the_reply_key_of_their_cause(
 
 
 def test_only_replies_for_the_commands_own_room_go_into_its_thread(db: Database) -> None:
-    effects = [Reply(text("hier")), Reply(text("dort"), room_id=OTHER), POLL]
+    effects: list[AnyEffect] = [Reply(text("hier")), Reply(text("dort"), room_id=OTHER), POLL]
     with db.session() as s:
         queue_effects(s, "$cmd", ROOM, effects, thread_root="$root")
     here, there, poll = (json.loads(r.content) for r in _rows(db))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -126,7 +127,7 @@ def test_sync_token_and_settings_survive_a_new_session(db: Database) -> None:
         assert rooms.get_settings(s, ROOM) == {}
 
 
-def test_migrations_go_down_and_up_again(tmp_path) -> None:
+def test_migrations_go_down_and_up_again(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'm.db'}")
     upgrade(db.engine)
     downgrade(db.engine, "base")
@@ -136,7 +137,7 @@ def test_migrations_go_down_and_up_again(tmp_path) -> None:
     db.dispose()
 
 
-def test_sqlite_runs_with_wal_foreign_keys_and_a_busy_timeout(tmp_path) -> None:
+def test_sqlite_runs_with_wal_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'p.db'}")
     with db.engine.connect() as conn:
         pragma = conn.exec_driver_sql

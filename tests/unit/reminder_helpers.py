@@ -6,6 +6,9 @@ import datetime as dt
 import itertools
 from collections.abc import Sequence
 
+from sqlmodel import select
+from sqlmodel.sql.expression import SelectOfScalar
+
 from bot.runtime.scheduler import queue_due
 from commands.reminders.plan import Plan, ReminderEnv
 from storage import agreements, rooms
@@ -50,13 +53,18 @@ def add_agreement(
 
 
 def change_agreement(
-    db: Database, agreement_id: int, *, at: dt.datetime, action: str | None = None, **values: object
+    db: Database,
+    agreement_id: int,
+    *,
+    at: dt.datetime,
+    action: str | None = None,
+    owners: Sequence[str] | None = None,
+    **values: object,
 ) -> None:
     """Change an agreement as the agreement commands do: the row and a history entry."""
     with db.session() as s:
         a = s.get(Agreement, agreement_id)
         assert a is not None
-        owners = values.pop("owners", None)
         for name, value in values.items():
             setattr(a, name, value)
         a.updated_at = at
@@ -65,7 +73,7 @@ def change_agreement(
             for row in list(s.exec(_owner_rows(agreement_id))):
                 s.delete(row)
             s.flush()
-            for i, owner in enumerate(owners):  # type: ignore[arg-type]
+            for i, owner in enumerate(owners):
                 s.add(AgreementOwner(agreement_id=agreement_id, user_id=owner, position=i))
         if action:
             s.add(
@@ -75,20 +83,17 @@ def change_agreement(
             )
 
 
-def _owner_rows(agreement_id: int):  # type: ignore[no-untyped-def]
-    from sqlmodel import select
-
+def _owner_rows(agreement_id: int) -> SelectOfScalar[AgreementOwner]:
     return select(AgreementOwner).where(AgreementOwner.agreement_id == agreement_id)
 
 
-def env_for(dialog: Dialog, **kw: object) -> ReminderEnv:
+def env_for(dialog: Dialog) -> ReminderEnv:
     members = dict(dialog.members)
     return ReminderEnv(
         coordinators=frozenset({COORDINATOR}),
         members=lambda _room: members,
         power_levels=lambda _room: {CHAIR: 50, "@bot:example.org": 100},
         bot_user="@bot:example.org",
-        **kw,  # type: ignore[arg-type]
     )
 
 

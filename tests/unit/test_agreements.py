@@ -31,8 +31,15 @@ def rows(db: Database) -> tuple[int, int, int]:
         )
 
 
-def record(dialog: Dialog, sender: str, body: str, **kw: object) -> Sent:
-    [reply] = dialog.say(sender, body, **kw)  # type: ignore[arg-type]
+def record(
+    dialog: Dialog,
+    sender: str,
+    body: str,
+    *,
+    html: str | None = None,
+    mentions: tuple[str, ...] = (),
+) -> Sent:
+    [reply] = dialog.say(sender, body, html=html, mentions=mentions)
     return reply
 
 

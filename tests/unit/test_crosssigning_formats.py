@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import stat
+from pathlib import Path
 
 import nacl.signing
 import pytest
@@ -27,7 +28,7 @@ def _x(data: bytes) -> int:
     return out
 
 
-def test_recovery_key_is_encoded_as_element_does():
+def test_recovery_key_is_encoded_as_element_does() -> None:
     assert (
         cp.encode_recovery_key(KEY) == "EsSz z9tE P7v3 2x3J pej9 kEu3 wFRg Cohn LtKd CcAP Gyjg nnbj"
     )
@@ -37,7 +38,7 @@ def test_recovery_key_is_encoded_as_element_does():
     )
 
 
-def test_recovery_key_round_trip_ignores_spacing():
+def test_recovery_key_round_trip_ignores_spacing() -> None:
     text = cp.encode_recovery_key(KEY)
     assert cp.decode_recovery_key(text) == KEY
     assert cp.decode_recovery_key(text.replace(" ", "")) == KEY
@@ -53,23 +54,23 @@ def test_recovery_key_round_trip_ignores_spacing():
         (cp.b58encode(b"\x8b\x02" + KEY + bytes([0x8B ^ 0x02 ^ _x(KEY)])), "prefix"),
     ],
 )
-def test_broken_recovery_keys_are_refused_with_a_reason(text, problem):
+def test_broken_recovery_keys_are_refused_with_a_reason(text: str, problem: str) -> None:
     with pytest.raises(cp.RecoveryKeyError, match=problem):
         cp.decode_recovery_key(text)
 
 
-def test_wrong_length_is_refused():
+def test_wrong_length_is_refused() -> None:
     raw = b"\x8b\x01" + KEY[:31]
     with pytest.raises(cp.RecoveryKeyError, match="length"):
         cp.decode_recovery_key(cp.b58encode(raw + bytes([_x(raw)])))
 
 
-def test_base58_keeps_leading_zero_bytes():
+def test_base58_keeps_leading_zero_bytes() -> None:
     for data in (b"", b"\0", b"\0\0\x01", b"\xff" * 5, bytes(range(40))):
         assert cp.b58decode(cp.b58encode(data)) == data
 
 
-def test_secret_storage_encryption_matches_element():
+def test_secret_storage_encryption_matches_element() -> None:
     encrypted = cp.encrypt_secret(KEY, "m.cross_signing.master", "c2VjcmV0IHNlZWQ", iv=IV)
     assert encrypted == {
         "iv": "AAECAwQFBgcICQoLDA0ODw==",
@@ -79,7 +80,7 @@ def test_secret_storage_encryption_matches_element():
     assert cp.decrypt_secret(KEY, "m.cross_signing.master", encrypted) == "c2VjcmV0IHNlZWQ"
 
 
-def test_secret_storage_key_check_matches_element():
+def test_secret_storage_key_check_matches_element() -> None:
     description = {
         "algorithm": cp.SSSS_ALGORITHM,
         "iv": "AAECAwQFBgcICQoLDA0ODw==",
@@ -97,7 +98,7 @@ def base64_bit63_clear(iv_b64: str) -> bool:
     return cp.b64decode(iv_b64)[8] & 0x80 == 0
 
 
-def test_a_secret_opened_with_the_wrong_key_is_refused():
+def test_a_secret_opened_with_the_wrong_key_is_refused() -> None:
     encrypted = cp.encrypt_secret(KEY, "m.cross_signing.master", "x")
     with pytest.raises(cs.CrossSigningError, match="does not belong"):
         cp.decrypt_secret(bytes(32), "m.cross_signing.master", encrypted)
@@ -105,7 +106,7 @@ def test_a_secret_opened_with_the_wrong_key_is_refused():
         cp.decrypt_secret(KEY, "m.cross_signing.self_signing", encrypted)
 
 
-def test_signatures_verify_with_pynacl_over_canonical_json():
+def test_signatures_verify_with_pynacl_over_canonical_json() -> None:
     key = cp.SigningKey(bytes(range(32)))
     obj = {"user_id": "@b:x", "usage": ["self_signing"], "keys": {"ed25519:k": "k"}, "ä": 1}
     signed = cp.sign_json(dict(obj, unsigned={"x": 1}), "@b:x", key)
@@ -120,7 +121,7 @@ def test_signatures_verify_with_pynacl_over_canonical_json():
     assert not cp.verify_signature(signed, "@other:x", key.public)
 
 
-def test_upload_body_has_sub_keys_signed_by_the_master_key():
+def test_upload_body_has_sub_keys_signed_by_the_master_key() -> None:
     keys = cs.CrossSigningKeys.generate()
     body = keys.upload_body("@bot:x")
     assert body["master_key"]["keys"] == {keys.master.key_id: keys.master.public}
@@ -147,7 +148,7 @@ def test_upload_body_has_sub_keys_signed_by_the_master_key():
     )
 
 
-def test_key_file_is_private_and_round_trips(tmp_path):
+def test_key_file_is_private_and_round_trips(tmp_path: Path) -> None:
     key_file = cs.KeyFile("@bot:x", cs.CrossSigningKeys.generate(), "KID", KEY)
     cs.save_keys(tmp_path, key_file)
     path = cs.keys_path(tmp_path)
@@ -161,7 +162,7 @@ def test_key_file_is_private_and_round_trips(tmp_path):
     assert key_file.keys.master.public in repr(loaded.keys.master)
 
 
-def test_key_file_readable_by_others_is_tightened(tmp_path):
+def test_key_file_readable_by_others_is_tightened(tmp_path: Path) -> None:
     cs.save_keys(tmp_path, cs.KeyFile("@bot:x", cs.CrossSigningKeys.generate()))
     path = cs.keys_path(tmp_path)
     path.chmod(0o644)
@@ -169,7 +170,7 @@ def test_key_file_readable_by_others_is_tightened(tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
-def test_passphrase_keys_are_derived_with_pbkdf2():
+def test_passphrase_keys_are_derived_with_pbkdf2() -> None:
     info = {"algorithm": "m.pbkdf2", "salt": "salt", "iterations": 10, "bits": 256}
     key = cp.key_from_passphrase("geheim", {"passphrase": info})
     assert key is not None

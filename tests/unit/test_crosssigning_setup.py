@@ -17,8 +17,12 @@ from storage.migrate import upgrade
 USER = "@bot:example.org"
 
 
-class FakeApi:
-    """Answers like a homeserver that wants UIA for device_signing/upload."""
+class FakeApi(cs.MatrixApi):
+    """Answers like a homeserver that wants UIA for device_signing/upload.
+
+    Its own `request` stands in for the HTTP calls: the account data methods are
+    MatrixApi's and go through it, and no client is needed.
+    """
 
     def __init__(self, *, uia: bool = True) -> None:
         self.uia = uia
@@ -62,14 +66,10 @@ class FakeApi:
     async def keys_query(self, user_ids: Any) -> dict[str, Any]:
         return (await self.request("POST", "/keys/query", {}))[1]
 
-    get_account_data = cs.MatrixApi.get_account_data
-    put_account_data = cs.MatrixApi.put_account_data
-    _account_data_path = cs.MatrixApi._account_data_path
-
 
 async def _setup(api: FakeApi, tmp_path: Path, password: str | None, **kw: Any) -> cs.SetupResult:
     return await cs.ensure_cross_signing(
-        api,  # type: ignore[arg-type]
+        api,
         user_id=USER,
         device_id="DEV",
         data_dir=tmp_path,
@@ -78,7 +78,9 @@ async def _setup(api: FakeApi, tmp_path: Path, password: str | None, **kw: Any) 
     )
 
 
-async def test_first_start_answers_uia_with_the_password_and_signs_the_device(tmp_path):
+async def test_first_start_answers_uia_with_the_password_and_signs_the_device(
+    tmp_path: Path,
+) -> None:
     api = FakeApi()
     result = await _setup(api, tmp_path, "secret")
     assert result.ok
@@ -96,7 +98,7 @@ async def test_first_start_answers_uia_with_the_password_and_signs_the_device(tm
     assert "secret" not in repr(cs.load_keys(tmp_path))
 
 
-async def test_without_password_the_operator_is_told_what_to_do(tmp_path):
+async def test_without_password_the_operator_is_told_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(cs.CrossSigningError, match="password") as err:
         await _setup(FakeApi(), tmp_path, None)
     assert "GREMIENBOT_RECOVERY_KEY" in str(err.value)
@@ -104,19 +106,21 @@ async def test_without_password_the_operator_is_told_what_to_do(tmp_path):
     assert cs.load_keys(tmp_path) is not None
 
 
-async def test_homeserver_without_uia_for_first_upload_needs_no_password(tmp_path):
+async def test_homeserver_without_uia_for_first_upload_needs_no_password(tmp_path: Path) -> None:
     result = await _setup(FakeApi(uia=False), tmp_path, None)
     assert result.ok
     assert result.created
 
 
-async def test_wrong_password_is_reported_without_the_password(tmp_path):
+async def test_wrong_password_is_reported_without_the_password(tmp_path: Path) -> None:
     with pytest.raises(cs.CrossSigningError) as err:
         await _setup(FakeApi(), tmp_path, "wrong")
     assert "wrong" not in str(err.value)
 
 
-async def test_foreign_identity_is_neither_replaced_nor_used_without_its_keys(tmp_path):
+async def test_foreign_identity_is_neither_replaced_nor_used_without_its_keys(
+    tmp_path: Path,
+) -> None:
     api = FakeApi(uia=False)
     await _setup(api, tmp_path / "elsewhere", None)  # someone else set the account up
     result = await _setup(api, tmp_path / "bot", "secret")
@@ -125,7 +129,7 @@ async def test_foreign_identity_is_neither_replaced_nor_used_without_its_keys(tm
     assert not (tmp_path / "bot" / cs.KEYS_FILE).exists()
 
 
-async def test_recovery_key_of_the_foreign_identity_is_accepted(tmp_path):
+async def test_recovery_key_of_the_foreign_identity_is_accepted(tmp_path: Path) -> None:
     api = FakeApi(uia=False)
     await _setup(api, tmp_path / "elsewhere", None)
     first = cs.load_keys(tmp_path / "elsewhere")
@@ -136,7 +140,7 @@ async def test_recovery_key_of_the_foreign_identity_is_accepted(tmp_path):
     assert result.master_key == first.keys.master.public
 
 
-def test_undecryptable_count_covers_the_last_24_hours(tmp_path):
+def test_undecryptable_count_covers_the_last_24_hours(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'db.sqlite'}")
     upgrade(db.engine)
     now = dt.datetime(2026, 3, 2, 12, 30, tzinfo=dt.UTC)
@@ -155,7 +159,7 @@ def test_undecryptable_count_covers_the_last_24_hours(tmp_path):
     db.dispose()
 
 
-def test_encryption_section_and_recovery_key_from_the_environment(tmp_path):
+def test_encryption_section_and_recovery_key_from_the_environment(tmp_path: Path) -> None:
     cfg = tmp_path / "config.yaml"
     cfg.write_text(
         'homeserver: "https://m.example.org"\nuser_id: "@bot:example.org"\npassword: "p"\n'

@@ -8,7 +8,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +18,7 @@ from nio import RoomSendError, RoomSendResponse, UploadResponse
 from bot.runtime.dbthread import DbThread
 from bot.runtime.incoming import queue_effects
 from bot.runtime.sender import OutboxSender
-from commands.core.effects import Edit, File, PollAnswer, PollEnd, PollStart, Reply
+from commands.core.effects import AnyEffect, Edit, File, PollAnswer, PollEnd, PollStart, Reply
 from commands.core.rich import text
 from storage import outbox
 from storage.db import Database
@@ -91,12 +91,12 @@ def homeserver() -> FakeHomeserver:
 def sender(sqlite_db: Database, dbt: DbThread, homeserver: FakeHomeserver) -> OutboxSender:
     s = OutboxSender(
         sqlite_db, dbt, client=lambda: homeserver, clock=lambda: NOW, max_retry_wait=0.1
-    )  # type: ignore[arg-type]
+    )
     s.enabled = True
     return s
 
 
-def _queue(db: Database, source: str, room: str, effects: list[Any]) -> None:
+def _queue(db: Database, source: str, room: str, effects: Sequence[AnyEffect]) -> None:
     with db.session() as s:
         queue_effects(s, source, room, effects)
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from commands.parsing.recurrence import Recurrence, parse_recurrence
+from commands.parsing.recurrence import Frequency, Recurrence, parse_recurrence
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NINE = dt.time(9, 0)
@@ -191,19 +191,21 @@ def test_naive_moments_are_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    "args",
+    ("freq", "weekdays", "nth"),
     [
-        ("weekly", NINE, ()),
-        ("weekly", NINE, (7,)),
-        ("daily", NINE, (1,)),
-        ("monthly", NINE, (1,), 5),
-        ("monthly", NINE, (1, 2), 1),
-        ("monthly", NINE, (1,)),
+        ("weekly", (), None),
+        ("weekly", (7,), None),
+        ("daily", (1,), None),
+        ("monthly", (1,), 5),
+        ("monthly", (1, 2), 1),
+        ("monthly", (1,), None),
     ],
 )
-def test_inconsistent_rules_cannot_be_built(args: tuple[object, ...]) -> None:
+def test_inconsistent_rules_cannot_be_built(
+    freq: Frequency, weekdays: tuple[int, ...], nth: int | None
+) -> None:
     with pytest.raises(ValueError, match=r"recurrence|weekdays"):
-        Recurrence(*args)  # type: ignore[arg-type]
+        Recurrence(freq, NINE, weekdays, nth)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from commands.reminders.plan import plan
 from storage.models import AgreementStatus, ReminderStatus
@@ -22,7 +22,7 @@ def at(m: int, d: int, hh: int = 9, mm: int = 0) -> dt.datetime:
 
 def reminders(dialog: Dialog) -> list[Reminder]:
     with dialog.database.session() as s:
-        return list(s.exec(select(Reminder).order_by(Reminder.number)))  # type: ignore[arg-type]
+        return list(s.exec(select(Reminder).order_by(col(Reminder.number))))
 
 
 # ------------------------------------------------------------------------------ !erinnere

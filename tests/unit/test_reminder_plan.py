@@ -48,7 +48,8 @@ def test_owner_is_mentioned_before_and_on_the_due_date(dialog: Dialog) -> None:
     assert [d for d in fire(db, at(3, 11, 9, 1), env).due if d.agreement_id == a] == []
     on_due = [d for d in fire(db, at(3, 13, 9, 0), env).due if d.agreement_id == a]
     assert [d.kind for d in on_due] == ["due"]
-    assert "Heute fällig" in on_due[0].reply.body  # type: ignore[union-attr]
+    assert on_due[0].reply is not None
+    assert "Heute fällig" in on_due[0].reply.body
 
 
 def test_completed_agreement_gets_no_more_reminders(dialog: Dialog) -> None:
@@ -130,7 +131,9 @@ def test_missed_reminder_is_posted_once_and_marked_late(dialog: Dialog) -> None:
     mine = [d for d in result.due if d.agreement_id == a]
     assert [(d.kind, d.reply is not None) for d in mine] == [("before", False), ("due", True)]
     assert mine[1].late
-    body = mine[1].reply.body  # type: ignore[union-attr]
+    reply = mine[1].reply
+    assert reply is not None
+    body = reply.body
     assert body.startswith("Verspätet – geplant war Fr., 13. März 2026, 09:00 Uhr.")
     assert [d for d in fire(db, at(3, 13, 11, 31), env).due if d.agreement_id == a] == []
 
@@ -140,9 +143,10 @@ def test_english_room_gets_english_reminders(dialog: Dialog) -> None:
     db = dialog.database
     add_agreement(db, number=1, text="Budget", due=dt.date(2026, 3, 13), owners=[ANNA])
     [due] = [d for d in fire(db, at(3, 13), env_for(dialog)).due if d.agreement_id and d.reply]
+    assert due.reply is not None
     assert "Due today" in due.reply.body
     assert "Owners: Anna Schmidt" in due.reply.body
-    assert "!snooze 3 days" in due.reply.body  # type: ignore[union-attr]
+    assert "!snooze 3 days" in due.reply.body
 
 
 def test_agreement_without_owner_mentions_who_recorded_it(dialog: Dialog) -> None:

@@ -10,11 +10,13 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from bot.runtime.dbthread import DbThread
 from bot.runtime.scheduler import MAX_SLEEP, ReminderScheduler
+from commands.core.effects import Reply
 from commands.reminders.plan import ReminderEnv
+from commands.reminders.policy import Occurrence
 from storage import reminders as reminder_store
 from storage import rooms
 from storage.db import Database
@@ -63,9 +65,12 @@ def _queued(db: Database) -> int:
         return len(s.exec(select(OutboxMessage)).all())
 
 
-async def test_nothing_is_posted_until_the_bot_is_in_sync(sqlite_db: Database, dbt: DbThread):
+async def test_nothing_is_posted_until_the_bot_is_in_sync(
+    sqlite_db: Database, dbt: DbThread
+) -> None:
     add_agreement(sqlite_db, number=1, text="x", due=dt.date(2026, 3, 10), owners=[ANNA])
-    clock, woken = Clock(NINE - dt.timedelta(seconds=30)), []
+    clock = Clock(NINE - dt.timedelta(seconds=30))
+    woken: list[int] = []
     sched = _scheduler(sqlite_db, dbt, clock, woken)
     await sched.acquire()  # the first start: reminders are owed from now on
     clock.now = NINE
@@ -85,7 +90,8 @@ async def test_nothing_is_posted_until_the_bot_is_in_sync(sqlite_db: Database, d
 async def test_a_sync_hanging_longer_than_its_timeout_means_offline(
     sqlite_db: Database, dbt: DbThread
 ) -> None:
-    clock, woken = Clock(NINE - dt.timedelta(seconds=30)), []
+    clock = Clock(NINE - dt.timedelta(seconds=30))
+    woken: list[int] = []
     sched = _scheduler(sqlite_db, dbt, clock, woken)
     sched.set_online(True)
     sched.sync_started()
@@ -112,7 +118,8 @@ async def test_a_room_poke_keeps_the_earlier_moment_of_another_room(
     add_agreement(
         sqlite_db, number=1, text="y", due=dt.date(2026, 3, 20), owners=[ANNA], room_id=OTHER
     )
-    clock, woken = Clock(dt.datetime(2026, 3, 11, 8, 30, tzinfo=BERLIN)), []
+    clock = Clock(dt.datetime(2026, 3, 11, 8, 30, tzinfo=BERLIN))
+    woken: list[int] = []
     sched = _scheduler(sqlite_db, dbt, clock, woken)
     sched.set_online(True)
     await sched.acquire()
@@ -131,7 +138,8 @@ async def test_a_room_poke_keeps_the_earlier_moment_of_another_room(
 async def test_with_nothing_planned_it_looks_again_within_the_hour(
     sqlite_db: Database, dbt: DbThread
 ) -> None:
-    clock, woken = Clock(NOON), []
+    clock = Clock(NOON)
+    woken: list[int] = []
     sched = _scheduler(sqlite_db, dbt, clock, woken)
     sched.set_online(True)
     await sched.acquire()
@@ -166,7 +174,8 @@ async def test_an_agreement_due_in_year_9999_does_not_stop_the_reminders_of_othe
     add_agreement(
         sqlite_db, number=1, text="Bald", due=dt.date(2026, 3, 10), owners=[ANNA], room_id=OTHER
     )
-    clock, woken = Clock(NINE), []
+    clock = Clock(NINE)
+    woken: list[int] = []
     sched = _scheduler(sqlite_db, dbt, clock, woken)
     sched.set_online(True)
     await sched.acquire()
@@ -185,17 +194,26 @@ async def test_a_room_whose_reminders_cannot_be_planned_is_skipped_and_the_other
 
     render = planner._render
 
-    def broken_in_room(db, item, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def broken_in_room(
+        db: Session,
+        item: planner.PlanItem,
+        occ: Occurrence,
+        late: bool,
+        info: planner._RoomInfo,
+        now: dt.datetime,
+        env: ReminderEnv,
+    ) -> Reply | None:
         if item.room_id == ROOM:
             raise RuntimeError("a bug that only this room's data triggers")
-        return render(db, item, *args, **kwargs)
+        return render(db, item, occ, late, info, now, env)
 
     monkeypatch.setattr(planner, "_render", broken_in_room)
     add_agreement(sqlite_db, number=1, text="x", due=dt.date(2026, 3, 10), owners=[ANNA])
     add_agreement(
         sqlite_db, number=1, text="y", due=dt.date(2026, 3, 10), owners=[ANNA], room_id=OTHER
     )
-    clock, woken = Clock(NINE), []
+    clock = Clock(NINE)
+    woken: list[int] = []
     sched = _scheduler(sqlite_db, dbt, clock, woken)
     sched.set_online(True)
     await sched.acquire()
