@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -23,7 +24,13 @@ from tests.integration.catchup_helpers import (
     settle,
     wait_for_answers,
 )
-from tests.integration.conftest import PASSWORD, MemberFactory, unique, write_config
+from tests.integration.conftest import (
+    PASSWORD,
+    BotFactory,
+    MemberFactory,
+    unique,
+    write_config,
+)
 from tests.integration.reminder_helpers import database, start_bot, stop_bot, utcnow
 
 pytestmark = pytest.mark.synapse
@@ -31,9 +38,25 @@ pytestmark = pytest.mark.synapse
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
-async def _committee(
-    synapse: LocalSynapse, make_member: MemberFactory, bot_user: str, *, encrypted: bool
-) -> tuple[Member, Member, str]:
+@dataclass
+class AwayBot:
+    """A committee whose bot answered once and is now stopped: what comes next is missed."""
+
+    config: Path
+    bot_user: str
+    anna: Member
+    ben: Member
+    room: str
+
+
+async def _bot_goes_away(
+    synapse: LocalSynapse, make_member: MemberFactory, tmp_path: Path, *, encrypted: bool = False
+) -> AwayBot:
+    localpart = unique("bot")
+    synapse.register(localpart, PASSWORD)
+    config = write_config(tmp_path, synapse, localpart)
+    bot, task = await start_bot(config)
+    bot_user = bot.config.user_id
     anna = await make_member("anna")
     ben = await make_member("ben")
     room = await anna.create_room(
@@ -43,7 +66,10 @@ async def _committee(
     await anna.wait_for_member(room, bot_user, timeout=30)
     await anna.wait_for_member(room, ben.user_id)
     await ben.wait_for_member(room, bot_user)
-    return anna, ben, room
+    await anna.send(room, "!hilfe")
+    await anna.wait_for_reply(room, bot_user, 0, timeout=30)
+    await stop_bot(bot, task)
+    return AwayBot(config, bot_user, anna, ben, room)
 
 
 @pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
@@ -56,15 +82,8 @@ async def test_sixty_commands_sent_while_the_bot_was_away_are_answered_once_in_o
 ) -> None:
     """More than one sync carries (TIMELINE_LIMIT): the gap before them is paged back."""
     caplog.set_level(logging.INFO, logger="bot.runtime.pipeline")
-    localpart = unique("bot")
-    synapse.register(localpart, PASSWORD)
-    config = write_config(tmp_path, synapse, localpart)
-    bot, task = await start_bot(config)
-    bot_user = bot.config.user_id
-    anna, ben, room = await _committee(synapse, make_member, bot_user, encrypted=encrypted)
-    await anna.send(room, "!hilfe")
-    await anna.wait_for_reply(room, bot_user, 0, timeout=30)
-    await stop_bot(bot, task)
+    away = await _bot_goes_away(synapse, make_member, tmp_path, encrypted=encrypted)
+    config, bot_user, anna, ben, room = away.config, away.bot_user, away.anna, away.ben, away.room
 
     sent: list[str] = []
     count = TIMELINE_LIMIT + 10
@@ -93,15 +112,8 @@ async def test_sixty_commands_sent_while_the_bot_was_away_are_answered_once_in_o
 async def test_commands_older_than_the_horizon_are_answered_but_not_carried_out(
     synapse: LocalSynapse, make_member: MemberFactory, tmp_path: Path
 ) -> None:
-    localpart = unique("bot")
-    synapse.register(localpart, PASSWORD)
-    config = write_config(tmp_path, synapse, localpart)
-    bot, task = await start_bot(config)
-    bot_user = bot.config.user_id
-    anna, _ben, room = await _committee(synapse, make_member, bot_user, encrypted=False)
-    await anna.send(room, "!hilfe")
-    await anna.wait_for_reply(room, bot_user, 0, timeout=30)
-    await stop_bot(bot, task)
+    away = await _bot_goes_away(synapse, make_member, tmp_path)
+    config, bot_user, anna, room = away.config, away.bot_user, away.anna, away.room
 
     sent = [await anna.send(room, f"!verabredung Alter Punkt {i}") for i in range(3)]
     # Eight days pass (the bot's clock says so) before the bot is back.
@@ -124,15 +136,8 @@ async def test_commands_older_than_the_horizon_are_answered_but_not_carried_out(
 async def test_bis_morgen_means_the_day_after_the_command_was_written(
     synapse: LocalSynapse, make_member: MemberFactory, tmp_path: Path
 ) -> None:
-    localpart = unique("bot")
-    synapse.register(localpart, PASSWORD)
-    config = write_config(tmp_path, synapse, localpart)
-    bot, task = await start_bot(config)
-    bot_user = bot.config.user_id
-    anna, _ben, room = await _committee(synapse, make_member, bot_user, encrypted=False)
-    await anna.send(room, "!hilfe")
-    await anna.wait_for_reply(room, bot_user, 0, timeout=30)
-    await stop_bot(bot, task)
+    away = await _bot_goes_away(synapse, make_member, tmp_path)
+    config, bot_user, anna, room = away.config, away.bot_user, away.anna, away.room
 
     written = dt.datetime.now(BERLIN)
     await anna.send(room, "!verabredung Bericht schicken bis morgen")
@@ -148,7 +153,7 @@ async def test_bis_morgen_means_the_day_after_the_command_was_written(
 
 
 async def test_joining_a_room_with_a_long_history_neither_answers_it_nor_pages_through_it(
-    make_bot, make_member, caplog: pytest.LogCaptureFixture
+    make_bot: BotFactory, make_member: MemberFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="bot.runtime.pipeline")
     bot = await make_bot()
