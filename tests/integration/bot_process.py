@@ -23,6 +23,7 @@ from bot.config import load_config
 from storage.db import Database
 
 ROOT = Path(__file__).resolve().parents[2]
+READY = "first sync done"
 _PROBLEM = re.compile(r"^\S+ \S+ (ERROR|CRITICAL) |^Traceback", re.MULTILINE)
 
 
@@ -35,7 +36,9 @@ class BotProcess:
         self.clock_offset = clock_offset
         self.log_path = config_path.parent / "bot.log"
         self.proc: subprocess.Popen[bytes] | None = None
-        self.started_at = 0.0
+        self.started_at = 0.0  # time.monotonic() at the last start
+        self.started_wall = 0.0  # time.time() at the last start
+        self._ready_before = 0
 
     @property
     def user_id(self) -> str:
@@ -45,6 +48,7 @@ class BotProcess:
         return Database(self.config.database_url)
 
     def start(self) -> None:
+        self._ready_before = self.log().count(READY)
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         with open(self.log_path, "ab") as log:
@@ -62,11 +66,12 @@ class BotProcess:
                 env=env,
             )
         self.started_at = time.monotonic()
+        self.started_wall = time.time()
 
     async def wait_ready(self, timeout: float = 60) -> None:
         """Until the bot logs that its first sync came back."""
         deadline = time.monotonic() + timeout
-        while "first sync done" not in self.log():
+        while self.log().count(READY) <= self._ready_before:
             assert self.proc is not None
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the bot exited at start-up:\n{self.log()[-3000:]}")
@@ -126,7 +131,7 @@ def _main(config_path: str, offset_seconds: str) -> None:
         ready = asyncio.create_task(bot.ready.wait())
         await asyncio.wait({run, ready}, return_when=asyncio.FIRST_COMPLETED)
         if ready.done():
-            log.info("first sync done")
+            log.info(READY)
         await run
 
     asyncio.run(main())

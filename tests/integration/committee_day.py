@@ -63,21 +63,33 @@ class SentCommand:
 @dataclass
 class DayResult:
     sent: list[SentCommand]
-    latencies_ms: list[float]
+    latencies_ms: dict[str, list[float]]  # "plain" / "encrypted" rooms
     reminders_seen: int
     digests_seen: int
     problems: list[str] = field(default_factory=list)
 
     def figures(self) -> str:
-        lat = sorted(self.latencies_ms)
-        p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))] if lat else float("nan")
-        return (
+        lines = [
             f"commands: {len(self.sent)}, reminders posted: {self.reminders_seen}, "
-            f"digests posted: {self.digests_seen}\n"
-            f"reply latency (reply's origin_server_ts - command's): "
-            f"p50 {statistics.median(lat) if lat else float('nan'):.0f} ms, p95 {p95:.0f} ms, "
-            f"max {max(lat, default=float('nan')):.0f} ms"
-        )
+            f"digests posted: {self.digests_seen}",
+            "reply latency (reply's origin_server_ts - command's):",
+        ]
+        every = [x for values in self.latencies_ms.values() for x in values]
+        for label, values in [("all rooms", every), *sorted(self.latencies_ms.items())]:
+            lines.append(f"  {label:<16} {percentiles(values)}")
+        return "\n".join(lines)
+
+
+def percentiles(values: Sequence[float]) -> str:
+    """p50, p95 and max of milliseconds, as a line."""
+    if not values:
+        return "no values"
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+    return (
+        f"p50 {statistics.median(ordered):6.0f} ms   p95 {p95:6.0f} ms   "
+        f"max {ordered[-1]:6.0f} ms   (n={len(ordered)})"
+    )
 
 
 def clock_offset(nine_in_seconds: float) -> dt.timedelta:
@@ -90,8 +102,9 @@ async def _speak(room: LoadRoom, script: list[Command], seconds: float) -> list[
     gap = seconds / max(1, len(script))
     sent: list[SentCommand] = []
     for i, command in enumerate(script):
-        if i:  # the first command (a reminder) goes out at once
-            await asyncio.sleep(rng.uniform(0.2, 2 * gap - 0.2))
+        # The rooms' days do not begin in the same second; the first command (a reminder
+        # due a minute later) comes early, so that it falls due while the members type.
+        await asyncio.sleep(rng.uniform(0.2, 2 * gap - 0.2) if i else rng.uniform(0, min(gap, 5)))
         event_id = await command.sender.send(
             room.room_id, command.body, html_body=command.html, mentions=command.mentions
         )
@@ -153,7 +166,7 @@ async def check_day(
     by_room: dict[str, list[SentCommand]] = defaultdict(list)
     for c in sent:
         by_room[c.room_id].append(c)
-    result = DayResult(sent, [], 0, 0)
+    result = DayResult(sent, {}, 0, 0)
     problems = result.problems
     problems.extend(f"bot log: {line}" for line in log_errors[:20])
     with db.session() as s:
@@ -204,7 +217,9 @@ def _answers(
         if UNDECRYPTABLE in got[0].body:
             problems.append(f"{room.name}: {c.command.body!r} was not readable for the bot")
         if c.event_id in ts:
-            result.latencies_ms.append(got[0].origin_server_ts - ts[c.event_id])
+            kind = "encrypted rooms" if room.encrypted else "plain rooms"
+            latency = got[0].origin_server_ts - ts[c.event_id]
+            result.latencies_ms.setdefault(kind, []).append(latency)
         else:
             problems.append(f"{room.name}: {c.command.body!r} not in the room's history")
     return problems
