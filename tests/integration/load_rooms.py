@@ -17,8 +17,8 @@ from nio import MegolmEvent, RoomMessage, RoomMessagesResponse
 from bot.devtools.light_member import LightMember, RoomEvent
 from bot.devtools.member import Member
 from bot.devtools.synapse import LocalSynapse
+from tests.integration.conftest import PASSWORD
 
-PASSWORD = "correct horse battery staple"
 # Many quick logins: the homeserver's password hashing would dominate the set-up otherwise.
 FAST_LOGIN = {"bcrypt_rounds": 4}
 

@@ -43,8 +43,8 @@ async def test_a_committee_day_every_command_answered_once_nothing_lost(tmp_path
             users=SIZE.users,
             encrypted_rooms=SIZE.encrypted_rooms,
         )
-        # Monday 09:00 (digest, agreements' reminders) a third into the members' day.
-        offset = clock_offset(10 + SIZE.seconds / 3)
+        # Monday 09:00 (digest, agreements' reminders) halfway through the members' day.
+        offset = clock_offset(10 + SIZE.seconds / 2)
         bot = BotProcess(config, clock_offset=offset)
         bot.start()
         await bot.wait_ready()
