@@ -5,6 +5,7 @@ as the homeserver keeps it, decrypted where needed."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -141,6 +142,11 @@ async def wait_until_bot_joined(cast: Cast, bot_user: str, timeout: float = 120)
             assert isinstance(chair, LightMember)
             jobs.append(partial(chair.wait_for_member, room.room_id, bot_user, timeout))
     await bounded(jobs, limit=8)
+    # Know the bot's device before the first encrypted message, or its room key misses it.
+    for m in cast.nio:
+        if m.client.should_query_keys:
+            with contextlib.suppress(Exception):  # the member's own sync may be at it
+                await m.client.keys_query()
 
 
 async def nio_history(member: Member, room_id: str) -> list[RoomEvent]:
