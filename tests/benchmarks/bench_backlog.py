@@ -1,13 +1,16 @@
 """A backlog of 1,000 commands queued while the bot was down, against 1,000 sent live.
 
 Run: .venv/bin/python -m pytest -m benchmark tests/benchmarks/bench_backlog.py -s
-(sizes by environment: BENCH_BACKLOG_COMMANDS=1000, BENCH_BACKLOG_ROOMS=20)
+(sizes by environment: BENCH_BACKLOG_COMMANDS=1000, BENCH_BACKLOG_ROOMS=20,
+BENCH_BACKLOG_ENCRYPTED=4 of them encrypted)
 
 A throwaway Synapse of its own (rate limits raised), gremienbot as a process of its own
-(tests/integration/bot_process.py), light members (plain HTTP) in 20 plain rooms. The
+(tests/integration/bot_process.py), light members (plain HTTP) in 16 plain rooms and
+real nio members (end-to-end encryption, two a room) in 4 encrypted rooms. The
 commands follow the committee mix of tests/integration/committee_script.py (agreements,
 lists, completions, re-dating, notes, help; no reminders) and are spread unevenly over the
-rooms (17 to 83 a room), so busy rooms overflow a sync's timeline and are paged back.
+rooms (83 to 17 a room, the encrypted rooms the busiest), so busy rooms overflow a sync's
+timeline and are paged back.
 
 1. Live: the bot runs; the members send 1,000 commands as fast as they can (each room's
    members one after another, the rooms side by side). Time: the first command's
@@ -35,7 +38,12 @@ import pytest
 from bot.devtools.light_member import RoomEvent
 from bot.devtools.synapse import LocalSynapse
 from tests.integration.bot_process import BotProcess
-from tests.integration.committee_day import RECORDED, SentCommand, wait_until_done
+from tests.integration.committee_day import (
+    RECORDED,
+    UNDECRYPTABLE,
+    SentCommand,
+    wait_until_done,
+)
 from tests.integration.committee_script import Command, RoomScript
 from tests.integration.conftest import PASSWORD, write_config
 from tests.integration.load_rooms import (
@@ -48,7 +56,9 @@ from tests.integration.load_rooms import (
 
 COMMANDS = int(os.environ.get("BENCH_BACKLOG_COMMANDS", 1000))
 ROOMS = int(os.environ.get("BENCH_BACKLOG_ROOMS", 20))
+ENCRYPTED = int(os.environ.get("BENCH_BACKLOG_ENCRYPTED", 4))
 MEMBERS_PER_ROOM = 3
+PER_ENCRYPTED_ROOM = 2
 
 
 def room_sizes(total: int, rooms: int) -> list[int]:
@@ -94,6 +104,9 @@ def check_phase(
         bad = {eid: counts.get(eid, 0) for eid in order if counts.get(eid, 0) != 1}
         if bad:
             problems.append(f"{room.name}: {len(bad)} commands not answered exactly once")
+        unread = sum(1 for e in answers if UNDECRYPTABLE in e.body)
+        if unread:
+            problems.append(f"{room.name}: {unread} commands the bot could not decrypt")
         positions = [order[e.in_reply_to] for e in answers if e.in_reply_to is not None]
         if positions != sorted(positions):
             problems.append(f"{room.name}: answers out of order")
@@ -124,11 +137,13 @@ async def test_backlog_against_live(tmp_path: Path) -> None:
             bot_user,
             tmp_path / "stores",
             rooms=ROOMS,
-            users=ROOMS * (MEMBERS_PER_ROOM - 1),
-            encrypted_rooms=0,
+            users=ENCRYPTED * PER_ENCRYPTED_ROOM + (ROOMS - ENCRYPTED) * (MEMBERS_PER_ROOM - 1),
+            encrypted_rooms=ENCRYPTED,
+            per_encrypted_room=PER_ENCRYPTED_ROOM,
         )
         rooms = cast.rooms
-        sizes = room_sizes(COMMANDS, ROOMS)
+        # The encrypted rooms come first and are the busiest: their gaps are paged back.
+        sizes = room_sizes(COMMANDS, ROOMS)[::-1]
         writers = [RoomScript(i, room.members) for i, room in enumerate(rooms)]
         bot = BotProcess(config)
         bot.start()
