@@ -145,17 +145,22 @@ async def wait_until_done(
     is empty (read in the bot's database)."""
     ids = {c.event_id for c in sent}
     deadline = time.monotonic() + timeout
+
+    async def caught_up() -> None:
+        while not await asyncio.to_thread(
+            _db_caught_up, db, ids, dt.datetime.now(dt.UTC) + clock_offset
+        ):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the bot did not catch up with the day")
+            await asyncio.sleep(0.5)
+
+    await caught_up()  # every `!erinnere` is stored now
     with db.session() as s:
         last_due = max((r.due_at for r in s.exec(select(Reminder)).all() if r.due_at), default=None)
-    if last_due is not None:  # the bot's clock: shifted
+    if last_due is not None:  # by the bot's clock: shifted
         real = last_due - clock_offset
         await asyncio.sleep(max(0.0, (real - dt.datetime.now(dt.UTC)).total_seconds()))
-    while not await asyncio.to_thread(
-        _db_caught_up, db, ids, dt.datetime.now(dt.UTC) + clock_offset
-    ):
-        if time.monotonic() > deadline:
-            raise TimeoutError("the bot did not catch up with the day")
-        await asyncio.sleep(0.5)
+        await caught_up()
     await asyncio.sleep(2)  # a double would show by now
 
 
