@@ -193,8 +193,11 @@ class LocalSynapse:
         server_name: str = "localhost",
         raise_rate_limits: bool = True,
         rc_message: tuple[float, int] | None = None,
+        extra_config: dict[str, Any] | None = None,
     ) -> None:
         self.base_dir = Path(base_dir).resolve()
+        # Merged over the generated config, e.g. {"bcrypt_rounds": 4} for many quick logins.
+        self.extra_config = dict(extra_config or {})
         self.server_name = server_name
         self.raise_rate_limits = raise_rate_limits
         self.rc_message = rc_message
@@ -275,6 +278,7 @@ class LocalSynapse:
         for key in _SECRET_KEYS:
             config[key] = self._secret(key)
         config.update(rate_limit_config(self.raise_rate_limits, self.rc_message))
+        _merge(config, self.extra_config)
         return config
 
     def log_config(self) -> dict[str, Any]:

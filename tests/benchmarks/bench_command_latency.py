@@ -16,49 +16,15 @@ import time
 from pathlib import Path
 
 import pytest
-from nio import AsyncClient, MatrixRoom, RoomMessageText
 
 from bot.config import load_config
 from bot.devtools.member import Member
 from bot.devtools.synapse import LocalSynapse
 from bot.runtime.app import GremienBot
+from tests.benchmarks.echo_bot import EchoBot
 from tests.integration.conftest import PASSWORD, write_config
 
 ROUNDS = 40
-
-
-class EchoBot:
-    """The floor: answers every command with a notice, nothing else."""
-
-    def __init__(self, url: str, user_id: str) -> None:
-        self.client = AsyncClient(url, user_id)
-        self.task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        await self.client.login(PASSWORD)
-        await self.client.sync(timeout=0, full_state=True)
-        self.client.add_event_callback(self._on_text, RoomMessageText)
-        self.task = asyncio.create_task(self.client.sync_forever(timeout=30000))
-
-    async def _on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
-        if event.sender != self.client.user_id and event.body.startswith("!"):
-            await self.client.room_send(
-                room.room_id,
-                "m.room.message",
-                {
-                    "msgtype": "m.notice",
-                    "body": "echo",
-                    "m.relates_to": {"m.in_reply_to": {"event_id": event.event_id}},
-                },
-            )
-
-    async def join_invites(self, room_id: str) -> None:
-        await self.client.join(room_id)
-
-    async def stop(self) -> None:
-        if self.task:
-            self.task.cancel()
-        await self.client.close()
 
 
 async def _round_trip(member: Member, room: str, bot_id: str, n: int, text: str) -> float:
@@ -77,7 +43,7 @@ async def test_command_latency_against_echo_bot(tmp_path: Path) -> None:
         server.register("bot", PASSWORD)
         anna_id = server.register("anna", PASSWORD)
         echo = EchoBot(server.url, echo_id)
-        await echo.start()
+        await echo.start(PASSWORD)
         bot = GremienBot(load_config(write_config(tmp_path, server, "bot")))
         await bot.start()
         bot_task = asyncio.create_task(bot.run())
