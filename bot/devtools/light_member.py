@@ -218,9 +218,12 @@ class LightMember:
         now = time.monotonic()
         found: list[RoomEvent] = []
         for room_id, room in (data.get("rooms", {}).get("join") or {}).items():
-            for raw in (room.get("timeline") or {}).get("events") or []:
-                if raw.get("type") == "m.room.message":
-                    found.append(RoomEvent.from_json(room_id, raw))
+            timeline = (room.get("timeline") or {}).get("events") or []
+            found.extend(
+                RoomEvent.from_json(room_id, raw)
+                for raw in timeline
+                if raw.get("type") == "m.room.message"
+            )
         self.seen.extend((now, e) for e in found)
         if found:
             self._changed.set()

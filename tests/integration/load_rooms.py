@@ -135,8 +135,10 @@ async def wait_until_bot_joined(cast: Cast, bot_user: str, timeout: float = 120)
         if room.encrypted:
             for m in room.members:
                 assert isinstance(m, Member)
-                for uid in [bot_user, *(o.user_id for o in room.members if o is not m)]:
-                    jobs.append(partial(m.wait_for_member, room.room_id, uid, timeout))
+                others = [bot_user, *(o.user_id for o in room.members if o is not m)]
+                jobs.extend(
+                    partial(m.wait_for_member, room.room_id, uid, timeout) for uid in others
+                )
         else:
             chair = room.chair
             assert isinstance(chair, LightMember)
