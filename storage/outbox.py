@@ -102,12 +102,6 @@ def get(db: Session, msg_id: int) -> OutboxMessage | None:
     return db.get(OutboxMessage, msg_id)
 
 
-def queue_of(msg: OutboxMessage) -> str:
-    """The queue a row is sent in: a member's direct messages keep their order even
-    while their room is not known yet (or is replaced), a room's messages theirs."""
-    return f"to:{msg.to_user}" if msg.to_user else f"room:{msg.room_id}"
-
-
 def queue_key(msg: OutboxMessage) -> str:
     """What `pending(skip=…)` names a queue by: the member of a direct message, else the
     room (user IDs start with @, room IDs with !: they never collide)."""
@@ -136,6 +130,20 @@ def pending(
         select(OutboxMessage)
         .join(ranked, ranked.c.id == OutboxMessage.id)
         .where(ranked.c.n <= per_queue)
+        .order_by(col(OutboxMessage.id))
+        .limit(limit)
+    )
+    return list(db.exec(stmt))
+
+
+def pending_of(db: Session, key: str, limit: int = 50) -> list[OutboxMessage]:
+    """The oldest pending rows of one queue (see `queue_key`), in order."""
+    stmt = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            func.coalesce(OutboxMessage.to_user, OutboxMessage.room_id) == key,
+        )
         .order_by(col(OutboxMessage.id))
         .limit(limit)
     )

@@ -172,7 +172,7 @@ class GremienBot:
         try:
             await self._sync.run()
         finally:
-            self.sender.stop()
+            await self.sender.close()
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sender

@@ -15,11 +15,12 @@ import datetime as dt
 import enum
 import logging
 from collections.abc import Callable
+from functools import partial
 
 from nio import AsyncClient, RoomSendResponse
 
 from bot.crypto.attachments import AttachmentError
-from bot.runtime.dbthread import UNAVAILABLE, DbThread
+from bot.runtime.dbthread import DbThread
 from bot.runtime.delivery import Delivery, Undeliverable, Waiting
 from bot.runtime.direct_rooms import DirectRoomError, DirectRooms
 from storage import outbox
@@ -31,9 +32,10 @@ log = logging.getLogger(__name__)
 # Errors after which resending the same message cannot succeed.
 _PERMANENT_SEND_ERRORS = {"M_FORBIDDEN", "M_NOT_FOUND", "M_TOO_LARGE", "M_BAD_JSON"}
 _MAX_SEND_ATTEMPTS = 8
-# Rooms served at once: the round trip of one send, not the homeserver's rate limit,
-# would otherwise cap a burst of reminders across many rooms.
-_SEND_CONCURRENCY = 4
+# Queues sent side by side: the round trip of one send, not the homeserver's rate limit,
+# would otherwise cap a burst of reminders or a backlog across many rooms (measured:
+# bench_backlog, bench_burst).
+_SEND_CONCURRENCY = 16
 # A message waiting for another (a poll's end for its start) is looked at again this soon.
 _WAITING_RETRY = 1.0
 
@@ -45,6 +47,10 @@ class Outcome(enum.Enum):
 
 
 class OutboxSender:
+    """Sends each queue (a room, or one member's direct messages) in order; queues side by
+    side, each drained by a task of its own as long as it has messages, so a queue with a
+    long backlog never makes a fresh answer in another room wait for it."""
+
     def __init__(
         self,
         db: Database,
@@ -61,12 +67,17 @@ class OutboxSender:
         self.max_retry_wait = max_retry_wait
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
-        self._lock = asyncio.Lock()
+        self._slots = asyncio.Semaphore(_SEND_CONCURRENCY)
         self.enabled = False  # set once the bot is in sync and knows its rooms
-        # Per queue (outbox.queue_key): failures in a row, and when it may be tried again.
+        # Queue key (outbox.queue_key) → the task draining it now.
+        self._drains: dict[str, asyncio.Task[Outcome]] = {}
+        # Per queue: failures in a row, and when it may be tried again.
         self._failures: dict[str, int] = {}
         self._retry_at: dict[str, float] = {}
-        self._waiting = False  # some message waits for another one to be sent first
+        # Queues whose next message waits for another one (a poll's end for its start):
+        # looked at again once something was sent, or after a second.
+        self._waiting: dict[str, tuple[int, float]] = {}
+        self._progress = 0  # messages sent so far: tells a waiting queue something moved
         self._idle_until: float | None = None
         self.delivery = Delivery(db, dbt, DirectRooms(db, dbt, clock=clock))
 
@@ -77,9 +88,17 @@ class OutboxSender:
         self._stop.set()
         self._wake.set()
 
+    async def close(self) -> None:
+        """Stop every drain (at shutdown); what they had not sent stays in the outbox."""
+        self.stop()
+        drains = list(self._drains.values())
+        for drain in drains:
+            drain.cancel()
+        await asyncio.gather(*drains, return_exceptions=True)
+
     async def run(self) -> None:
-        """Send until stopped. Nothing that goes wrong here ends the sender: a queue the
-        homeserver refuses backs off, a database that does not answer is waited for."""
+        """Start drains whenever woken. Nothing that goes wrong here ends the sender: a queue
+        the homeserver refuses backs off, a database that does not answer is waited for."""
         while not self._stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._next_wake())
@@ -87,70 +106,99 @@ class OutboxSender:
             if self._stop.is_set() or not self.enabled:
                 continue
             try:
-                await self.flush()
-            except UNAVAILABLE as exc:
-                log.warning("the outbox cannot be read (%s); retrying", type(exc).__name__)
-                self._idle_until = self._now() + min(self.max_retry_wait, 2.0)
+                await self._dispatch()
             except Exception:
-                log.exception("sending the outbox failed; retrying")
+                log.exception("reading the outbox failed; retrying")
                 self._idle_until = self._now() + min(self.max_retry_wait, 2.0)
+
+    async def flush(self) -> bool:
+        """Send what can be sent now, and wait for it; True when nothing is left waiting.
+
+        Queues waiting for another message get another try at once; queues backing off
+        after a refusal do not.
+        """
+        self._waiting.clear()
+        while not self._stop.is_set():
+            started = await self._dispatch()
+            if not started and not self._drains:
+                break
+            await asyncio.gather(*list(self._drains.values()), return_exceptions=True)
+        return not self._retry_at and not self._waiting
 
     def _now(self) -> float:
         return asyncio.get_running_loop().time()
 
     def _next_wake(self) -> float:
-        """Seconds until a queue's backoff ends (or a waiting message is looked at again)."""
-        moments = [*self._retry_at.values(), self._idle_until]
-        if self._waiting:
-            moments.append(self._now() + _WAITING_RETRY)
-        future = [m for m in moments if m is not None]
-        if not future:
+        """Seconds until a queue's backoff ends or a waiting queue is looked at again."""
+        moments = list(self._retry_at.values())
+        moments.extend(since + _WAITING_RETRY for _, since in self._waiting.values())
+        if self._idle_until is not None:
+            moments.append(self._idle_until)
+        if not moments:
             return 30.0
-        return max(0.0, min(30.0, min(future) - self._now()))
+        return max(0.0, min(30.0, min(moments) - self._now()))
 
     def _skipped(self) -> set[str]:
+        """Queues not to start now: draining already, backing off, or still waiting."""
         now = self._now()
-        return {key for key, at in self._retry_at.items() if at > now}
+        skipped = set(self._drains)
+        skipped.update(key for key, at in self._retry_at.items() if at > now)
+        skipped.update(
+            key
+            for key, (progress, since) in self._waiting.items()
+            if progress == self._progress and since + _WAITING_RETRY > now
+        )
+        return skipped
 
-    async def flush(self) -> bool:
-        """Send what is pending, until nothing more can move now; True when all went out.
+    async def _dispatch(self) -> int:
+        """Start a drain for every queue with pending messages that may go now."""
+        self._idle_until = None
+        rows = await self.dbt.run_until_answered(self._pending, self._skipped(), 1)
+        keys = {outbox.queue_key(row) for row in rows}
+        for key in keys:
+            drain = asyncio.create_task(self._drain(key), name=f"send-{key}")
+            self._drains[key] = drain
+            drain.add_done_callback(partial(self._drained, key))
+        return len(keys)
 
-        Each queue goes in order, a few side by side. A queue the homeserver refused
-        backs off on its own (exponentially, capped) and is left out until then, so it
-        neither delays nor starves the others, however many messages it holds.
-        """
-        async with self._lock:
-            self._idle_until = None
+    async def _drain(self, key: str) -> Outcome:
+        """Send one queue's messages in order until it is empty, or one cannot go (yet)."""
+        async with self._slots:
             while not self._stop.is_set():
-                skipped = self._skipped()
-                rows = await self.dbt.run(self._pending, skipped)
+                rows = await self.dbt.run_until_answered(self._pending_of, key)
                 if not rows:
-                    self._waiting = False
-                    return not skipped
-                queues: dict[str, list[OutboxMessage]] = {}
+                    return Outcome.DONE
                 for row in rows:
-                    queues.setdefault(outbox.queue_of(row), []).append(row)
-                slots = asyncio.Semaphore(_SEND_CONCURRENCY)
-                results = await asyncio.gather(
-                    *(self._send_in_order(q, slots) for q in queues.values())
-                )
-                moved = False
-                self._waiting = False
-                for queue, (outcome, done) in zip(queues.values(), results, strict=True):
-                    key = outbox.queue_key(queue[0])
-                    moved = moved or done > 0
-                    if outcome is Outcome.FAILED:
-                        self._back_off(key)
-                    elif outcome is Outcome.WAITING:
-                        self._waiting = True
-                    else:
-                        self._retry_at.pop(key, None)
-                        self._failures.pop(key, None)
-                # A waiting message may wait for one another queue just sent: go round
-                # again, unless nothing moved at all.
-                if not moved:
-                    return False
-            return False
+                    if self._stop.is_set():
+                        return Outcome.WAITING
+                    outcome = await self._send_one(row)
+                    if outcome is not Outcome.DONE:
+                        return outcome
+                    self._progress += 1
+        return Outcome.WAITING
+
+    def _drained(self, key: str, drain: asyncio.Task[Outcome]) -> None:
+        if self._drains.get(key) is drain:
+            del self._drains[key]
+        if drain.cancelled():
+            return
+        exc = drain.exception()
+        if exc is not None:
+            log.error("sending to %s failed", key, exc_info=exc)
+            outcome = Outcome.FAILED
+        else:
+            outcome = drain.result()
+        if outcome is Outcome.FAILED:
+            self._back_off(key)
+        elif outcome is Outcome.WAITING:
+            self._waiting[key] = (self._progress, self._now())
+        else:
+            self._retry_at.pop(key, None)
+            self._failures.pop(key, None)
+            self._waiting.pop(key, None)
+        # What this queue sent may be what another one waits for; and new messages may
+        # have come for this one meanwhile.
+        self.wake()
 
     def _back_off(self, key: str) -> None:
         failures = self._failures.get(key, 0) + 1
@@ -159,23 +207,13 @@ class OutboxSender:
         self._retry_at[key] = self._now() + delay
         log.info("queue %s backs off for %.1f s after %d failure(s)", key, delay, failures)
 
-    async def _send_in_order(
-        self, queue: list[OutboxMessage], slots: asyncio.Semaphore
-    ) -> tuple[Outcome, int]:
-        done = 0
-        async with slots:
-            for row in queue:
-                if self._stop.is_set():
-                    return Outcome.WAITING, done
-                outcome = await self._send_one(row)
-                if outcome is not Outcome.DONE:
-                    return outcome, done
-                done += 1
-        return Outcome.DONE, done
-
-    def _pending(self, skip: set[str]) -> list[OutboxMessage]:
+    def _pending(self, skip: set[str], per_queue: int) -> list[OutboxMessage]:
         with self.db.session() as s:
-            return outbox.pending(s, skip=skip)
+            return outbox.pending(s, skip=skip, per_queue=per_queue)
+
+    def _pending_of(self, key: str) -> list[OutboxMessage]:
+        with self.db.session() as s:
+            return outbox.pending_of(s, key)
 
     async def _send_one(self, row: OutboxMessage) -> Outcome:
         client = self._client()

@@ -203,7 +203,7 @@ def test_a_direct_message_waits_for_its_room_and_keeps_the_members_order(db: Dat
     assert dm.to_user == ANNA
     assert edit.to_user == ANNA
     assert edit.target_id == dm.id
-    assert outbox.queue_of(dm) == outbox.queue_of(edit) != outbox.queue_of(in_room)
+    assert outbox.queue_key(dm) == outbox.queue_key(edit) != outbox.queue_key(in_room)
     assert dm.id is not None
     with db.session() as s:
         outbox.set_room(s, dm.id, "!dm:example.org")
@@ -211,7 +211,7 @@ def test_a_direct_message_waits_for_its_room_and_keeps_the_members_order(db: Dat
         [pinned, *_] = outbox.pending(s)
         assert pinned.room_id == "!dm:example.org"
         # Still the member's queue: what follows for them waits behind it.
-        assert outbox.queue_of(pinned) == outbox.queue_of(edit)
+        assert outbox.queue_key(pinned) == outbox.queue_key(edit)
 
 
 def test_each_member_has_one_direct_room_which_a_new_one_replaces(db: Database) -> None:
