@@ -68,7 +68,14 @@ class OutboxSender:
             self._wake.clear()
             if self._stop.is_set() or not self.enabled:
                 continue
-            if await self.flush():
+            try:
+                ok = await self.flush()
+            except Exception:
+                # Only a bug gets here (the database is waited for): the sender must not
+                # die of it, or nothing would be sent until a restart.
+                log.exception("sending the outbox failed; retrying")
+                ok = False
+            if ok:
                 failures = 0
                 continue
             failures += 1
@@ -82,7 +89,7 @@ class OutboxSender:
     async def flush(self) -> bool:
         """Send every pending message; False when one could not be sent."""
         async with self._lock:
-            while rows := await self.dbt.run(self._pending):
+            while rows := await self.dbt.run_until_answered(self._pending):
                 by_room: dict[str, list[OutboxMessage]] = {}
                 for row in rows:
                     by_room.setdefault(row.room_id, []).append(row)
@@ -132,15 +139,15 @@ class OutboxSender:
             )
         except Exception as exc:
             log.warning("sending to %s failed: %s", row.room_id, exc)
-            await self.dbt.run(self._failed, row.id, str(exc), False)
+            await self.dbt.run_until_answered(self._failed, row.id, str(exc), False)
             return False
         if isinstance(resp, RoomSendResponse):
-            await self.dbt.run(self._sent, row.id, resp.event_id)
+            await self.dbt.run_until_answered(self._sent, row.id, resp.event_id)
             return True
         errcode = getattr(resp, "status_code", None) or ""
         give_up = errcode in _PERMANENT_SEND_ERRORS and row.attempts + 1 >= _MAX_SEND_ATTEMPTS
         log.warning("homeserver refused message to %s: %s", row.room_id, resp)
-        await self.dbt.run(self._failed, row.id, str(resp), give_up)
+        await self.dbt.run_until_answered(self._failed, row.id, str(resp), give_up)
         return False
 
     def _sent(self, msg_id: int, event_id: str) -> None:
