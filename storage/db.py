@@ -9,9 +9,16 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlmodel import Session, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+
+# The database does not answer (PostgreSQL restarting, SQLite locked by another process):
+# no fault of the work being done. The unit of work (one transaction) is rolled back and
+# done again once the database answers (bot.runtime.dbthread); nobody may treat it as
+# the work's own failure.
+UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError)
 
 
 def sqlite_url(path: Path) -> str:
