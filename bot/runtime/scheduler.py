@@ -34,7 +34,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlmodel import Session
 
-from bot.runtime.dbthread import DbThread
+from bot.runtime.dbthread import UNAVAILABLE, DbThread
 from bot.runtime.incoming import enqueue_reply
 from commands.general.role_rules import CREATOR_POWER_LEVEL
 from commands.reminders.plan import Plan, ReminderEnv, mark_handled, plan
@@ -179,6 +179,9 @@ class ReminderScheduler:
     async def _renew(self) -> None:
         try:
             other = await self.dbt.run(self._take, False)
+        except UNAVAILABLE as exc:  # an outage, no bug: the lease is renewed when it is over
+            log.warning("could not renew the reminder lease (%s); retrying", type(exc).__name__)
+            return
         except Exception:
             log.exception("renewing the reminder lease failed; retrying")
             return
@@ -289,18 +292,22 @@ class ReminderScheduler:
         targets: list[str | None] = list(rooms) if rooms else [None]
         found: list[dt.datetime] = []
         for room_id in targets:
+            # While the database does not answer, wait for it (and then look at the time
+            # again): what fell due meanwhile is posted as soon as it answers.
             if self.online and not self.lease_lost:
-                queued, next_at = await self.dbt.run(self._fire, now, room_id)
+                queued, next_at = await self.dbt.run_until_answered(self._fire_now, room_id)
                 if queued:
                     self.wake_outbox()
             else:
-                next_at = await self.dbt.run(self._next, now, room_id)
+                next_at = await self.dbt.run_until_answered(self._next_now, room_id)
+                now = self.clock()
                 if next_at is not None and next_at <= now:
                     # Due, but not postable now: the next sync that comes back pokes.
                     self._deferred = True
                     next_at = now + dt.timedelta(minutes=1)
             if next_at is not None:
                 found.append(next_at)
+        now = self.clock()
         if rooms and self.next_at is not None:
             # The other rooms' next moment still stands (one that has just passed: now).
             found.append(max(self.next_at, now))
@@ -347,6 +354,12 @@ class ReminderScheduler:
             if queued:
                 log.info("queued %d reminder(s); next check at %s", queued, result.next_at)
             return queued, result.next_at
+
+    def _fire_now(self, room_id: str | None) -> tuple[int, dt.datetime | None]:
+        return self._fire(self.clock(), room_id)
+
+    def _next_now(self, room_id: str | None) -> dt.datetime | None:
+        return self._next(self.clock(), room_id)
 
     def _next(self, now: dt.datetime, room_id: str | None = None) -> dt.datetime | None:
         """When something is due, without posting it (``now`` if something is due now)."""
