@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,9 @@ from storage.models import (
     OutboxMessage,
     OutboxStatus,
 )
+
+# The `make_member` fixture of tests/integration/conftest.py.
+MemberFactory = Callable[..., Awaitable[Member]]
 
 
 @dataclass(frozen=True)

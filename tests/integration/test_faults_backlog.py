@@ -17,6 +17,7 @@ from bot.devtools.synapse import LocalSynapse
 from bot.runtime.sync import TIMELINE_LIMIT
 from tests.integration.conftest import PASSWORD, unique, write_config
 from tests.integration.fault_helpers import (
+    MemberFactory,
     assert_agreements_stored_once,
     assert_answered_once_in_order,
     assert_posted_what_the_outbox_holds,
@@ -37,7 +38,10 @@ BUSY_ROOM = TIMELINE_LIMIT + 34  # more than one sync carries: paged back
 
 
 async def test_three_hundred_commands_sent_to_ten_rooms_while_the_bot_was_down_are_answered_once(
-    synapse: LocalSynapse, make_member, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    synapse: LocalSynapse,
+    make_member: MemberFactory,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Afterwards: every command answered by exactly one message, in the order sent within
     its room; agreements numbered in that order and stored once with their history; the

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +31,13 @@ import psycopg2
 import pytest
 from sqlmodel import select
 
-from bot.devtools.member import Member
 from bot.devtools.synapse import LocalSynapse
 from storage.db import SQLITE_BUSY_TIMEOUT_MS
 from storage.models.reminders import ReminderLog
 from tests.integration.conftest import PASSWORD, unique, write_config
 from tests.integration.fault_helpers import (
     Command,
+    MemberFactory,
     assert_agreements_stored_once,
     assert_answered_once_in_order,
     assert_posted_what_the_outbox_holds,
@@ -151,10 +151,10 @@ def private_postgres() -> Iterator[PrivatePostgres]:
 
 async def _meeting_through_an_outage(
     synapse: LocalSynapse,
-    make_member: Callable[..., Awaitable[Member]],
+    make_member: MemberFactory,
     tmp_path: Path,
     *,
-    outage: Callable[[], Awaitable[None]],
+    outage: Callable[[], Coroutine[Any, Any, None]],
     caplog: pytest.LogCaptureFixture,
     **config: object,
 ) -> None:
@@ -237,7 +237,7 @@ async def _meeting_through_an_outage(
 
 async def test_commands_sent_while_postgresql_restarts_are_answered_once_it_is_back(
     synapse: LocalSynapse,
-    make_member,
+    make_member: MemberFactory,
     tmp_path: Path,
     private_postgres: PrivatePostgres,
     caplog: pytest.LogCaptureFixture,
@@ -271,7 +271,10 @@ async def test_commands_sent_while_postgresql_restarts_are_answered_once_it_is_b
 
 
 async def test_commands_sent_while_another_process_locks_the_sqlite_file_are_answered_after(
-    synapse: LocalSynapse, make_member, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    synapse: LocalSynapse,
+    make_member: MemberFactory,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A second process holds `BEGIN EXCLUSIVE` on the bot's SQLite file for longer than
     the busy timeout while commands arrive. Afterwards every command is answered once, in

@@ -18,6 +18,7 @@ from bot.devtools.synapse import LocalSynapse
 from storage.models import OutboxMessage, OutboxStatus, ProcessedEvent
 from tests.integration.conftest import PASSWORD, BotProcess, unique, write_config
 from tests.integration.fault_helpers import (
+    MemberFactory,
     assert_agreements_stored_once,
     assert_answered_once_in_order,
     assert_posted_what_the_outbox_holds,
@@ -55,7 +56,7 @@ def work_at_kill(config: Path) -> str:
 
 
 async def test_every_command_of_a_burst_is_answered_once_after_the_bot_is_killed(
-    synapse: LocalSynapse, make_member, tmp_path: Path
+    synapse: LocalSynapse, make_member: MemberFactory, tmp_path: Path
 ) -> None:
     """Afterwards: every command answered by exactly one message, in the order sent within
     its room; agreement numbers follow the order sent; every agreement stored once with
