@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import itertools
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -130,29 +131,40 @@ async def wait_for_answers(
 ) -> dict[str, list[Said]]:
     """Until every command (room → event IDs) has an answer; returns each room's messages.
 
-    Polls /messages (a homeserver that was away is simply asked again). `also` may name a
+    Polls /messages (a homeserver that was away is simply asked again), a room only once
+    the member's own sync has seen enough answers there or every few seconds (reading a
+    long room's history is work for the process the bot may run in). `also` may name a
     further condition on the rooms' messages (a reminder that must arrive)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     rooms: dict[str, list[Said]] = {}
-    while True:
-        for room_id in commands:
+    done: set[str] = set()
+    for attempt in itertools.count():
+        for room_id, ids in commands.items():
+            seen = {m.event_id for m in member.messages_from(bot_user, room_id)}
+            if room_id in done or (len(seen) < len(ids) and attempt % 4):
+                continue
             said = await history_when_reachable(member, room_id)
             if said is not None:
                 rooms[room_id] = said
-        missing = {
-            room_id: len(ids) - Answers.of(rooms.get(room_id, []), bot_user).answered(ids)
-            for room_id, ids in commands.items()
-        }
-        if not any(missing.values()) and (also is None or also(rooms)):
-            return rooms
+                if Answers.of(said, bot_user).answered(ids) == len(ids):
+                    done.add(room_id)
+        if len(done) == len(commands):
+            if also is None or also(rooms):
+                return rooms
+            done.clear()  # read again for `also`
         if loop.time() > deadline:
+            missing = {
+                room_id: len(ids) - Answers.of(rooms.get(room_id, []), bot_user).answered(ids)
+                for room_id, ids in commands.items()
+            }
             raise AssertionError(f"not answered in {timeout:.0f} s (room: missing): {missing}")
         await asyncio.sleep(1.0)
+    raise AssertionError("unreachable")
 
 
 async def settled(
-    member: Member, rooms: Sequence[str], *, quiet: float = 3.0
+    member: Member, rooms: Sequence[str], *, quiet: float = 2.0
 ) -> dict[str, list[Said]]:
     """The rooms' messages once nothing new arrived for `quiet` seconds: a message posted
     twice (a resend after a crash, a reminder fired again) would show by then."""

@@ -53,7 +53,9 @@ async def test_three_hundred_commands_sent_to_ten_rooms_while_the_bot_was_down_a
     bot, task = await start_bot(config)
     bot_user = bot.config.user_id
     members = list(await asyncio.gather(*(make_member(n) for n in ("anna", "ben", "cara"))))
-    rooms = [await committee(members, bot_user, f"Gremium {i}") for i in range(ROOMS)]
+    rooms = list(
+        await asyncio.gather(*(committee(members, bot_user, f"Gremium {i}") for i in range(ROOMS)))
+    )
     await stop_bot(bot, task)
 
     quiet = (COMMANDS - BUSY_ROOM) // (ROOMS - 1)

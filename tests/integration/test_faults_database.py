@@ -62,7 +62,7 @@ pytestmark = pytest.mark.synapse
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 COMMANDS = 40
 REMINDER = "Tischvorlage verschicken"
-OUTAGE = 8.0  # seconds: longer than the busy timeout, and several retries long
+OUTAGE = 6.5  # seconds: longer than the busy timeout, and several retries long
 
 
 def _free_port() -> int:
@@ -176,7 +176,7 @@ async def _meeting_through_an_outage(
         async def write(part: list[Command]) -> None:
             for cmd in part:
                 sent.append(await send(members[cmd.sender], room, cmd.body))
-                await asyncio.sleep(0.15)  # people typing, not a script
+                await asyncio.sleep(0.1)  # people typing, not a script
 
         await write(script[:10])  # answered before the outage
         db = database(config_path)

@@ -72,10 +72,14 @@ async def test_every_command_of_a_burst_is_answered_once_after_the_bot_is_killed
         members = list(
             await asyncio.gather(*(make_member(n) for n in ("anna", "ben", "cara", "dora", "emil")))
         )
-        rooms = [
-            await committee(members, bot_user, f"Gremium {i}", encrypted=(i == 0))
-            for i in range(ROOMS)
-        ]
+        rooms = list(
+            await asyncio.gather(
+                *(
+                    committee(members, bot_user, f"Gremium {i}", encrypted=(i == 0))
+                    for i in range(ROOMS)
+                )
+            )
+        )
         per_room = [COMMANDS // ROOMS + (1 if i < COMMANDS % ROOMS else 0) for i in range(ROOMS)]
         scripts = {
             room: meeting_script(f"K{i}", per_room[i], MEMBERS, offset=i)
