@@ -127,6 +127,7 @@ class GremienBot:
             prepare=handlers.prepare,
             watermark=Watermark(sync.save_token),
             user_id=self.config.user_id,
+            max_retry_wait=self.max_retry_wait,
         )
         return client
 
