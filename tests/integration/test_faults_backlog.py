@@ -10,10 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
+from nio import RoomMessagesError
 
+from bot.config import load_config
 from bot.devtools.synapse import LocalSynapse
+from bot.runtime.app import GremienBot
 from bot.runtime.sync import TIMELINE_LIMIT
 from tests.integration.conftest import PASSWORD, unique, write_config
 from tests.integration.fault_helpers import (
@@ -90,3 +94,44 @@ async def test_three_hundred_commands_sent_to_ten_rooms_while_the_bot_was_down_a
     assert any(
         "filled a gap" in r.getMessage() and rooms[0] in r.getMessage() for r in caplog.records
     )
+
+
+async def test_a_gap_the_homeserver_will_not_page_back_for_a_while_is_filled_when_it_does(
+    synapse: LocalSynapse, make_member: MemberFactory, tmp_path: Path
+) -> None:
+    """While the bot was away, more was said than one sync carries; when it pages back,
+    the first requests fail (as when a reverse proxy answers 502 Bad Gateway while the
+    homeserver behind it restarts). Afterwards every command is answered once, in order:
+    the gap is paged again, not skipped."""
+    localpart = unique("bot")
+    synapse.register(localpart, PASSWORD)
+    config = write_config(tmp_path, synapse, localpart)
+    bot, task = await start_bot(config)
+    bot_user = bot.config.user_id
+    anna = await make_member("anna")
+    room = await committee([anna], bot_user, "Gremium")
+    await stop_bot(bot, task)
+    script = meeting_script("G", TIMELINE_LIMIT + 15, 1)
+    sent = await send_script([anna], room, script)
+
+    bot = GremienBot(load_config(config), sync_timeout_ms=1000, max_retry_wait=1.0)
+    await bot.start()
+    assert bot.client is not None
+    page_back = bot.client.room_messages
+    refused: list[str] = []
+
+    async def bad_gateway(room_id: str, *args: Any, **kwargs: Any) -> Any:
+        if len(refused) < 3:
+            refused.append(room_id)
+            return RoomMessagesError("502 Bad Gateway", room_id=room_id)
+        return await page_back(room_id, *args, **kwargs)
+
+    bot.client.room_messages = bad_gateway
+    task = asyncio.create_task(bot.run())
+    try:
+        await wait_for_answers(anna, bot_user, {room: sent}, timeout=120)
+        said = (await settled(anna, [room]))[room]
+    finally:
+        await stop_bot(bot, task)
+    assert refused == [room] * 3
+    assert_answered_once_in_order(said, bot_user, sent, expect=expected_answer(script))
