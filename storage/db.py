@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlmodel import Session, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -22,6 +23,13 @@ def in_chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
     """Long lists of IDs, in pieces small enough for one IN (…) each."""
     for i in range(0, len(items), IN_CHUNK):
         yield items[i : i + IN_CHUNK]
+
+
+# The database does not answer (PostgreSQL restarting, SQLite locked by another process):
+# no fault of the work being done. The unit of work (one transaction) is rolled back and
+# done again once the database answers (bot.runtime.dbthread); nobody may treat it as
+# the work's own failure.
+UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError)
 
 
 def sqlite_url(path: Path) -> str:

@@ -128,6 +128,7 @@ class GremienBot:
             joined_at=handlers.joined_at,
             watermark=Watermark(sync.save_token),
             user_id=self.config.user_id,
+            max_retry_wait=self.max_retry_wait,
         )
         return client
 

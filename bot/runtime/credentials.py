@@ -2,13 +2,17 @@
 
 The device ID and the encryption store belong together: reusing a device ID with a new
 store would give the device a new identity key that other clients reject. So the login
-is only reused while the store that was created with it still exists.
+is only reused while the store that was created with it still exists and still holds
+that device's keys; a damaged store is set aside (never deleted) for a new device.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import json
 import os
+import sqlite3
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -57,3 +61,54 @@ def store_matches(data_dir: Path, creds: Credentials) -> bool:
     if not folder.is_dir():
         return False
     return any(p.name.startswith(f"{creds.user_id}_{creds.device_id}") for p in folder.iterdir())
+
+
+class StoreUnreadable(Exception):
+    """The store is there but cannot be read now (permissions, a lock, the disk): no
+    damage, so it must not be replaced; the operator has to look."""
+
+
+# SQLite's word for a file that is no database, or a database that is damaged.
+_DAMAGED = ("SQLITE_NOTADB", "SQLITE_CORRUPT")
+
+
+def store_database(data_dir: Path, creds: Credentials) -> Path:
+    """nio's SQLite file of this device (nio.store.DefaultStore names it so)."""
+    return store_path(data_dir) / f"{creds.user_id}_{creds.device_id}.db"
+
+
+def store_damage(data_dir: Path, creds: Credentials, *, timeout: float = 5.0) -> str | None:
+    """Why the store of this device cannot be used, or None when it holds the device's
+    keys. Raises StoreUnreadable when it cannot be read for a reason that is no damage."""
+    path = store_database(data_dir, creds)
+    if not path.is_file():
+        return f"its database file {path.name} is missing"
+    try:
+        # Not read-only: after a crash SQLite may have to roll back a journal first.
+        with contextlib.closing(sqlite3.connect(path, timeout=timeout)) as conn:
+            check = conn.execute("PRAGMA quick_check").fetchone()
+            if check is None or check[0] != "ok":
+                return f"{path.name} fails SQLite's integrity check ({check})"
+            row = conn.execute(
+                "SELECT count(*) FROM accounts WHERE user_id = ? AND device_id = ?",
+                (creds.user_id, creds.device_id),
+            ).fetchone()
+    except sqlite3.DatabaseError as exc:
+        name = getattr(exc, "sqlite_errorname", "")
+        if name.startswith(_DAMAGED) or "no such table" in str(exc):
+            return f"{path.name}: {exc}"
+        raise StoreUnreadable(f"{path}: {exc}") from exc
+    except OSError as exc:
+        raise StoreUnreadable(f"{path}: {exc}") from exc
+    if row is None or row[0] == 0:
+        return f"{path.name} holds no keys of device {creds.device_id}"
+    return None
+
+
+def set_store_aside(data_dir: Path, *, now: dt.datetime | None = None) -> Path:
+    """Move the store out of the way (kept for inspection); returns where it went."""
+    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%SZ")
+    folder = store_path(data_dir)
+    target = folder.with_name(f"{folder.name}.damaged-{stamp}")
+    folder.rename(target)
+    return target

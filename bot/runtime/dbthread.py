@@ -8,7 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from storage.db import UNAVAILABLE
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -16,9 +16,8 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 # The database is away (PostgreSQL restarting, SQLite locked by another process): what
-# needed it is retried until it answers, never skipped and never half-done (each unit of
-# work is one transaction).
-UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError)
+# needed it is retried until it answers (UNAVAILABLE), never skipped and never half-done
+# (each unit of work is one transaction).
 
 
 class DbThread:

@@ -64,7 +64,7 @@ class Delivery:
         content: dict[str, Any] = json.loads(row.content)
         room_id = row.room_id
         if row.target_id is not None:
-            target = await self.dbt.run(self._row, row.target_id)
+            target = await self.dbt.run_until_answered(self._row, row.target_id)
             if target is None or target.status == OutboxStatus.FAILED:
                 return Undeliverable(f"the message it refers to (#{row.target_id}) failed")
             if (
@@ -81,7 +81,7 @@ class Delivery:
             if room_id is None:
                 return Waiting(f"the direct-message room of {row.to_user} is not ready yet")
         if room_id != row.room_id:
-            await self.dbt.run(self._fix_room, row.id, room_id)
+            await self.dbt.run_until_answered(self._fix_room, row.id, room_id)
         if row.kind == OutboxKind.FILE:
             stored = await self._upload(client, row.id, room_id)
             if stored is None:
@@ -97,7 +97,7 @@ class Delivery:
     ) -> dict[str, Any] | None:
         # Uploading again after a crash is harmless: only the event is sent exactly once.
         if msg_id not in self._uploads:
-            file = await self.dbt.run(self._file, msg_id)
+            file = await self.dbt.run_until_answered(self._file, msg_id)
             if file is None:
                 return None
             self._uploads[msg_id] = await attachments.upload(

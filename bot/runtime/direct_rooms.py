@@ -79,7 +79,7 @@ class DirectRooms:
         return room_id
 
     async def _current_or_new(self, client: AsyncClient, user_id: str) -> str:
-        known = await self.dbt.run(self._stored, user_id)
+        known = await self.dbt.run_until_answered(self._stored, user_id)
         if known is not None:
             if known in self._unsynced or _both_in(client, known, user_id):
                 return known
@@ -103,7 +103,7 @@ class DirectRooms:
             raise DirectRoomError(f"could not make a direct-message room for {user_id}: {resp}")
         room_id = resp.room_id
         # Remembered at once: a crash from here on reuses this room instead of making another.
-        await self.dbt.run(self._remember, user_id, room_id)
+        await self.dbt.run_until_answered(self._remember, user_id, room_id)
         self._unsynced.add(room_id)
         log.info("made the direct-message room %s for %s", room_id, user_id)
         try:

@@ -167,7 +167,7 @@ class EventHandlers:
             await self.client.room_leave(room.room_id)
             return
         # Recorded before joining: every message after this moment is the bot's business.
-        await self.rt.dbt.run(self._record_join, room.room_id)
+        await self.db(self._record_join, room.room_id)
         resp = await self.client.join(room.room_id)
         log.info(
             "joined %s on invitation by %s: %s", room.room_id, event.sender, type(resp).__name__

@@ -111,14 +111,17 @@ def handle_reaction(
 def _is_new(
     s: Session, ev: IncomingMessage | IncomingReaction, now: Callable[[], dt.datetime]
 ) -> bool:
-    """False for events already handled and for history from before the bot joined."""
+    """False for events already handled, for history from before the bot joined, and for
+    events of a room the bot has been removed from since."""
     if events.is_processed(s, ev.event_id):
         return False
     room = rooms.get_room(s, ev.room_id)
     if room is None:
         # Joined before this database existed: what was said until now is history.
         room = rooms.ensure_room(s, ev.room_id, joined_at=now())
-    if ev.timestamp < room.joined_at:
+    # Left: the kick may be seen while the room's earlier events are still being handled;
+    # an answer queued now could never be sent (and would hold up the sender's retries).
+    if ev.timestamp < room.joined_at or room.left_at is not None:
         events.mark_processed(s, ev.event_id, ev.room_id)
         return False
     return True

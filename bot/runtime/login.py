@@ -38,21 +38,22 @@ def new_client(config: Config, device_id: str | None, *, max_retry_wait: float) 
 
 async def login(config: Config, *, max_retry_wait: float) -> AsyncClient:
     saved = credentials.load(config.data_dir)
-    if (
-        saved is not None
-        and saved.user_id == config.user_id
-        and saved.homeserver == config.homeserver
-        and credentials.store_matches(config.data_dir, saved)
+    if saved is not None and (saved.user_id, saved.homeserver) != (
+        config.user_id,
+        config.homeserver,
     ):
-        client = new_client(config, saved.device_id, max_retry_wait=max_retry_wait)
-        client.restore_login(saved.user_id, saved.device_id, saved.access_token)
-        log.info("resumed session of device %s", saved.device_id)
-    elif config.password is not None:
+        saved = None  # another account or homeserver: nothing to resume
+    damage: str | None = None
+    if saved is not None and credentials.store_matches(config.data_dir, saved):
+        damage = _store_damage(config, saved)
+        if damage is None:
+            client = new_client(config, saved.device_id, max_retry_wait=max_retry_wait)
+            client.restore_login(saved.user_id, saved.device_id, saved.access_token)
+            log.info("resumed session of device %s", saved.device_id)
+            return await _keys_uploaded(client)
+    if config.password is not None:
         if saved is not None:
-            log.warning(
-                "encryption store of device %s is gone: logging in as a new device",
-                saved.device_id,
-            )
+            _say_why_a_new_device(config, saved.device_id, damage)
         client = new_client(config, None, max_retry_wait=max_retry_wait)
         resp = await client.login(
             config.password.get_secret_value(), device_name=config.device_name
@@ -67,16 +68,69 @@ async def login(config: Config, *, max_retry_wait: float) -> AsyncClient:
             ),
         )
         log.info("logged in as new device %s", resp.device_id)
-    else:
-        assert config.access_token is not None
-        token = config.access_token.get_secret_value()
-        client = new_client(config, None, max_retry_wait=max_retry_wait)
-        client.access_token = token
-        who = await client.whoami()
-        if not isinstance(who, WhoamiResponse) or not who.device_id:
+        return await _keys_uploaded(client)
+    assert config.access_token is not None
+    token = config.access_token.get_secret_value()
+    client = new_client(config, None, max_retry_wait=max_retry_wait)
+    client.access_token = token
+    who = await client.whoami()
+    if not isinstance(who, WhoamiResponse) or not who.device_id:
+        await client.close()
+        raise BotStartError("the access token was not accepted by the homeserver")
+    ours = credentials.Credentials(config.user_id, who.device_id, token, config.homeserver)
+    if credentials.store_matches(config.data_dir, ours):
+        damage = _store_damage(config, ours)
+        if damage is not None:
             await client.close()
-            raise BotStartError("the access token was not accepted by the homeserver")
-        client.restore_login(config.user_id, who.device_id, token)
+            raise BotStartError(
+                f"the encryption store of device {who.device_id} is damaged ({damage}). "
+                "With an access token the bot cannot log in as a new device by itself: "
+                f"move {credentials.store_path(config.data_dir)} aside and configure a new "
+                "access token (a new login, i.e. a new device) or the password, then start "
+                "again. See docs/encryption.md, 'A lost or damaged encryption store'."
+            )
+    client.restore_login(config.user_id, who.device_id, token)
+    return await _keys_uploaded(client)
+
+
+async def _keys_uploaded(client: AsyncClient) -> AsyncClient:
     if client.should_upload_keys:
         await client.keys_upload()
     return client
+
+
+def _store_damage(config: Config, creds: credentials.Credentials) -> str | None:
+    try:
+        return credentials.store_damage(config.data_dir, creds)
+    except credentials.StoreUnreadable as exc:
+        raise BotStartError(
+            f"cannot read the encryption store of device {creds.device_id} ({exc}). It is not "
+            "replaced, since it is not damaged: check that the bot's user may read and write "
+            "it, that the disk is not full and that no other process uses it, then start again."
+        ) from None
+
+
+def _say_why_a_new_device(config: Config, old_device: str, damage: str | None) -> None:
+    """The operator's log: what happened to the old device, and what (not) to do."""
+    store = credentials.store_path(config.data_dir)
+    if damage is None:
+        log.warning("encryption store of device %s is gone (%s)", old_device, store)
+    else:
+        aside = credentials.set_store_aside(config.data_dir)
+        log.error(
+            "encryption store of device %s is damaged (%s); moved it to %s",
+            old_device,
+            damage,
+            aside,
+        )
+    log.warning(
+        "logging in as a new device; the bot cross-signs it with its identity (see below), "
+        "and members' clients share room keys with it once they see it. Messages sent to "
+        "device %s "
+        "before now cannot be read: the bot answers them that it could not read them. "
+        "Nothing else to do; device %s can be removed from the bot's sessions (Element, "
+        "logged in as the bot: Settings > Sessions). See docs/encryption.md, "
+        "'A lost or damaged encryption store'.",
+        old_device,
+        old_device,
+    )

@@ -33,6 +33,14 @@ log = logging.getLogger(__name__)
 # with a warning; the catch-up horizon answers older commands anyway.
 PAGE_SIZE = 100
 MAX_PAGES = 100
+# A page the homeserver does not give (a reverse proxy's 502 while it restarts, an
+# overloaded server) is asked for again, with backoff, this often: about four minutes
+# in production. Only then is the rest of the gap given up, with an error in the log;
+# the room waits meanwhile (the others do not), and so do reminders, which are posted
+# only once the commands sent before them are handled.
+PAGE_ATTEMPTS = 14
+# The homeserver says the bot may not read the room (it was removed): no use asking again.
+_PERMANENT_PAGE_ERRORS = frozenset({"M_FORBIDDEN", "M_NOT_FOUND"})
 
 
 @dataclass
@@ -127,8 +135,10 @@ class Pipeline:
         user_id: str,
         prepare: Callable[[str, list[Any]], Awaitable[None]] | None = None,
         joined_at: Callable[[str], Awaitable[int | None]] | None = None,
+        max_retry_wait: float = 30.0,
     ) -> None:
         self.client = client
+        self.max_retry_wait = max_retry_wait
         self.handle = handle
         self.prepare = prepare
         # When the bot joined a room (ms since the epoch): paging back stops there, what
@@ -202,17 +212,8 @@ class Pipeline:
         start = batch.gap_from
         floor = await self.joined_at(batch.room_id) if self.joined_at is not None else None
         for _ in range(MAX_PAGES):
-            resp = await self.client.room_messages(
-                batch.room_id,
-                start=start,
-                end=batch.gap_to,
-                direction=MessageDirection.back,
-                limit=PAGE_SIZE,
-                message_filter={"not_senders": [self.user_id]},
-            )
-            if not isinstance(resp, RoomMessagesResponse):
-                # The events stay unread; the next gap or restart pages back again.
-                log.warning("could not page back in %s: %s", batch.room_id, resp)
+            resp = await self._page(batch, start)
+            if resp is None:
                 break
             found.extend(resp.chunk)
             if not resp.chunk or not resp.end or resp.end == start:
@@ -231,3 +232,39 @@ class Pipeline:
             log.info("filled a gap of %d events in %s", len(found), batch.room_id)
         found.reverse()
         return found
+
+    async def _page(self, batch: RoomBatch, start: str | None) -> RoomMessagesResponse | None:
+        """One page of the gap; asked again while the homeserver does not give it."""
+        for attempt in range(1, PAGE_ATTEMPTS + 1):
+            try:
+                resp = await self.client.room_messages(
+                    batch.room_id,
+                    start=start,
+                    end=batch.gap_to,
+                    direction=MessageDirection.back,
+                    limit=PAGE_SIZE,
+                    message_filter={"not_senders": [self.user_id]},
+                )
+            except Exception as exc:  # a broken answer: as good as none
+                resp = None
+                problem = f"{type(exc).__name__}: {exc}"
+            else:
+                if isinstance(resp, RoomMessagesResponse):
+                    return resp
+                problem = str(resp)
+            code = getattr(resp, "status_code", None)
+            if code in _PERMANENT_PAGE_ERRORS or attempt == PAGE_ATTEMPTS:
+                log.error(
+                    "could not page back in %s (%s): the events before this sync's are not handled",
+                    batch.room_id,
+                    problem,
+                )
+                return None
+            log.warning(
+                "could not page back in %s (%s); asking again (attempt %d)",
+                batch.room_id,
+                problem,
+                attempt,
+            )
+            await asyncio.sleep(min(self.max_retry_wait, 0.5 * 2 ** (attempt - 1)))
+        return None

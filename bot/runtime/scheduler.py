@@ -180,6 +180,9 @@ class ReminderScheduler:
     async def _renew(self) -> None:
         try:
             other = await self.dbt.run(self._take, False)
+        except UNAVAILABLE as exc:  # an outage, no bug: the lease is renewed when it is over
+            log.warning("could not renew the reminder lease (%s); retrying", type(exc).__name__)
+            return
         except Exception:
             log.exception("renewing the reminder lease failed; retrying")
             return
@@ -285,18 +288,18 @@ class ReminderScheduler:
 
     async def _run_once(self, rooms: list[str] | None = None) -> None:
         """Post what is due (all rooms, or the given ones) and schedule the next wake-up."""
-        now = self.clock()
-        log.debug("reminder check at %s in %s (online: %s)", now, rooms or "all rooms", self.online)
+        log.debug("reminder check in %s (online: %s)", rooms or "all rooms", self.online)
         targets: list[str | None] = list(rooms) if rooms else [None]
         found: list[dt.datetime] = []
         for room_id in targets:
-            found.extend(m for m in await self._check(now, room_id) if m is not None)
+            found.extend(m for m in await self._check(room_id) if m is not None)
+        now = self.clock()
         if rooms and self.next_at is not None:
             # The other rooms' next moment still stands (one that has just passed: now).
             found.append(max(self.next_at, now))
         self._schedule(min(found) if found else None)
 
-    async def _check(self, now: dt.datetime, room_id: str | None) -> list[dt.datetime | None]:
+    async def _check(self, room_id: str | None) -> list[dt.datetime | None]:
         """Post (or, offline, only look at) what is due in one room or in all of them.
 
         All rooms are planned in one go; should that fail on one room's data, they are
@@ -304,26 +307,27 @@ class ReminderScheduler:
         minute): one room's bad data never stops another room's reminders.
         """
         try:
-            return [await self._check_one(now, room_id)]
-        except UNAVAILABLE:
-            raise  # the database is away: retried as a whole
+            return [await self._check_one(room_id)]
         except Exception:
             if room_id is not None:
                 log.exception("the reminders of %s failed; skipping that room", room_id)
-                return [now + dt.timedelta(minutes=1)]
+                return [self.clock() + dt.timedelta(minutes=1)]
             log.exception("planning all rooms at once failed; planning room by room")
         found: list[dt.datetime | None] = []
-        for rid in await self.dbt.run(self._room_ids):
-            found.extend(await self._check(now, rid))
+        for rid in await self.dbt.run_until_answered(self._room_ids):
+            found.extend(await self._check(rid))
         return found
 
-    async def _check_one(self, now: dt.datetime, room_id: str | None) -> dt.datetime | None:
+    async def _check_one(self, room_id: str | None) -> dt.datetime | None:
+        # While the database does not answer, wait for it (and then look at the time
+        # again): what fell due meanwhile is posted as soon as it answers.
         if self.online and not self.lease_lost:
-            queued, next_at = await self.dbt.run(self._fire, now, room_id)
+            queued, next_at = await self.dbt.run_until_answered(self._fire_now, room_id)
             if queued:
                 self.wake_outbox()
             return next_at
-        next_at = await self.dbt.run(self._next, now, room_id)
+        next_at = await self.dbt.run_until_answered(self._next_now, room_id)
+        now = self.clock()
         if next_at is not None and next_at <= now:
             # Due, but not postable now: the next sync that comes back pokes.
             self._deferred = True
@@ -375,6 +379,12 @@ class ReminderScheduler:
             if queued:
                 log.info("queued %d reminder(s); next check at %s", queued, result.next_at)
             return queued, result.next_at
+
+    def _fire_now(self, room_id: str | None) -> tuple[int, dt.datetime | None]:
+        return self._fire(self.clock(), room_id)
+
+    def _next_now(self, room_id: str | None) -> dt.datetime | None:
+        return self._next(self.clock(), room_id)
 
     def _next(self, now: dt.datetime, room_id: str | None = None) -> dt.datetime | None:
         """When something is due, without posting it (``now`` if something is due now)."""

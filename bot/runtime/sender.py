@@ -35,7 +35,7 @@ _MAX_SEND_ATTEMPTS = 8
 # Queues sent side by side: the round trip of one send, not the homeserver's rate limit,
 # would otherwise cap a burst of reminders or a backlog across many rooms (measured:
 # bench_backlog, bench_burst).
-_SEND_CONCURRENCY = 16
+SEND_CONCURRENCY = 16
 # A message waiting for another (a poll's end for its start) is looked at again this soon.
 _WAITING_RETRY = 1.0
 
@@ -67,7 +67,7 @@ class OutboxSender:
         self.max_retry_wait = max_retry_wait
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
-        self._slots = asyncio.Semaphore(_SEND_CONCURRENCY)
+        self._slots = asyncio.Semaphore(SEND_CONCURRENCY)
         self.enabled = False  # set once the bot is in sync and knows its rooms
         # Queue key (outbox.queue_key) → the task draining it now.
         self._drains: dict[str, asyncio.Task[Outcome]] = {}
@@ -227,14 +227,14 @@ class OutboxSender:
                 isinstance(exc, DirectRoomError | AttachmentError)
                 and row.attempts + 1 >= _MAX_SEND_ATTEMPTS
             )
-            await self.dbt.run(self._failed, row.id, str(exc), give_up)
+            await self.dbt.run_until_answered(self._failed, row.id, str(exc), give_up)
             return Outcome.FAILED
         if isinstance(prepared, Waiting):
             log.debug("message %s waits: %s", row.id, prepared.reason)
             return Outcome.WAITING
         if isinstance(prepared, Undeliverable):
             log.error("message %s cannot be sent: %s", row.id, prepared.reason)
-            await self.dbt.run(self._failed, row.id, prepared.reason, True)
+            await self.dbt.run_until_answered(self._failed, row.id, prepared.reason, True)
             return Outcome.DONE
         try:
             resp = await client.room_send(
@@ -246,16 +246,16 @@ class OutboxSender:
             )
         except Exception as exc:
             log.warning("sending to %s failed: %s", prepared.room_id, exc)
-            await self.dbt.run(self._failed, row.id, str(exc), False)
+            await self.dbt.run_until_answered(self._failed, row.id, str(exc), False)
             return Outcome.FAILED
         if isinstance(resp, RoomSendResponse):
-            await self.dbt.run(self._sent, row.id, resp.event_id)
+            await self.dbt.run_until_answered(self._sent, row.id, resp.event_id)
             self.delivery.sent(row.id)
             return Outcome.DONE
         errcode = getattr(resp, "status_code", None) or ""
         give_up = errcode in _PERMANENT_SEND_ERRORS and row.attempts + 1 >= _MAX_SEND_ATTEMPTS
         log.warning("homeserver refused message to %s: %s", prepared.room_id, resp)
-        await self.dbt.run(self._failed, row.id, str(resp), give_up)
+        await self.dbt.run_until_answered(self._failed, row.id, str(resp), give_up)
         return Outcome.FAILED
 
     def _sent(self, msg_id: int, event_id: str) -> None:

@@ -13,6 +13,7 @@ feature's router; the bot builds it once and hands it to handlers as `ctx.regist
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import logging
 import re
@@ -26,6 +27,7 @@ from commands.core.errors import CommandError, PermissionDenied, UsageError
 from commands.core.reactions import ReactionHandler, ReactionRule, normalise_key
 from commands.core.rich import Rich
 from commands.core.setting import Setting
+from storage.db import UNAVAILABLE as DATABASE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
@@ -228,6 +230,12 @@ class Registry:
         except CommandError as exc:
             savepoint.rollback()
             return [Reply(self._explain(ctx, cmd, exc), in_reply_to=ctx.event_id)]
+        except DATABASE_UNAVAILABLE:
+            # Not the command's failure: the caller's whole transaction is retried once
+            # the database answers. Answering "internal error" would lose the command.
+            with contextlib.suppress(Exception):
+                savepoint.rollback()
+            raise
         except Exception:
             savepoint.rollback()
             log.exception("command %s failed in %s", cmd.name, ctx.room_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from bot.runtime.matrix_content import mentioned_users, replied_to, strip_reply_fallback
 from bot.runtime.matrix_render import render_reply
@@ -14,6 +15,7 @@ from commands.core.registry import Registry, Router, fold
 from commands.core.rich import Rich, mention, template, text
 from commands.core.setting import Setting
 from commands.features import build_registry
+from storage import outbox
 from tests.dialog import ANNA, Dialog
 
 
@@ -100,6 +102,30 @@ def test_a_message_missing_from_the_catalogue_still_gets_an_answer(dialog: Dialo
     room = Dialog(dialog.database, registry=Registry([router]))
     [reply] = room.say(ANNA, "!kaputt")
     assert "interner Fehler" in reply.body
+
+
+def test_a_database_that_does_not_answer_is_retried_not_answered_as_an_internal_error(
+    dialog: Dialog,
+) -> None:
+    """The bot retries the whole command once the database answers; an "internal error"
+    answer would be stored as the command's answer, and the command lost."""
+    router = Router("general")
+    calls: list[str] = []
+
+    @router.command("notiere")
+    def flaky(ctx: Context, args: str) -> Rich:
+        calls.append(args)
+        if len(calls) == 1:
+            raise OperationalError("INSERT …", {}, Exception("database is locked"))
+        return text(f"notiert: {args}")
+
+    room = Dialog(dialog.database, registry=Registry([router]))
+    with pytest.raises(OperationalError):
+        room.say(ANNA, "!notiere Raum buchen")
+    with room.database.session() as s:  # nothing stored: neither answer nor processed mark
+        assert outbox.pending(s) == []
+    [reply] = room.say(ANNA, "!notiere Raum buchen")
+    assert reply.body == "notiert: Raum buchen"
 
 
 # ------------------------------------------------------------------- routers and features
