@@ -27,6 +27,8 @@ from urllib.parse import quote
 
 import aiohttp
 
+from bot.devtools.member import text_content
+
 API = "/_matrix/client/v3"
 _SYNC_FILTER = json.dumps(
     {
@@ -184,14 +186,7 @@ class LightMember:
         reply_to: str | None = None,
     ) -> str:
         """Send a text message as Element does; returns its event ID."""
-        content: dict[str, Any] = {"msgtype": "m.text", "body": body}
-        if html_body is not None:
-            content["format"] = "org.matrix.custom.html"
-            content["formatted_body"] = html_body
-        if mentions is not None:
-            content["m.mentions"] = {"user_ids": mentions}
-        if reply_to is not None:
-            content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+        content = text_content(body, html_body=html_body, mentions=mentions, reply_to=reply_to)
         return await self.send_event(room_id, "m.room.message", content)
 
     async def send_event(self, room_id: str, event_type: str, content: dict[str, Any]) -> str:

@@ -144,14 +144,7 @@ class Member:
         mentions: list[str] | None = None,
         reply_to: str | None = None,
     ) -> str:
-        content: dict[str, Any] = {"msgtype": "m.text", "body": body}
-        if html_body is not None:
-            content["format"] = "org.matrix.custom.html"
-            content["formatted_body"] = html_body
-        if mentions is not None:
-            content["m.mentions"] = {"user_ids": mentions}
-        if reply_to is not None:
-            content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+        content = text_content(body, html_body=html_body, mentions=mentions, reply_to=reply_to)
         return await self.send_event(room_id, "m.room.message", content)
 
     async def send_event(self, room_id: str, event_type: str, content: dict[str, Any]) -> str:
@@ -193,6 +186,25 @@ class Member:
 
         await self.wait_until(arrived, timeout=timeout)
         return self.messages_from(sender, room_id)[after]
+
+
+def text_content(
+    body: str,
+    *,
+    html_body: str | None = None,
+    mentions: list[str] | None = None,
+    reply_to: str | None = None,
+) -> dict[str, Any]:
+    """A text message's content as Element sends it: pills in HTML, m.mentions, a reply."""
+    content: dict[str, Any] = {"msgtype": "m.text", "body": body}
+    if html_body is not None:
+        content["format"] = "org.matrix.custom.html"
+        content["formatted_body"] = html_body
+    if mentions is not None:
+        content["m.mentions"] = {"user_ids": mentions}
+    if reply_to is not None:
+        content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+    return content
 
 
 def pill(user_id: str, name: str) -> str:

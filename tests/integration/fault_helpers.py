@@ -13,7 +13,7 @@ import contextlib
 import datetime as dt
 import itertools
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +32,6 @@ from storage.models import (
 )
 
 # The `make_member` fixture of tests/integration/conftest.py.
-MemberFactory = Callable[..., Awaitable[Member]]
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,8 @@ from bot.config import load_config
 from bot.devtools.synapse import LocalSynapse
 from bot.runtime.app import GremienBot
 from bot.runtime.sync import TIMELINE_LIMIT
-from tests.integration.conftest import PASSWORD, unique, write_config
+from tests.integration.conftest import PASSWORD, MemberFactory, unique, write_config
 from tests.integration.fault_helpers import (
-    MemberFactory,
     assert_agreements_stored_once,
     assert_answered_once_in_order,
     assert_posted_what_the_outbox_holds,

@@ -21,9 +21,8 @@ from sqlmodel import select
 from bot.devtools.synapse import LocalSynapse
 from bot.runtime import credentials
 from storage.models import Agreement
-from tests.integration.conftest import PASSWORD, unique, write_config
+from tests.integration.conftest import PASSWORD, MemberFactory, unique, write_config
 from tests.integration.fault_helpers import (
-    MemberFactory,
     assert_answered_once_in_order,
     committee,
     send,

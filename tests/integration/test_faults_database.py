@@ -34,10 +34,9 @@ from sqlmodel import select
 from bot.devtools.synapse import LocalSynapse
 from storage.db import SQLITE_BUSY_TIMEOUT_MS
 from storage.models.reminders import ReminderLog
-from tests.integration.conftest import PASSWORD, unique, write_config
+from tests.integration.conftest import PASSWORD, MemberFactory, unique, write_config
 from tests.integration.fault_helpers import (
     Command,
-    MemberFactory,
     assert_agreements_stored_once,
     assert_answered_once_in_order,
     assert_posted_what_the_outbox_holds,
@@ -59,7 +58,12 @@ from tests.integration.reminder_helpers import (
 
 pytestmark = pytest.mark.synapse
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+# The newest PostgreSQL installed (Debian keeps each major version's binaries apart).
+PG_BIN = max(
+    Path("/usr/lib/postgresql").glob("*/bin"),
+    key=lambda p: int(p.parent.name),
+    default=Path("/nonexistent"),
+)
 COMMANDS = 40
 REMINDER = "Tischvorlage verschicken"
 OUTAGE = 6.5  # seconds: longer than the busy timeout, and several retries long
@@ -138,7 +142,8 @@ class PrivatePostgres:
 @pytest.fixture
 def private_postgres() -> Iterator[PrivatePostgres]:
     if os.geteuid() != 0 or not (PG_BIN / "initdb").exists() or not shutil.which("runuser"):
-        pytest.skip("needs root and PostgreSQL 15 binaries to run a private server")
+        # Never a silent skip: the database fault is part of what the suite shows.
+        pytest.fail("needs root, PostgreSQL's server binaries and runuser for a private server")
     pg = PrivatePostgres()
     try:
         pg.create()

@@ -22,9 +22,8 @@ from bot.runtime.sender import SEND_CONCURRENCY, OutboxSender
 from storage.db import Database
 from storage.models import OutboxMessage, OutboxStatus, ProcessedEvent
 from storage.models.reminders import ReminderLog
-from tests.integration.conftest import PASSWORD, unique, write_config
+from tests.integration.conftest import PASSWORD, MemberFactory, unique, write_config
 from tests.integration.fault_helpers import (
-    MemberFactory,
     assert_answered_once_in_order,
     assert_posted_what_the_outbox_holds,
     committee,

@@ -16,9 +16,8 @@ from sqlmodel import func, select
 
 from bot.devtools.synapse import LocalSynapse
 from storage.models import OutboxMessage, OutboxStatus, ProcessedEvent
-from tests.integration.conftest import PASSWORD, BotProcess, unique, write_config
+from tests.integration.conftest import PASSWORD, BotProcess, MemberFactory, unique, write_config
 from tests.integration.fault_helpers import (
-    MemberFactory,
     assert_agreements_stored_once,
     assert_answered_once_in_order,
     assert_posted_what_the_outbox_holds,

@@ -6,8 +6,9 @@ APScheduler is not started here (`_run_once` is called directly); the database i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from sqlmodel import Session, select
@@ -150,6 +151,20 @@ async def test_with_nothing_planned_it_looks_again_within_the_hour(
         await sched.stop()
 
 
+@contextlib.asynccontextmanager
+async def _online_at(
+    db: Database, dbt: DbThread, now: dt.datetime
+) -> AsyncIterator[ReminderScheduler]:
+    """A scheduler in sync with the homeserver, holding the lease, its clock at `now`."""
+    sched = _scheduler(db, dbt, Clock(now), [])
+    sched.set_online(True)
+    await sched.acquire()
+    try:
+        yield sched
+    finally:
+        await sched.stop()
+
+
 def _reminded_rooms(db: Database) -> set[str]:
     with db.session() as s:
         return {row.room_id for row in s.exec(select(OutboxMessage)) if row.room_id}
@@ -174,17 +189,10 @@ async def test_an_agreement_due_in_year_9999_does_not_stop_the_reminders_of_othe
     add_agreement(
         sqlite_db, number=1, text="Bald", due=dt.date(2026, 3, 10), owners=[ANNA], room_id=OTHER
     )
-    clock = Clock(NINE)
-    woken: list[int] = []
-    sched = _scheduler(sqlite_db, dbt, clock, woken)
-    sched.set_online(True)
-    await sched.acquire()
-    try:
+    async with _online_at(sqlite_db, dbt, NINE) as sched:
         await sched._run_once()
-        assert _reminded_rooms(sqlite_db) == {OTHER}
-        assert any("skipping the reminders of agreement #1" in r.message for r in caplog.records)
-    finally:
-        await sched.stop()
+    assert _reminded_rooms(sqlite_db) == {OTHER}
+    assert any("skipping the reminders of agreement #1" in r.message for r in caplog.records)
 
 
 async def test_a_room_whose_reminders_cannot_be_planned_is_skipped_and_the_others_go_out(
@@ -212,16 +220,9 @@ async def test_a_room_whose_reminders_cannot_be_planned_is_skipped_and_the_other
     add_agreement(
         sqlite_db, number=1, text="y", due=dt.date(2026, 3, 10), owners=[ANNA], room_id=OTHER
     )
-    clock = Clock(NINE)
-    woken: list[int] = []
-    sched = _scheduler(sqlite_db, dbt, clock, woken)
-    sched.set_online(True)
-    await sched.acquire()
-    try:
+    async with _online_at(sqlite_db, dbt, NINE) as sched:
         await sched._run_once()
-        assert _reminded_rooms(sqlite_db) == {OTHER}
-        # The failing room is looked at again within a minute, not forgotten.
-        assert sched.next_at is not None
-        assert sched.next_at <= NINE + dt.timedelta(minutes=1)
-    finally:
-        await sched.stop()
+    assert _reminded_rooms(sqlite_db) == {OTHER}
+    # The failing room is looked at again within a minute, not forgotten.
+    assert sched.next_at is not None
+    assert sched.next_at <= NINE + dt.timedelta(minutes=1)
