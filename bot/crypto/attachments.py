@@ -6,9 +6,9 @@ ciphertext, and the key, IV and SHA-256 travel inside the (Megolm-encrypted) eve
 ``file`` object, as the specification's EncryptedFile describes. In an unencrypted room the
 file is uploaded as it is and referred to by ``url``.
 
-`upload` gives what an m.file content needs to point at the file (the outbox sender adds it
-to a file message queued earlier); `file_content` gives a whole content; `send_file`
-uploads and sends in one go.
+`upload` gives what an m.file content needs to point at the file; the outbox sender adds it
+to the file message queued earlier (bot.runtime.delivery), so a file, like every message,
+is sent exactly once.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from nio import AsyncClient, RoomSendResponse, UploadResponse
+from nio import AsyncClient, UploadResponse
 
 
 class AttachmentError(Exception):
@@ -54,42 +54,3 @@ async def upload(
     if keys is None:
         raise AttachmentError(f"no encryption keys for {filename}")
     return {"file": {"url": resp.content_uri, **keys}}
-
-
-async def file_content(
-    client: AsyncClient,
-    room_id: str,
-    data: bytes,
-    filename: str,
-    mimetype: str = "application/octet-stream",
-    *,
-    body: str | None = None,
-) -> dict[str, Any]:
-    """Upload `data` (encrypted if the room is) and return the m.file event content."""
-    return {
-        "msgtype": "m.file",
-        "body": body or filename,
-        "filename": filename,
-        "info": {"mimetype": mimetype, "size": len(data)},
-        **await upload(client, room_id, data, filename, mimetype),
-    }
-
-
-async def send_file(
-    client: AsyncClient,
-    room_id: str,
-    data: bytes,
-    filename: str,
-    mimetype: str = "application/octet-stream",
-    *,
-    body: str | None = None,
-    txn_id: str | None = None,
-) -> str:
-    """Upload and send a file to `room_id`; returns the event ID."""
-    content = await file_content(client, room_id, data, filename, mimetype, body=body)
-    resp = await client.room_send(
-        room_id, "m.room.message", content, tx_id=txn_id, ignore_unverified_devices=True
-    )
-    if not isinstance(resp, RoomSendResponse):
-        raise AttachmentError(f"sending {filename} to {room_id} failed: {resp}")
-    return str(resp.event_id)

@@ -1,4 +1,5 @@
-"""Files the bot sends are encrypted attachments in encrypted rooms, plain files elsewhere."""
+"""Files the bot sends (a `File` effect, through the outbox) are encrypted attachments in
+encrypted rooms, plain files elsewhere."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import pytest
 from nio import MatrixRoom, RoomEncryptedFile, RoomMessageFile
 from nio.crypto.attachments import decrypt_attachment
 
-from bot.crypto.attachments import send_file
 from bot.devtools.member import Member
+from commands.core.effects import File
 from tests.integration.conftest import BotFactory, MemberFactory, RunningBot
+from tests.integration.effect_helpers import queue, wait_sent
 
 pytestmark = pytest.mark.synapse
 
@@ -48,6 +50,14 @@ async def _room_and_files(
     return room, files
 
 
+async def _send_file(bot: RunningBot, room: str, key: str) -> str:
+    """The bot owes a file in `room` (as a command's handling queues it) and sends it."""
+    effect = File(filename="verabredungen.csv", data=CSV, mimetype="text/csv", key=key)
+    queue(bot.bot.db, f"$export-{key}", room, [effect])
+    bot.bot.sender.wake()
+    return (await wait_sent(bot.bot.db, [key]))[key]
+
+
 async def _wait(files: list[Any]) -> Any:
     for _ in range(200):
         if files:
@@ -63,7 +73,7 @@ async def test_file_in_an_encrypted_room_is_an_encrypted_attachment(
     anna = await make_member("anna")
     room, files = await _room_and_files(anna, bot, encrypted=True)
 
-    event_id = await send_file(bot.client, room, CSV, "verabredungen.csv", "text/csv")
+    event_id = await _send_file(bot, room, "export:encrypted")
 
     event = await _wait(files)
     assert event.event_id == event_id
@@ -88,7 +98,7 @@ async def test_file_in_an_unencrypted_room_is_a_plain_upload(
     anna = await make_member("anna")
     room, files = await _room_and_files(anna, bot, encrypted=False)
 
-    await send_file(bot.client, room, CSV, "verabredungen.csv", "text/csv")
+    await _send_file(bot, room, "export:plain")
 
     event = await _wait(files)
     content = event.source["content"]
