@@ -199,7 +199,7 @@ class EventHandlers:
         )
         rt = self.rt
         if await self.db(handle_message, rt.db, msg, rt.settings, rt.clock):
-            rt.sender.wake()  # first: the answer is what the member waits for
+            rt.sender.wake(room.room_id)  # first: the answer is what the member waits for
             rt.poke(room.room_id)  # the command may have changed what is due
 
     async def on_reaction(self, room: MatrixRoom, event: ReactionEvent) -> None:
@@ -215,7 +215,7 @@ class EventHandlers:
         )
         rt = self.rt
         if await self.db(handle_reaction, rt.db, reaction, rt.settings, rt.clock):
-            rt.sender.wake()
+            rt.sender.wake(room.room_id)
             rt.poke(room.room_id)
 
     async def power_levels(self, room: MatrixRoom) -> dict[str, int]:

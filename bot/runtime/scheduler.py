@@ -56,6 +56,9 @@ MISFIRE_GRACE = None
 # the reminder policy, changes made outside the bot's commands, clock jumps).
 MAX_SLEEP = dt.timedelta(hours=1)
 
+# How long a command's poke of its room waits before the room's reminders are looked at.
+POKE_DELAY = 0.2
+
 # Lease holders alive in this process (several bots in one test process).
 _LIVE_HOLDERS: set[str] = set()
 
@@ -274,6 +277,10 @@ class ReminderScheduler:
         assert self._kick is not None
         while True:
             await self._kick.wait()
+            if not self._poke_all:
+                # A command poked its room: the answer goes out first (it shares the
+                # database thread), and a burst of commands is looked at once.
+                await asyncio.sleep(POKE_DELAY)
             self._kick.clear()
             rooms = None if self._poke_all else sorted(self._poke_rooms)
             self._poke_all = False

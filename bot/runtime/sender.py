@@ -81,7 +81,11 @@ class OutboxSender:
         self._idle_until: float | None = None
         self.delivery = Delivery(db, dbt, DirectRooms(db, dbt, clock=clock))
 
-    def wake(self) -> None:
+    def wake(self, room_id: str | None = None) -> None:
+        """Something was queued (for `room_id`, when the caller knows it: that room's
+        queue is started at once, without first reading the outbox for it)."""
+        if room_id is not None and self.enabled and room_id not in self._skipped():
+            self._start(room_id)
         self._wake.set()
 
     def stop(self) -> None:
@@ -154,12 +158,15 @@ class OutboxSender:
         """Start a drain for every queue with pending messages that may go now."""
         self._idle_until = None
         rows = await self.dbt.run_until_answered(self._pending, self._skipped(), 1)
-        keys = {outbox.queue_key(row) for row in rows}
+        keys = {outbox.queue_key(row) for row in rows} - set(self._drains)
         for key in keys:
-            drain = asyncio.create_task(self._drain(key), name=f"send-{key}")
-            self._drains[key] = drain
-            drain.add_done_callback(partial(self._drained, key))
+            self._start(key)
         return len(keys)
+
+    def _start(self, key: str) -> None:
+        drain = asyncio.create_task(self._drain(key), name=f"send-{key}")
+        self._drains[key] = drain
+        drain.add_done_callback(partial(self._drained, key))
 
     async def _drain(self, key: str) -> Outcome:
         """Send one queue's messages in order until it is empty, or one cannot go (yet)."""
