@@ -166,7 +166,9 @@ class OutboxSender:
     def _start(self, key: str) -> None:
         drain = asyncio.create_task(self._drain(key), name=f"send-{key}")
         self._drains[key] = drain
-        drain.add_done_callback(partial(self._drained, key))
+        # What had been sent when it started: should it end up waiting for another
+        # message, anything sent since (even while it ran) may be that message.
+        drain.add_done_callback(partial(self._drained, key, self._progress))
 
     async def _drain(self, key: str) -> Outcome:
         """Send one queue's messages in order until it is empty, or one cannot go (yet)."""
@@ -184,7 +186,7 @@ class OutboxSender:
                     self._progress += 1
         return Outcome.WAITING
 
-    def _drained(self, key: str, drain: asyncio.Task[Outcome]) -> None:
+    def _drained(self, key: str, progress_at_start: int, drain: asyncio.Task[Outcome]) -> None:
         if self._drains.get(key) is drain:
             del self._drains[key]
         if drain.cancelled():
@@ -198,7 +200,7 @@ class OutboxSender:
         if outcome is Outcome.FAILED:
             self._back_off(key)
         elif outcome is Outcome.WAITING:
-            self._waiting[key] = (self._progress, self._now())
+            self._waiting[key] = (progress_at_start, self._now())
         else:
             self._retry_at.pop(key, None)
             self._failures.pop(key, None)
