@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -23,28 +21,14 @@ from bot.crypto import crosssigning
 from bot.crypto import status as crypto_status
 from bot.devtools.synapse import LocalSynapse
 from tests.integration.conftest import PASSWORD, BotFactory, unique
+from tests.integration.js_client import JS_DIR, SCRIPT, node_or_skip
 
 pytestmark = pytest.mark.synapse
-
-JS_DIR = Path(__file__).resolve().parents[1] / "js"
-SCRIPT = JS_DIR / "element_client.mjs"
 
 
 @pytest.fixture(scope="session")
 def node() -> str:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("Node.js is not installed (needed for matrix-js-sdk)")
-    if not (JS_DIR / "node_modules" / "matrix-js-sdk").is_dir():
-        npm = shutil.which("npm")
-        assert npm is not None, "npm is needed: npm ci --prefix tests/js"
-        subprocess.run(
-            [npm, "ci", "--prefix", str(JS_DIR), "--no-audit", "--no-fund"],
-            check=True,
-            timeout=300,
-            capture_output=True,
-        )
-    return node
+    return node_or_skip()
 
 
 async def run_js(node: str, **opts: Any) -> dict[str, Any]:
