@@ -36,8 +36,6 @@ from pathlib import Path
 import pytest
 
 from bot.devtools.light_member import RoomEvent
-from bot.devtools.synapse import LocalSynapse
-from tests.integration.bot_process import BotProcess
 from tests.integration.committee_day import (
     RECORDED,
     UNDECRYPTABLE,
@@ -45,14 +43,12 @@ from tests.integration.committee_day import (
     wait_until_done,
 )
 from tests.integration.committee_script import Command, RoomScript
-from tests.integration.conftest import PASSWORD, write_config
 from tests.integration.load_rooms import (
-    FAST_LOGIN,
     LoadRoom,
-    build_cast,
     histories,
     wait_until_bot_joined,
 )
+from tests.integration.load_scene import load_scene
 
 COMMANDS = int(os.environ.get("BENCH_BACKLOG_COMMANDS", 1000))
 ROOMS = int(os.environ.get("BENCH_BACKLOG_ROOMS", 20))
@@ -125,27 +121,19 @@ def check_phase(
 @pytest.mark.benchmark
 @pytest.mark.timeout(1800)
 async def test_backlog_against_live(tmp_path: Path) -> None:
-    server = LocalSynapse(tmp_path / "hs", extra_config=FAST_LOGIN)
-    await asyncio.to_thread(server.start)
-    bot: BotProcess | None = None
-    cast = None
-    try:
-        bot_user = await asyncio.to_thread(server.register, "bot", PASSWORD)
-        config = write_config(tmp_path, server, "bot")
-        cast = await build_cast(
-            server,
-            bot_user,
-            tmp_path / "stores",
-            rooms=ROOMS,
-            users=ENCRYPTED * PER_ENCRYPTED_ROOM + (ROOMS - ENCRYPTED) * (MEMBERS_PER_ROOM - 1),
-            encrypted_rooms=ENCRYPTED,
-            per_encrypted_room=PER_ENCRYPTED_ROOM,
-        )
+    async with load_scene(
+        tmp_path,
+        rooms=ROOMS,
+        users=ENCRYPTED * PER_ENCRYPTED_ROOM + (ROOMS - ENCRYPTED) * (MEMBERS_PER_ROOM - 1),
+        encrypted_rooms=ENCRYPTED,
+        per_encrypted_room=PER_ENCRYPTED_ROOM,
+    ) as scene:
+        cast, bot_user = scene.cast, scene.bot_user
         rooms = cast.rooms
         # The encrypted rooms come first and are the busiest: their gaps are paged back.
         sizes = room_sizes(COMMANDS, ROOMS)[::-1]
         writers = [RoomScript(i, room.members) for i, room in enumerate(rooms)]
-        bot = BotProcess(config)
+        bot = scene.bot()
         bot.start()
         await bot.wait_ready()
         await wait_until_bot_joined(cast, bot_user)
@@ -187,12 +175,6 @@ async def test_backlog_against_live(tmp_path: Path) -> None:
         problems += [f"bot log: {line}" for line in bot.errors()[:20]]
         db.dispose()
         assert not problems, "\n".join(problems[:30])
-    finally:
-        if bot is not None:
-            bot.stop()
-        if cast is not None:
-            await cast.close()
-        await asyncio.to_thread(server.stop)
 
 
 def _zero() -> dt.timedelta:

@@ -20,15 +20,12 @@ command's), and the bot process's peak resident memory (VmHWM).
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from pathlib import Path
 
 import pytest
 
-from bot.devtools.synapse import LocalSynapse
-from tests.integration.bot_process import BotProcess
 from tests.integration.committee_day import (
     DaySize,
     check_day,
@@ -36,8 +33,8 @@ from tests.integration.committee_day import (
     run_day,
     wait_until_done,
 )
-from tests.integration.conftest import PASSWORD, write_config
-from tests.integration.load_rooms import FAST_LOGIN, build_cast, wait_until_bot_joined
+from tests.integration.load_rooms import wait_until_bot_joined
+from tests.integration.load_scene import load_scene
 
 
 def _env(name: str, default: int) -> int:
@@ -56,22 +53,11 @@ SIZE = DaySize(
 @pytest.mark.benchmark
 @pytest.mark.timeout(1800)
 async def test_committee_day_under_load(tmp_path: Path) -> None:
-    server = LocalSynapse(tmp_path / "hs", extra_config=FAST_LOGIN)
-    await asyncio.to_thread(server.start)
-    bot: BotProcess | None = None
-    cast = None
-    try:
-        started = time.monotonic()
-        bot_user = await asyncio.to_thread(server.register, "bot", PASSWORD)
-        config = write_config(tmp_path, server, "bot")
-        cast = await build_cast(
-            server,
-            bot_user,
-            tmp_path / "stores",
-            rooms=SIZE.rooms,
-            users=SIZE.users,
-            encrypted_rooms=SIZE.encrypted_rooms,
-        )
+    started = time.monotonic()
+    async with load_scene(
+        tmp_path, rooms=SIZE.rooms, users=SIZE.users, encrypted_rooms=SIZE.encrypted_rooms
+    ) as scene:
+        cast, bot_user = scene.cast, scene.bot_user
         members = len(cast.light) + len(cast.nio)
         print(
             f"\nset-up: {members} members ({len(cast.nio)} with encryption) in "
@@ -79,7 +65,7 @@ async def test_committee_day_under_load(tmp_path: Path) -> None:
             f"{time.monotonic() - started:.0f} s"
         )
         offset = clock_offset(20 + SIZE.seconds / 3)  # Monday 09:00 a third into the day
-        bot = BotProcess(config, clock_offset=offset)
+        bot = scene.bot(clock_offset=offset)
         bot.start()
         await bot.wait_ready(timeout=120)
         await wait_until_bot_joined(cast, bot_user, timeout=300)
@@ -99,9 +85,3 @@ async def test_committee_day_under_load(tmp_path: Path) -> None:
         print(result.figures())
         print(f"bot process peak memory (VmHWM): {bot.peak_rss_mb():.0f} MiB")
         assert not result.problems, "\n".join(result.problems[:30])
-    finally:
-        if bot is not None:
-            bot.stop()
-        if cast is not None:
-            await cast.close()
-        await asyncio.to_thread(server.stop)

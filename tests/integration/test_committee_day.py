@@ -5,13 +5,10 @@ once, nothing lost. The load version with figures: tests/benchmarks/bench_commit
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
 
-from bot.devtools.synapse import LocalSynapse
-from tests.integration.bot_process import BotProcess
 from tests.integration.committee_day import (
     DaySize,
     check_day,
@@ -19,8 +16,8 @@ from tests.integration.committee_day import (
     run_day,
     wait_until_done,
 )
-from tests.integration.conftest import PASSWORD, write_config
-from tests.integration.load_rooms import FAST_LOGIN, build_cast, wait_until_bot_joined
+from tests.integration.load_rooms import wait_until_bot_joined
+from tests.integration.load_scene import load_scene
 
 pytestmark = pytest.mark.synapse
 
@@ -28,38 +25,20 @@ SIZE = DaySize(rooms=8, users=30, encrypted_rooms=2, commands_per_room=19, secon
 
 
 async def test_a_committee_day_every_command_answered_once_nothing_lost(tmp_path: Path) -> None:
-    server = LocalSynapse(tmp_path / "hs", extra_config=FAST_LOGIN)
-    await asyncio.to_thread(server.start)
-    bot: BotProcess | None = None
-    cast = None
-    try:
-        bot_user = await asyncio.to_thread(server.register, "bot", PASSWORD)
-        config = write_config(tmp_path, server, "bot")
-        cast = await build_cast(
-            server,
-            bot_user,
-            tmp_path / "stores",
-            rooms=SIZE.rooms,
-            users=SIZE.users,
-            encrypted_rooms=SIZE.encrypted_rooms,
-        )
+    async with load_scene(
+        tmp_path, rooms=SIZE.rooms, users=SIZE.users, encrypted_rooms=SIZE.encrypted_rooms
+    ) as scene:
         # Monday 09:00 (digest, agreements' reminders) halfway through the members' day.
         offset = clock_offset(10 + SIZE.seconds / 2)
-        bot = BotProcess(config, clock_offset=offset)
+        bot = scene.bot(clock_offset=offset)
         bot.start()
         await bot.wait_ready()
-        await wait_until_bot_joined(cast, bot_user)
-        sent = await run_day(cast, SIZE)
+        await wait_until_bot_joined(scene.cast, scene.bot_user)
+        sent = await run_day(scene.cast, SIZE)
         db = bot.database()
         await wait_until_done(db, sent, offset, timeout=120)
-        result = await check_day(cast, sent, db, bot_user, bot.errors())
+        result = await check_day(scene.cast, sent, db, scene.bot_user, bot.errors())
         db.dispose()
         print("\n" + result.figures())
         assert len(sent) == SIZE.rooms * SIZE.commands_per_room
         assert not result.problems, "\n".join(result.problems[:30])
-    finally:
-        if bot is not None:
-            bot.stop()
-        if cast is not None:
-            await cast.close()
-        await asyncio.to_thread(server.stop)
