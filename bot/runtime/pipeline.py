@@ -148,8 +148,6 @@ class Pipeline:
         self.user_id = user_id
         self._queues: dict[str, asyncio.Queue[RoomBatch]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
-        self._idle = asyncio.Event()
-        self._idle.set()
 
     async def submit(self, seq: int, token: str, batches: list[RoomBatch]) -> None:
         """Queue one sync's batches; its token is saved when they all are handled."""
@@ -157,7 +155,6 @@ class Pipeline:
         if not batches:
             await self.watermark.advance()
             return
-        self._idle.clear()
         for batch in batches:
             queue = self._queues.setdefault(batch.room_id, asyncio.Queue())
             queue.put_nowait(batch)
@@ -166,10 +163,6 @@ class Pipeline:
                 self._workers[batch.room_id] = asyncio.create_task(
                     self._work(batch.room_id, queue), name=f"room-{batch.room_id}"
                 )
-
-    async def wait_idle(self) -> None:
-        """Until every queued batch is handled (tests, benchmarks, shutdown)."""
-        await self._idle.wait()
 
     async def stop(self) -> None:
         for worker in list(self._workers.values()):
@@ -194,8 +187,6 @@ class Pipeline:
                 await self.watermark.advance()
         if self._workers.get(room_id) is asyncio.current_task():
             del self._workers[room_id]
-        if not self._workers:
-            self._idle.set()
 
     async def _handle_batch(self, batch: RoomBatch) -> None:
         events = batch.events
