@@ -99,7 +99,7 @@ def handle_reaction(
             events.mark_processed(s, reaction.event_id, reaction.room_id)
             return 0
         target = outbox.find_by_event_id(s, reaction.target_event_id)
-        replies: list[Reply] = []
+        replies: list[AnyEffect] = []
         if target is not None and target.ref_kind is not None and target.ref_id is not None:
             ctx = _context(s, reaction, conf, now)
             replies = conf.registry.react(ctx, reaction.key, target.ref_kind, target.ref_id)

@@ -26,7 +26,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -36,6 +36,7 @@ from sqlmodel import Session
 
 from bot.runtime.dbthread import UNAVAILABLE, DbThread
 from bot.runtime.outgoing import enqueue_effect
+from commands.core.timers import TimerResult, TimerRule
 from commands.general.role_rules import CREATOR_POWER_LEVEL
 from commands.reminders.plan import Plan, ReminderEnv, mark_handled, plan
 from storage import lease as lease_store
@@ -83,6 +84,40 @@ def queue_due(s: Session, now: dt.datetime, env: ReminderEnv, room_id: str | Non
     return result
 
 
+def run_timers(
+    s: Session,
+    now: dt.datetime,
+    env: ReminderEnv,
+    timers: Sequence[TimerRule],
+    room_id: str | None = None,
+    *,
+    post: bool = True,
+) -> TimerResult:
+    """Run the features' timers (commands.core.timers) in the caller's transaction and
+    queue what they owe (`post` False: only find out whether and when something is due).
+
+    Each timer runs in a savepoint: one that fails is logged and looked at again in a
+    minute, and neither the reminders nor the other timers are held up by it.
+    """
+    total = TimerResult()
+    for rule in timers:
+        savepoint = s.begin_nested()
+        try:
+            result = rule.run(s, now, env, room_id)
+            if post:
+                for owed in result.effects:
+                    enqueue_effect(s, owed.key, owed.room_id, owed.effect)
+            savepoint.commit()
+        except Exception:
+            savepoint.rollback()
+            log.exception("the timer %s failed (room %s); retrying in a minute", rule.name, room_id)
+            total.later(now + dt.timedelta(minutes=1))
+            continue
+        total.effects.extend(result.effects)
+        total.later(now if result.effects and not post else result.next_at)
+    return total
+
+
 class ReminderScheduler:
     def __init__(
         self,
@@ -95,8 +130,10 @@ class ReminderScheduler:
         lease_ttl: dt.timedelta = LEASE_TTL,
         renew_every: dt.timedelta = LEASE_RENEW_EVERY,
         sync_grace: float = 35.0,
+        timers: Sequence[TimerRule] = (),
     ) -> None:
         self.db = db
+        self.timers = tuple(timers)
         self.dbt = dbt
         self.env = env
         self.clock = clock
@@ -382,9 +419,15 @@ class ReminderScheduler:
                 self.lease_lost = True
                 return 0, None
             result = queue_due(s, now, self.env, room_id)
-            queued = sum(1 for due in result.due if due.reply is not None)
+            timed = run_timers(s, now, self.env, self.timers, room_id)
+            result.later(timed.next_at)
+            queued = sum(1 for due in result.due if due.reply is not None) + len(timed.effects)
             if queued:
-                log.info("queued %d reminder(s); next check at %s", queued, result.next_at)
+                log.info(
+                    "queued %d reminder(s) and timed messages; next check at %s",
+                    queued,
+                    result.next_at,
+                )
             return queued, result.next_at
 
     def _fire_now(self, room_id: str | None) -> tuple[int, dt.datetime | None]:
@@ -397,6 +440,7 @@ class ReminderScheduler:
         """When something is due, without posting it (``now`` if something is due now)."""
         with self.db.session() as s:
             result = plan(s, now, self.env, room_id=room_id)
+            result.later(run_timers(s, now, self.env, self.timers, room_id, post=False).next_at)
             s.rollback()
             return now if result.due else result.next_at
 
@@ -444,4 +488,5 @@ def for_bot(bot: Any) -> ReminderScheduler:
         clock=bot.clock,
         wake_outbox=bot.sender.wake,
         sync_grace=bot.sync_timeout_ms / 1000 + 5.0,
+        timers=bot.settings.registry.timers,
     )

@@ -107,4 +107,4 @@ class Edit(Effect):
 AnyEffect = Reply | PollStart | PollEnd | File | Edit
 
 # What a handler returns: text (a reply to the command) or effects, one or several.
-HandlerResult = Reply | Rich | Sequence[Reply | Rich]
+HandlerResult = AnyEffect | Rich | Sequence[AnyEffect | Rich]

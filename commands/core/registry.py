@@ -22,11 +22,12 @@ from dataclasses import dataclass
 
 from commands.core import i18n
 from commands.core.context import Context, Role
-from commands.core.effects import HandlerResult, Reply
+from commands.core.effects import AnyEffect, Effect, HandlerResult, Reply
 from commands.core.errors import CommandError, PermissionDenied, UsageError
 from commands.core.reactions import ReactionHandler, ReactionRule, normalise_key
 from commands.core.rich import Rich
 from commands.core.setting import Setting
+from commands.core.timers import Timer, TimerRule
 from storage.db import UNAVAILABLE as DATABASE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ class Router:
         self._commands: list[_Declared] = []
         self.reactions: list[ReactionRule] = []
         self.settings: list[Setting] = []
+        self.timers: list[TimerRule] = []
         self.included: list[Router] = []
 
     def command(
@@ -124,6 +126,15 @@ class Router:
         self.settings.append(setting)
         return setting
 
+    def timer(self, name: str) -> Callable[[Timer], Timer]:
+        """Work at a time of the feature's own (see commands.core.timers)."""
+
+        def declare(run: Timer) -> Timer:
+            self.timers.append(TimerRule(name, run))
+            return run
+
+        return declare
+
     def include(self, *routers: Router) -> Router:
         self.included.extend(routers)
         return self
@@ -152,6 +163,7 @@ class Registry:
         self.commands: list[Command] = []
         self.reactions: list[ReactionRule] = []
         self.settings: list[Setting] = []
+        self.timers: list[TimerRule] = []
         self._by_name: dict[str, Command] = {}
         self._setting_by_name: dict[str, Setting] = {}
         for top in routers:
@@ -159,6 +171,7 @@ class Registry:
                 for cmd in router.declared(group):
                     self._add_command(cmd)
                 self.reactions.extend(router.reactions)
+                self.timers.extend(router.timers)
                 for setting in router.settings:
                     self._add_setting(setting)
 
@@ -206,7 +219,7 @@ class Registry:
         head, args = match.group(1), (match.group(2) or "").strip()
         return head, args
 
-    def dispatch(self, ctx: Context, body: str) -> list[Reply] | None:
+    def dispatch(self, ctx: Context, body: str) -> list[AnyEffect] | None:
         """Run the command in `body`; None when it is no command at all.
 
         Any failure rolls back what the handler wrote, so bad input never leaves
@@ -241,7 +254,7 @@ class Registry:
             log.exception("command %s failed in %s", cmd.name, ctx.room_id)
             return [Reply(i18n.t(ctx.lang, "error.internal"), in_reply_to=ctx.event_id)]
 
-    def react(self, ctx: Context, key: str, ref_kind: str, ref_id: int) -> list[Reply]:
+    def react(self, ctx: Context, key: str, ref_kind: str, ref_id: int) -> list[AnyEffect]:
         """Run the rule for this reaction; a reaction no rule handles is silently fine.
 
         Unlike a command, a failing rule raises: a reaction gets no answer of its own,
@@ -294,9 +307,9 @@ class Registry:
         return Reply(msg, in_reply_to=ctx.event_id)
 
 
-def _normalise(ctx: Context, result: HandlerResult) -> list[Reply]:
-    items: Sequence[Reply | Rich] = [result] if isinstance(result, (Reply, Rich)) else result
-    replies: list[Reply] = []
+def _normalise(ctx: Context, result: HandlerResult) -> list[AnyEffect]:
+    items: Sequence[AnyEffect | Rich] = [result] if isinstance(result, Effect | Rich) else result
+    replies: list[AnyEffect] = []
     for item in items:
         if isinstance(item, Rich):
             item = Reply(item, in_reply_to=ctx.event_id)
