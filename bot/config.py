@@ -6,6 +6,7 @@ can be read by an operator who did not write the code.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -163,6 +164,11 @@ class Config(_Strict):
         if self.database.url:
             return self.database.url
         return f"sqlite:///{(self.data_dir / 'gremienbot.db').resolve()}"
+
+    def build_defaults(self) -> Defaults:
+        """The configured defaults, with each feature's settings from its section."""
+        features: dict[str, object] = {}
+        return dataclasses.replace(self.defaults.build(), features=features)
 
     def may_invite(self, user_id: str) -> bool:
         inviters = self.allowed_inviters

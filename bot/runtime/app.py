@@ -66,7 +66,7 @@ class GremienBot:
             prefix=config.command_prefix,
             coordinators=frozenset(config.coordination),
             registry=build_registry(),
-            defaults=config.defaults.build(),
+            defaults=config.build_defaults(),
             catchup_horizon=dt.timedelta(days=config.catchup.horizon_days),
         )
         self.sender = OutboxSender(

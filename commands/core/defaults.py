@@ -6,7 +6,9 @@ from it and hands it to every part that needs one (the Context, the reminder pla
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from commands.core.i18n import Language
@@ -18,7 +20,19 @@ class Defaults:
     timezone: str = "Europe/Berlin"
     # German state whose public holidays are no working days (DESIGN.md: reminders).
     state: str = "NW"
+    # Each feature's own settings from the config (polls, evaluation, overview …), by the
+    # feature's name; a feature reads its own with `feature_settings()`.
+    features: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+S = TypeVar("S")
+
+
+def feature_settings(defaults: Defaults, name: str, default: S) -> S:
+    """The settings the config gives feature `name`, else the feature's own defaults."""
+    found = defaults.features.get(name)
+    return found if isinstance(found, type(default)) else default
