@@ -103,3 +103,20 @@ def all_room_settings(db: Session) -> dict[str, dict[str, str]]:
     for row in db.exec(select(RoomSetting)):
         found.setdefault(row.room_id, {})[row.key] = row.value
     return found
+
+
+def remember_name(db: Session, room_id: str, name: str | None) -> None:
+    """Store the room's current name when it changed (shortened to what the column holds)."""
+    room = get_room(db, room_id)
+    if room is None or not name:
+        return
+    name = name[:255]
+    if room.name != name:
+        room.name = name
+        db.add(room)
+
+
+def room_label(db: Session, room_id: str) -> str:
+    """How texts about several rooms name a room: its name, else its ID."""
+    room = get_room(db, room_id)
+    return room.name if room is not None and room.name else room_id

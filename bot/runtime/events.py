@@ -196,6 +196,7 @@ class EventHandlers:
             members={uid: (u.display_name or "") for uid, u in room.users.items()},
             power_levels=await self.power_levels(room),
             thread_root=thread_root(content),
+            room_name=room.display_name,
         )
         rt = self.rt
         if await self.db(handle_message, rt.db, msg, rt.settings, rt.clock):

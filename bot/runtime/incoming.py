@@ -44,6 +44,8 @@ class IncomingMessage:
     power_levels: Mapping[str, int] = field(default_factory=dict)
     # The root of the thread the command was written in: it is answered there.
     thread_root: str | None = None
+    # The room's name as its members see it (remembered for texts about several rooms).
+    room_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ def handle_message(
             queue_effects(s, msg.event_id, msg.room_id, [_too_old(s, msg, conf)])
             events.mark_processed(s, msg.event_id, msg.room_id)
             return 1
+        rooms.remember_name(s, msg.room_id, msg.room_name)
         ctx = _context(s, msg, conf, now)
         replies = conf.registry.dispatch(ctx, msg.body) or []
         queued = queue_effects(s, msg.event_id, msg.room_id, replies, thread_root=msg.thread_root)
