@@ -188,6 +188,14 @@ def find_by_event_id(db: Session, event_id: str) -> OutboxMessage | None:
     return db.exec(select(OutboxMessage).where(OutboxMessage.event_id == event_id)).first()
 
 
+def rows_about(db: Session, ref_kind: str, ref_id: int) -> list[OutboxMessage]:
+    """Every message about one object (e.g. a poll's start in each member's DM room)."""
+    stmt = select(OutboxMessage).where(
+        OutboxMessage.ref_kind == ref_kind, OutboxMessage.ref_id == ref_id
+    )
+    return list(db.exec(stmt.order_by(col(OutboxMessage.id))))
+
+
 def drop_pending(db: Session, room_id: str) -> int:
     """Give up what is still queued for a room the bot is no longer in."""
     rows = list(

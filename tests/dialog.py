@@ -17,17 +17,22 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func, or_
 from sqlmodel import col, select
 
 from bot.runtime.incoming import (
     BotSettings,
     IncomingMessage,
+    IncomingPollResponse,
     IncomingReaction,
     handle_message,
+    handle_poll_response,
     handle_reaction,
     reply_key,
 )
 from bot.runtime.limits import MAX_PARTS
+from bot.runtime.matrix_content import text_of
+from bot.runtime.matrix_render import with_target
 from commands.core.defaults import Defaults
 from commands.core.registry import Registry
 from commands.features import build_registry
@@ -42,6 +47,7 @@ ANNA = "@anna:example.org"
 BEN = "@ben:example.org"
 CARLA = "@carla:example.org"
 CHAIR = "@vorsitz:example.org"
+BOT = "@gremienbot:example.org"
 COORDINATOR = "@buero:example.org"
 STRANGER = "@fremd:example.org"
 
@@ -56,6 +62,7 @@ class Sent:
     event_id: str
     # None: a direct message to a member, whose room the Dialog does not make.
     room_id: str | None
+    to_user: str | None
     event_type: str
     content: dict[str, Any]
     # What the message is about (from the outbox): replies and reactions act on it.
@@ -64,7 +71,8 @@ class Sent:
 
     @property
     def body(self) -> str:
-        return str(self.content.get("body", ""))
+        """What a member reads: the text, or a poll's text fallback."""
+        return str(self.content.get("body") or text_of(self.content))
 
     @property
     def html(self) -> str:
@@ -105,6 +113,7 @@ class Dialog:
     server_name: str = "example.org"
     defaults: Defaults = field(default_factory=Defaults)
     registry: Registry = REGISTRY
+    bot_user: str = BOT
     # Event IDs of the members' messages; two dialogs on one database need distinct ones.
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     last_event_id: str = ""
@@ -117,6 +126,7 @@ class Dialog:
             coordinators=self.coordinators,
             registry=self.registry,
             defaults=self.defaults,
+            bot_user=self.bot_user,
         )
 
     def say(
@@ -148,8 +158,9 @@ class Dialog:
             power_levels=dict(self.power_levels),
         )
         self._join()
+        before = self._last_row()
         queued = handle_message(self.database, msg, self.settings, lambda: self.now)
-        return self._sent(event_id, queued)
+        return self._sent(before, event_id, queued)
 
     def text(self, sender: str, body: str, **kw: Any) -> str:
         """The plain text of all replies, joined: what the member reads."""
@@ -171,8 +182,35 @@ class Dialog:
             power_levels=dict(self.power_levels),
         )
         self._join()
+        before = self._last_row()
         queued = handle_reaction(self.database, reaction, self.settings, lambda: self.now)
-        return self._sent(event_id, queued)
+        return self._sent(before, event_id, queued)
+
+    def answer_poll(
+        self,
+        sender: str,
+        poll_event_id: str,
+        answers: tuple[str, ...] | None,
+        *,
+        room_id: str | None = None,
+    ) -> list[Sent]:
+        """Answer the native poll `poll_event_id` (an m.poll.response from the sender's
+        client), in this room or in `room_id` (a direct-message room)."""
+        event_id = self._next_event_id()
+        answer = IncomingPollResponse(
+            room_id=room_id or self.room_id,
+            event_id=event_id,
+            sender=sender,
+            timestamp=self.now,
+            start_event_id=poll_event_id,
+            answers=answers,
+            members=dict(self.members) if room_id is None else {sender: "", self.bot_user: ""},
+            power_levels=dict(self.power_levels),
+        )
+        self._join()
+        before = self._last_row()
+        queued = handle_poll_response(self.database, answer, self.settings, lambda: self.now)
+        return self._sent(before, event_id, queued)
 
     def event_about(self, ref_kind: str, ref_id: int) -> str:
         """The event ID of the latest message the bot sent about (kind, id), in any room."""
@@ -198,12 +236,23 @@ class Dialog:
             pending = select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING)
             for row in s.exec(pending.order_by(col(OutboxMessage.id))):
                 assert row.id is not None
+                if row.target_id is not None:  # an edit or poll end names its target's event
+                    target = outbox.get(s, row.target_id)
+                    assert target is not None
+                    assert target.event_id is not None
+                    row.content = json.dumps(with_target(json.loads(row.content), target.event_id))
                 outbox.mark_sent(s, row.id, f"$bot{row.id}", at=self.now)
 
-    def _sent(self, source_event_id: str, queued: int) -> list[Sent]:
-        """The messages the bot queued for this event, once the homeserver took them."""
+    def _last_row(self) -> int:
+        with self.database.session() as s:
+            return int(s.exec(select(func.max(OutboxMessage.id))).one() or 0)
+
+    def _sent(self, after: int, source_event_id: str = "", queued: int = 0) -> list[Sent]:
+        """The messages the bot queued for the event just handled (a long one in parts,
+        effects for other rooms and direct messages too), once the homeserver took them.
+
+        A replayed event queues nothing new: its replies are found under their keys."""
         self.deliver()
-        # A message too long for one event went out in parts (bot.runtime.limits).
         keys = [
             outbox.txn_id_for(key)
             for i in range(queued)
@@ -211,9 +260,15 @@ class Dialog:
             for key in [base, *(f"{base}:part{n}" for n in range(2, MAX_PARTS + 1))]
         ]
         with self.database.session() as s:
-            rows = s.exec(select(OutboxMessage).where(col(OutboxMessage.txn_id).in_(keys)))
-            by_txn = {row.txn_id: row for row in rows}
-        return [_as_sent(by_txn[k]) for k in keys if k in by_txn]
+            stmt = select(OutboxMessage).where(
+                or_(col(OutboxMessage.id) > after, col(OutboxMessage.txn_id).in_(keys))
+            )
+            rows = list(s.exec(stmt.order_by(col(OutboxMessage.id))))
+        return [_as_sent(row) for row in rows]
+
+    def sent_since(self, after: int) -> list[Sent]:
+        """Everything the bot queued after outbox row `after` (e.g. by a timer)."""
+        return self._sent(after)
 
     def _next_event_id(self) -> str:
         return f"$ev{next(self._ids)}"
@@ -230,6 +285,7 @@ def _as_sent(row: OutboxMessage) -> Sent:
     return Sent(
         event_id=row.event_id,
         room_id=row.room_id,
+        to_user=row.to_user,
         event_type=row.event_type,
         content=json.loads(row.content),
         ref_kind=row.ref_kind,

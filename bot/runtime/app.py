@@ -68,6 +68,7 @@ class GremienBot:
             registry=build_registry(),
             defaults=config.build_defaults(),
             catchup_horizon=dt.timedelta(days=config.catchup.horizon_days),
+            bot_user=config.user_id,
         )
         self.sender = OutboxSender(
             self.db,

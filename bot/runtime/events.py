@@ -27,6 +27,7 @@ from nio import (
     RoomGetStateResponse,
     RoomKeyEvent,
     RoomMessageText,
+    UnknownEvent,
 )
 
 from bot.config import Config
@@ -35,13 +36,17 @@ from bot.runtime.dbthread import DbThread
 from bot.runtime.incoming import (
     BotSettings,
     IncomingMessage,
+    IncomingPollResponse,
     IncomingReaction,
     handle_message,
+    handle_poll_response,
     handle_reaction,
     queue_effects,
 )
 from bot.runtime.matrix_content import (
+    POLL_RESPONSE_TYPES,
     mentioned_users,
+    parse_poll_response,
     replied_to,
     strip_reply_fallback,
     thread_root,
@@ -107,6 +112,8 @@ class EventHandlers:
             await self.on_text(room, event)
         elif isinstance(event, ReactionEvent):
             await self.on_reaction(room, event)
+        elif isinstance(event, UnknownEvent) and event.type in POLL_RESPONSE_TYPES:
+            await self.on_poll_response(room, event)
         elif isinstance(event, MegolmEvent):
             await self.on_undecryptable(room, event)
 
@@ -217,6 +224,31 @@ class EventHandlers:
         rt = self.rt
         if await self.db(handle_reaction, rt.db, reaction, rt.settings, rt.clock):
             rt.sender.wake(room.room_id)
+            rt.poke(room.room_id)
+
+    async def on_poll_response(self, room: MatrixRoom, event: UnknownEvent) -> None:
+        content = event.source.get("content", {})
+        parsed = parse_poll_response(event.type, content if isinstance(content, dict) else {})
+        if parsed is None:
+            log.info(
+                "ignoring poll response %s in %s: it refers to no poll",
+                event.event_id,
+                room.room_id,
+            )
+            return
+        answer = IncomingPollResponse(
+            room_id=room.room_id,
+            event_id=event.event_id,
+            sender=event.sender,
+            timestamp=event_time(event),
+            start_event_id=parsed.start_event_id,
+            answers=parsed.answers,
+            members={uid: (u.display_name or "") for uid, u in room.users.items()},
+            power_levels=await self.power_levels(room),
+        )
+        rt = self.rt
+        if await self.db(handle_poll_response, rt.db, answer, rt.settings, rt.clock):
+            rt.sender.wake()
             rt.poke(room.room_id)
 
     async def power_levels(self, room: MatrixRoom) -> dict[str, int]:

@@ -60,6 +60,8 @@ class BotSettings:
     # Commands older than this when the bot reads them are not carried out (config
     # `catchup.horizon_days`): after a long outage, week-old orders would surprise people.
     catchup_horizon: dt.timedelta = dt.timedelta(days=7)
+    # The bot's own user ID (left out where "every member" is meant).
+    bot_user: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,21 @@ class IncomingReaction:
     timestamp: dt.datetime
     key: str
     target_event_id: str
+    members: Mapping[str, str] = field(default_factory=dict)
+    power_levels: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IncomingPollResponse:
+    """An answer to a native poll (m.poll.response, either form), from any client."""
+
+    room_id: str
+    event_id: str
+    sender: str
+    timestamp: dt.datetime
+    start_event_id: str
+    # The answer IDs as sent; None when the client sent no list of strings.
+    answers: tuple[str, ...] | None
     members: Mapping[str, str] = field(default_factory=dict)
     power_levels: Mapping[str, int] = field(default_factory=dict)
 
@@ -111,8 +128,33 @@ def handle_reaction(
         return queued
 
 
+def handle_poll_response(
+    db: Database, answer: IncomingPollResponse, conf: BotSettings, now: Callable[[], dt.datetime]
+) -> int:
+    """An answer to one of the bot's polls, in a committee room or in a member's
+    direct-message room with the bot; answers to other polls are none of its business."""
+    with db.session() as s:
+        if events.is_processed(s, answer.event_id):
+            return 0
+        poll_start = outbox.find_by_event_id(s, answer.start_event_id)
+        if poll_start is None or poll_start.ref_kind is None or poll_start.ref_id is None:
+            events.mark_processed(s, answer.event_id, answer.room_id)
+            return 0
+        # A direct-message room has no room row: the poll start's row tells whom it was for.
+        if poll_start.to_user is None and not _is_new(s, answer, now):
+            return 0
+        ctx = _context(s, answer, conf, now)
+        ctx = ctx.with_(extra={**ctx.extra, "sent_to": poll_start.to_user})
+        effects = conf.registry.respond(ctx, poll_start.ref_kind, poll_start.ref_id, answer.answers)
+        queued = queue_effects(s, answer.event_id, answer.room_id, effects)
+        events.mark_processed(s, answer.event_id, answer.room_id)
+        return queued
+
+
 def _is_new(
-    s: Session, ev: IncomingMessage | IncomingReaction, now: Callable[[], dt.datetime]
+    s: Session,
+    ev: IncomingMessage | IncomingReaction | IncomingPollResponse,
+    now: Callable[[], dt.datetime],
 ) -> bool:
     """False for events already handled, for history from before the bot joined, and for
     events of a room the bot has been removed from since."""
@@ -145,7 +187,7 @@ def _too_old(s: Session, msg: IncomingMessage, conf: BotSettings) -> Reply:
 
 def _context(
     s: Session,
-    msg: IncomingMessage | IncomingReaction,
+    msg: IncomingMessage | IncomingReaction | IncomingPollResponse,
     conf: BotSettings,
     now: Callable[[], dt.datetime],
 ) -> Context:
@@ -178,6 +220,7 @@ def _context(
         power_levels=msg.power_levels,
         extra=_reply_reference(s, reply_to),
         html_body=msg.html if isinstance(msg, IncomingMessage) else None,
+        bot_user=conf.bot_user,
     )
 
 

@@ -55,6 +55,8 @@ class Context:
     power_levels: Mapping[str, int] = field(default_factory=dict)
     # The message's HTML form (Element pills), when the client sent one.
     html_body: str | None = None
+    # The bot's own user ID (it is a member of every room it answers in).
+    bot_user: str | None = None
     # Free-form extras the bot layer passes (e.g. the referenced object of a replied-to message).
     extra: Mapping[str, Any] = field(default_factory=dict)
 

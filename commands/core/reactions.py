@@ -30,3 +30,16 @@ class ReactionRule:
 def normalise_key(key: str) -> str:
     # Clients add or drop the emoji variation selector (U+FE0F) at will.
     return key.replace("\ufe0f", "").strip()
+
+
+# (context of the answer, the id of the poll the answered message is about, the answer IDs
+# as sent — None when the client sent none or a malformed list)
+PollResponseHandler = Callable[[Context, int, tuple[str, ...] | None], HandlerResult | None]
+
+
+@dataclass(frozen=True)
+class PollResponseRule:
+    """What an answer to one of the bot's native polls about a `ref_kind` object does."""
+
+    ref_kind: str
+    handler: PollResponseHandler

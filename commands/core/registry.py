@@ -24,7 +24,13 @@ from commands.core import i18n
 from commands.core.context import Context, Role
 from commands.core.effects import AnyEffect, Effect, HandlerResult, Reply
 from commands.core.errors import CommandError, PermissionDenied, UsageError
-from commands.core.reactions import ReactionHandler, ReactionRule, normalise_key
+from commands.core.reactions import (
+    PollResponseHandler,
+    PollResponseRule,
+    ReactionHandler,
+    ReactionRule,
+    normalise_key,
+)
 from commands.core.rich import Rich
 from commands.core.setting import Setting
 from commands.core.timers import Timer, TimerRule
@@ -91,6 +97,7 @@ class Router:
         self.group = group
         self._commands: list[_Declared] = []
         self.reactions: list[ReactionRule] = []
+        self.poll_responses: list[PollResponseRule] = []
         self.settings: list[Setting] = []
         self.timers: list[TimerRule] = []
         self.included: list[Router] = []
@@ -117,6 +124,15 @@ class Router:
         def declare(handler: ReactionHandler) -> ReactionHandler:
             normalised = frozenset(normalise_key(k) for k in keys)
             self.reactions.append(ReactionRule(ref_kind, normalised, handler))
+            return handler
+
+        return declare
+
+    def poll_response(self, ref_kind: str) -> Callable[[PollResponseHandler], PollResponseHandler]:
+        """An answer (m.poll.response) to a native poll the bot sent about a `ref_kind`."""
+
+        def declare(handler: PollResponseHandler) -> PollResponseHandler:
+            self.poll_responses.append(PollResponseRule(ref_kind, handler))
             return handler
 
         return declare
@@ -162,6 +178,7 @@ class Registry:
     def __init__(self, routers: Iterable[Router]) -> None:
         self.commands: list[Command] = []
         self.reactions: list[ReactionRule] = []
+        self.poll_responses: list[PollResponseRule] = []
         self.settings: list[Setting] = []
         self.timers: list[TimerRule] = []
         self._by_name: dict[str, Command] = {}
@@ -172,6 +189,7 @@ class Registry:
                     self._add_command(cmd)
                 self.reactions.extend(router.reactions)
                 self.timers.extend(router.timers)
+                self.poll_responses.extend(router.poll_responses)
                 for setting in router.settings:
                     self._add_setting(setting)
 
@@ -265,6 +283,25 @@ class Registry:
                 savepoint = ctx.db.begin_nested()
                 try:
                     result = rule.handler(ctx, key, ref_id)
+                    savepoint.commit()
+                except Exception:
+                    savepoint.rollback()
+                    raise
+                return [] if result is None else _normalise(ctx, result)
+        return []
+
+    def respond(
+        self, ctx: Context, ref_kind: str, ref_id: int, answers: tuple[str, ...] | None
+    ) -> list[AnyEffect]:
+        """Run the rule for an answer to a bot's poll; none: the answer is ignored.
+
+        Like a reaction, a failing rule raises and the bot layer's transaction is undone.
+        """
+        for rule in self.poll_responses:
+            if rule.ref_kind == ref_kind:
+                savepoint = ctx.db.begin_nested()
+                try:
+                    result = rule.handler(ctx, ref_id, answers)
                     savepoint.commit()
                 except Exception:
                     savepoint.rollback()

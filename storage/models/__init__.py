@@ -11,6 +11,14 @@ from storage.models.agreements import (
 from storage.models.direct import DirectRoom
 from storage.models.events import ProcessedEvent, SyncState
 from storage.models.outbox import OutboxFile, OutboxKind, OutboxMessage, OutboxStatus
+from storage.models.polls import (
+    Poll,
+    PollKind,
+    PollVote,
+    Survey,
+    SurveyComment,
+    SurveyParticipant,
+)
 from storage.models.reminders import (
     LogStatus,
     Reminder,
@@ -33,6 +41,9 @@ __all__ = [
     "OutboxKind",
     "OutboxMessage",
     "OutboxStatus",
+    "Poll",
+    "PollKind",
+    "PollVote",
     "ProcessedEvent",
     "Reminder",
     "ReminderLog",
@@ -42,5 +53,8 @@ __all__ = [
     "RoomRole",
     "RoomSetting",
     "SchedulerLease",
+    "Survey",
+    "SurveyComment",
+    "SurveyParticipant",
     "SyncState",
 ]

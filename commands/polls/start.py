@@ -1,0 +1,153 @@
+"""`!puls` (a 1–5 satisfaction pulse, also anonymous by direct message) and `!umfrage`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from commands.core import i18n
+from commands.core.context import Context
+from commands.core.effects import AnyEffect, Reply
+from commands.core.errors import CommandError, UsageError
+from commands.core.registry import Router
+from commands.core.rich import text
+from commands.parsing.dates import format_datetime, parse_when, split_deadline, too_far_ahead
+from commands.polls.common import (
+    ANSWER_LIMIT,
+    MAX_ANSWERS,
+    REF_KIND,
+    check_question,
+    command,
+    number_label,
+    poll_start,
+    pulse_answers,
+)
+from commands.polls.config import poll_settings
+from storage import polls as store
+from storage.models import Poll, PollKind
+
+router = Router()
+
+_ANONYMOUS = frozenset({"anonym", "anonymous", "anon"})
+_MULTIPLE = frozenset({"mehrfach", "mehrere", "multiple", "multi"})
+_DEADLINE_SEGMENT = re.compile(r"^(bis|by|until)\s+", re.IGNORECASE)
+# A poll without a time of day runs to the end of that day.
+_END_OF_DAY = dt.time(23, 59)
+
+
+def _deadline(ctx: Context, when_text: str) -> dt.datetime:
+    when = parse_when(when_text, now=ctx.now)
+    if when is None:
+        raise CommandError("poll.deadline_unclear", value=when_text.strip())
+    moment = when.at(_END_OF_DAY, ctx.tz)
+    if moment <= ctx.now:
+        raise CommandError("poll.deadline_past", date=format_datetime(moment, ctx.lang))
+    if too_far_ahead(when.date, ctx.now.date()):
+        raise CommandError("poll.deadline_too_far", date=format_datetime(moment, ctx.lang))
+    return moment
+
+
+def _take_word(args: str, words: frozenset[str]) -> tuple[bool, str]:
+    head, _, rest = args.strip().partition(" ")
+    if head.casefold() in words:
+        return True, rest.strip()
+    return False, args.strip()
+
+
+def _started(ctx: Context, poll: Poll, effects: list[AnyEffect]) -> list[AnyEffect]:
+    assert poll.closes_at is not None
+    until = format_datetime(poll.closes_at.astimezone(ctx.tz), ctx.lang)
+    if poll.anonymous:
+        sent = sum(1 for e in effects if e.to_user is not None)
+        key = "poll.started_anonymous"
+    elif poll.kind == PollKind.PULSE:
+        sent, key = 0, "poll.started_pulse"
+    else:
+        sent, key = 0, "poll.started"
+    confirmation = i18n.t(
+        ctx.lang,
+        key,
+        number=number_label(poll),
+        question=text(poll.question),
+        until=until,
+        count=sent,
+        anonymous=command(ctx, "puls anonym", "pulse anonymous"),
+        results=command(ctx, "ergebnis", "results", poll.number),
+        close=command(ctx, "schließen", "close", poll.number),
+    )
+    reply = Reply(confirmation, in_reply_to=ctx.event_id, ref_kind=REF_KIND, ref_id=poll.id)
+    return [*effects, reply]
+
+
+@router.command("puls", aliases=("pulse",))
+def pulse(ctx: Context, args: str) -> list[AnyEffect]:
+    settings = poll_settings(ctx.defaults)
+    anonymous, rest = _take_word(args, _ANONYMOUS)
+    question_text, when_text = split_deadline(rest, now=ctx.now)
+    closes_at = (
+        _deadline(ctx, when_text) if when_text is not None else ctx.now + settings.pulse_duration
+    )
+    question = question_text.strip() or settings.pulse_question
+    question = check_question(question or i18n.plain(ctx.lang, "poll.pulse_question"))
+    poll, _created = store.create(
+        ctx.db,
+        room_id=ctx.room_id,
+        kind=PollKind.PULSE,
+        question=question,
+        answers=pulse_answers(ctx.lang),
+        created_by=ctx.sender,
+        at=ctx.now,
+        closes_at=closes_at,
+        anonymous=anonymous,
+        source_event_id=ctx.event_id,
+    )
+    if anonymous:
+        members = [u for u in (ctx.members or {}) if u != ctx.bot_user]
+        if not members:
+            raise CommandError("poll.no_members")
+        effects: list[AnyEffect] = [poll_start(poll, ctx.lang, to_user=u) for u in sorted(members)]
+    else:
+        effects = [poll_start(poll, ctx.lang)]
+    return _started(ctx, poll, effects)
+
+
+@router.command("umfrage", aliases=("poll",))
+def general(ctx: Context, args: str) -> list[AnyEffect]:
+    settings = poll_settings(ctx.defaults)
+    multiple, rest = _take_word(args, _MULTIPLE)
+    segments = [s.strip() for s in rest.split("|")]
+    closes_at: dt.datetime | None = None
+    answers: list[str] = []
+    for segment in segments[1:]:
+        if segment.casefold() in _MULTIPLE:
+            multiple = True
+        elif _DEADLINE_SEGMENT.match(segment) and parse_when(segment, now=ctx.now) is not None:
+            closes_at = _deadline(ctx, segment)
+        elif segment:
+            answers.append(" ".join(segment.split()))
+    question_text, when_text = split_deadline(segments[0], now=ctx.now)
+    if when_text is not None and closes_at is None:
+        closes_at = _deadline(ctx, when_text)
+    question = check_question(question_text)
+    if len(answers) < 2:
+        raise UsageError("poll.too_few_answers", count=len(answers))
+    if len(answers) > MAX_ANSWERS:
+        raise CommandError("poll.too_many_answers", count=len(answers), limit=MAX_ANSWERS)
+    for answer in answers:
+        if len(answer) > ANSWER_LIMIT:
+            raise CommandError("poll.answer_too_long", length=len(answer), limit=ANSWER_LIMIT)
+    if len({a.casefold() for a in answers}) < len(answers):
+        raise CommandError("poll.duplicate_answers")
+    poll, _created = store.create(
+        ctx.db,
+        room_id=ctx.room_id,
+        kind=PollKind.GENERAL,
+        question=question,
+        answers=[store.Answer(f"a{i}", a) for i, a in enumerate(answers, 1)],
+        created_by=ctx.sender,
+        at=ctx.now,
+        closes_at=closes_at or ctx.now + settings.poll_duration,
+        max_selections=len(answers) if multiple else 1,
+        source_event_id=ctx.event_id,
+    )
+    return _started(ctx, poll, [poll_start(poll, ctx.lang)])
