@@ -35,7 +35,8 @@ def started(dialog: Dialog, sender: str, command: str) -> tuple[Sent, Sent]:
     sent = dialog.say(sender, command)
     polls = [s for s in sent if s.event_type == POLL_START]
     replies = [s for s in sent if s.event_type == "m.room.message"]
-    assert len(polls) == 1 and len(replies) == 1, [s.body for s in sent]
+    assert len(polls) == 1, [s.body for s in sent]
+    assert len(replies) == 1, [s.body for s in sent]
     return polls[0], replies[0]
 
 
