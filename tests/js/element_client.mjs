@@ -14,10 +14,15 @@
 //                  looked for there; prints {"ready": …} once the bot answered, then waits
 //                  for `expect` (polls, ended polls, edited messages) and reports what
 //                  matrix-js-sdk made of the bot's events: threads, polls, edits.
+// mode "voter":    as "member", but joins the room `roomId` it was invited to, prints
+//                  {"ready": …}, answers the bot's first poll with answer number
+//                  `answerIndex` exactly as Element sends a vote, and reports once the poll
+//                  has ended what matrix-js-sdk shows: the poll, its end, its end text.
 
 import "./node20-compat.mjs";
 import * as sdk from "matrix-js-sdk";
 import { PollEvent } from "matrix-js-sdk/lib/models/poll.js";
+import { PollResponseEvent } from "matrix-js-sdk/lib/extensible_events_v1/PollResponseEvent.js";
 import {
     OnlySignedDevicesIsolationMode,
     decodeRecoveryKey,
@@ -270,6 +275,39 @@ async function watch() {
     };
 }
 
+async function voter() {
+    const client = await login();
+    const crypto = client.getCrypto();
+    crypto.setDeviceIsolationMode(new OnlySignedDevicesIsolationMode());
+    await crypto.bootstrapCrossSigning({ authUploadDeviceSigningKeys: uiaPassword(client) });
+    await startAndWait(client);
+    const polls = new Map();
+    await until("the invitation", () => client.getRoom(opts.roomId), 200);
+    await client.joinRoom(opts.roomId);
+    const room = await until("the room", () => client.getRoom(opts.roomId));
+    room.on(PollEvent.New, (poll) => {
+        if (poll.rootEvent.getSender() === opts.botUser) polls.set(poll.pollId, poll);
+    });
+    out({ ready: true });
+    const poll = await until("the bot's poll", () => [...polls.values()][0], 200);
+    const answer = poll.pollEvent.answers[opts.answerIndex];
+    const { type, content } = PollResponseEvent.from([answer.id], poll.pollId).serialize();
+    const sent = await client.sendEvent(opts.roomId, type, content);
+    out({ voted: sent.event_id, answerId: answer.id, responseType: type });
+    await until("the poll's end", () => poll.isEnded, 250);
+    await new Promise((r) => setTimeout(r, 300));
+    client.stopClient();
+    return {
+        pollId: poll.pollId,
+        type: poll.rootEvent.getType(),
+        question: poll.pollEvent.question.text,
+        kind: poll.pollEvent.kind.name,
+        endEventId: poll.endEventId ?? null,
+        endText: poll.endEvent?.getContent()?.["org.matrix.msc1767.text"] ?? null,
+        decryptionFailure: poll.rootEvent.isDecryptionFailure(),
+    };
+}
+
 async function operator() {
     let keyId = null;
     const key = decodeRecoveryKey(opts.recoveryKey);
@@ -299,7 +337,7 @@ async function operator() {
 }
 
 try {
-    const modes = { operator, watch, member };
+    const modes = { operator, watch, member, voter };
     const result = await (modes[opts.mode] ?? member)();
     out({ ok: true, ...result });
     process.exit(0);
