@@ -7,6 +7,7 @@ can be read by an operator who did not write the code.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -17,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from commands.core.defaults import Defaults
 from commands.core.i18n import Language
+from commands.evaluation.config import EvaluationSettings
+from commands.polls.config import PollSettings
 
 ENV_PASSWORD = "GREMIENBOT_PASSWORD"
 ENV_ACCESS_TOKEN = "GREMIENBOT_ACCESS_TOKEN"
@@ -108,6 +111,52 @@ class CatchupConfig(_Strict):
     )
 
 
+class PollsConfig(_Strict):
+    pulse_question: str = Field(
+        default="", max_length=500, description="empty: 'Wie zufrieden sind Sie …' by language"
+    )
+    pulse_hours: float = Field(default=24, gt=0, le=24 * 60, description="a pulse's duration")
+    poll_hours: float = Field(default=72, gt=0, le=24 * 365, description="a poll's duration")
+
+    def build(self, voter_key: bytes | None) -> PollSettings:
+        base = PollSettings()
+        return PollSettings(
+            pulse_question=self.pulse_question.strip(),
+            pulse_duration=dt.timedelta(hours=self.pulse_hours),
+            poll_duration=dt.timedelta(hours=self.poll_hours),
+            voter_key=voter_key or base.voter_key,
+        )
+
+
+class EvaluationConfig(_Strict):
+    statements: list[str] = Field(
+        default_factory=list,
+        max_length=30,
+        description="statements rated 1–5; empty: the built-in questionnaire by language",
+    )
+    free_question: str | None = Field(
+        default="", max_length=500, description="empty: the built-in one; null: none"
+    )
+    duration_days: float = Field(default=14, ge=1, le=120)
+    remind_days_before: float = Field(default=3, ge=0, le=60)
+
+    @field_validator("statements")
+    @classmethod
+    def _statements(cls, values: list[str]) -> list[str]:
+        cleaned = [" ".join(v.split()) for v in values]
+        if any(not v or len(v) > 500 for v in cleaned):
+            raise ValueError("each statement must have 1 to 500 characters")
+        return cleaned
+
+    def build(self) -> EvaluationSettings:
+        return EvaluationSettings(
+            statements=tuple(self.statements),
+            free_question=self.free_question.strip() if self.free_question is not None else None,
+            duration=dt.timedelta(days=self.duration_days),
+            remind_before=dt.timedelta(days=self.remind_days_before),
+        )
+
+
 class LoggingConfig(_Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -127,6 +176,8 @@ class Config(_Strict):
     encryption: EncryptionConfig = Field(default_factory=EncryptionConfig)
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
     catchup: CatchupConfig = Field(default_factory=CatchupConfig)
+    polls: PollsConfig = Field(default_factory=PollsConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
 
     @field_validator("homeserver")
@@ -165,9 +216,13 @@ class Config(_Strict):
             return self.database.url
         return f"sqlite:///{(self.data_dir / 'gremienbot.db').resolve()}"
 
-    def build_defaults(self) -> Defaults:
-        """The configured defaults, with each feature's settings from its section."""
-        features: dict[str, object] = {}
+    def build_defaults(self, *, voter_key: bytes | None = None) -> Defaults:
+        """The configured defaults, with each feature's settings from its section;
+        `voter_key` is the secret behind poll voters' hashes (from the data directory)."""
+        features: dict[str, object] = {
+            "polls": self.polls.build(voter_key),
+            "evaluation": self.evaluation.build(),
+        }
         return dataclasses.replace(self.defaults.build(), features=features)
 
     def may_invite(self, user_id: str) -> bool:

@@ -7,7 +7,7 @@ in `!einstellungen`.
 
 from __future__ import annotations
 
-from commands import agreements, general, polls, reminders
+from commands import agreements, evaluation, general, polls, reminders
 from commands.core.registry import Registry
 from commands.general import roles
 
@@ -20,6 +20,7 @@ def build_registry() -> Registry:
             agreements.router,
             reminders.router,
             polls.router,
+            evaluation.router,
             roles.router,  # !rolle: a help section of its own, last
         ]
     )

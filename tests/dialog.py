@@ -28,6 +28,7 @@ from bot.runtime.incoming import (
     handle_message,
     handle_poll_response,
     handle_reaction,
+    handle_text_reply,
     reply_key,
 )
 from bot.runtime.limits import MAX_PARTS
@@ -184,6 +185,26 @@ class Dialog:
         self._join()
         before = self._last_row()
         queued = handle_reaction(self.database, reaction, self.settings, lambda: self.now)
+        return self._sent(before, event_id, queued)
+
+    def reply_plain(
+        self, sender: str, body: str, reply_to: str, *, room_id: str | None = None
+    ) -> list[Sent]:
+        """A plain message (no command) answering the bot's message `reply_to`, in this
+        room or in `room_id` (a direct-message room)."""
+        event_id = self._next_event_id()
+        msg = IncomingMessage(
+            room_id=room_id or self.room_id,
+            event_id=event_id,
+            sender=sender,
+            timestamp=self.now,
+            body=body,
+            reply_to=reply_to,
+            members=dict(self.members) if room_id is None else {sender: "", self.bot_user: ""},
+        )
+        self._join()
+        before = self._last_row()
+        queued = handle_text_reply(self.database, msg, self.settings, lambda: self.now)
         return self._sent(before, event_id, queued)
 
     def answer_poll(

@@ -22,6 +22,7 @@ from nio import AsyncClient, SyncResponse
 from bot.config import Config
 from bot.crypto import crosssigning
 from bot.crypto.trust_policy import TrustPolicyClient
+from bot.runtime import voter_key
 from bot.runtime.dbthread import DbThread
 from bot.runtime.events import EventHandlers, Runtime
 from bot.runtime.incoming import BotSettings
@@ -66,7 +67,7 @@ class GremienBot:
             prefix=config.command_prefix,
             coordinators=frozenset(config.coordination),
             registry=build_registry(),
-            defaults=config.build_defaults(),
+            defaults=config.build_defaults(voter_key=voter_key.load_or_create(config.data_dir)),
             catchup_horizon=dt.timedelta(days=config.catchup.horizon_days),
             bot_user=config.user_id,
         )

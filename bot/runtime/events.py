@@ -41,6 +41,7 @@ from bot.runtime.incoming import (
     handle_message,
     handle_poll_response,
     handle_reaction,
+    handle_text_reply,
     queue_effects,
 )
 from bot.runtime.matrix_content import (
@@ -188,9 +189,11 @@ class EventHandlers:
 
     async def on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
         body = strip_reply_fallback(event.body or "")
-        if not body.lstrip().startswith(self.rt.config.command_prefix):
-            return
         content = event.source.get("content", {})
+        if not body.lstrip().startswith(self.rt.config.command_prefix):
+            if replied_to(content) is not None:  # perhaps an answer to a bot's question
+                await self.on_plain_reply(room, event, body, content)
+            return
         msg = IncomingMessage(
             room_id=room.room_id,
             event_id=event.event_id,
@@ -209,6 +212,22 @@ class EventHandlers:
         if await self.db(handle_message, rt.db, msg, rt.settings, rt.clock):
             rt.sender.wake(room.room_id)  # first: the answer is what the member waits for
             rt.poke(room.room_id)  # the command may have changed what is due
+
+    async def on_plain_reply(
+        self, room: MatrixRoom, event: RoomMessageText, body: str, content: dict[str, Any]
+    ) -> None:
+        msg = IncomingMessage(
+            room_id=room.room_id,
+            event_id=event.event_id,
+            sender=event.sender,
+            timestamp=event_time(event),
+            body=body,
+            reply_to=replied_to(content),
+            members={uid: (u.display_name or "") for uid, u in room.users.items()},
+        )
+        rt = self.rt
+        if await self.db(handle_text_reply, rt.db, msg, rt.settings, rt.clock):
+            rt.sender.wake(room.room_id)
 
     async def on_reaction(self, room: MatrixRoom, event: ReactionEvent) -> None:
         reaction = IncomingReaction(

@@ -128,6 +128,31 @@ def handle_reaction(
         return queued
 
 
+def handle_text_reply(
+    db: Database, msg: IncomingMessage, conf: BotSettings, now: Callable[[], dt.datetime]
+) -> int:
+    """A plain message (no command) answering a bot message: acted on only when the
+    message it answers is about an object whose feature takes plain answers (a survey's
+    free-text question); every other conversation is none of the bot's business."""
+    if msg.reply_to is None:
+        return 0
+    with db.session() as s:
+        if events.is_processed(s, msg.event_id):
+            return 0
+        answered = outbox.find_by_event_id(s, msg.reply_to)
+        kinds = conf.registry.text_reply_kinds
+        if answered is None or answered.ref_kind not in kinds or answered.ref_id is None:
+            return 0
+        if answered.to_user is None and not _is_new(s, msg, now):
+            return 0
+        ctx = _context(s, msg, conf, now)
+        ctx = ctx.with_(extra={**ctx.extra, "sent_to": answered.to_user})
+        effects = conf.registry.reply_text(ctx, answered.ref_kind, answered.ref_id, msg.body)
+        queued = queue_effects(s, msg.event_id, msg.room_id, effects)
+        events.mark_processed(s, msg.event_id, msg.room_id)
+        return queued
+
+
 def handle_poll_response(
     db: Database, answer: IncomingPollResponse, conf: BotSettings, now: Callable[[], dt.datetime]
 ) -> int:

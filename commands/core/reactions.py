@@ -43,3 +43,16 @@ class PollResponseRule:
 
     ref_kind: str
     handler: PollResponseHandler
+
+
+# (context of the message, the id of the object the answered bot message is about, the text)
+TextReplyHandler = Callable[[Context, int, str], HandlerResult | None]
+
+
+@dataclass(frozen=True)
+class TextReplyRule:
+    """What a plain (non-command) answer to a bot message about a `ref_kind` object does,
+    e.g. a member's free-text answer to a survey question in their direct-message room."""
+
+    ref_kind: str
+    handler: TextReplyHandler

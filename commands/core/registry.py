@@ -29,6 +29,8 @@ from commands.core.reactions import (
     PollResponseRule,
     ReactionHandler,
     ReactionRule,
+    TextReplyHandler,
+    TextReplyRule,
     normalise_key,
 )
 from commands.core.rich import Rich
@@ -98,6 +100,7 @@ class Router:
         self._commands: list[_Declared] = []
         self.reactions: list[ReactionRule] = []
         self.poll_responses: list[PollResponseRule] = []
+        self.text_replies: list[TextReplyRule] = []
         self.settings: list[Setting] = []
         self.timers: list[TimerRule] = []
         self.included: list[Router] = []
@@ -133,6 +136,15 @@ class Router:
 
         def declare(handler: PollResponseHandler) -> PollResponseHandler:
             self.poll_responses.append(PollResponseRule(ref_kind, handler))
+            return handler
+
+        return declare
+
+    def text_reply(self, ref_kind: str) -> Callable[[TextReplyHandler], TextReplyHandler]:
+        """A plain answer (no command) to a bot message about a `ref_kind` object."""
+
+        def declare(handler: TextReplyHandler) -> TextReplyHandler:
+            self.text_replies.append(TextReplyRule(ref_kind, handler))
             return handler
 
         return declare
@@ -179,6 +191,7 @@ class Registry:
         self.commands: list[Command] = []
         self.reactions: list[ReactionRule] = []
         self.poll_responses: list[PollResponseRule] = []
+        self.text_replies: list[TextReplyRule] = []
         self.settings: list[Setting] = []
         self.timers: list[TimerRule] = []
         self._by_name: dict[str, Command] = {}
@@ -190,6 +203,7 @@ class Registry:
                 self.reactions.extend(router.reactions)
                 self.timers.extend(router.timers)
                 self.poll_responses.extend(router.poll_responses)
+                self.text_replies.extend(router.text_replies)
                 for setting in router.settings:
                     self._add_setting(setting)
 
@@ -308,6 +322,29 @@ class Registry:
                     raise
                 return [] if result is None else _normalise(ctx, result)
         return []
+
+    def reply_text(self, ctx: Context, ref_kind: str, ref_id: int, body: str) -> list[AnyEffect]:
+        """Run the rule for a plain answer to a bot message; none: nothing happens."""
+        for rule in self.text_replies:
+            if rule.ref_kind == ref_kind:
+                savepoint = ctx.db.begin_nested()
+                try:
+                    result = rule.handler(ctx, ref_id, body)
+                    savepoint.commit()
+                except CommandError as exc:
+                    savepoint.rollback()
+                    return [
+                        Reply(i18n.t(ctx.lang, exc.key, **exc.values), in_reply_to=ctx.event_id)
+                    ]
+                except Exception:
+                    savepoint.rollback()
+                    raise
+                return [] if result is None else _normalise(ctx, result)
+        return []
+
+    @property
+    def text_reply_kinds(self) -> frozenset[str]:
+        return frozenset(rule.ref_kind for rule in self.text_replies)
 
     @staticmethod
     def _explain(ctx: Context, cmd: Command, exc: CommandError) -> Rich:

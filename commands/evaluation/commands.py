@@ -1,0 +1,47 @@
+"""`!auswertung`: start the annual survey (`starten`), or show the committee's evaluation."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import Session
+
+from commands.core.context import Context
+from commands.core.effects import AnyEffect, Reply
+from commands.core.registry import Router
+from commands.core.timers import TimerEnv, TimerResult
+from commands.evaluation import report, survey
+from storage import polls as poll_store
+from storage.models import PollKind
+
+router = Router()
+
+_START = frozenset({"starten", "start"})
+
+
+@router.command("auswertung", aliases=("evaluation",))
+def evaluation(ctx: Context, args: str) -> list[AnyEffect] | Reply:
+    head, _, rest = args.strip().partition(" ")
+    if head.casefold() in _START:
+        return survey.start(ctx, rest)
+    return report.report(ctx, args)
+
+
+@router.poll_response(survey.REF_STATEMENT)
+def statement_answered(
+    ctx: Context, poll_id: int, answers: tuple[str, ...] | None
+) -> list[Reply] | None:
+    poll = poll_store.get(ctx.db, poll_id)
+    if poll is None or poll.kind != PollKind.SURVEY:
+        return None
+    return survey.on_statement_answer(ctx, poll, answers)
+
+
+@router.text_reply(survey.REF_FREE_TEXT)
+def free_text(ctx: Context, survey_id: int, body: str) -> Reply | None:
+    return survey.on_free_text(ctx, survey_id, body)
+
+
+@router.timer("surveys")
+def surveys_due(s: Session, now: dt.datetime, env: TimerEnv, room_id: str | None) -> TimerResult:
+    return survey.run_surveys(s, now, env, room_id)
