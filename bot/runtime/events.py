@@ -1,5 +1,6 @@
-"""Matrix events the bot acts on: invitations, command messages, reactions, and messages it
-cannot decrypt yet. Each becomes an Incoming* for bot.runtime.incoming, handled in the
+"""Matrix events the bot acts on: invitations, command messages, reactions, other messages
+(for the features that listen, e.g. a meeting's attendance), and messages it cannot
+decrypt yet. Each becomes an Incoming* for bot.runtime.incoming, handled in the
 database thread; the replies it owes go to the outbox and the sender is woken.
 
 Room events arrive through the pipeline (bot.runtime.pipeline), in the order they were
@@ -26,6 +27,7 @@ from nio import (
     ReactionEvent,
     RoomGetStateResponse,
     RoomKeyEvent,
+    RoomMessage,
     RoomMessageText,
 )
 
@@ -34,8 +36,10 @@ from bot.crypto import status as crypto_status
 from bot.runtime.dbthread import DbThread
 from bot.runtime.incoming import (
     BotSettings,
+    IncomingActivity,
     IncomingMessage,
     IncomingReaction,
+    handle_activity,
     handle_message,
     handle_reaction,
     queue_effects,
@@ -107,6 +111,8 @@ class EventHandlers:
             await self.on_text(room, event)
         elif isinstance(event, ReactionEvent):
             await self.on_reaction(room, event)
+        elif isinstance(event, RoomMessage):  # images, files, notices, emotes …
+            await self.on_activity(room, event)
         elif isinstance(event, MegolmEvent):
             await self.on_undecryptable(room, event)
 
@@ -182,6 +188,7 @@ class EventHandlers:
     async def on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
         body = strip_reply_fallback(event.body or "")
         if not body.lstrip().startswith(self.rt.config.command_prefix):
+            await self.on_activity(room, event)
             return
         content = event.source.get("content", {})
         msg = IncomingMessage(
@@ -202,6 +209,21 @@ class EventHandlers:
         if await self.db(handle_message, rt.db, msg, rt.settings, rt.clock):
             rt.sender.wake(room.room_id)  # first: the answer is what the member waits for
             rt.poke(room.room_id)  # the command may have changed what is due
+
+    async def on_activity(self, room: MatrixRoom, event: RoomMessage) -> None:
+        """A message that is no command: only features that listen hear of it."""
+        rt = self.rt
+        if not rt.settings.registry.listeners:
+            return
+        member = room.users.get(event.sender)
+        activity = IncomingActivity(
+            room_id=room.room_id,
+            event_id=event.event_id,
+            sender=event.sender,
+            timestamp=event_time(event),
+            display_name=(member.display_name if member else None) or "",
+        )
+        await self.db(handle_activity, rt.db, activity, rt.settings, rt.clock)
 
     async def on_reaction(self, room: MatrixRoom, event: ReactionEvent) -> None:
         reaction = IncomingReaction(

@@ -10,6 +10,7 @@ from storage.models.agreements import (
 )
 from storage.models.direct import DirectRoom
 from storage.models.events import ProcessedEvent, SyncState
+from storage.models.meetings import Meeting, MeetingAgenda, MeetingAttendee, MeetingPlan
 from storage.models.outbox import OutboxFile, OutboxKind, OutboxMessage, OutboxStatus
 from storage.models.reminders import (
     LogStatus,
@@ -29,6 +30,10 @@ __all__ = [
     "DirectRoom",
     "HistoryAction",
     "LogStatus",
+    "Meeting",
+    "MeetingAgenda",
+    "MeetingAttendee",
+    "MeetingPlan",
     "OutboxFile",
     "OutboxKind",
     "OutboxMessage",
