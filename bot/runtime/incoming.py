@@ -98,7 +98,7 @@ def handle_message(
             events.mark_processed(s, msg.event_id, msg.room_id)
             return 1
         rooms.remember_name(s, msg.room_id, msg.room_name)
-        _notice(s, msg, conf)
+        _notice(s, msg, conf, now)
         ctx = _context(s, msg, conf, now)
         replies = conf.registry.dispatch(ctx, msg.body) or []
         queued = queue_effects(s, msg.event_id, msg.room_id, replies, thread_root=msg.thread_root)
@@ -114,7 +114,7 @@ def handle_reaction(
         if not _is_new(s, reaction, now) or now() - reaction.timestamp > conf.catchup_horizon:
             events.mark_processed(s, reaction.event_id, reaction.room_id)
             return 0
-        _notice(s, reaction, conf)
+        _notice(s, reaction, conf, now)
         target = outbox.find_by_event_id(s, reaction.target_event_id)
         replies: list[AnyEffect] = []
         if target is not None and target.ref_kind is not None and target.ref_id is not None:
@@ -135,11 +135,14 @@ def handle_activity(
     """
     with db.session() as s:
         if _is_new(s, act, now) and now() - act.timestamp <= conf.catchup_horizon:
-            _notice(s, act, conf)
+            _notice(s, act, conf, now)
 
 
 def _notice(
-    s: Session, ev: IncomingMessage | IncomingReaction | IncomingActivity, conf: BotSettings
+    s: Session,
+    ev: IncomingMessage | IncomingReaction | IncomingActivity,
+    conf: BotSettings,
+    now: Callable[[], dt.datetime],
 ) -> None:
     if not conf.registry.listeners:
         return
@@ -149,7 +152,8 @@ def _notice(
             room_id=ev.room_id,
             sender=ev.sender,
             display_name=name,
-            at=ev.timestamp,
+            # The moment a command's Context gets too, so that both compare alike.
+            at=min(now(), ev.timestamp),
             event_id=ev.event_id,
             db=s,
         )
