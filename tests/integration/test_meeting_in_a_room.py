@@ -67,9 +67,11 @@ async def test_chair_plans_holds_and_ends_a_meeting_and_the_agenda_follows(
         await carla.join(room)
         for user in (bot_user, ben.user_id, carla.user_id):
             await anna.wait_for_member(room, user)
-        bot_room = bot.client.rooms
+        client = bot.client
+        assert client is not None
+        # The bot knows both members before the meeting, so it can name them.
         await anna.wait_until(
-            lambda: {ben.user_id, carla.user_id} <= set(bot_room[room].users), timeout=20
+            lambda: {ben.user_id, carla.user_id} <= set(client.rooms[room].users), timeout=20
         )
         db = database(config)
         insert_agreement(
