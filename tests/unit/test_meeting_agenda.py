@@ -11,6 +11,7 @@ from sqlmodel import col, select
 
 from bot.runtime.scheduler import run_timers
 from commands.core.defaults import Defaults
+from commands.core.i18n import Language
 from commands.reminders.plan import ReminderEnv
 from storage import outbox
 from storage.db import Database
@@ -25,11 +26,11 @@ KEY = f"meeting-agenda:{ROOM}:2026-04-07"
 NAMES = {ANNA: "Anna Schmidt", BEN: "Ben Okafor", CARLA: "Carla Weber", CHAIR: "Vorsitz Meyer"}
 
 
-def env(language: str = "de") -> ReminderEnv:
+def env(language: Language = "de") -> ReminderEnv:
     return ReminderEnv(defaults=Defaults(language=language), members=lambda room: NAMES)
 
 
-def wake(db: Database, now: dt.datetime, language: str = "de") -> dt.datetime | None:
+def wake(db: Database, now: dt.datetime, language: Language = "de") -> dt.datetime | None:
     """One wake-up of the scheduler's timers; when they want to be called next."""
     with db.session() as s:
         return run_timers(s, now, env(language), REGISTRY.timers).next_at
