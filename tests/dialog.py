@@ -22,9 +22,11 @@ from sqlmodel import col, select
 
 from bot.runtime.incoming import (
     BotSettings,
+    IncomingActivity,
     IncomingMessage,
     IncomingPollResponse,
     IncomingReaction,
+    handle_activity,
     handle_message,
     handle_poll_response,
     handle_reaction,
@@ -166,6 +168,19 @@ class Dialog:
     def text(self, sender: str, body: str, **kw: Any) -> str:
         """The plain text of all replies, joined: what the member reads."""
         return "\n".join(r.body for r in self.say(sender, body, **kw))
+
+    def chat(self, sender: str, body: str) -> None:
+        """A message that is no command, the way the bot hears it: only listeners see it."""
+        assert not body.startswith("!")
+        self._join()
+        activity = IncomingActivity(
+            room_id=self.room_id,
+            event_id=self._next_event_id(),
+            sender=sender,
+            timestamp=self.now,
+            display_name=self.members.get(sender, ""),
+        )
+        handle_activity(self.database, activity, self.settings, lambda: self.now)
 
     def react(self, sender: str, key: str, target: str | tuple[str, int]) -> list[Sent]:
         """React with `key` to the event `target`, or to the latest bot message about the

@@ -1,5 +1,6 @@
-"""Matrix events the bot acts on: invitations, command messages, reactions, and messages it
-cannot decrypt yet. Each becomes an Incoming* for bot.runtime.incoming, handled in the
+"""Matrix events the bot acts on: invitations, command messages, reactions, other messages
+(for the features that listen, e.g. a meeting's attendance), and messages it cannot
+decrypt yet. Each becomes an Incoming* for bot.runtime.incoming, handled in the
 database thread; the replies it owes go to the outbox and the sender is woken.
 
 Room events arrive through the pipeline (bot.runtime.pipeline), in the order they were
@@ -26,6 +27,7 @@ from nio import (
     ReactionEvent,
     RoomGetStateResponse,
     RoomKeyEvent,
+    RoomMessage,
     RoomMessageText,
     UnknownEvent,
 )
@@ -35,9 +37,11 @@ from bot.crypto import status as crypto_status
 from bot.runtime.dbthread import DbThread
 from bot.runtime.incoming import (
     BotSettings,
+    IncomingActivity,
     IncomingMessage,
     IncomingPollResponse,
     IncomingReaction,
+    handle_activity,
     handle_message,
     handle_poll_response,
     handle_reaction,
@@ -115,6 +119,8 @@ class EventHandlers:
             await self.on_reaction(room, event)
         elif isinstance(event, UnknownEvent) and event.type in POLL_RESPONSE_TYPES:
             await self.on_poll_response(room, event)
+        elif isinstance(event, RoomMessage):  # images, files, notices, emotes …
+            await self.on_activity(room, event)
         elif isinstance(event, MegolmEvent):
             await self.on_undecryptable(room, event)
 
@@ -191,6 +197,7 @@ class EventHandlers:
         body = strip_reply_fallback(event.body or "")
         content = event.source.get("content", {})
         if not body.lstrip().startswith(self.rt.config.command_prefix):
+            await self.on_activity(room, event)
             if replied_to(content) is not None:  # perhaps an answer to a bot's question
                 await self.on_plain_reply(room, event, body, content)
             return
@@ -228,6 +235,21 @@ class EventHandlers:
         rt = self.rt
         if await self.db(handle_text_reply, rt.db, msg, rt.settings, rt.clock):
             rt.sender.wake(room.room_id)
+
+    async def on_activity(self, room: MatrixRoom, event: RoomMessage) -> None:
+        """A message that is no command: only features that listen hear of it."""
+        rt = self.rt
+        if not rt.settings.registry.listeners:
+            return
+        member = room.users.get(event.sender)
+        activity = IncomingActivity(
+            room_id=room.room_id,
+            event_id=event.event_id,
+            sender=event.sender,
+            timestamp=event_time(event),
+            display_name=(member.display_name if member else None) or "",
+        )
+        await self.db(handle_activity, rt.db, activity, rt.settings, rt.clock)
 
     async def on_reaction(self, room: MatrixRoom, event: ReactionEvent) -> None:
         reaction = IncomingReaction(

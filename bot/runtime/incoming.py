@@ -20,6 +20,7 @@ from commands.core import i18n
 from commands.core.context import Context
 from commands.core.defaults import Defaults
 from commands.core.effects import AnyEffect, PollStart, Reply
+from commands.core.listeners import Activity
 from commands.core.registry import Registry
 from commands.general import role_rules as roles
 from commands.general import settings
@@ -91,6 +92,17 @@ class IncomingPollResponse:
     power_levels: Mapping[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class IncomingActivity:
+    """Any other message of a member: only the features' listeners hear of it."""
+
+    room_id: str
+    event_id: str
+    sender: str
+    timestamp: dt.datetime
+    display_name: str = ""
+
+
 def handle_message(
     db: Database, msg: IncomingMessage, conf: BotSettings, now: Callable[[], dt.datetime]
 ) -> int:
@@ -103,6 +115,7 @@ def handle_message(
             events.mark_processed(s, msg.event_id, msg.room_id)
             return 1
         rooms.remember_name(s, msg.room_id, msg.room_name)
+        _notice(s, msg, conf, now)
         ctx = _context(s, msg, conf, now)
         replies = conf.registry.dispatch(ctx, msg.body) or []
         queued = queue_effects(s, msg.event_id, msg.room_id, replies, thread_root=msg.thread_root)
@@ -118,6 +131,7 @@ def handle_reaction(
         if not _is_new(s, reaction, now) or now() - reaction.timestamp > conf.catchup_horizon:
             events.mark_processed(s, reaction.event_id, reaction.room_id)
             return 0
+        _notice(s, reaction, conf, now)
         target = outbox.find_by_event_id(s, reaction.target_event_id)
         replies: list[AnyEffect] = []
         if target is not None and target.ref_kind is not None and target.ref_id is not None:
@@ -176,9 +190,44 @@ def handle_poll_response(
         return queued
 
 
+def handle_activity(
+    db: Database, act: IncomingActivity, conf: BotSettings, now: Callable[[], dt.datetime]
+) -> None:
+    """A message that is no command: the listeners note it (a meeting's attendance).
+
+    It is not marked handled: the listeners are idempotent, and marking every chat message
+    would grow the table of handled events by the room's whole conversation.
+    """
+    with db.session() as s:
+        if _is_new(s, act, now) and now() - act.timestamp <= conf.catchup_horizon:
+            _notice(s, act, conf, now)
+
+
+def _notice(
+    s: Session,
+    ev: IncomingMessage | IncomingReaction | IncomingActivity,
+    conf: BotSettings,
+    now: Callable[[], dt.datetime],
+) -> None:
+    if not conf.registry.listeners:
+        return
+    name = ev.display_name if isinstance(ev, IncomingActivity) else ev.members.get(ev.sender, "")
+    conf.registry.notice(
+        Activity(
+            room_id=ev.room_id,
+            sender=ev.sender,
+            display_name=name,
+            # The moment a command's Context gets too, so that both compare alike.
+            at=min(now(), ev.timestamp),
+            event_id=ev.event_id,
+            db=s,
+        )
+    )
+
+
 def _is_new(
     s: Session,
-    ev: IncomingMessage | IncomingReaction | IncomingPollResponse,
+    ev: IncomingMessage | IncomingReaction | IncomingPollResponse | IncomingActivity,
     now: Callable[[], dt.datetime],
 ) -> bool:
     """False for events already handled, for history from before the bot joined, and for

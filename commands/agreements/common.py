@@ -132,8 +132,11 @@ def is_no_due(value: str) -> bool:
 
 
 def parse_due(ctx: Context, value: str) -> When:
-    """A due date that resolves and is not in the past; else a question back."""
-    when = parse_when(value, now=ctx.now)
+    """A due date that resolves and is not in the past; else a question back.
+
+    A date another feature names (`bis zur nächsten Sitzung`: the meetings) comes first.
+    """
+    when = ctx.registry.named_due_date(ctx, value) or parse_when(value, now=ctx.now)
     if when is None:
         raise CommandError("agreement.date_unclear", value=value.strip())
     today = ctx.now.date()

@@ -24,6 +24,7 @@ from commands.core import i18n
 from commands.core.context import Context, Role
 from commands.core.effects import AnyEffect, Effect, HandlerResult, Reply
 from commands.core.errors import CommandError, PermissionDenied, UsageError
+from commands.core.listeners import Activity, DueDateResolver, Listener
 from commands.core.reactions import (
     PollResponseHandler,
     PollResponseRule,
@@ -36,6 +37,7 @@ from commands.core.reactions import (
 from commands.core.rich import Rich
 from commands.core.setting import Setting
 from commands.core.timers import Timer, TimerRule
+from commands.parsing.dates import When
 from storage.db import UNAVAILABLE as DATABASE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
@@ -103,6 +105,8 @@ class Router:
         self.text_replies: list[TextReplyRule] = []
         self.settings: list[Setting] = []
         self.timers: list[TimerRule] = []
+        self.listeners: list[Listener] = []
+        self.due_dates: list[DueDateResolver] = []
         self.included: list[Router] = []
 
     def command(
@@ -163,6 +167,24 @@ class Router:
 
         return declare
 
+    def listener(self) -> Callable[[Listener], Listener]:
+        """Called for every message and reaction in a room (see commands.core.listeners)."""
+
+        def declare(run: Listener) -> Listener:
+            self.listeners.append(run)
+            return run
+
+        return declare
+
+    def due_date(self) -> Callable[[DueDateResolver], DueDateResolver]:
+        """A due date the feature names, e.g. `bis zur nächsten Sitzung`."""
+
+        def declare(resolve: DueDateResolver) -> DueDateResolver:
+            self.due_dates.append(resolve)
+            return resolve
+
+        return declare
+
     def include(self, *routers: Router) -> Router:
         self.included.extend(routers)
         return self
@@ -194,6 +216,8 @@ class Registry:
         self.text_replies: list[TextReplyRule] = []
         self.settings: list[Setting] = []
         self.timers: list[TimerRule] = []
+        self.listeners: list[Listener] = []
+        self.due_dates: list[DueDateResolver] = []
         self._by_name: dict[str, Command] = {}
         self._setting_by_name: dict[str, Setting] = {}
         for top in routers:
@@ -204,6 +228,8 @@ class Registry:
                 self.timers.extend(router.timers)
                 self.poll_responses.extend(router.poll_responses)
                 self.text_replies.extend(router.text_replies)
+                self.listeners.extend(router.listeners)
+                self.due_dates.extend(router.due_dates)
                 for setting in router.settings:
                     self._add_setting(setting)
 
@@ -345,6 +371,30 @@ class Registry:
     @property
     def text_reply_kinds(self) -> frozenset[str]:
         return frozenset(rule.ref_kind for rule in self.text_replies)
+
+    def notice(self, activity: Activity) -> None:
+        """Tell every listener that a member wrote or reacted; each in a savepoint."""
+        for run in self.listeners:
+            savepoint = activity.db.begin_nested()
+            try:
+                run(activity)
+                savepoint.commit()
+            except DATABASE_UNAVAILABLE:
+                with contextlib.suppress(Exception):
+                    savepoint.rollback()
+                raise
+            except Exception:
+                # Noticing is a side matter: the command behind it must still be answered.
+                savepoint.rollback()
+                log.exception("listener %s failed in %s", run.__name__, activity.room_id)
+
+    def named_due_date(self, ctx: Context, value: str) -> When | None:
+        """The date a feature's phrase names (`bis zur nächsten Sitzung`), else None."""
+        for resolve in self.due_dates:
+            when = resolve(ctx, value)
+            if when is not None:
+                return when
+        return None
 
     @staticmethod
     def _explain(ctx: Context, cmd: Command, exc: CommandError) -> Rich:

@@ -10,6 +10,7 @@ from storage.models.agreements import (
 )
 from storage.models.direct import DirectRoom
 from storage.models.events import ProcessedEvent, SyncState
+from storage.models.meetings import Meeting, MeetingAgenda, MeetingAttendee, MeetingPlan
 from storage.models.outbox import OutboxFile, OutboxKind, OutboxMessage, OutboxStatus
 from storage.models.polls import (
     Poll,
@@ -37,6 +38,10 @@ __all__ = [
     "DirectRoom",
     "HistoryAction",
     "LogStatus",
+    "Meeting",
+    "MeetingAgenda",
+    "MeetingAttendee",
+    "MeetingPlan",
     "OutboxFile",
     "OutboxKind",
     "OutboxMessage",

@@ -1,0 +1,127 @@
+"""The follow-up agenda (Nachhalten): the working day before each planned meeting, at the
+room's reminder hour, the room's open agreements, overdue and due-by-the-meeting first,
+each with its owners mentioned.
+
+A timer (commands.core.timers): the meetings ahead come from the plan at every wake-up,
+what was posted from `meeting_agenda`, so a restart neither loses nor repeats an agenda.
+An agenda that fell due while the bot was away is posted late, as long as the meeting
+has not begun; one that fell due before the plan was set is not owed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+
+from sqlmodel import Session
+
+from commands.core import i18n
+from commands.core.effects import Reply
+from commands.core.registry import Router
+from commands.core.rich import Rich, mention, text
+from commands.core.timers import Timed, TimerEnv, TimerResult
+from commands.general.settings import LANGUAGE
+from commands.meetings.calendar import Planned, upcoming_of
+from commands.parsing.dates import combine_local, format_date
+from commands.reminders.policy import Policy
+from commands.reminders.settings import policy_from_settings
+from storage import agreements as agreement_store
+from storage import meetings as store
+from storage import rooms
+from storage.models import Agreement
+
+router = Router()
+
+_TEXT_LIMIT = 200
+
+
+def agenda_key(room_id: str, meeting: Planned) -> str:
+    return f"meeting-agenda:{room_id}:{meeting.date.isoformat()}"
+
+
+def agenda_moment(meeting: Planned, policy: Policy) -> dt.datetime:
+    """The room's reminder hour on the working day before the meeting."""
+    day = policy.calendar.working_days_before(meeting.date, 1)
+    return combine_local(day, policy.hour, policy.tz)
+
+
+@router.timer("meeting-agenda")
+def post_agendas(db: Session, now: dt.datetime, env: TimerEnv, room_id: str | None) -> TimerResult:
+    result = TimerResult()
+    for plan in store.active_plans(db, None if room_id is None else [room_id]):
+        stored = rooms.get_settings(db, plan.room_id)
+        policy = policy_from_settings(stored, env.defaults)
+        lang = stored.get(LANGUAGE.key) or env.defaults.language
+        local_now = now.astimezone(policy.tz)
+        for meeting in upcoming_of(plan, local_now):
+            due = agenda_moment(meeting, policy)
+            if due > now:
+                result.later(due)
+                continue
+            if due < plan.set_at or store.agenda_posted(db, plan.room_id, meeting.date):
+                continue
+            key = agenda_key(plan.room_id, meeting)
+            names = env.members(plan.room_id)
+            rich = agenda_text(db, plan.room_id, meeting, lang, local_now, names)
+            store.record_agenda(db, plan.room_id, meeting.date, key=key, at=now)
+            reply = Reply(rich, notice=False, room_id=plan.room_id)
+            result.effects.append(Timed(key, plan.room_id, reply))
+    return result
+
+
+def _short(value: str) -> str:
+    flat = " ".join(value.split())
+    return flat if len(flat) <= _TEXT_LIMIT else flat[: _TEXT_LIMIT - 1].rstrip() + "…"
+
+
+def _people(user_ids: Sequence[str], names: Mapping[str, str]) -> Rich:
+    return Rich.join(
+        [mention(u, names.get(u) or u.split(":", 1)[0].lstrip("@")) for u in user_ids], ", "
+    )
+
+
+def agenda_text(
+    db: Session,
+    room_id: str,
+    meeting: Planned,
+    lang: str,
+    local_now: dt.datetime,
+    names: Mapping[str, str],
+) -> Rich:
+    open_ = agreement_store.open_agreements(db, room_id=room_id, with_due_date=False)
+    title = i18n.t(lang, "meeting.agenda.title", when=meeting.text(lang))
+    if not open_:
+        return Rich.join([title, i18n.t(lang, "meeting.agenda.nothing_open")])
+    owners = agreement_store.owners_of(db, [a.id for a in open_ if a.id is not None])
+    groups: dict[str, list[Agreement]] = {"overdue": [], "by_meeting": [], "later": []}
+    for a in open_:
+        if agreement_store.is_overdue(a, local_now):
+            groups["overdue"].append(a)
+        elif a.due_date is not None and a.due_date <= meeting.date:
+            groups["by_meeting"].append(a)
+        else:
+            groups["later"].append(a)
+    lines = [title, i18n.t(lang, "meeting.agenda.summary", count=len(open_))]
+    for group, items in groups.items():
+        if not items:
+            continue
+        lines.append(i18n.t(lang, f"meeting.agenda.{group}", count=len(items)))
+        items.sort(key=lambda a: (a.due_date or dt.date.max, a.number))
+        for a in items:
+            assert a.id is not None
+            due = (
+                format_date(a.due_date, lang)
+                if a.due_date is not None
+                else i18n.plain(lang, "meeting.minutes.no_due")
+            )
+            lines.append(
+                i18n.t(
+                    lang,
+                    "meeting.agenda.line",
+                    number=f"#{a.number}",
+                    text=text(_short(a.text)),
+                    due=due,
+                    people=_people(owners[a.id] or [a.created_by], names),
+                )
+            )
+    return Rich.join(lines)

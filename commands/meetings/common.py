@@ -1,0 +1,30 @@
+"""What the meeting commands share: who may run a meeting, command hints, names."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from commands.core.context import Context, Role
+from commands.core.errors import PermissionDenied
+from commands.core.rich import Rich, code
+from commands.parsing.dates import format_datetime
+
+REF_KIND = "meeting"
+TITLE_LIMIT = 200
+
+
+def require_chair(ctx: Context) -> None:
+    """Starting, ending and planning meetings is the chair's and the coordination's job."""
+    if ctx.role < Role.CHAIR:
+        raise PermissionDenied("permission.needs_chair")
+
+
+def command(ctx: Context, de: str, en: str) -> Rich:
+    """A command hint in the room's language, e.g. `!sitzung ende` / `!meeting end`."""
+    if ctx.lang == "en":
+        return code(f"{ctx.prefix}meeting {en}")
+    return code(f"{ctx.prefix}sitzung {de}")
+
+
+def moment_text(ctx: Context, moment: dt.datetime) -> str:
+    return format_datetime(moment.astimezone(ctx.tz), ctx.lang)

@@ -1,0 +1,218 @@
+"""The results minutes (Ergebnisprotokoll) of a meeting: gathered as facts at its end,
+stored as JSON, rendered in the room's language whenever shown.
+
+The minutes are a list of sections, each a JSON object with its `kind`. A section is one
+gatherer (what it takes from the database at the end of the meeting) and one renderer
+(how it reads), both in `SECTIONS`: adding one (the polls of the meeting) is a pair of
+functions here and its texts under `meeting.minutes.*`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from commands.core import i18n
+from commands.core.rich import Rich, text
+from commands.parsing.dates import format_date, format_datetime
+from storage import agreements as agreement_store
+from storage import meetings as store
+from storage.models import AgreementStatus, HistoryAction, Meeting
+
+log = logging.getLogger(__name__)
+
+Facts = dict[str, Any]
+# A shown line of an agreement is shortened to this many characters.
+_TEXT_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Gathering:
+    """What a section's gatherer may read at the end of a meeting."""
+
+    db: Session
+    meeting: Meeting
+    # Display names of the room's members now (attendees who left keep their old one).
+    members: Mapping[str, str]
+
+
+def _name(user_id: str, members: Mapping[str, str], known: str | None = None) -> str:
+    return members.get(user_id) or known or user_id.split(":", 1)[0].lstrip("@")
+
+
+def _short(value: str) -> str:
+    flat = " ".join(value.split())
+    return flat if len(flat) <= _TEXT_LIMIT else flat[: _TEXT_LIMIT - 1].rstrip() + "…"
+
+
+# ------------------------------------------------------------------------------ attendees
+
+
+def gather_attendees(g: Gathering) -> Facts:
+    assert g.meeting.id is not None
+    people = [
+        {"user_id": a.user_id, "name": _name(a.user_id, g.members, a.display_name)}
+        for a in store.attendees(g.db, g.meeting.id)
+    ]
+    people.sort(key=lambda p: p["name"].casefold())
+    return {"kind": "attendees", "people": people}
+
+
+def render_attendees(section: Facts, lang: str) -> list[Rich]:
+    people = section.get("people") or []
+    if not people:
+        return [i18n.t(lang, "meeting.minutes.nobody")]
+    names = ", ".join(p["name"] for p in people)
+    return [i18n.t(lang, "meeting.minutes.attendees", count=len(people), names=names)]
+
+
+# ----------------------------------------------------------------------------- agreements
+
+
+def gather_agreements(g: Gathering) -> Facts:
+    """Agreements recorded, completed and otherwise changed while the meeting ran."""
+    m = g.meeting
+    assert m.ended_at is not None
+    changed = store.agreement_changes(g.db, m.room_id, m.started_at, m.ended_at)
+    owners = agreement_store.owners_of(g.db, [a.id for a, _ in changed if a.id is not None])
+    groups: dict[str, list[Facts]] = {"recorded": [], "done": [], "changed": []}
+    for a, rows in changed:
+        assert a.id is not None
+        actions = list(dict.fromkeys(str(r.action) for r in rows))
+        item = {
+            "number": a.number,
+            "text": _short(a.text),
+            "status": str(a.status),
+            "owners": [{"user_id": u, "name": _name(u, g.members)} for u in owners[a.id]],
+            "due": agreement_store.due_value(a.due_date, a.due_time),
+            "actions": [x for x in actions if x != HistoryAction.CREATED],
+        }
+        if HistoryAction.CREATED in actions:
+            groups["recorded"].append(item)
+        elif a.status == AgreementStatus.DONE and HistoryAction.DONE in actions:
+            groups["done"].append(item)
+        else:
+            groups["changed"].append(item)
+    return {"kind": "agreements", **groups}
+
+
+def _due(value: str | None, lang: str) -> str:
+    due_date, due_time = agreement_store.parse_due_value(value)
+    if due_date is None:
+        return i18n.plain(lang, "meeting.minutes.no_due")
+    day = format_date(due_date, lang)
+    return (
+        day if due_time is None else format_datetime(dt.datetime.combine(due_date, due_time), lang)
+    )
+
+
+def render_agreements(section: Facts, lang: str) -> list[Rich]:
+    lines: list[Rich] = []
+    for group in ("recorded", "done", "changed"):
+        items = section.get(group) or []
+        if not items:
+            continue
+        lines.append(i18n.t(lang, f"meeting.minutes.{group}", count=len(items)))
+        for item in items:
+            number = f"#{item['number']}"
+            if group == "recorded":
+                owners = ", ".join(o["name"] for o in item["owners"]) or i18n.plain(
+                    lang, "meeting.minutes.no_owner"
+                )
+                line = i18n.t(
+                    lang,
+                    "meeting.minutes.recorded_line",
+                    number=number,
+                    text=text(item["text"]),
+                    owners=owners,
+                    due=_due(item["due"], lang),
+                )
+                if item["status"] == AgreementStatus.DONE:
+                    line = line + i18n.t(lang, "meeting.minutes.already_done")
+            elif group == "done":
+                line = i18n.t(
+                    lang, "meeting.minutes.done_line", number=number, text=text(item["text"])
+                )
+            else:
+                changes = ", ".join(
+                    i18n.plain(lang, f"meeting.minutes.action.{a}") for a in item["actions"]
+                )
+                line = i18n.t(
+                    lang,
+                    "meeting.minutes.changed_line",
+                    number=number,
+                    text=text(item["text"]),
+                    changes=changes,
+                )
+            lines.append(line)
+    if not lines:
+        return [i18n.t(lang, "meeting.minutes.no_agreements")]
+    return lines
+
+
+# --------------------------------------------------------------------------------- whole
+
+
+@dataclass(frozen=True)
+class Section:
+    gather: Callable[[Gathering], Facts]
+    render: Callable[[Facts, str], list[Rich]]
+
+
+# In the order the minutes show them, by the `kind` each gatherer writes.
+SECTIONS: dict[str, Section] = {
+    "attendees": Section(gather_attendees, render_attendees),
+    "agreements": Section(gather_agreements, render_agreements),
+}
+
+
+def gather(g: Gathering, tz: ZoneInfo) -> str:
+    """The minutes' facts of the ended meeting, as stored (JSON)."""
+    m = g.meeting
+    assert m.ended_at is not None
+    facts: Facts = {
+        "number": m.number,
+        "title": m.title,
+        "started_at": m.started_at.isoformat(),
+        "ended_at": m.ended_at.isoformat(),
+        "timezone": tz.key,
+        "sections": [section.gather(g) for section in SECTIONS.values()],
+    }
+    return json.dumps(facts, ensure_ascii=False)
+
+
+def period(start: dt.datetime, end: dt.datetime, lang: str) -> str:
+    """ "Di., 14. April 2026, 16:00–17:30 Uhr" (both moments in their own zone)."""
+    if start.date() == end.date():
+        suffix = " Uhr" if lang == "de" else ""
+        return f"{format_date(start.date(), lang)}, {start:%H:%M}–{end:%H:%M}{suffix}"
+    return f"{format_datetime(start, lang)} – {format_datetime(end, lang)}"
+
+
+def render(stored: str, lang: str) -> Rich:
+    facts: Facts = json.loads(stored)
+    tz = ZoneInfo(facts["timezone"])
+    start = dt.datetime.fromisoformat(facts["started_at"]).astimezone(tz)
+    end = dt.datetime.fromisoformat(facts["ended_at"]).astimezone(tz)
+    title = facts.get("title")
+    lines = [
+        i18n.t(lang, "meeting.minutes.title_named", number=facts["number"], title=text(title))
+        if title
+        else i18n.t(lang, "meeting.minutes.title", number=facts["number"]),
+        i18n.t(lang, "meeting.minutes.when", period=period(start, end, lang)),
+    ]
+    for section in facts["sections"]:
+        found = SECTIONS.get(section.get("kind", ""))
+        if found is None:
+            # Minutes written by a newer version: the rest of them is still worth showing.
+            log.warning("minutes of meeting %s: unknown section %r", facts["number"], section)
+            continue
+        lines.extend(found.render(section, lang))
+    return Rich.join(lines)

@@ -1,0 +1,145 @@
+"""`!sitzung start [titel]`, `!sitzung ende`, `!sitzung protokoll [N]`, `!sitzung liste`;
+and who took part: everyone who wrote or reacted in the room while the meeting ran."""
+
+from __future__ import annotations
+
+import re
+
+from commands.core import i18n
+from commands.core.context import Context
+from commands.core.effects import Reply
+from commands.core.errors import CommandError, UsageError
+from commands.core.listeners import Activity
+from commands.core.registry import Router
+from commands.core.rich import Rich, text
+from commands.meetings.common import REF_KIND, TITLE_LIMIT, command, moment_text, require_chair
+from commands.meetings.minutes import Gathering, gather, period, render
+from storage import meetings as store
+from storage.models import Meeting
+
+router = Router()
+
+# `!sitzung liste` shows this many meetings, newest first.
+LISTED = 10
+_NUMBER = re.compile(r"(?:nr\.?\s*|#)?([0-9]{1,12})\.?", re.IGNORECASE)
+
+
+@router.listener()
+def note_attendance(activity: Activity) -> None:
+    """Whoever writes or reacts while a meeting runs took part in it."""
+    meeting = store.running_at(activity.db, activity.room_id, activity.at)
+    if meeting is not None and meeting.id is not None:
+        store.note_attendee(
+            activity.db, meeting.id, activity.sender, activity.display_name, activity.at
+        )
+
+
+def _about(ctx: Context, m: Meeting, rich: Rich) -> Reply:
+    return Reply(rich, in_reply_to=ctx.event_id, ref_kind=REF_KIND, ref_id=m.id)
+
+
+def start(ctx: Context, title_text: str) -> Reply:
+    require_chair(ctx)
+    title = " ".join(title_text.split()) or None
+    if title is not None and len(title) > TITLE_LIMIT:
+        raise CommandError("meeting.title_too_long", length=len(title), limit=TITLE_LIMIT)
+    already = store.by_source_event(ctx.db, ctx.event_id)
+    running = store.running(ctx.db, ctx.room_id)
+    if running is not None and running is not already:
+        raise CommandError(
+            "meeting.already_running",
+            number=running.number,
+            since=moment_text(ctx, running.started_at),
+            cmd=command(ctx, "ende", "end"),
+        )
+    meeting, _created = store.start(
+        ctx.db,
+        room_id=ctx.room_id,
+        title=title,
+        by=ctx.sender,
+        at=ctx.now,
+        source_event_id=ctx.event_id,
+    )
+    assert meeting.id is not None
+    store.note_attendee(ctx.db, meeting.id, ctx.sender, ctx.display_name(ctx.sender), ctx.now)
+    rich = i18n.t(
+        ctx.lang,
+        "meeting.started_named" if title else "meeting.started",
+        number=meeting.number,
+        title=text(title or ""),
+        cmd=command(ctx, "ende", "end"),
+    )
+    return _about(ctx, meeting, rich)
+
+
+def end(ctx: Context, rest: str) -> Reply:
+    require_chair(ctx)
+    if rest.strip():
+        raise UsageError("meeting.end_takes_nothing")
+    meeting = store.running(ctx.db, ctx.room_id)
+    if meeting is None:
+        raise CommandError("meeting.none_running", cmd=command(ctx, "start", "start"))
+    assert meeting.id is not None
+    store.note_attendee(ctx.db, meeting.id, ctx.sender, ctx.display_name(ctx.sender), ctx.now)
+    # The minutes end with the command: what it was sent after is not part of them.
+    ended_at = max(ctx.now, meeting.started_at)
+    meeting.ended_at = ended_at
+    facts = gather(Gathering(ctx.db, meeting, ctx.members or {}), ctx.tz)
+    store.end(ctx.db, meeting, by=ctx.sender, at=ended_at, minutes=facts)
+    return _about(ctx, meeting, render(facts, ctx.lang))
+
+
+def minutes(ctx: Context, rest: str) -> Reply:
+    wanted = rest.strip()
+    if not wanted:
+        found = store.latest(ctx.db, ctx.room_id)
+        if not found:
+            raise CommandError("meeting.none_yet", cmd=command(ctx, "start", "start"))
+        meeting = found[0]
+    else:
+        m = _NUMBER.fullmatch(wanted)
+        if m is None:
+            raise UsageError("meeting.not_a_number", value=wanted)
+        meeting_or_none = store.by_number(ctx.db, ctx.room_id, int(m[1]))
+        if meeting_or_none is None:
+            raise CommandError(
+                "meeting.no_such",
+                number=m[1].lstrip("0") or "0",
+                count=store.count(ctx.db, ctx.room_id),
+                cmd=command(ctx, "liste", "list"),
+            )
+        meeting = meeting_or_none
+    if meeting.minutes is None:
+        raise CommandError(
+            "meeting.still_running",
+            number=meeting.number,
+            since=moment_text(ctx, meeting.started_at),
+            cmd=command(ctx, "ende", "end"),
+        )
+    return _about(ctx, meeting, render(meeting.minutes, ctx.lang))
+
+
+def listing(ctx: Context, rest: str) -> Rich:
+    if rest.strip():
+        raise UsageError("meeting.list_takes_nothing")
+    found = store.latest(ctx.db, ctx.room_id, limit=LISTED)
+    if not found:
+        return i18n.t(ctx.lang, "meeting.list.empty", cmd=command(ctx, "start", "start"))
+    lines = [i18n.t(ctx.lang, "meeting.list.title")]
+    for m in found:
+        start_local = m.started_at.astimezone(ctx.tz)
+        if m.ended_at is None:
+            when = i18n.plain(
+                ctx.lang, "meeting.list.running", since=moment_text(ctx, m.started_at)
+            )
+        else:
+            when = period(start_local, m.ended_at.astimezone(ctx.tz), ctx.lang)
+        key = "meeting.list.line_named" if m.title else "meeting.list.line"
+        lines.append(i18n.t(ctx.lang, key, number=m.number, when=when, title=text(m.title or "")))
+    total = store.count(ctx.db, ctx.room_id)
+    if total > len(found):
+        lines.append(i18n.t(ctx.lang, "meeting.list.more", count=total - len(found)))
+    last = found[0].number
+    hint = command(ctx, f"protokoll {last}", f"minutes {last}")
+    lines.append(i18n.t(ctx.lang, "meeting.list.hint", cmd=hint))
+    return Rich.join(lines)

@@ -1,0 +1,266 @@
+"""Meetings, their attendees and minutes, each room's meeting plan, the agendas posted.
+
+Commands call these functions; nothing here knows about chat. A meeting is started once
+per command event (`source_event_id`), an attendee is noted once per meeting, an agenda
+is posted once per room and meeting day: each of these is safe to repeat.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
+
+from sqlalchemy import func, or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from storage.models import (
+    Agreement,
+    AgreementHistory,
+    Meeting,
+    MeetingAgenda,
+    MeetingAttendee,
+    MeetingPlan,
+    Room,
+)
+
+# Numbers are PostgreSQL INTEGER: anything larger is no meeting (and no database error).
+MAX_NUMBER = 2**31 - 1
+_NUMBER_ATTEMPTS = 8
+
+
+# -------------------------------------------------------------------------------- meetings
+
+
+def running(db: Session, room_id: str) -> Meeting | None:
+    stmt = select(Meeting).where(Meeting.room_id == room_id, col(Meeting.ended_at).is_(None))
+    return db.exec(stmt.order_by(col(Meeting.number).desc())).first()
+
+
+def running_at(db: Session, room_id: str, at: dt.datetime) -> Meeting | None:
+    """The meeting of the room that was running at `at` (an event replayed after the
+    meeting ended still counts for it)."""
+    stmt = select(Meeting).where(
+        Meeting.room_id == room_id,
+        col(Meeting.started_at) <= at,
+        or_(col(Meeting.ended_at).is_(None), col(Meeting.ended_at) >= at),
+    )
+    return db.exec(stmt.order_by(col(Meeting.number).desc())).first()
+
+
+def by_number(db: Session, room_id: str, number: int) -> Meeting | None:
+    if not 1 <= number <= MAX_NUMBER:
+        return None
+    stmt = select(Meeting).where(Meeting.room_id == room_id, Meeting.number == number)
+    return db.exec(stmt).first()
+
+
+def by_source_event(db: Session, event_id: str) -> Meeting | None:
+    return db.exec(select(Meeting).where(Meeting.source_event_id == event_id)).first()
+
+
+def latest(db: Session, room_id: str, *, limit: int = 1) -> list[Meeting]:
+    """The room's last meetings, newest first."""
+    stmt = (
+        select(Meeting)
+        .where(Meeting.room_id == room_id)
+        .order_by(col(Meeting.number).desc())
+        .limit(limit)
+    )
+    return list(db.exec(stmt))
+
+
+def count(db: Session, room_id: str) -> int:
+    stmt = select(func.count()).select_from(Meeting).where(Meeting.room_id == room_id)
+    return int(db.exec(stmt).one())
+
+
+def held_between(
+    db: Session, since: dt.datetime, until: dt.datetime, *, room_id: str | None = None
+) -> list[Meeting]:
+    """Meetings that ended and started in [since, until), by room and number (for the
+    overview, the leadership report and exports)."""
+    stmt = select(Meeting).where(
+        col(Meeting.ended_at).is_not(None),
+        col(Meeting.started_at) >= since,
+        col(Meeting.started_at) < until,
+    )
+    if room_id is not None:
+        stmt = stmt.where(Meeting.room_id == room_id)
+    return list(db.exec(stmt.order_by(col(Meeting.room_id), col(Meeting.number))))
+
+
+def held_per_room(db: Session, since: dt.datetime, until: dt.datetime) -> dict[str, int]:
+    """How many meetings each room held in [since, until); rooms without one are absent."""
+    return dict(Counter(m.room_id for m in held_between(db, since, until)))
+
+
+def _next_number(db: Session, room_id: str) -> int:
+    stmt = select(func.max(Meeting.number)).where(Meeting.room_id == room_id)
+    return int(db.exec(stmt).one() or 0) + 1
+
+
+def start(
+    db: Session,
+    *,
+    room_id: str,
+    title: str | None,
+    by: str,
+    at: dt.datetime,
+    source_event_id: str,
+) -> tuple[Meeting, bool]:
+    """Start meeting max+1 of the room; (meeting, created). The event that already
+    started one returns that one (created False). The caller checks that none runs."""
+    existing = by_source_event(db, source_event_id)
+    if existing is not None:
+        return existing, False
+    for _attempt in range(_NUMBER_ATTEMPTS):
+        meeting = Meeting(
+            room_id=room_id,
+            number=_next_number(db, room_id),
+            title=title,
+            started_at=at,
+            started_by=by,
+            source_event_id=source_event_id,
+        )
+        try:
+            with db.begin_nested():
+                db.add(meeting)
+                db.flush()
+        except IntegrityError:
+            existing = by_source_event(db, source_event_id)
+            if existing is not None:
+                return existing, False
+            continue  # another process took this number meanwhile
+        return meeting, True
+    raise RuntimeError(f"no free meeting number in {room_id} after {_NUMBER_ATTEMPTS} tries")
+
+
+def end(db: Session, meeting: Meeting, *, by: str, at: dt.datetime, minutes: str) -> None:
+    meeting.ended_at = at
+    meeting.ended_by = by
+    meeting.minutes = minutes
+    db.add(meeting)
+    db.flush()
+
+
+# ------------------------------------------------------------------------------- attendees
+
+
+def note_attendee(
+    db: Session, meeting_id: int, user_id: str, display_name: str | None, at: dt.datetime
+) -> bool:
+    """Note that `user_id` took part; True when that is new. Safe to repeat."""
+    if db.get(MeetingAttendee, (meeting_id, user_id)) is not None:
+        return False
+    row = MeetingAttendee(
+        meeting_id=meeting_id, user_id=user_id, display_name=display_name or None, first_seen_at=at
+    )
+    try:
+        with db.begin_nested():
+            db.add(row)
+            db.flush()
+    except IntegrityError:
+        return False  # noted meanwhile by another transaction
+    return True
+
+
+def attendees(db: Session, meeting_id: int) -> list[MeetingAttendee]:
+    stmt = (
+        select(MeetingAttendee)
+        .where(MeetingAttendee.meeting_id == meeting_id)
+        .order_by(col(MeetingAttendee.first_seen_at), col(MeetingAttendee.user_id))
+    )
+    return list(db.exec(stmt))
+
+
+def agreement_changes(
+    db: Session, room_id: str, since: dt.datetime, until: dt.datetime
+) -> list[tuple[Agreement, list[AgreementHistory]]]:
+    """Agreements of the room changed in [since, until], each with those history rows,
+    by number."""
+    stmt = (
+        select(AgreementHistory, Agreement)
+        .join(Agreement, col(Agreement.id) == col(AgreementHistory.agreement_id))
+        .where(
+            Agreement.room_id == room_id,
+            col(AgreementHistory.at) >= since,
+            col(AgreementHistory.at) <= until,
+        )
+        .order_by(col(Agreement.number), col(AgreementHistory.at), col(AgreementHistory.id))
+    )
+    found: dict[int, tuple[Agreement, list[AgreementHistory]]] = {}
+    for row, agreement in db.exec(stmt):
+        assert agreement.id is not None
+        found.setdefault(agreement.id, (agreement, []))[1].append(row)
+    return list(found.values())
+
+
+# ------------------------------------------------------------------------------------ plan
+
+
+def plan_of(db: Session, room_id: str) -> MeetingPlan | None:
+    return db.get(MeetingPlan, room_id)
+
+
+def set_plan(
+    db: Session,
+    room_id: str,
+    *,
+    next_date: dt.date | None = None,
+    next_time: dt.time | None = None,
+    recurrence: str | None = None,
+    by: str,
+    at: dt.datetime,
+    source_event_id: str,
+) -> MeetingPlan:
+    """Replace the room's plan by one date or one series."""
+    if (next_date is None) == (recurrence is None):
+        raise ValueError("a meeting plan is either one date or a series")
+    plan = plan_of(db, room_id) or MeetingPlan(
+        room_id=room_id, set_by=by, set_at=at, source_event_id=source_event_id
+    )
+    plan.next_date, plan.next_time, plan.recurrence = next_date, next_time, recurrence
+    plan.set_by, plan.set_at, plan.source_event_id = by, at, source_event_id
+    db.add(plan)
+    db.flush()
+    return plan
+
+
+def clear_plan(db: Session, room_id: str) -> bool:
+    plan = plan_of(db, room_id)
+    if plan is None:
+        return False
+    db.delete(plan)
+    db.flush()
+    return True
+
+
+def active_plans(db: Session, room_ids: Sequence[str] | None = None) -> list[MeetingPlan]:
+    """Plans of rooms the bot is still in (of `room_ids` only, when given)."""
+    stmt = (
+        select(MeetingPlan)
+        .join(Room, col(Room.room_id) == col(MeetingPlan.room_id))
+        .where(col(Room.left_at).is_(None))
+    )
+    if room_ids is not None:
+        stmt = stmt.where(col(MeetingPlan.room_id).in_(list(room_ids)))
+    return list(db.exec(stmt.order_by(col(MeetingPlan.room_id))))
+
+
+# ---------------------------------------------------------------------------------- agenda
+
+
+def agenda_posted(db: Session, room_id: str, meeting_date: dt.date) -> bool:
+    stmt = select(MeetingAgenda).where(
+        MeetingAgenda.room_id == room_id, MeetingAgenda.meeting_date == meeting_date
+    )
+    return db.exec(stmt).first() is not None
+
+
+def record_agenda(
+    db: Session, room_id: str, meeting_date: dt.date, *, key: str, at: dt.datetime
+) -> None:
+    db.add(MeetingAgenda(room_id=room_id, meeting_date=meeting_date, posted_at=at, key=key))
+    db.flush()
