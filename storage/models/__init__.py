@@ -8,6 +8,7 @@ from storage.models.agreements import (
     AgreementStatus,
     HistoryAction,
 )
+from storage.models.desk import ReportLog, RulesText
 from storage.models.direct import DirectRoom
 from storage.models.events import ProcessedEvent, SyncState
 from storage.models.outbox import OutboxFile, OutboxKind, OutboxMessage, OutboxStatus
@@ -38,9 +39,11 @@ __all__ = [
     "ReminderLog",
     "ReminderSnooze",
     "ReminderStatus",
+    "ReportLog",
     "Room",
     "RoomRole",
     "RoomSetting",
+    "RulesText",
     "SchedulerLease",
     "SyncState",
 ]
