@@ -9,9 +9,10 @@ The threshold comes from the config (`overview.overlap_threshold`); the examples
 tuned on are in tests/data/overlap-pairs.yaml.
 
 Only texts of different rooms are compared, and only those sharing a word that is not
-commonplace (in more than COMMON_SHARE of all texts): scoring every pair of 10,000 open
-agreements would take half a minute, this takes a fraction of a second. A text whose
-words are all commonplace is compared by its rarest word.
+commonplace (in more than COMMON_SHARE of all texts) or one of their rarest words (a
+quarter of their words): scoring every pair of 10,000 open agreements would take half a
+minute, this takes a fraction of a second. Texts sharing nothing but commonplace words
+that are not among their rarest are not compared; such pairs are rarely alike.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ _MIN_STEM = 4
 # A word in more than this share of all texts ("vorlegen", "Grundschule") picks no pairs.
 COMMON_SHARE = 0.01
 _MIN_COMMON = 50
+# Beyond one, a text's rarest words pick pairs only when at most this many times as common.
+_RARE_ENOUGH = 4
 
 
 def _stem(word: str) -> str:
@@ -90,9 +93,12 @@ def find_overlaps(items: Sequence[Item], threshold: float) -> list[Overlap]:
     for index, own in enumerate(words):
         if not own:
             continue
-        keys = [w for w in own if len(holders[w]) <= common]
-        if not keys:
-            keys = [min(own, key=lambda w: (len(holders[w]), w))]
+        # Its rarest words too: two long texts alike but for a word each (a number, a
+        # typo) share one of them even when all their other words are commonplace.
+        rarest = sorted(own, key=lambda w: (len(holders[w]), w))[: 1 + len(own) // 4]
+        keys = {w for w in own if len(holders[w]) <= common}
+        keys |= {w for w in rarest[1:] if len(holders[w]) <= _RARE_ENOUGH * common}
+        keys.add(rarest[0])
         for word in keys:
             buckets[word].append(index)
     scores: dict[tuple[int, int], float] = {}

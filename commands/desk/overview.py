@@ -14,7 +14,7 @@ from commands.core import i18n
 from commands.core.context import Context, Role
 from commands.core.defaults import feature_settings
 from commands.core.registry import Router
-from commands.core.rich import Rich, bold, code, text
+from commands.core.rich import Rich, bold, text
 from commands.desk.overlaps import Item, find_overlaps
 from commands.desk.settings import OverviewSettings
 from commands.desk.texts import overlap_lines, rate, short
@@ -74,7 +74,7 @@ def overview(ctx: Context, args: str) -> Rich:
     pointer = i18n.t(
         ctx.lang,
         "desk.overview.compact",
-        export=code(ctx.prefix + "export"),
+        export=ctx.prefix + "export",
     )
     return Rich.join([*head, *compact, *tail, Rich("", ""), pointer])
 
