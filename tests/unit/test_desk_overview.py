@@ -107,11 +107,36 @@ def test_no_pairs_is_said_plainly(dialog: Dialog) -> None:
     assert "Keine ähnlichen offenen Verabredungen in verschiedenen Gremien gefunden." in body
 
 
-STEMS = ("Schul", "Kita", "Bildungs", "Sprach", "Ganztags", "Jugend", "Eltern", "Berufs")
-STEMS += ("Lern", "Förder", "Inklusions", "Ferien", "Integrations", "Familien", "Medien")
-HEADS = ("planung", "bericht", "konzept", "befragung", "netzwerk", "monitoring", "beratung")
+STEMS: tuple[str, ...] = ("Schul", "Kita", "Bildungs", "Sprach", "Ganztags", "Jugend")
+STEMS += (
+    "Eltern",
+    "Berufs",
+    "Lern",
+    "Förder",
+    "Inklusions",
+    "Ferien",
+    "Integrations",
+    "Familien",
+    "Medien",
+)
+HEADS: tuple[str, ...] = (
+    "planung",
+    "bericht",
+    "konzept",
+    "befragung",
+    "netzwerk",
+    "monitoring",
+    "beratung",
+)
 HEADS += ("kurs", "begleitung", "sicherung", "statistik", "budget", "strategie", "konferenz")
-VERBS = ("vorlegen", "prüfen", "abstimmen", "fortschreiben", "auswerten", "vorbereiten")
+VERBS: tuple[str, ...] = (
+    "vorlegen",
+    "prüfen",
+    "abstimmen",
+    "fortschreiben",
+    "auswerten",
+    "vorbereiten",
+)
 VERBS += ("klären", "planen", "beantragen", "vorstellen", "aktualisieren", "evaluieren")
 PLACES = ("Grundschule", "Gesamtschule", "Kita", "Stadtteil", "Quartier", "Jugendzentrum")
 SIDES = ("Nord", "Süd", "Ost", "West", "Mitte", "Am Park", "Lindenstraße", "Hafen", "Altstadt")
