@@ -101,9 +101,12 @@ def find_overlaps(items: Sequence[Item], threshold: float) -> list[Overlap]:
         keys.add(rarest[0])
         for word in keys:
             buckets[word].append(index)
+    room_of = {room: n for n, room in enumerate(sorted({i.room_id for i in items}))}
+    rooms = np.array([room_of[i.room_id] for i in items])
     scores: dict[tuple[int, int], float] = {}
     for members in buckets.values():
-        if len({items[i].room_id for i in members}) < 2:
+        indices = np.array(members)
+        if len(set(rooms[indices].tolist())) < 2:
             continue
         matrix = process.cdist(
             [texts[i] for i in members],
@@ -113,10 +116,13 @@ def find_overlaps(items: Sequence[Item], threshold: float) -> list[Overlap]:
             score_cutoff=threshold,
             dtype=np.float32,
         )
-        for x, y in zip(*np.nonzero(np.triu(matrix, k=1)), strict=True):
-            a, b = members[int(x)], members[int(y)]
-            if items[a].room_id != items[b].room_id:
-                scores[(min(a, b), max(a, b))] = float(matrix[x, y])
+        # Above the diagonal, alike, and in different rooms.
+        other_room = rooms[indices][:, None] != rooms[indices][None, :]
+        xs, ys = np.nonzero(np.triu(matrix, k=1) * other_room)
+        for a, b, score in zip(
+            indices[xs].tolist(), indices[ys].tolist(), matrix[xs, ys].tolist(), strict=True
+        ):
+            scores[(min(a, b), max(a, b))] = score
     found = [Overlap(items[a], items[b], score) for (a, b), score in scores.items()]
     found.sort(key=lambda o: (-o.score, o.first.room_id, o.first.number, o.second.number))
     return found

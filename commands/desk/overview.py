@@ -38,7 +38,6 @@ def overview(ctx: Context, args: str) -> Rich:
     now = ctx.now.astimezone(zone)
     labels = {r.room_id: r.name or r.room_id for r in rooms.active_rooms(ctx.db)}
     open_items = store.open_agreements(ctx.db, with_due_date=False)
-    owners = store.owners_of(ctx.db, [a.id for a in open_items if a.id is not None])
     by_room: dict[str, list[Agreement]] = {room_id: [] for room_id in labels}
     for a in open_items:
         by_room.setdefault(a.room_id, []).append(a)
@@ -59,13 +58,19 @@ def overview(ctx: Context, args: str) -> Rich:
         ),
     ]
     tail = [Rich("", ""), *overlap_lines(ctx.lang, overlaps, labels)]
-    detail: list[Rich] = []
-    for room_id in order:
-        detail.append(Rich("", ""))
-        detail.extend(_room(ctx, labels[room_id], by_room[room_id], owners, counted[room_id], now))
-    full = Rich.join([*head, *detail, *tail])
-    if len(full.plain) <= DETAIL_LIMIT:
-        return full
+    # A cheap estimate first: rendering ten thousand lines only to drop them costs a second.
+    estimate = sum(len(a.text) for a in open_items) + 60 * len(open_items)
+    if estimate <= 2 * DETAIL_LIMIT:
+        owners = store.owners_of(ctx.db, [a.id for a in open_items if a.id is not None])
+        detail: list[Rich] = []
+        for room_id in order:
+            detail.append(Rich("", ""))
+            detail.extend(
+                _room(ctx, labels[room_id], by_room[room_id], owners, counted[room_id], now)
+            )
+        full = Rich.join([*head, *detail, *tail])
+        if len(full.plain) <= DETAIL_LIMIT:
+            return full
     compact = [Rich("", "")]
     compact.extend(
         _room_line(ctx, labels[room_id], by_room[room_id], counted[room_id], now)
