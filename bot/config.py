@@ -18,6 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from commands.core.defaults import Defaults
 from commands.core.i18n import Language
+from commands.desk.settings import (
+    DEFAULT_OVERLAP_THRESHOLD,
+    RULES_TEXT_LIMIT,
+    OverviewSettings,
+    ReportSettings,
+    RulesSettings,
+)
 from commands.evaluation.config import EvaluationSettings
 from commands.polls.config import PollSettings
 
@@ -157,6 +164,85 @@ class EvaluationConfig(_Strict):
         )
 
 
+class OverviewConfig(_Strict):
+    overlap_threshold: float = Field(
+        default=DEFAULT_OVERLAP_THRESHOLD,
+        ge=50,
+        le=100,
+        description="how alike (0-100) two open agreements of different committees must be "
+        "to be shown as possible duplicate work",
+    )
+
+    def build(self) -> OverviewSettings:
+        return OverviewSettings(overlap_threshold=self.overlap_threshold)
+
+
+class RulesConfig(_Strict):
+    files: dict[str, Path] = Field(
+        default_factory=dict, description="room ID -> Markdown file with its rules of procedure"
+    )
+    default_file: Path | None = Field(
+        default=None, description="Markdown file with the rules of every other room"
+    )
+
+    @field_validator("files")
+    @classmethod
+    def _room_ids(cls, values: dict[str, Path]) -> dict[str, Path]:
+        for room_id in values:
+            _check_room_id(room_id)
+        return values
+
+    def resolve(self, base: Path) -> None:
+        """Relative paths count from the config file's folder."""
+        self.files = {room: base / path for room, path in self.files.items()}
+        if self.default_file is not None:
+            self.default_file = base / self.default_file
+
+    def problems(self) -> list[str]:
+        """Files that cannot be read or are too long, by their key."""
+        found: list[str] = []
+        named = {f"rules.files.{room}": path for room, path in self.files.items()}
+        if self.default_file is not None:
+            named["rules.default_file"] = self.default_file
+        for key, path in named.items():
+            try:
+                text = path.read_text("utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                found.append(f"{key}: cannot read {path}: {exc}")
+                continue
+            if not text.strip():
+                found.append(f"{key}: {path} is empty")
+            elif len(text) > RULES_TEXT_LIMIT:
+                found.append(
+                    f"{key}: {path} has {len(text)} characters, at most {RULES_TEXT_LIMIT}"
+                )
+        return found
+
+    def build(self) -> RulesSettings:
+        by_room = {room: path.read_text("utf-8").strip() for room, path in self.files.items()}
+        default = self.default_file.read_text("utf-8").strip() if self.default_file else None
+        return RulesSettings(by_room=by_room, default=default)
+
+
+class ReportConfig(_Strict):
+    room: str | None = Field(
+        default=None,
+        description="room ID for the monthly report to the leadership; empty: no monthly post",
+    )
+    day: int = Field(
+        default=1, ge=1, le=31, description="day of the month (31: the month's last day)"
+    )
+    hour: int = Field(default=8, ge=0, le=23, description="hour, in defaults.timezone")
+
+    @field_validator("room")
+    @classmethod
+    def _room_id(cls, value: str | None) -> str | None:
+        return None if not value else _check_room_id(value)
+
+    def build(self) -> ReportSettings:
+        return ReportSettings(room=self.room, day=self.day, hour=self.hour)
+
+
 class LoggingConfig(_Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -178,6 +264,9 @@ class Config(_Strict):
     catchup: CatchupConfig = Field(default_factory=CatchupConfig)
     polls: PollsConfig = Field(default_factory=PollsConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    overview: OverviewConfig = Field(default_factory=OverviewConfig)
+    rules: RulesConfig = Field(default_factory=RulesConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
 
     @field_validator("homeserver")
@@ -222,6 +311,9 @@ class Config(_Strict):
         features: dict[str, object] = {
             "polls": self.polls.build(voter_key),
             "evaluation": self.evaluation.build(),
+            "overview": self.overview.build(),
+            "rules": self.rules.build(),
+            "report": self.report.build(),
         }
         return dataclasses.replace(self.defaults.build(), features=features)
 
@@ -231,6 +323,12 @@ class Config(_Strict):
             return True
         server = user_id.split(":", 1)[1] if ":" in user_id else ""
         return server in inviters.servers
+
+
+def _check_room_id(value: str) -> str:
+    if not value.startswith("!") or ":" not in value:
+        raise ValueError(f"{value!r} is no Matrix room ID, expected e.g. !abc123:example.org")
+    return value
 
 
 def _check_user_id(value: str) -> str:
@@ -284,6 +382,9 @@ def load_config(path: Path, *, environ: dict[str, str] | None = None) -> Config:
         )
     if not config.data_dir.is_absolute():
         config.data_dir = (path.parent / config.data_dir).resolve()
+    config.rules.resolve(path.parent.resolve())
+    if problems := config.rules.problems():
+        raise ConfigError([f"{path}: {p}" for p in problems])
     return config
 
 

@@ -7,7 +7,7 @@ in `!einstellungen`.
 
 from __future__ import annotations
 
-from commands import agreements, evaluation, general, meetings, polls, reminders
+from commands import agreements, desk, evaluation, general, meetings, polls, reminders
 from commands.core.registry import Registry
 from commands.general import roles
 
@@ -22,6 +22,7 @@ def build_registry() -> Registry:
             meetings.router,
             polls.router,
             evaluation.router,
-            roles.router,  # !rolle: a help section of its own, last
+            roles.router,  # !rolle: a help section of its own
+            desk.router,  # !geschäftsordnung beside !rolle; overview and report: coordination
         ]
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from sqlmodel import Session
 
@@ -31,3 +31,21 @@ def effective_role(
     if rooms.room_role(db, room_id, user_id) == rooms.CHAIR_ROLE:
         return Role.CHAIR  # set with `!rolle @person vorsitz`
     return Role.MEMBER
+
+
+def chairs(
+    db: Session,
+    room_id: str,
+    *,
+    power_levels: Mapping[str, int],
+    members: Mapping[str, str] | None,
+) -> list[str]:
+    """The room's chairs: joined members with power level 50 or more, and those made chair
+    with `!rolle`."""
+    by_level = [
+        u
+        for u, level in power_levels.items()
+        if level >= CHAIR_POWER_LEVEL and (members is None or u in members)
+    ]
+    by_command = [r.user_id for r in rooms.room_roles(db, room_id) if r.role == rooms.CHAIR_ROLE]
+    return sorted(set(by_level) | set(by_command))

@@ -12,7 +12,7 @@ from commands.core.context import Context, Role
 from commands.core.errors import CommandError, PermissionDenied, UsageError
 from commands.core.registry import Router, fold
 from commands.core.rich import Rich, bold, mention
-from commands.general.role_rules import CHAIR_POWER_LEVEL
+from commands.general.role_rules import CHAIR_POWER_LEVEL, chairs
 from commands.parsing.mentions import require_in_room, take_mentions
 from storage import rooms
 
@@ -94,15 +94,7 @@ def _names(ctx: Context, user_ids: list[str]) -> str:
 
 
 def _chairs(ctx: Context) -> list[str]:
-    by_level = [
-        u
-        for u, level in ctx.power_levels.items()
-        if level >= CHAIR_POWER_LEVEL and (ctx.members is None or u in ctx.members)
-    ]
-    by_command = [
-        r.user_id for r in rooms.room_roles(ctx.db, ctx.room_id) if r.role == rooms.CHAIR_ROLE
-    ]
-    return sorted(set(by_level) | set(by_command))
+    return chairs(ctx.db, ctx.room_id, power_levels=ctx.power_levels, members=ctx.members)
 
 
 def _role_name(ctx: Context, user_id: str) -> str:

@@ -8,6 +8,7 @@ from storage.models.agreements import (
     AgreementStatus,
     HistoryAction,
 )
+from storage.models.desk import ReportLog, RulesText
 from storage.models.direct import DirectRoom
 from storage.models.events import ProcessedEvent, SyncState
 from storage.models.meetings import Meeting, MeetingAgenda, MeetingAttendee, MeetingPlan
@@ -54,9 +55,11 @@ __all__ = [
     "ReminderLog",
     "ReminderSnooze",
     "ReminderStatus",
+    "ReportLog",
     "Room",
     "RoomRole",
     "RoomSetting",
+    "RulesText",
     "SchedulerLease",
     "Survey",
     "SurveyComment",

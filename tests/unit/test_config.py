@@ -10,6 +10,7 @@ import pytest
 
 from bot.config import ConfigError, load_config
 from commands.core.defaults import Defaults
+from commands.desk.settings import OverviewSettings, ReportSettings, RulesSettings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -119,3 +120,49 @@ def test_the_configured_defaults_become_the_bots_one_defaults(tmp_path: Path) ->
     )
     defaults = load_config(path, environ={}).defaults.build()
     assert defaults == Defaults(language="en", timezone=Defaults().timezone, state="BY")
+
+
+def test_the_desk_sections_reach_the_features_and_rules_files_are_read(tmp_path: Path) -> None:
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "schule.md").write_text("# GO\n§ 1 Schule\n", "utf-8")
+    (tmp_path / "muster.md").write_text("§ 1 Muster", "utf-8")
+    path = _write(
+        tmp_path,
+        "homeserver: https://m.example.org\nuser_id: '@b:example.org'\npassword: x\n"
+        "overview:\n  overlap_threshold: 90\n"
+        "rules:\n  files: {'!schule:example.org': rules/schule.md}\n"
+        "  default_file: muster.md\n"
+        "report:\n  room: '!leitung:example.org'\n  day: 3\n  hour: 7\n",
+    )
+    features = load_config(path, environ={}).build_defaults().features
+    assert features["overview"] == OverviewSettings(overlap_threshold=90)
+    assert features["rules"] == RulesSettings(
+        by_room={"!schule:example.org": "# GO\n§ 1 Schule"}, default="§ 1 Muster"
+    )
+    assert features["report"] == ReportSettings(room="!leitung:example.org", day=3, hour=7)
+
+
+def test_desk_config_mistakes_are_named(tmp_path: Path) -> None:
+    (tmp_path / "lang.md").write_text("x" * 20_001, "utf-8")
+    path = _write(
+        tmp_path,
+        "homeserver: https://m.example.org\nuser_id: '@b:example.org'\npassword: x\n"
+        "rules:\n  files: {'!schule:example.org': fehlt.md}\n  default_file: lang.md\n",
+    )
+    with pytest.raises(ConfigError) as err:
+        load_config(path, environ={})
+    problems = "\n".join(err.value.problems)
+    assert "rules.files.!schule:example.org: cannot read" in problems
+    assert "rules.default_file:" in problems
+    assert "has 20001 characters, at most 20000" in problems
+    bad = _write(
+        tmp_path,
+        "homeserver: https://m.example.org\nuser_id: '@b:example.org'\npassword: x\n"
+        "overview:\n  overlap_threshold: 30\nreport:\n  room: leitung\n  day: 32\n",
+    )
+    with pytest.raises(ConfigError) as err:
+        load_config(bad, environ={})
+    problems = "\n".join(err.value.problems)
+    assert f"{bad}:5: overview.overlap_threshold:" in problems
+    assert f"{bad}:7: report.room: 'leitung' is no Matrix room ID" in problems
+    assert f"{bad}:8: report.day:" in problems

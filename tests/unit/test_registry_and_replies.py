@@ -181,7 +181,7 @@ def test_a_setting_name_declared_twice_is_refused_at_start() -> None:
 def test_the_bots_features_in_help_order_with_their_settings() -> None:
     reg = build_registry()
     groups = ["general", "agreements", "reminders", "meetings", "polls", "evaluation", "roles"]
-    assert reg.groups == groups
+    assert reg.groups == [*groups, "coordination"]
     assert [s.key for s in reg.settings] == [
         "language",
         "timezone",
