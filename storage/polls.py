@@ -212,3 +212,48 @@ def in_room(
     if until is not None:
         stmt = stmt.where(col(Poll.created_at) < until)
     return list(db.exec(stmt.order_by(col(Poll.created_at), col(Poll.id))))
+
+
+@dataclass(frozen=True)
+class PulseFigures:
+    """A room's pulses in a period: how many could be counted and their mean of means."""
+
+    pulses: int
+    mean: float | None
+
+
+def pulse_figures(
+    db: Session,
+    since: dt.datetime,
+    until: dt.datetime,
+    *,
+    room_ids: Sequence[str] | None = None,
+    min_answers: int = 3,
+) -> dict[str, PulseFigures]:
+    """Per room, the pulses that ended in [since, until) with at least `min_answers`
+    answers (fewer are never shown), and the mean of their means; two queries in all."""
+    stmt = select(Poll).where(
+        Poll.kind == PollKind.PULSE,
+        col(Poll.closed_at).is_not(None),
+        col(Poll.closed_at) >= since,
+        col(Poll.closed_at) < until,
+    )
+    if room_ids is not None:
+        stmt = stmt.where(col(Poll.room_id).in_(list(room_ids)))
+    pulses = {p.id: p for p in db.exec(stmt)}
+    scores: dict[int, list[int]] = {pid: [] for pid in pulses if pid is not None}
+    if scores:
+        votes = select(PollVote.poll_id, PollVote.answers).where(
+            col(PollVote.poll_id).in_(list(scores))
+        )
+        for poll_id, raw in db.exec(votes):
+            chosen = json.loads(raw)
+            if chosen and str(chosen[0]).isdigit():
+                scores[poll_id].append(int(chosen[0]))
+    by_room: dict[str, list[float]] = {}
+    for pid, values in scores.items():
+        if len(values) >= min_answers:
+            by_room.setdefault(pulses[pid].room_id, []).append(sum(values) / len(values))
+    return {
+        room: PulseFigures(len(means), sum(means) / len(means)) for room, means in by_room.items()
+    }

@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlmodel import Session, col, select
 
-from storage.models import Room, RoomRole, RoomSetting
+from storage.models import DirectRoom, Room, RoomRole, RoomSetting
 
 
 def ensure_room(db: Session, room_id: str, *, joined_at: dt.datetime) -> Room:
@@ -34,8 +34,12 @@ def mark_left(db: Session, room_id: str, *, at: dt.datetime) -> None:
         db.add(room)
 
 
-def active_rooms(db: Session) -> list[Room]:
-    return list(db.exec(select(Room).where(Room.left_at == None)))  # noqa: E711
+def committee_rooms(db: Session) -> list[Room]:
+    """The rooms the bot is in that are committees: not a member's direct-message room
+    with the bot (a command written there gives that room a row too)."""
+    direct = select(DirectRoom.room_id)
+    stmt = select(Room).where(col(Room.left_at).is_(None), col(Room.room_id).not_in(direct))
+    return list(db.exec(stmt.order_by(col(Room.room_id))))
 
 
 def get_settings(db: Session, room_id: str) -> dict[str, str]:

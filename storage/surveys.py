@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from storage.models import DirectRoom, Poll, PollKind, Survey, SurveyComment, SurveyParticipant
+from storage.models import Poll, PollKind, Survey, SurveyComment, SurveyParticipant
 
 
 def create(
@@ -56,12 +56,6 @@ def running(db: Session, room_id: str) -> Survey | None:
 def statements(db: Session, survey_id: int) -> list[Poll]:
     stmt = select(Poll).where(Poll.survey_id == survey_id, Poll.kind == PollKind.SURVEY)
     return list(db.exec(stmt.order_by(col(Poll.position))))
-
-
-def committee_room_ids(db: Session, candidates: Sequence[str]) -> list[str]:
-    """The candidates that are no member's direct-message room with the bot."""
-    direct = set(db.exec(select(DirectRoom.room_id)))
-    return [r for r in candidates if r not in direct]
 
 
 # ------------------------------------------------------------------------------ participants

@@ -118,6 +118,7 @@ class EventHandlers:
         elif isinstance(event, ReactionEvent):
             await self.on_reaction(room, event)
         elif isinstance(event, UnknownEvent) and event.type in POLL_RESPONSE_TYPES:
+            await self.on_activity(room, event)  # voting is taking part, too
             await self.on_poll_response(room, event)
         elif isinstance(event, RoomMessage):  # images, files, notices, emotes …
             await self.on_activity(room, event)
@@ -236,7 +237,7 @@ class EventHandlers:
         if await self.db(handle_text_reply, rt.db, msg, rt.settings, rt.clock):
             rt.sender.wake(room.room_id)
 
-    async def on_activity(self, room: MatrixRoom, event: RoomMessage) -> None:
+    async def on_activity(self, room: MatrixRoom, event: RoomMessage | UnknownEvent) -> None:
         """A message that is no command: only features that listen hear of it."""
         rt = self.rt
         if not rt.settings.registry.listeners:

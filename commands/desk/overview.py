@@ -36,7 +36,7 @@ def overview(ctx: Context, args: str) -> Rich:
     settings = feature_settings(ctx.defaults, "overview", OverviewSettings())
     zone = ctx.defaults.zone
     now = ctx.now.astimezone(zone)
-    labels = {r.room_id: r.name or r.room_id for r in rooms.active_rooms(ctx.db)}
+    labels = {r.room_id: r.name or r.room_id for r in rooms.committee_rooms(ctx.db)}
     open_items = store.open_agreements(ctx.db, with_due_date=False)
     by_room: dict[str, list[Agreement]] = {room_id: [] for room_id in labels}
     for a in open_items:

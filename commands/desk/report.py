@@ -32,7 +32,7 @@ from commands.desk.texts import overlap_lines, rate
 from commands.general.settings import room_language
 from commands.parsing.date_words import DE_MONTHS, EN_MONTHS
 from storage import agreements as store
-from storage import lease, reports, rooms
+from storage import lease, meetings, polls, reports, rooms
 from storage.figures import Figures, figures
 
 router = Router()
@@ -93,8 +93,71 @@ def overlaps_section(inp: ReportInput) -> list[Rich]:
     return overlap_lines(inp.lang, found, inp.labels)
 
 
+def _window(inp: ReportInput) -> tuple[dt.datetime, dt.datetime, dt.datetime]:
+    """The period as moments, and the start of the period of the same length before it."""
+    period = inp.asked.period
+    start = period.start or dt.date(inp.asked.year, 1, 1)
+    since = dt.datetime.combine(start, dt.time.min, tzinfo=inp.zone)
+    until = dt.datetime.combine(period.end, dt.time.min, tzinfo=inp.zone)
+    return since, until, since - (until - since)
+
+
+def meetings_section(inp: ReportInput) -> list[Rich]:
+    since, until, _before = _window(inp)
+    held = meetings.held_per_room(inp.db, since, until)
+    counted = {r: held.get(r, 0) for r in inp.labels}
+    lines = [
+        bold(i18n.plain(inp.lang, "desk.report.meetings_title")),
+        i18n.t(inp.lang, "desk.report.meetings_total", count=sum(counted.values())),
+    ]
+    order = sorted(inp.labels, key=lambda r: (inp.labels[r].casefold(), r))
+    lines.extend(
+        i18n.t(inp.lang, "desk.report.meetings_line", room=bold(inp.labels[r]), count=counted[r])
+        for r in order
+    )
+    return lines
+
+
+def pulse_section(inp: ReportInput) -> list[Rich]:
+    """Each committee's pulse mean in the period beside the period before: the trend."""
+    since, until, before = _window(inp)
+    rooms_ = list(inp.labels)
+    now = polls.pulse_figures(inp.db, since, until, room_ids=rooms_)
+    then = polls.pulse_figures(inp.db, before, since, room_ids=rooms_)
+    lines = [bold(i18n.plain(inp.lang, "desk.report.pulse_title"))]
+    if not now:
+        lines.append(i18n.t(inp.lang, "desk.report.pulse_none"))
+        return lines
+    for r in sorted(now, key=lambda r: (inp.labels[r].casefold(), r)):
+        mean = now[r].mean
+        assert mean is not None
+        previous = then.get(r)
+        if previous is None or previous.mean is None:
+            trend = i18n.plain(inp.lang, "desk.report.pulse_new")
+        else:
+            delta = mean - previous.mean
+            arrow = "↑" if delta >= 0.2 else "↓" if delta <= -0.2 else "→"
+            trend = f"{arrow} {_decimal(inp.lang, previous.mean)}"
+        lines.append(
+            i18n.t(
+                inp.lang,
+                "desk.report.pulse_line",
+                room=bold(inp.labels[r]),
+                mean=_decimal(inp.lang, mean),
+                pulses=now[r].pulses,
+                trend=trend,
+            )
+        )
+    return lines
+
+
+def _decimal(lang: str, value: float) -> str:
+    shown = f"{value:.1f}"
+    return shown if lang == "en" else shown.replace(".", ",")
+
+
 # The report's sections, in order.
-SECTIONS: tuple[Section, ...] = (figures_section, overlaps_section)
+SECTIONS: tuple[Section, ...] = (figures_section, meetings_section, pulse_section, overlaps_section)
 
 
 def period_label(lang: str, asked: Asked) -> str:
@@ -118,7 +181,9 @@ def build_report(inp: ReportInput) -> Rich:
 def committees(db: Session, report_room: str | None) -> dict[str, str]:
     """The rooms the bot is in, by name; the report's own room is no committee."""
     return {
-        r.room_id: r.name or r.room_id for r in rooms.active_rooms(db) if r.room_id != report_room
+        r.room_id: r.name or r.room_id
+        for r in rooms.committee_rooms(db)
+        if r.room_id != report_room
     }
 
 

@@ -76,11 +76,8 @@ def start(ctx: Context, args: str) -> Reply:
     rest = " ".join(w for w in words if w.casefold() not in _ALL)
     conf = evaluation_settings(ctx.defaults)
     closes_at = _deadline(ctx, rest) or ctx.now + conf.duration
-    if everywhere:
-        active = [room_id for room_id, _joined in rooms.active_room_ids(ctx.db)]
-        targets = store.committee_room_ids(ctx.db, active)
-    else:
-        targets = [ctx.room_id]
+    committees = [r.room_id for r in rooms.committee_rooms(ctx.db)]
+    targets = committees if everywhere else [ctx.room_id]
     started: list[str] = []
     skipped: list[str] = []
     for room_id in targets:

@@ -22,9 +22,11 @@ from sqlmodel import Session
 from commands.core import i18n
 from commands.core.rich import Rich, text
 from commands.parsing.dates import format_date, format_datetime
+from commands.polls.common import MIN_BREAKDOWN
 from storage import agreements as agreement_store
 from storage import meetings as store
-from storage.models import AgreementStatus, HistoryAction, Meeting
+from storage import polls as poll_store
+from storage.models import AgreementStatus, HistoryAction, Meeting, PollKind
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +159,71 @@ def render_agreements(section: Facts, lang: str) -> list[Rich]:
     return lines
 
 
+# ---------------------------------------------------------------------------------- polls
+
+
+def gather_polls(g: Gathering) -> Facts:
+    """The pulses and polls started during the meeting, with what may be shown of them:
+    counts only from 3 answers on, and a running pulse's distribution not at all."""
+    m = g.meeting
+    assert m.ended_at is not None
+    items: list[Facts] = []
+    for poll in poll_store.in_room(g.db, m.room_id, since=m.started_at, until=m.ended_at):
+        tally = poll_store.tally(g.db, poll)
+        closed = poll.closed_at is not None and poll.closed_at <= m.ended_at
+        shown = tally.voters >= MIN_BREAKDOWN and (closed or poll.kind == PollKind.GENERAL)
+        item: Facts = {
+            "number": poll.number,
+            "kind": str(poll.kind),
+            "question": _short(poll.question),
+            "voters": tally.voters,
+            "closed": closed,
+        }
+        if shown:
+            item["counts"] = [
+                {"text": _short(a.text), "count": tally.counts.get(a.id, 0)}
+                for a in poll_store.answers_of(poll)
+            ]
+            if poll.kind == PollKind.PULSE and tally.votes:
+                item["mean"] = round(
+                    sum(int(k) * v for k, v in tally.counts.items()) / tally.votes, 2
+                )
+        items.append(item)
+    return {"kind": "polls", "polls": items}
+
+
+def render_polls(section: Facts, lang: str) -> list[Rich]:
+    items = section.get("polls") or []
+    if not items:
+        return []
+    lines = [i18n.t(lang, "meeting.minutes.polls", count=len(items))]
+    for item in items:
+        kind = i18n.plain(lang, f"poll.kind.{item['kind']}")
+        state = "" if item.get("closed") else i18n.plain(lang, "meeting.minutes.poll_running")
+        if "counts" in item:
+            parts = ", ".join(f"{c['text']}: {c['count']}" for c in item["counts"])
+            if "mean" in item:
+                mean = f"{item['mean']:.1f}"
+                parts += " – " + i18n.plain(
+                    lang,
+                    "meeting.minutes.poll_mean",
+                    mean=mean if lang == "en" else mean.replace(".", ","),
+                )
+        else:
+            parts = i18n.plain(lang, "meeting.minutes.poll_count_only", voters=item["voters"])
+        lines.append(
+            i18n.t(
+                lang,
+                "meeting.minutes.poll_line",
+                kind=kind,
+                number=f"#{item['number']}",
+                question=text(item["question"]),
+                result=text(parts + state),
+            )
+        )
+    return lines
+
+
 # --------------------------------------------------------------------------------- whole
 
 
@@ -170,6 +237,7 @@ class Section:
 SECTIONS: dict[str, Section] = {
     "attendees": Section(gather_attendees, render_attendees),
     "agreements": Section(gather_agreements, render_agreements),
+    "polls": Section(gather_polls, render_polls),
 }
 
 

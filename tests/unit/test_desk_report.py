@@ -36,10 +36,22 @@ def february(dialog: Dialog) -> Dialog:
         rooms.remember_name(s, ROOM, "Schulausschuss")
         rooms.remember_name(s, JUGEND, "Jugendhilfeausschuss")
     dialog.now = dt.datetime(2026, 2, 9, 10, tzinfo=BERLIN)
+    dialog.say(CHAIR, "!sitzung start Februarsitzung")
     dialog.say(BEN, "!erledigt 1")
     dialog.say(ANNA, "!erledigt 2")
+    _pulse(dialog, ("4", "5", "3"))  # mean 4.0, three answers: counted
+    _pulse(dialog, ("1", "1"))  # two answers: never shown, not counted
+    dialog.say(CHAIR, "!sitzung ende")
     dialog.now = dt.datetime(2026, 3, 9, 10, 15, tzinfo=BERLIN)
     return jugend
+
+
+def _pulse(dialog: Dialog, answers: tuple[str, ...]) -> None:
+    """A pulse in the room, answered and closed at once."""
+    [start, _confirmation] = dialog.say(CHAIR, "!puls")
+    for who, value in zip((ANNA, BEN, CARLA), answers, strict=False):
+        dialog.answer_poll(who, start.event_id, (value,))
+    dialog.say(CHAIR, "!schließen")
 
 
 def test_the_coordination_gets_last_months_report_without_names(dialog: Dialog) -> None:
@@ -56,6 +68,14 @@ def test_the_coordination_gets_last_months_report_without_names(dialog: Dialog) 
         "noch nichts fällig gewesen",
         "Schulausschuss: 3 neu, 2 erledigt (1 fristgerecht), 2 nicht fristgerecht – "
         "1 von 3 fristgerecht erledigt (33 %)",
+        "",
+        "Sitzungen",
+        "Sitzungen in allen Gremien: 1",
+        "Jugendhilfeausschuss: 0",
+        "Schulausschuss: 1",
+        "",
+        "Zufriedenheit (Puls, 1–5)",
+        "Schulausschuss: 4,0 aus 1 Puls-Abfragen (kein Vorzeitraum)",
         "",
         "Mögliche Doppelstrukturen",
         "• Schulausschuss #3 „Schulentwicklungsplanung fortschreiben“ ↔ Jugendhilfeausschuss "

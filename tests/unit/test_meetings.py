@@ -80,6 +80,25 @@ def test_a_meeting_without_anything_decided_says_so(dialog: Dialog) -> None:
     assert "Keine Verabredungen festgehalten, geändert oder erledigt." in body
 
 
+def test_minutes_show_the_polls_of_the_meeting_but_no_small_breakdowns(dialog: Dialog) -> None:
+    dialog.say(CHAIR, "!sitzung start")
+    start, _ = dialog.say(CHAIR, "!puls")
+    for who, value in ((ANNA, "4"), (BEN, "5"), (CARLA, "3")):
+        dialog.answer_poll(who, start.event_id, (value,))
+    later(dialog, 10)
+    dialog.say(CHAIR, "!schließen 1")
+    dialog.say(ANNA, "!umfrage Nächster Termin? | Montag | Dienstag")
+    dialog.say(BEN, "!stimme 2 1")
+    later(dialog, 20)
+    body = dialog.text(CHAIR, "!sitzung ende")
+    assert "Umfragen (2):" in body
+    assert "Puls #1 „Wie zufrieden sind Sie mit der heutigen Sitzung?“: " in body
+    assert "4 – zufrieden: 1" in body
+    assert "Mittelwert 4,0" in body
+    assert "Umfrage #2 „Nächster Termin?“: 1 Antworten (aufgeschlüsselt ab 3)" in body
+    assert "Montag: 1" not in body
+
+
 def test_meeting_numbers_count_per_room_and_the_list_shows_them(dialog: Dialog) -> None:
     for title in ("Januar", "Februar"):
         dialog.say(CHAIR, f"!sitzung start {title}")
