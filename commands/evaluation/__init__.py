@@ -1,0 +1,1 @@
+"""The annual evaluation of a committee: the survey (`!auswertung starten`) and its report."""
