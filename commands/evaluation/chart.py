@@ -21,6 +21,7 @@ WIDTH_INCHES = 11.0
 LABEL_WIDTH = 34  # characters per line of a statement's label
 LABEL_LIMIT = 100  # characters of a statement shown at most
 SCALE = (1, 5)
+MIN_ROWS = 3  # a chart with fewer statements keeps room for three bars
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def png(data: ChartData, lang: str) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    rows = max(len(data.statements), 4)
+    rows = max(len(data.statements), MIN_ROWS + 1)
     fig = Figure(figsize=(WIDTH_INCHES, 1.2 + 0.55 * rows), dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
     bars, line = fig.subplots(1, 2, width_ratios=(3, 2))
@@ -61,7 +62,8 @@ def png(data: ChartData, lang: str) -> bytes:
         widths = [m - SCALE[0] for m in means]
         bars.barh(positions, widths, left=SCALE[0], height=0.6, color="#3a7ca5")
         bars.set_yticks(positions, labels, fontsize=9)
-        bars.invert_yaxis()  # the first statement on top
+        # The first statement on top; a few statements keep the height of a bar.
+        bars.set_ylim(max(len(means), MIN_ROWS) - 0.5, -0.5)
         for y, mean in zip(positions, means, strict=True):
             bars.annotate(
                 decimal(mean, lang),

@@ -124,7 +124,7 @@ def test_the_chair_reads_participation_statements_pulses_and_agreements_with_las
     assert "Mai: Mittelwert 4,7 (1 Puls)" in shown
     assert "September: Mittelwert 2,5 (1 Puls)" in shown
     assert "Im ganzen Jahr: Mittelwert 3,5 aus 4 Pulsen." in shown
-    assert "Nicht gezählt: 1 Pulse mit weniger als 3 Antworten." in shown
+    assert "Pulse mit weniger als 3 Antworten (nicht gezählt): 1" in shown
     assert "Oktober" not in "\n".join(shown)
     assert "5 festgehalten, davon 3 erledigt." in shown
     assert (
@@ -141,7 +141,7 @@ def test_a_statement_with_two_answers_shows_only_its_count(sqlite_db: Database) 
         shown = lines(report(context(s), "2026"))
     prepared = shown.index("2. Die Sitzungen sind gut vorbereitet.")
     assert shown[prepared + 1] == (
-        "2 Antworten – Mittelwert und Verteilung zeige ich erst ab 3 Antworten."
+        "Antworten: 2 – Mittelwert und Verteilung zeige ich erst ab 3 Antworten."
     )
 
 
@@ -166,7 +166,7 @@ def test_two_free_texts_are_not_shown_so_nobody_is_recognised(sqlite_db: Databas
         committee_year(s, comments=2)
         shown = replies(report(context(s), ""))
     assert (
-        "2 Freitext-Antworten – ich zeige sie erst ab 3 Antworten, damit niemand erkennbar ist."
+        "Freitext-Antworten: 2 – ich zeige sie erst ab 3 Antworten, damit niemand erkennbar ist."
         in shown
     )
     assert "Mehr Zeit für Austausch" not in shown
