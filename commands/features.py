@@ -7,7 +7,7 @@ in `!einstellungen`.
 
 from __future__ import annotations
 
-from commands import agreements, general, reminders
+from commands import agreements, exports, general, reminders
 from commands.core.registry import Registry
 from commands.general import roles
 
@@ -19,6 +19,7 @@ def build_registry() -> Registry:
             general.router,  # !hilfe, !einstellungen: language and time zone
             agreements.router,
             reminders.router,
+            exports.router,  # !export: coordination
             roles.router,  # !rolle: a help section of its own, last
         ]
     )
