@@ -12,6 +12,7 @@ import jsonschema
 import pytest
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
+from sqlmodel import select as sqlselect
 
 from storage import agreements as store
 from storage import dump
@@ -102,7 +103,7 @@ def test_a_dump_of_one_room_holds_only_that_rooms_agreements_owners_and_history(
     assert data["rooms"] == [room]
     assert [r[0] for r in tables["room"]["rows"]] == [room]
     with db.session() as s:
-        ids = set(s.exec(select(Agreement.id).where(Agreement.room_id == room)).scalars())
+        ids = {a.id for a in s.exec(sqlselect(Agreement).where(Agreement.room_id == room))}
     assert {r[0] for r in tables["agreement"]["rows"]} == ids
     assert {r[0] for r in tables["agreement_owner"]["rows"]} <= ids
     assert {r[1] for r in tables["agreement_history"]["rows"]} == ids
