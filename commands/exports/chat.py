@@ -43,7 +43,8 @@ def _parse(ctx: Context, args: str) -> tuple[Format, Period | None, bool]:
         try:
             period = parse_period(rest, ctx.now.astimezone(ctx.tz).date())
         except PeriodError as exc:
-            if fmt is None and len(words) == 1 and exc.key == "export.period.unreadable":
+            word_only = len(words) == 1 and rest.replace("-", "").isalpha()
+            if fmt is None and word_only and exc.key == "export.period.unreadable":
                 raise CommandError(
                     "export.unknown_word", value=rest, formats=_formats_text()
                 ) from None
