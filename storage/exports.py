@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, func, or_
+from sqlalchemy import select as select_columns  # more columns than sqlmodel's select types
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
@@ -86,11 +87,22 @@ def owners(db: Session, window: Window) -> Iterator[tuple[int, str]]:
     yield from db.exec(stmt)
 
 
-def history(
-    db: Session, window: Window
-) -> Iterator[tuple[AgreementHistory, Agreement, str | None]]:
-    """History entries made in the window, with their agreement and room name, by room,
-    number and time."""
+@dataclass(frozen=True)
+class HistoryRow:
+    room_id: str
+    room_name: str | None
+    number: int
+    at: dt.datetime
+    actor: str
+    action: str
+    old_value: str | None
+    new_value: str | None
+    note: str | None
+
+
+def history(db: Session, window: Window) -> Iterator[HistoryRow]:
+    """History entries made in the window, with their agreement's room and number, by
+    room, number and time. Plain columns, not ORM objects: there may be very many."""
     where: list[ColumnElement[bool]] = []
     if window.room_ids is not None:
         where.append(col(Agreement.room_id).in_(window.room_ids))
@@ -99,7 +111,17 @@ def history(
     if window.end is not None:
         where.append(col(AgreementHistory.at) < window.end)
     stmt = (
-        select(AgreementHistory, Agreement, Room.name)
+        select_columns(
+            col(Agreement.room_id),
+            col(Room.name),
+            col(Agreement.number),
+            col(AgreementHistory.at),
+            col(AgreementHistory.actor),
+            col(AgreementHistory.action),
+            col(AgreementHistory.old_value),
+            col(AgreementHistory.new_value),
+            col(AgreementHistory.note),
+        )
         .join(Agreement, col(Agreement.id) == col(AgreementHistory.agreement_id))
         .join(Room, col(Room.room_id) == col(Agreement.room_id))
         .where(and_(True, *where))
@@ -111,7 +133,8 @@ def history(
         )
         .execution_options(yield_per=BATCH)
     )
-    yield from db.exec(stmt)
+    for row in db.connection().execute(stmt):
+        yield HistoryRow(*row)
 
 
 def room_ids_of(found: Sequence[Room]) -> tuple[str, ...]:

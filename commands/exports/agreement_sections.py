@@ -69,17 +69,17 @@ def _agreement_rows(db: Session, scope: Scope) -> Iterator[tuple[Value, ...]]:
 
 
 def _history_rows(db: Session, scope: Scope) -> Iterator[tuple[Value, ...]]:
-    for h, a, room_name in store.history(db, scope.window):
+    for h in store.history(db, scope.window):
         yield (
-            room_name or a.room_id,
-            a.number,
+            h.room_name or h.room_id,
+            h.number,
             h.at,
             h.actor,
             h.action,
             h.old_value,
             h.new_value,
             h.note,
-            a.room_id,
+            h.room_id,
         )
 
 

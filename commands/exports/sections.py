@@ -12,6 +12,7 @@ A section may also yield calendar items (the ICS formats).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -46,7 +47,13 @@ class Column:
     def show(self, value: Value, lang: str) -> Value:
         if self.labels is None or value is None:
             return value
-        return i18n.plain(lang, f"{self.labels}.{value}")
+        return _label(self.labels, str(value), lang)
+
+
+@functools.cache
+def _label(prefix: str, value: str, lang: str) -> str:
+    # Looked up for every row of large exports: once per value is enough.
+    return i18n.plain(lang, f"{prefix}.{value}")
 
 
 @dataclass(frozen=True)
