@@ -180,7 +180,7 @@ def test_a_setting_name_declared_twice_is_refused_at_start() -> None:
 
 def test_the_bots_features_in_help_order_with_their_settings() -> None:
     reg = build_registry()
-    assert reg.groups == ["general", "agreements", "reminders", "roles"]
+    assert reg.groups == ["general", "agreements", "reminders", "coordination", "roles"]
     assert [s.key for s in reg.settings] == [
         "language",
         "timezone",
