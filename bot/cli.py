@@ -1,4 +1,4 @@
-"""The `gremienbot` command: run, check-config, migrate, demo."""
+"""The `gremienbot` command: run, check-config, migrate, demo, crypto, export, import."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
+from bot import transfer
 from bot.config import Config, ConfigError, load_config
 
 log = logging.getLogger("gremienbot")
@@ -23,7 +24,7 @@ def _setup_logging(level: str) -> None:
     logging.getLogger("nio").setLevel(logging.WARNING)
 
 
-def _load(path: Path) -> Config:
+def load_or_exit(path: Path) -> Config:
     try:
         return load_config(path)
     except ConfigError as exc:
@@ -34,7 +35,7 @@ def _load(path: Path) -> Config:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    config = _load(args.config)
+    config = load_or_exit(args.config)
     print(f"{args.config}: OK")
     print(f"  homeserver: {config.homeserver}")
     print(f"  user:       {config.user_id}")
@@ -48,7 +49,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from storage.db import Database
     from storage.migrate import current_revision, upgrade
 
-    config = _load(args.config)
+    config = load_or_exit(args.config)
     config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     db = Database(config.database_url)
     before = current_revision(db.engine)
@@ -62,7 +63,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.runtime.app import BotStartError, GremienBot
 
-    config = _load(args.config)
+    config = load_or_exit(args.config)
     _setup_logging(config.logging.level)
 
     async def main() -> None:
@@ -95,7 +96,7 @@ def cmd_crypto(args: argparse.Namespace) -> int:
     from bot.config import ENV_RECOVERY_KEY
     from bot.crypto import status as crypto_status
 
-    config = _load(args.config)
+    config = load_or_exit(args.config)
     logging.basicConfig(level=logging.WARNING)
     if args.action == "status":
         return asyncio.run(crypto_status.cli_status(config))
@@ -132,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--key-file", type=Path, help="import: read the recovery key from this file ('-': stdin)"
     )
     crypto.set_defaults(func=cmd_crypto)
+    transfer.add_parsers(sub)
     demo = sub.add_parser("demo", help="show the bot on a throwaway local homeserver")
     demo.add_argument("--keep", action="store_true", help="keep the demo directory")
     demo.set_defaults(func=cmd_demo)

@@ -7,7 +7,7 @@ in `!einstellungen`.
 
 from __future__ import annotations
 
-from commands import agreements, desk, evaluation, general, meetings, polls, reminders
+from commands import agreements, desk, evaluation, exports, general, meetings, polls, reminders
 from commands.core.registry import Registry
 from commands.general import roles
 
@@ -24,5 +24,6 @@ def build_registry() -> Registry:
             evaluation.router,
             roles.router,  # !rolle: a help section of its own
             desk.router,  # !geschäftsordnung beside !rolle; overview and report: coordination
+            exports.router,  # !export: coordination
         ]
     )

@@ -1,0 +1,86 @@
+"""`!export [format] [zeitraum] [alle]`: the coordination gets the file by direct message.
+
+Scope: the room where it was asked, or with `alle`/`all` every room. The format defaults
+to XLSX; the period to everything. The file goes to the coordinator's direct-message room
+(encrypted where that room is), and the room is told so.
+"""
+
+from __future__ import annotations
+
+import io
+
+from commands.core import i18n
+from commands.core.context import Context, Role
+from commands.core.effects import File, Reply
+from commands.core.errors import CommandError
+from commands.core.registry import Router, fold
+from commands.core.rich import Rich, code
+from commands.exports.formats import Format
+from commands.exports.period import Period, PeriodError, parse_period
+from commands.exports.run import DEFAULT_FORMAT, FORMATS, export, filename, find_format, make_scope
+from storage import rooms
+
+router = Router()
+
+_ALL_ROOMS = {"alle", "all", "allerooms", "alleraeume"}
+
+
+def _formats_text() -> Rich:
+    return Rich.join([code(name) for name in FORMATS], ", ")
+
+
+def _parse(ctx: Context, args: str) -> tuple[Format, Period | None, bool]:
+    words = args.split()
+    all_rooms = bool(words) and fold(words[-1]) in _ALL_ROOMS
+    if all_rooms:
+        words = words[:-1]
+    fmt = find_format(words[0]) if words else None
+    if fmt is not None:
+        words = words[1:]
+    rest = " ".join(words)
+    period: Period | None = None
+    if rest:
+        try:
+            period = parse_period(rest, ctx.now.astimezone(ctx.tz).date())
+        except PeriodError as exc:
+            word_only = len(words) == 1 and rest.replace("-", "").isalpha()
+            if fmt is None and word_only and exc.key == "export.period.unreadable":
+                raise CommandError(
+                    "export.unknown_word", value=rest, formats=_formats_text()
+                ) from None
+            raise CommandError(exc.key, value=rest) from None
+    fmt = fmt or FORMATS[DEFAULT_FORMAT]
+    if period is not None and not fmt.takes_period:
+        raise CommandError("export.json_no_period")
+    return fmt, period, all_rooms
+
+
+@router.command("export", role=Role.COORDINATION)
+def export_command(ctx: Context, args: str) -> list[Reply | File]:
+    fmt, period, all_rooms = _parse(ctx, args)
+    label = None if all_rooms else rooms.room_label(ctx.db, ctx.room_id)
+    scope = make_scope(
+        room_ids=None if all_rooms else (ctx.room_id,),
+        period=period,
+        lang=ctx.lang,
+        tz=ctx.tz,
+        now=ctx.now,
+    )
+    out = io.BytesIO()
+    export(ctx.db, fmt, scope, out)
+    name = filename(fmt, label, period)
+    where = i18n.plain(ctx.lang, "export.all_rooms") if all_rooms else label or ctx.room_id
+    caption = i18n.t(ctx.lang, "export.caption", filename=name, rooms=where)
+    return [
+        File(
+            filename=name,
+            data=out.getvalue(),
+            mimetype=fmt.mimetype,
+            caption=caption,
+            to_user=ctx.sender,
+        ),
+        Reply(
+            i18n.t(ctx.lang, "export.sent", filename=name, name=ctx.display_name(ctx.sender)),
+            in_reply_to=ctx.event_id,
+        ),
+    ]

@@ -1,0 +1,141 @@
+"""Queries of the exports: agreements, their owners and history, streamed in batches.
+
+Each query is ordered by room and agreement number, so that an export can walk them side
+by side (owners beside their agreement, a room's history after its agreements) while only
+one batch is in memory, however many rows there are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, or_
+from sqlalchemy import select as select_columns  # more columns than sqlmodel's select types
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col, select
+
+from storage.models import Agreement, AgreementHistory, AgreementOwner, Room
+
+BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which rooms (None: all) and which moments [start, end) (None: unbounded)."""
+
+    room_ids: tuple[str, ...] | None = None
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+
+
+def rooms(db: Session, window: Window) -> list[Room]:
+    stmt = select(Room).order_by(col(Room.room_id))
+    if window.room_ids is not None:
+        stmt = stmt.where(col(Room.room_id).in_(window.room_ids))
+    return list(db.exec(stmt))
+
+
+def find_rooms(db: Session, ref: str) -> list[Room]:
+    """Rooms by ID, else by name (exactly, else ignoring case)."""
+    found = db.get(Room, ref)
+    if found is not None:
+        return [found]
+    exact = list(db.exec(select(Room).where(Room.name == ref).order_by(col(Room.room_id))))
+    if exact:
+        return exact
+    folded = func.lower(col(Room.name)) == ref.lower()
+    return list(db.exec(select(Room).where(folded).order_by(col(Room.room_id))))
+
+
+def _agreement_window(window: Window) -> list[ColumnElement[bool]]:
+    """Agreements alive in the window: created before its end, not closed before its start."""
+    where: list[ColumnElement[bool]] = []
+    if window.room_ids is not None:
+        where.append(col(Agreement.room_id).in_(window.room_ids))
+    if window.end is not None:
+        where.append(col(Agreement.created_at) < window.end)
+    if window.start is not None:
+        where.append(
+            or_(col(Agreement.closed_at).is_(None), col(Agreement.closed_at) >= window.start)
+        )
+    return where
+
+
+def agreements(db: Session, window: Window) -> Iterator[tuple[Agreement, str | None]]:
+    """Agreements in the window with their room's name, by room and number."""
+    stmt = (
+        select(Agreement, Room.name)
+        .join(Room, col(Room.room_id) == col(Agreement.room_id))
+        .where(and_(True, *_agreement_window(window)))
+        .order_by(col(Agreement.room_id), col(Agreement.number))
+        .execution_options(yield_per=BATCH)
+    )
+    yield from db.exec(stmt)
+
+
+def owners(db: Session, window: Window) -> Iterator[tuple[int, str]]:
+    """(agreement ID, owner) of the agreements of `agreements(window)`, in its order."""
+    stmt = (
+        select(AgreementOwner.agreement_id, AgreementOwner.user_id)
+        .join(Agreement, col(Agreement.id) == col(AgreementOwner.agreement_id))
+        .where(and_(True, *_agreement_window(window)))
+        .order_by(col(Agreement.room_id), col(Agreement.number), col(AgreementOwner.position))
+        .execution_options(yield_per=BATCH)
+    )
+    yield from db.exec(stmt)
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    room_id: str
+    room_name: str | None
+    number: int
+    at: dt.datetime
+    actor: str
+    action: str
+    old_value: str | None
+    new_value: str | None
+    note: str | None
+
+
+def history(db: Session, window: Window) -> Iterator[HistoryRow]:
+    """History entries made in the window, with their agreement's room and number, by
+    room, number and time. Plain columns, not ORM objects: there may be very many."""
+    where: list[ColumnElement[bool]] = []
+    if window.room_ids is not None:
+        where.append(col(Agreement.room_id).in_(window.room_ids))
+    if window.start is not None:
+        where.append(col(AgreementHistory.at) >= window.start)
+    if window.end is not None:
+        where.append(col(AgreementHistory.at) < window.end)
+    stmt = (
+        select_columns(
+            col(Agreement.room_id),
+            col(Room.name),
+            col(Agreement.number),
+            col(AgreementHistory.at),
+            col(AgreementHistory.actor),
+            col(AgreementHistory.action),
+            col(AgreementHistory.old_value),
+            col(AgreementHistory.new_value),
+            col(AgreementHistory.note),
+        )
+        .join(Agreement, col(Agreement.id) == col(AgreementHistory.agreement_id))
+        .join(Room, col(Room.room_id) == col(Agreement.room_id))
+        .where(and_(True, *where))
+        .order_by(
+            col(Agreement.room_id),
+            col(Agreement.number),
+            col(AgreementHistory.at),
+            col(AgreementHistory.id),
+        )
+        .execution_options(yield_per=BATCH)
+    )
+    for row in db.connection().execute(stmt):
+        yield HistoryRow(*row)
+
+
+def room_ids_of(found: Sequence[Room]) -> tuple[str, ...]:
+    return tuple(r.room_id for r in found)
