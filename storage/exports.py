@@ -16,7 +16,15 @@ from sqlalchemy import select as select_columns  # more columns than sqlmodel's 
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
-from storage.models import Agreement, AgreementHistory, AgreementOwner, Room
+from storage.models import (
+    Agreement,
+    AgreementHistory,
+    AgreementOwner,
+    Meeting,
+    Poll,
+    PollKind,
+    Room,
+)
 
 BATCH = 1000
 
@@ -139,3 +147,32 @@ def history(db: Session, window: Window) -> Iterator[HistoryRow]:
 
 def room_ids_of(found: Sequence[Room]) -> tuple[str, ...]:
     return tuple(r.room_id for r in found)
+
+
+def meetings(db: Session, window: Window) -> Iterator[tuple[Meeting, str | None]]:
+    """Meetings started in the window, with their room's name, by room and number."""
+    stmt = select(Meeting, Room.name).join(Room, col(Room.room_id) == col(Meeting.room_id))
+    if window.room_ids is not None:
+        stmt = stmt.where(col(Meeting.room_id).in_(window.room_ids))
+    if window.start is not None:
+        stmt = stmt.where(col(Meeting.started_at) >= window.start)
+    if window.end is not None:
+        stmt = stmt.where(col(Meeting.started_at) < window.end)
+    yield from db.exec(stmt.order_by(col(Meeting.room_id), col(Meeting.number)))
+
+
+def polls(db: Session, window: Window) -> Iterator[tuple[Poll, str | None]]:
+    """Pulses and polls started in the window (not the survey's statements), with their
+    room's name, by room and number."""
+    stmt = (
+        select(Poll, Room.name)
+        .join(Room, col(Room.room_id) == col(Poll.room_id))
+        .where(col(Poll.kind).in_([PollKind.PULSE, PollKind.GENERAL]))
+    )
+    if window.room_ids is not None:
+        stmt = stmt.where(col(Poll.room_id).in_(window.room_ids))
+    if window.start is not None:
+        stmt = stmt.where(col(Poll.created_at) >= window.start)
+    if window.end is not None:
+        stmt = stmt.where(col(Poll.created_at) < window.end)
+    yield from db.exec(stmt.order_by(col(Poll.room_id), col(Poll.number)))

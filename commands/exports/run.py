@@ -12,13 +12,14 @@ from sqlmodel import Session
 
 from commands.exports.agreement_sections import AGREEMENTS, HISTORY
 from commands.exports.formats import ALIASES, Format, Progress, all_formats, no_progress
+from commands.exports.meeting_poll_sections import MEETINGS, POLLS
 from commands.exports.period import Period
 from commands.exports.sections import Scope, Section
 from commands.parsing.date_words import fold
 from storage.exports import Window
 
 # In this order: sheets of the XLSX, files of the CSV archive, parts of the report.
-SECTIONS: tuple[Section, ...] = (AGREEMENTS, HISTORY)
+SECTIONS: tuple[Section, ...] = (AGREEMENTS, HISTORY, MEETINGS, POLLS)
 DEFAULT_FORMAT = "xlsx"
 FORMATS = all_formats()
 

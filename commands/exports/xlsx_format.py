@@ -1,21 +1,22 @@
-"""XLSX: one sheet per section, written by openpyxl in write-only mode (rows are streamed
-to the file, not kept), with real dates and numbers, a frozen header row and set widths."""
+"""XLSX: one sheet per section, written by XlsxWriter in constant-memory mode (each row is
+flushed to disk as it is written, not kept), with real dates and numbers, a frozen bold
+header row and set column widths. XlsxWriter writes large sheets several times faster
+than openpyxl; the tests read the files back with openpyxl, as Excel would open them."""
 
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import BinaryIO
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+import xlsxwriter
 from sqlmodel import Session
 
 from commands.exports.formats import Progress, counted
-from commands.exports.sections import ColumnType, Scope, Section, Value, local
+from commands.exports.sections import ColumnType, Scope, Section, local
 
 MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DATE_FORMAT = "DD.MM.YYYY"
@@ -31,44 +32,50 @@ def sheet_name(title: str) -> str:
 def render(
     db: Session, sections: Sequence[Section], scope: Scope, out: BinaryIO, progress: Progress
 ) -> None:
-    wb = Workbook(write_only=True)
-    for section in sections:
-        ws = wb.create_sheet(sheet_name(section.title(scope.lang)))
-        _write(ws, db, section, scope, progress)
-    wb.save(out)
+    # Constant-memory mode writes through temporary files; the workbook is then copied
+    # to `out`, which may be any binary stream (a file, or bytes for a chat export).
+    with tempfile.TemporaryDirectory(prefix="gremienbot-xlsx-") as tmp:
+        path = Path(tmp) / "export.xlsx"
+        wb = xlsxwriter.Workbook(
+            str(path), {"constant_memory": True, "tmpdir": tmp, "remove_timezone": True}
+        )
+        formats: dict[object, xlsxwriter.format.Format] = {
+            "header": wb.add_format({"bold": True}),
+            ColumnType.DATE: wb.add_format({"num_format": DATE_FORMAT}),
+            ColumnType.DATETIME: wb.add_format({"num_format": DATETIME_FORMAT}),
+        }
+        for section in sections:
+            _write(wb, formats, db, section, scope, progress)
+        wb.close()
+        with path.open("rb") as written:
+            shutil.copyfileobj(written, out)
 
 
 def _write(
-    ws: WriteOnlyWorksheet, db: Session, section: Section, scope: Scope, progress: Progress
+    wb: xlsxwriter.Workbook,
+    formats: dict[object, xlsxwriter.format.Format],
+    db: Session,
+    section: Section,
+    scope: Scope,
+    progress: Progress,
 ) -> None:
-    # Write-only sheets take their layout before the first row.
-    ws.freeze_panes = "A2"
-    for i, column in enumerate(section.columns, 1):
-        ws.column_dimensions[get_column_letter(i)].width = column.width
-    bold = Font(bold=True)
-    header = []
-    for title in section.headers(scope.lang):
-        cell = WriteOnlyCell(ws, value=title)
-        cell.font = bold
-        header.append(cell)
-    ws.append(header)
-    # Only dates need a cell object of their own (their display format); plain values are
-    # appended as they are, which keeps large sheets fast.
-    kinds = [c.type for c in section.columns]
+    ws = wb.add_worksheet(sheet_name(section.title(scope.lang)))
+    ws.freeze_panes(1, 0)
+    for i, column in enumerate(section.columns):
+        ws.set_column(i, i, column.width)
+    ws.write_row(0, 0, section.headers(scope.lang), formats["header"])
     columns = section.columns
-    for row in counted(section.rows(db, scope), section.name, progress):
-        values: list[Value | WriteOnlyCell] = []
-        for column, kind, value in zip(columns, kinds, row, strict=True):
+    for r, row in enumerate(counted(section.rows(db, scope), section.name, progress), 1):
+        for c, (column, value) in enumerate(zip(columns, row, strict=True)):
             if value is None:
-                values.append(None)
-            elif kind == ColumnType.DATETIME and isinstance(value, dt.datetime):
-                cell = WriteOnlyCell(ws, value=local(value, scope.tz))
-                cell.number_format = DATETIME_FORMAT
-                values.append(cell)
-            elif kind == ColumnType.DATE:
-                cell = WriteOnlyCell(ws, value=value)
-                cell.number_format = DATE_FORMAT
-                values.append(cell)
+                continue
+            if column.type == ColumnType.DATETIME and isinstance(value, dt.datetime):
+                ws.write_datetime(r, c, local(value, scope.tz), formats[ColumnType.DATETIME])
+            elif column.type == ColumnType.DATE and isinstance(value, dt.date):
+                ws.write_datetime(r, c, value, formats[ColumnType.DATE])
             else:
-                values.append(column.show(value, scope.lang))
-        ws.append(values)
+                shown = column.show(value, scope.lang)
+                if isinstance(shown, str):
+                    ws.write_string(r, c, shown)
+                else:
+                    ws.write(r, c, shown)

@@ -152,5 +152,10 @@ def test_english_period_words_work_in_english_rooms(room: Dialog) -> None:
     file_msg, notice = room.say(COORDINATOR, "!export xlsx January to March all")
     name, _, data = file_of(room, file_msg)
     assert name == "gremienbot-alle-2026-01-01_2026-03-31.xlsx"
-    assert openpyxl.load_workbook(io.BytesIO(data)).sheetnames == ["Agreements", "History"]
+    assert openpyxl.load_workbook(io.BytesIO(data)).sheetnames == [
+        "Agreements",
+        "History",
+        "Meetings",
+        "Polls",
+    ]
     assert "direct messages" in notice.body

@@ -126,4 +126,9 @@ def test_import_refuses_a_truncated_file_and_an_unmigrated_database(
 def test_csv_export_of_everything(source: Path, tmp_path: Path) -> None:
     out = tmp_path / "all.zip"
     assert main(["export", "-c", str(source), "-f", "csv", "-o", str(out)]) == 0
-    assert zipfile.ZipFile(out).namelist() == ["verabredungen.csv", "verlauf.csv"]
+    assert zipfile.ZipFile(out).namelist() == [
+        "verabredungen.csv",
+        "verlauf.csv",
+        "sitzungen.csv",
+        "umfragen.csv",
+    ]
