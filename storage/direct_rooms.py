@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from storage.models import DirectRoom
 
@@ -24,3 +24,9 @@ def remember(db: Session, user_id: str, room_id: str, *, at: dt.datetime) -> Dir
     db.add(row)
     db.flush()
     return row
+
+
+def is_direct_room(db: Session, room_id: str) -> bool:
+    """The room is (still) a member's direct-message room with the bot."""
+    stmt = select(DirectRoom.user_id).where(DirectRoom.room_id == room_id)
+    return db.exec(stmt).first() is not None

@@ -62,7 +62,7 @@ from commands.core.effects import Reply
 from commands.core.rich import mention
 from commands.general import settings
 from commands.general.role_rules import CREATOR_POWER_LEVEL
-from storage import events, rooms
+from storage import direct_rooms, events, rooms
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -343,6 +343,10 @@ class EventHandlers:
         with self.rt.db.session() as s:
             if events.is_processed(s, event_id):
                 return False
+            # A member's direct-message room: the bot made it, so everything in it is
+            # meant for the bot (a poll answer, a free text).
+            if direct_rooms.is_direct_room(s, room_id):
+                return True
             room = rooms.get_room(s, room_id)
             return room is not None and sent >= room.joined_at
 

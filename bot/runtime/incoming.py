@@ -25,7 +25,7 @@ from commands.core.registry import Registry
 from commands.general import role_rules as roles
 from commands.general import settings
 from commands.parsing.dates import format_datetime
-from storage import events, outbox, rooms
+from storage import direct_rooms, events, outbox, rooms
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -177,6 +177,12 @@ def handle_poll_response(
             return 0
         poll_start = outbox.find_by_event_id(s, answer.start_event_id)
         if poll_start is None or poll_start.ref_kind is None or poll_start.ref_id is None:
+            log.info(
+                "ignoring poll response %s in %s: %s is no poll of the bot's",
+                answer.event_id,
+                answer.room_id,
+                answer.start_event_id,
+            )
             events.mark_processed(s, answer.event_id, answer.room_id)
             return 0
         # A direct-message room has no room row: the poll start's row tells whom it was for.
@@ -235,6 +241,10 @@ def _is_new(
     if events.is_processed(s, ev.event_id):
         return False
     room = rooms.get_room(s, ev.room_id)
+    if room is None and direct_rooms.is_direct_room(s, ev.room_id):
+        # The bot made this room for one member: nothing in it is history, and it is no
+        # committee (no room row, so it never counts as one).
+        return True
     if room is None:
         # Joined before this database existed: what was said until now is history.
         room = rooms.ensure_room(s, ev.room_id, joined_at=now())

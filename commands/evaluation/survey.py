@@ -22,7 +22,13 @@ from commands.core.rich import Rich, code, text
 from commands.core.timers import Timed, TimerEnv, TimerResult
 from commands.evaluation.config import evaluation_settings
 from commands.general import settings
-from commands.parsing.dates import format_date, format_datetime, parse_when, split_deadline
+from commands.parsing.dates import (
+    combine_local,
+    format_date,
+    format_datetime,
+    parse_when,
+    split_deadline,
+)
 from commands.polls.common import valid_selection
 from commands.polls.config import poll_settings
 from commands.polls.voters import voter_hash
@@ -75,7 +81,9 @@ def start(ctx: Context, args: str) -> Reply:
     everywhere = any(w.casefold() in _ALL for w in words)
     rest = " ".join(w for w in words if w.casefold() not in _ALL)
     conf = evaluation_settings(ctx.defaults)
-    closes_at = _deadline(ctx, rest) or ctx.now + conf.duration
+    # Without an end named, the survey runs to the evening of its last day.
+    last_day = (ctx.now + conf.duration).date()
+    closes_at = _deadline(ctx, rest) or combine_local(last_day, _END_OF_DAY, ctx.tz)
     committees = [r.room_id for r in rooms.committee_rooms(ctx.db)]
     targets = committees if everywhere else [ctx.room_id]
     started: list[str] = []

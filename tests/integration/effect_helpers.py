@@ -92,3 +92,16 @@ async def timeline(member: Member, room_id: str, sender: str) -> list[SeenEvent]
             )
         )
     return seen
+
+
+async def download(member: Member, mxc: str) -> bytes:
+    """The stored bytes of an upload (ciphertext for an encrypted attachment)."""
+    server, media_id = mxc.removeprefix("mxc://").split("/", 1)
+    client = member.client
+    resp = await client.send(
+        "GET",
+        f"/_matrix/client/v1/media/download/{server}/{media_id}",
+        headers={"Authorization": f"Bearer {client.access_token}"},
+    )
+    assert resp.status == 200, await resp.text()
+    return bytes(await resp.read())

@@ -13,23 +13,11 @@ from nio.crypto.attachments import decrypt_attachment
 from bot.devtools.member import Member
 from commands.core.effects import File
 from tests.integration.conftest import BotFactory, MemberFactory, RunningBot
-from tests.integration.effect_helpers import queue, wait_sent
+from tests.integration.effect_helpers import download, queue, wait_sent
 
 pytestmark = pytest.mark.synapse
 
 CSV = b"Nr;Verabredung;Verantwortlich\n1;Schulentwicklungsplan;Jugendamt\n"
-
-
-async def _download(member: Member, mxc: str) -> bytes:
-    server, media_id = mxc.removeprefix("mxc://").split("/", 1)
-    client = member.client
-    resp = await client.send(
-        "GET",
-        f"/_matrix/client/v1/media/download/{server}/{media_id}",
-        headers={"Authorization": f"Bearer {client.access_token}"},
-    )
-    assert resp.status == 200, await resp.text()
-    return bytes(await resp.read())
 
 
 async def _room_and_files(
@@ -84,7 +72,7 @@ async def test_file_in_an_encrypted_room_is_an_encrypted_attachment(
     info = content["file"]
     assert info["v"] == "v2"
     assert info["key"]["alg"] == "A256CTR"
-    stored = await _download(anna, info["url"])
+    stored = await download(anna, info["url"])
     assert CSV not in stored, "the homeserver must hold only ciphertext"
     plain = decrypt_attachment(stored, info["key"]["k"], info["hashes"]["sha256"], info["iv"])
     assert plain == CSV
@@ -104,4 +92,4 @@ async def test_file_in_an_unencrypted_room_is_a_plain_upload(
     content = event.source["content"]
     assert "file" not in content
     assert content["url"].startswith("mxc://")
-    assert await _download(anna, content["url"]) == CSV
+    assert await download(anna, content["url"]) == CSV

@@ -14,29 +14,16 @@ from nio.crypto.attachments import decrypt_attachment
 from sqlmodel import select
 
 from bot.crypto.crosssigning import MatrixApi
-from bot.devtools.member import Member
 from commands.core.effects import File, Reply
 from commands.core.rich import text
 from storage.models import DirectRoom
 from tests.integration.conftest import BotFactory, MemberFactory
-from tests.integration.effect_helpers import accept_invites, queue, timeline, wait_sent
+from tests.integration.effect_helpers import accept_invites, download, queue, timeline, wait_sent
 
 pytestmark = pytest.mark.synapse
 
 CSV = "Nr;Verabredung;Verantwortlich\n1;Schulentwicklungsplan;Jugendämter\n".encode()
 ANYWHERE = "!the-cause-of-it:localhost"  # the room of the cause; unused for direct messages
-
-
-async def _download(member: Member, mxc: str) -> bytes:
-    server, media_id = mxc.removeprefix("mxc://").split("/", 1)
-    client = member.client
-    resp = await client.send(
-        "GET",
-        f"/_matrix/client/v1/media/download/{server}/{media_id}",
-        headers={"Authorization": f"Bearer {client.access_token}"},
-    )
-    assert resp.status == 200, await resp.text()
-    return bytes(await resp.read())
 
 
 async def _until(predicate: Callable[[], bool], timeout: float = 30) -> None:
@@ -89,7 +76,7 @@ async def test_a_file_for_a_member_arrives_encrypted_in_their_direct_room_which_
     assert content["body"] == "Ihr Export"
     assert content["info"] == {"mimetype": "text/csv", "size": len(CSV)}
     info = content["file"]
-    stored = await _download(anna, info["url"])
+    stored = await download(anna, info["url"])
     assert CSV not in stored, "the homeserver holds only ciphertext"
     assert decrypt_attachment(stored, info["key"]["k"], info["hashes"]["sha256"], info["iv"]) == CSV
 

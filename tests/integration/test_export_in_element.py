@@ -11,25 +11,12 @@ import pytest
 from nio import MatrixRoom, RoomEncryptedFile, RoomMessageFile
 from nio.crypto.attachments import decrypt_attachment
 
-from bot.devtools.member import Member
 from tests.integration.conftest import BotFactory, MemberFactory
-from tests.integration.effect_helpers import accept_invites
+from tests.integration.effect_helpers import accept_invites, download
 
 pytestmark = pytest.mark.synapse
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-async def _download(member: Member, mxc: str) -> bytes:
-    server, media_id = mxc.removeprefix("mxc://").split("/", 1)
-    client = member.client
-    resp = await client.send(
-        "GET",
-        f"/_matrix/client/v1/media/download/{server}/{media_id}",
-        headers={"Authorization": f"Bearer {client.access_token}"},
-    )
-    assert resp.status == 200, await resp.text()
-    return bytes(await resp.read())
 
 
 async def test_coordinator_exports_from_an_encrypted_room_and_opens_the_xlsx_from_the_dm(
@@ -80,7 +67,7 @@ async def test_coordinator_exports_from_an_encrypted_room_and_opens_the_xlsx_fro
     assert content["filename"] == "gremienbot-steuerungsgruppe-bildung.xlsx"
     assert content["info"]["mimetype"] == XLSX
     info = content["file"]
-    stored = await _download(buero, info["url"])
+    stored = await download(buero, info["url"])
     plain = decrypt_attachment(stored, info["key"]["k"], info["hashes"]["sha256"], info["iv"])
     sheet = openpyxl.load_workbook(io.BytesIO(plain))["Verabredungen"]
     rows = list(sheet.iter_rows(min_row=2, values_only=True))

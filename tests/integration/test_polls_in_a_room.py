@@ -6,6 +6,7 @@ totals reach the committee room."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
@@ -72,8 +73,11 @@ async def wait_for_event(
 ) -> list[SeenEvent]:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
+    found: list[SeenEvent] = []
     while True:
-        found = await bot_events(member, room_id, bot_user, kind)
+        # The member may still be joining the room they were just invited to.
+        with contextlib.suppress(AssertionError):
+            found = await bot_events(member, room_id, bot_user, kind)
         if len(found) >= count:
             return found
         assert loop.time() < deadline, f"no {kind} from the bot in {room_id}"

@@ -138,18 +138,18 @@ def test_those_not_done_are_reminded_once_before_the_end_and_the_end_is_announce
     dialog.answer_poll(BEN, polls_of(by_user[BEN])[0].event_id, ("2",), room_id="!dm-ben")
     env = env_of(dialog)
     assert wake(dialog, dialog.now + dt.timedelta(days=10), env) == []  # too early
-    reminders = wake(dialog, dialog.now + dt.timedelta(days=11, hours=1), env)
+    reminders = wake(dialog, dialog.now + dt.timedelta(days=12), env)
     assert sorted(r.to_user for r in reminders if r.to_user) == sorted(set(dialog.members) - {ANNA})
     [ben] = [r for r in reminders if r.to_user == BEN]
     assert "Sie haben 1 von 7 Aussagen beantwortet" in ben.body
-    assert wake(dialog, dialog.now + dt.timedelta(days=12), env) == []  # once only
+    assert wake(dialog, dialog.now + dt.timedelta(days=12, hours=12), env) == []  # once only
 
-    ended = wake(dialog, dialog.now + dt.timedelta(days=14, minutes=1), env)
+    ended = wake(dialog, dialog.now + dt.timedelta(days=15), env)
     ends = [e for e in ended if e.event_type == END]
     assert len(ends) == STATEMENTS * len(dialog.members)
     [room] = [e for e in ended if e.room_id == dialog.room_id]
     assert "Die Auswertung 2026 ist abgeschlossen: 2 von 5 Mitgliedern" in room.body
-    assert wake(dialog, dialog.now + dt.timedelta(days=15), env) == []
+    assert wake(dialog, dialog.now + dt.timedelta(days=16), env) == []
 
 
 def test_starting_twice_by_a_member_or_with_a_bad_end_is_refused(dialog: Dialog) -> None:
@@ -218,3 +218,39 @@ def test_no_table_holds_a_user_id_in_the_same_row_as_an_answer(dialog: Dialog) -
                 elif has_user:
                     assert "XYZ" not in values, (table.name, values)  # no free text beside an ID
     assert checked == 3 * STATEMENTS + 3 + 1
+
+
+def test_the_chair_sees_the_surveys_figures_with_a_chart_small_groups_not_broken_down(
+    dialog: Dialog,
+) -> None:
+    by_user = started(dialog)
+    for who, value in ((ANNA, "5"), (BEN, "2"), (CARLA, "3")):
+        answer_all(dialog, who, by_user[who], value)
+    # Only two answer the first statement of a second, smaller committee's survey? Here:
+    # only Anna and Ben write a free text — two are too few to be shown.
+    for who in (ANNA, BEN):
+        question = by_user[who][-1]
+        dialog.reply_plain(who, f"Anmerkung von {who}", question.event_id, room_id=f"!dm-{who}")
+    wake(dialog, dialog.now + dt.timedelta(days=15), env_of(dialog))
+    dialog.now += dt.timedelta(days=16)
+
+    assert "Das dürfen nur der Vorsitz" in dialog.text(ANNA, "!auswertung")
+    report, chart = dialog.say(CHAIR, "!auswertung")
+    assert "3 von 5 Mitgliedern haben teilgenommen (60 %)" in report.body
+    assert "Die Ziele und Aufgaben dieses Gremiums sind mir klar." in report.body
+    assert "Mittelwert 3,3 von 5 aus 3 Antworten" in report.body
+    assert "Freitext-Antworten: 2 – ich zeige sie erst ab 3 Antworten" in report.body
+    assert "Anmerkung" not in report.body
+    assert chart.content["msgtype"] == "m.file"
+    assert chart.content["info"]["mimetype"] == "image/png"
+    assert chart.content["filename"] == "auswertung-2026.png"
+
+
+def test_two_answers_to_a_statement_show_the_count_only(dialog: Dialog) -> None:
+    by_user = started(dialog)
+    for who in (ANNA, BEN):
+        answer_all(dialog, who, by_user[who], "4")
+    report, *_ = dialog.say(COORDINATOR, "!auswertung")
+    assert "2 von 5 Mitgliedern haben teilgenommen (40 %)" in report.body
+    assert "Antworten: 2 – Mittelwert und Verteilung zeige ich erst ab 3 Antworten." in report.body
+    assert "Mittelwert 4,0" not in report.body

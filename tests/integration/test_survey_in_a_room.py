@@ -1,0 +1,137 @@
+"""The annual survey against a real Synapse: the coordination starts it in an encrypted
+room, each member gets the statements as polls in their direct-message room and answers
+them there; the report shows the figures, not the two free texts, with a chart (a PNG the
+members decrypt); and no table holds a user ID beside an answer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+from typing import Any
+
+import pytest
+from matplotlib import image
+from nio import MatrixRoom, RoomEncryptedFile, RoomMessageFile
+from nio.crypto.attachments import decrypt_attachment
+from sqlalchemy import select as sql_select
+from sqlmodel import SQLModel
+
+from bot.devtools.member import Member
+from tests.integration.conftest import BotFactory, MemberFactory
+from tests.integration.effect_helpers import SeenEvent, accept_invites, download, timeline
+from tests.integration.reminder_helpers import wait_for_bot_message
+
+pytestmark = pytest.mark.synapse
+
+START = "org.matrix.msc3381.poll.start"
+STATEMENTS = 7
+
+
+async def statements(member: Member, dm: str, bot_user: str) -> list[SeenEvent]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 40
+    found: list[SeenEvent] = []
+    while True:
+        # The member may still be joining the room they were just invited to.
+        with contextlib.suppress(AssertionError):
+            found = [e for e in await timeline(member, dm, bot_user) if e.type == START]
+        if len(found) >= STATEMENTS:
+            return found
+        assert loop.time() < deadline, f"{member.user_id} got {len(found)} statements"
+        await asyncio.sleep(0.5)
+
+
+def respond(start: str, answer: str) -> tuple[str, dict[str, Any]]:
+    return "org.matrix.msc3381.poll.response", {
+        "m.relates_to": {"rel_type": "m.reference", "event_id": start},
+        "org.matrix.msc3381.poll.response": {"answers": [answer]},
+    }
+
+
+async def test_members_answer_the_survey_by_direct_message_and_the_report_shows_no_one(
+    make_bot: BotFactory, make_member: MemberFactory
+) -> None:
+    buero = await make_member("buero")
+    bot = await make_bot(coordination=[buero.user_id])
+    bot_user = bot.user_id
+    anna, ben, carla = (
+        await make_member("anna"),
+        await make_member("ben"),
+        await make_member("carla"),
+    )
+    people = (buero, anna, ben, carla)
+    invites = {m.user_id: accept_invites(m, bot_user) for m in people}
+    room = await buero.create_room(
+        "Bildungskonferenz",
+        encrypted=True,
+        invite=(bot_user, anna.user_id, ben.user_id, carla.user_id),
+    )
+    for member in (anna, ben, carla):
+        await member.join(room)
+    for user_id in (bot_user, anna.user_id, ben.user_id, carla.user_id):
+        await buero.wait_for_member(room, user_id, timeout=30)
+    await buero.wait_until(lambda: len(bot.client.rooms[room].users) == 5, timeout=20)
+    files: list[Any] = []
+
+    async def on_file(_room: MatrixRoom, event: Any) -> None:
+        files.append(event)
+
+    buero.client.add_event_callback(on_file, (RoomEncryptedFile, RoomMessageFile))
+
+    await buero.send(room, "!auswertung starten")
+    await wait_for_bot_message(buero, bot_user, room, "an 4 Mitglieder per Direktnachricht")
+    for member, value in ((anna, "5"), (ben, "2"), (carla, "4")):
+        await member.wait_until(lambda m=member: bool(invites[m.user_id]), timeout=30)  # type: ignore[misc]
+        dm = invites[member.user_id][0].room_id
+        for poll in await statements(member, dm, bot_user):
+            await member.send_event(dm, *respond(poll.event_id, value))
+        await wait_for_bot_message(member, bot_user, dm, "Sie haben alle 7 Aussagen beantwortet")
+    for n, member in enumerate((anna, ben)):  # two free texts: too few to be shown
+        dm = invites[member.user_id][0].room_id
+        question = next(m for m in member.messages_from(bot_user, dm) if "freiwillig" in m.body)
+        await member.client.room_send(
+            dm,
+            "m.room.message",
+            {
+                "msgtype": "m.text",
+                "body": f"Mehr Zeit für Themen, Punkt {n}",
+                "m.relates_to": {"m.in_reply_to": {"event_id": question.event_id}},
+            },
+        )
+        await wait_for_bot_message(member, bot_user, dm, "ohne Ihren Namen")
+
+    await buero.send(room, "!auswertung")
+    report = await wait_for_bot_message(buero, bot_user, room, "Mitgliedern haben teilgenommen")
+    assert "3 von 4 Mitgliedern haben teilgenommen (75 %)" in report.body
+    assert "Mittelwert 3,7 von 5 aus 3 Antworten" in report.body
+    assert "Freitext-Antworten: 2 – ich zeige sie erst ab 3 Antworten" in report.body
+    for member in people:
+        assert member.user_id not in report.body
+    await buero.wait_until(lambda: bool(files), timeout=30)
+    content = files[0].source["content"]
+    assert content["info"]["mimetype"] == "image/png"
+    info = content["file"]
+    stored = await download(buero, info["url"])
+    png = decrypt_attachment(stored, info["key"]["k"], info["hashes"]["sha256"], info["iv"])
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    height, width, _channels = image.imread(io.BytesIO(png), format="png").shape
+    assert width > 300
+    assert height > 200
+
+    # Every row of every table: no user ID beside an answer, no free text beside a user ID.
+    users = [m.user_id for m in people]
+    answer_tables = {"poll_vote", "survey_comment"}
+    votes = 0
+    with bot.bot.db.session() as s:
+        for table in SQLModel.metadata.sorted_tables:
+            for row in s.execute(sql_select(table)).mappings():
+                values = json.dumps(dict(row), default=str, ensure_ascii=False)
+                has_user = any(u in values for u in users)
+                if table.name in answer_tables:
+                    votes += 1
+                    assert not has_user, (table.name, values)
+                elif has_user:
+                    assert "Mehr Zeit" not in values, (table.name, values)
+    assert votes == 3 * STATEMENTS + 2
