@@ -27,6 +27,7 @@ from commands.general import settings
 from commands.parsing.dates import format_datetime
 from storage import direct_rooms, events, outbox, rooms
 from storage.db import Database
+from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -154,17 +155,17 @@ def handle_text_reply(
         if events.is_processed(s, msg.event_id):
             return 0
         answered = outbox.find_by_event_id(s, msg.reply_to)
-        kinds = conf.registry.text_reply_kinds
-        if answered is None or answered.ref_kind not in kinds or answered.ref_id is None:
+        if answered is None or answered.ref_kind not in conf.registry.text_reply_kinds:
             return 0
-        if answered.to_user is None and not _is_new(s, msg, now):
-            return 0
-        ctx = _context(s, msg, conf, now)
-        ctx = ctx.with_(extra={**ctx.extra, "sent_to": answered.to_user})
-        effects = conf.registry.reply_text(ctx, answered.ref_kind, answered.ref_id, msg.body)
-        queued = queue_effects(s, msg.event_id, msg.room_id, effects)
-        events.mark_processed(s, msg.event_id, msg.room_id)
-        return queued
+        body = msg.body
+        return _answer_to_bot(
+            s,
+            msg,
+            answered,
+            conf,
+            now,
+            lambda ctx, kind, ref: conf.registry.reply_text(ctx, kind, ref, body),
+        )
 
 
 def handle_poll_response(
@@ -185,15 +186,35 @@ def handle_poll_response(
             )
             events.mark_processed(s, answer.event_id, answer.room_id)
             return 0
-        # A direct-message room has no room row: the poll start's row tells whom it was for.
-        if poll_start.to_user is None and not _is_new(s, answer, now):
-            return 0
-        ctx = _context(s, answer, conf, now)
-        ctx = ctx.with_(extra={**ctx.extra, "sent_to": poll_start.to_user})
-        effects = conf.registry.respond(ctx, poll_start.ref_kind, poll_start.ref_id, answer.answers)
-        queued = queue_effects(s, answer.event_id, answer.room_id, effects)
-        events.mark_processed(s, answer.event_id, answer.room_id)
-        return queued
+        answers = answer.answers
+        return _answer_to_bot(
+            s,
+            answer,
+            poll_start,
+            conf,
+            now,
+            lambda ctx, kind, ref: conf.registry.respond(ctx, kind, ref, answers),
+        )
+
+
+def _answer_to_bot(
+    s: Session,
+    ev: IncomingMessage | IncomingPollResponse,
+    target: OutboxMessage,
+    conf: BotSettings,
+    now: Callable[[], dt.datetime],
+    run: Callable[[Context, str, int], list[AnyEffect]],
+) -> int:
+    """An event answering one of the bot's messages (a poll, a question) goes to the
+    feature that message is about; `ctx.extra["sent_to"]` names whom it was sent to when
+    it went to a member's direct-message room."""
+    if target.ref_kind is None or target.ref_id is None or not _is_new(s, ev, now):
+        return 0
+    ctx = _context(s, ev, conf, now)
+    ctx = ctx.with_(extra={**ctx.extra, "sent_to": target.to_user})
+    queued = queue_effects(s, ev.event_id, ev.room_id, run(ctx, target.ref_kind, target.ref_id))
+    events.mark_processed(s, ev.event_id, ev.room_id)
+    return queued
 
 
 def handle_activity(

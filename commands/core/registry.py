@@ -19,6 +19,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from commands.core import i18n
 from commands.core.context import Context, Role
@@ -320,14 +321,7 @@ class Registry:
         """
         for rule in self.reactions:
             if rule.matches(ref_kind, key):
-                savepoint = ctx.db.begin_nested()
-                try:
-                    result = rule.handler(ctx, key, ref_id)
-                    savepoint.commit()
-                except Exception:
-                    savepoint.rollback()
-                    raise
-                return [] if result is None else _normalise(ctx, result)
+                return _in_savepoint(ctx, partial(rule.handler, ctx, key, ref_id))
         return []
 
     def respond(
@@ -339,33 +333,19 @@ class Registry:
         """
         for rule in self.poll_responses:
             if rule.ref_kind == ref_kind:
-                savepoint = ctx.db.begin_nested()
-                try:
-                    result = rule.handler(ctx, ref_id, answers)
-                    savepoint.commit()
-                except Exception:
-                    savepoint.rollback()
-                    raise
-                return [] if result is None else _normalise(ctx, result)
+                return _in_savepoint(ctx, partial(rule.handler, ctx, ref_id, answers))
         return []
 
     def reply_text(self, ctx: Context, ref_kind: str, ref_id: int, body: str) -> list[AnyEffect]:
-        """Run the rule for a plain answer to a bot message; none: nothing happens."""
+        """Run the rule for a plain answer to a bot message; none: nothing happens. A
+        refusal (too long, too late) is answered, as a command's is."""
         for rule in self.text_replies:
             if rule.ref_kind == ref_kind:
-                savepoint = ctx.db.begin_nested()
                 try:
-                    result = rule.handler(ctx, ref_id, body)
-                    savepoint.commit()
+                    return _in_savepoint(ctx, partial(rule.handler, ctx, ref_id, body))
                 except CommandError as exc:
-                    savepoint.rollback()
-                    return [
-                        Reply(i18n.t(ctx.lang, exc.key, **exc.values), in_reply_to=ctx.event_id)
-                    ]
-                except Exception:
-                    savepoint.rollback()
-                    raise
-                return [] if result is None else _normalise(ctx, result)
+                    refusal = i18n.t(ctx.lang, exc.key, **exc.values)
+                    return [Reply(refusal, in_reply_to=ctx.event_id)]
         return []
 
     @property
@@ -429,6 +409,18 @@ class Registry:
                 help=ctx.prefix + ("help" if ctx.lang == "en" else "hilfe"),
             )
         return Reply(msg, in_reply_to=ctx.event_id)
+
+
+def _in_savepoint(ctx: Context, run: Callable[[], HandlerResult | None]) -> list[AnyEffect]:
+    """Run a rule in a savepoint: what it wrote is undone when it raises."""
+    savepoint = ctx.db.begin_nested()
+    try:
+        result = run()
+        savepoint.commit()
+    except Exception:
+        savepoint.rollback()
+        raise
+    return [] if result is None else _normalise(ctx, result)
 
 
 def _normalise(ctx: Context, result: HandlerResult) -> list[AnyEffect]:
