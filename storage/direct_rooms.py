@@ -26,7 +26,10 @@ def remember(db: Session, user_id: str, room_id: str, *, at: dt.datetime) -> Dir
     return row
 
 
+def by_room(db: Session, room_id: str) -> DirectRoom | None:
+    """The member whose direct-message room with the bot this is, if it is one."""
+    return db.exec(select(DirectRoom).where(DirectRoom.room_id == room_id)).first()
+
+
 def is_direct_room(db: Session, room_id: str) -> bool:
-    """The room is (still) a member's direct-message room with the bot."""
-    stmt = select(DirectRoom.user_id).where(DirectRoom.room_id == room_id)
-    return db.exec(stmt).first() is not None
+    return by_room(db, room_id) is not None

@@ -262,10 +262,11 @@ def _is_new(
     if events.is_processed(s, ev.event_id):
         return False
     room = rooms.get_room(s, ev.room_id)
-    if room is None and direct_rooms.is_direct_room(s, ev.room_id):
-        # The bot made this room for one member: nothing in it is history, and it is no
-        # committee (no room row, so it never counts as one).
-        return True
+    direct = direct_rooms.by_room(s, ev.room_id) if room is None else None
+    if direct is not None:
+        # The bot made this room for one member: everything since is meant for the bot
+        # (it still counts as no committee: see storage.rooms.committee_rooms).
+        room = rooms.ensure_room(s, ev.room_id, joined_at=direct.created_at)
     if room is None:
         # Joined before this database existed: what was said until now is history.
         room = rooms.ensure_room(s, ev.room_id, joined_at=now())

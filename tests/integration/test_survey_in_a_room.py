@@ -120,6 +120,15 @@ async def test_members_answer_the_survey_by_direct_message_and_the_report_shows_
     assert width > 300
     assert height > 200
 
+    # And a pulse in the room, answered by two.
+    await buero.send(room, "!puls")
+    await wait_for_bot_message(buero, bot_user, room, "Puls #1 läuft bis")
+    [pulse] = [e for e in await timeline(buero, room, bot_user) if e.type == START]
+    for member, value in ((anna, "4"), (ben, "3")):
+        await member.send_event(room, *respond(pulse.event_id, value))
+    await buero.send(room, "!ergebnis")
+    await wait_for_bot_message(buero, bot_user, room, "bisher 2 Antworten")
+
     # Every row of every table: no user ID beside an answer, no free text beside a user ID.
     users = [m.user_id for m in people]
     answer_tables = {"poll_vote", "survey_comment"}
@@ -134,4 +143,4 @@ async def test_members_answer_the_survey_by_direct_message_and_the_report_shows_
                     assert not has_user, (table.name, values)
                 elif has_user:
                     assert "Mehr Zeit" not in values, (table.name, values)
-    assert votes == 3 * STATEMENTS + 2
+    assert votes == 3 * STATEMENTS + 2 + 2
