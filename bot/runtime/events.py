@@ -86,6 +86,11 @@ class Runtime:
     stopping: Callable[[], bool]
 
 
+def display_names(room: MatrixRoom) -> dict[str, str]:
+    """The room's members now: user ID -> display name ("" where none is set)."""
+    return {uid: (u.display_name or "") for uid, u in room.users.items()}
+
+
 def event_time(event: Any) -> dt.datetime:
     return dt.datetime.fromtimestamp(event.server_timestamp / 1000, dt.UTC)
 
@@ -211,7 +216,7 @@ class EventHandlers:
             html=event.formatted_body,
             mentions=mentioned_users(content),
             reply_to=replied_to(content),
-            members={uid: (u.display_name or "") for uid, u in room.users.items()},
+            members=display_names(room),
             power_levels=await self.power_levels(room),
             thread_root=thread_root(content),
             room_name=room.display_name,
@@ -231,7 +236,7 @@ class EventHandlers:
             timestamp=event_time(event),
             body=body,
             reply_to=replied_to(content),
-            members={uid: (u.display_name or "") for uid, u in room.users.items()},
+            members=display_names(room),
         )
         rt = self.rt
         if await self.db(handle_text_reply, rt.db, msg, rt.settings, rt.clock):
@@ -260,7 +265,7 @@ class EventHandlers:
             timestamp=event_time(event),
             key=event.key,
             target_event_id=event.reacts_to,
-            members={uid: (u.display_name or "") for uid, u in room.users.items()},
+            members=display_names(room),
             power_levels=await self.power_levels(room),
         )
         rt = self.rt
@@ -285,7 +290,7 @@ class EventHandlers:
             timestamp=event_time(event),
             start_event_id=parsed.start_event_id,
             answers=parsed.answers,
-            members={uid: (u.display_name or "") for uid, u in room.users.items()},
+            members=display_names(room),
             power_levels=await self.power_levels(room),
         )
         rt = self.rt
