@@ -27,11 +27,9 @@ from storage.db import in_chunks
 from storage.models import (
     Agreement,
     AgreementStatus,
-    DirectRoom,
     Poll,
     PollKind,
     PollVote,
-    Room,
     Survey,
     SurveyComment,
     SurveyParticipant,
@@ -126,18 +124,7 @@ def _score(raw: str | None) -> int | None:
     return value if value in SCALE else None
 
 
-# ---------------------------------------------------------------------------------- rooms
-
-
-def committee_rooms(db: Session) -> list[Room]:
-    """The rooms the bot is in, without the members' direct-message rooms with it."""
-    direct = select(DirectRoom.room_id)
-    stmt = (
-        select(Room)
-        .where(col(Room.left_at).is_(None), col(Room.room_id).not_in(direct))
-        .order_by(col(Room.name).is_(None), col(Room.name), col(Room.room_id))
-    )
-    return list(db.exec(stmt))
+# ---------------------------------------------------------------------------------- years
 
 
 def year_window(year: int, zones: Sequence[ZoneInfo]) -> tuple[dt.datetime, dt.datetime]:

@@ -137,11 +137,6 @@ def record_vote(db: Session, poll_id: int, voter: str, answers: Sequence[str]) -
     return True
 
 
-def has_voted(db: Session, poll_id: int, voter: str) -> bool:
-    stmt = select(PollVote.id).where(PollVote.poll_id == poll_id, PollVote.voter == voter)
-    return db.exec(stmt).first() is not None
-
-
 def tally(db: Session, poll: Poll) -> Tally:
     """Votes per answer (every answer listed, zero too) and the number of voters."""
     assert poll.id is not None

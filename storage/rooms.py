@@ -36,10 +36,15 @@ def mark_left(db: Session, room_id: str, *, at: dt.datetime) -> None:
 
 def committee_rooms(db: Session) -> list[Room]:
     """The rooms the bot is in that are committees: not a member's direct-message room
-    with the bot (a command written there gives that room a row too)."""
+    with the bot (a command written there gives that room a row too). Named ones first,
+    by name, then the others by ID."""
     direct = select(DirectRoom.room_id)
-    stmt = select(Room).where(col(Room.left_at).is_(None), col(Room.room_id).not_in(direct))
-    return list(db.exec(stmt.order_by(col(Room.room_id))))
+    stmt = (
+        select(Room)
+        .where(col(Room.left_at).is_(None), col(Room.room_id).not_in(direct))
+        .order_by(col(Room.name).is_(None), col(Room.name), col(Room.room_id))
+    )
+    return list(db.exec(stmt))
 
 
 def get_settings(db: Session, room_id: str) -> dict[str, str]:

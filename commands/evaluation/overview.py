@@ -33,7 +33,7 @@ def _zone(name: str | None, default: ZoneInfo) -> ZoneInfo:
 
 def overview(ctx: Context, year: int) -> list[AnyEffect]:
     lang = ctx.lang
-    committees = evaluation.committee_rooms(ctx.db)
+    committees = rooms.committee_rooms(ctx.db)
     if not committees:
         return [Reply(i18n.t(lang, _K + "all_none"), in_reply_to=ctx.event_id)]
     settings = rooms.all_room_settings(ctx.db)

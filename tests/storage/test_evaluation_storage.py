@@ -153,5 +153,5 @@ def test_committee_rooms_leave_out_direct_message_rooms_and_rooms_left(db: Datab
         )
         rooms.mark_left(s, "!verlassen:example.org", at=dt.datetime(2026, 2, 1, tzinfo=dt.UTC))
         s.flush()
-        found = [r.room_id for r in evaluation.committee_rooms(s)]
+        found = [r.room_id for r in rooms.committee_rooms(s)]
     assert found == [OTHER, ROOM]  # by name: "Arbeitskreis Kita", "Gremium …"
