@@ -10,7 +10,6 @@ from __future__ import annotations
 from commands.agreements.common import (
     REF_KIND,
     check_text,
-    command,
     date_text,
     due_text,
     is_no_due,
@@ -23,7 +22,7 @@ from commands.agreements.common import (
     user_text,
 )
 from commands.core import i18n
-from commands.core.context import Context
+from commands.core.context import Context, command_hint
 from commands.core.effects import Reply
 from commands.core.errors import CommandError, UsageError
 from commands.core.registry import Router
@@ -60,7 +59,7 @@ def done(ctx: Context, args: str) -> Reply:
         raise CommandError(
             "agreement.is_cancelled",
             number=number(a),
-            cmd=command(ctx, "wieder", "reopen", a.number),
+            cmd=command_hint(ctx, "wieder", "reopen", a.number),
         )
     note = check_text(rest, empty_key="agreement.note_empty") if rest.strip() else None
     store.set_status(

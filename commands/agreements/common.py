@@ -7,9 +7,9 @@ import re
 from collections.abc import Sequence
 
 from commands.core import i18n
-from commands.core.context import Context, Role
+from commands.core.context import Context, Role, command_hint
 from commands.core.errors import CommandError, PermissionDenied, UsageError
-from commands.core.rich import Rich, bold, code, mention, text
+from commands.core.rich import Rich, bold, mention, text
 from commands.parsing.dates import (
     YEARS_AHEAD_LIMIT,
     When,
@@ -34,12 +34,6 @@ _NO_DUE_WORDS = frozenset({"ohne", "keine", "kein", "none", "no", "-", "–"})
 
 def number(a: Agreement) -> Rich:
     return bold(f"#{a.number}")
-
-
-def command(ctx: Context, de: str, en: str, *args: object) -> Rich:
-    """A command hint in the room's language, e.g. `!erledigt 3` / `!done 3`."""
-    name = en if ctx.lang == "en" else de
-    return code(" ".join([ctx.prefix + name, *(str(a) for a in args)]))
 
 
 def one_line(value: str, limit: int = 120) -> str:
@@ -76,7 +70,7 @@ def target(ctx: Context, args: str) -> tuple[Agreement, str]:
             raise CommandError(
                 "agreement.no_such",
                 number=bold("#" + one_line(digits, 20)),
-                cmd=command(ctx, "liste alle", "list all"),
+                cmd=command_hint(ctx, "liste alle", "list all"),
             )
         return found, rest
     ref = referenced(ctx)
@@ -85,7 +79,7 @@ def target(ctx: Context, args: str) -> tuple[Agreement, str]:
     if not head:
         raise UsageError("agreement.which")
     raise UsageError(
-        "agreement.not_a_number", value=head, cmd=command(ctx, "liste alle", "list all")
+        "agreement.not_a_number", value=head, cmd=command_hint(ctx, "liste alle", "list all")
     )
 
 

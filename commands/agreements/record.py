@@ -12,7 +12,6 @@ from commands.agreements.common import (
     REF_KIND,
     TEXT_LIMIT,
     check_text,
-    command,
     due_text,
     number,
     parse_due,
@@ -20,7 +19,7 @@ from commands.agreements.common import (
     user_text,
 )
 from commands.core import i18n
-from commands.core.context import Context
+from commands.core.context import Context, command_hint
 from commands.core.effects import Reply
 from commands.core.errors import CommandError
 from commands.core.registry import Router
@@ -69,7 +68,7 @@ def confirmation(ctx: Context, a: Agreement, owners: list[str]) -> Reply:
         text=user_text(a.text),
         owners=pills(ctx, owners),
         due=due_text(ctx, a.due_date, a.due_time),
-        cmd=command(ctx, "erledigt", "done", a.number),
+        cmd=command_hint(ctx, "erledigt", "done", a.number),
     )
     return Reply(rich, in_reply_to=ctx.event_id, ref_kind=REF_KIND, ref_id=a.id)
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from commands.core.defaults import Defaults
+from commands.core.rich import Rich, code
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -67,3 +68,10 @@ class Context:
         if self.members and user_id in self.members and self.members[user_id]:
             return self.members[user_id]
         return user_id.split(":", 1)[0].lstrip("@")
+
+
+def command_hint(ctx: Context, de: str, en: str, *args: object) -> Rich:
+    """A command to type, in the room's language and with the bot's prefix:
+    `!erledigt 3` / `!done 3`."""
+    name = en if ctx.lang == "en" else de
+    return code(" ".join([ctx.prefix + name, *(str(a) for a in args)]))

@@ -11,11 +11,11 @@ which then wins, since it is the committee's own newer decision.
 from __future__ import annotations
 
 from commands.core import i18n
-from commands.core.context import Context, Role
+from commands.core.context import Context, Role, command_hint
 from commands.core.defaults import feature_settings
 from commands.core.errors import CommandError, PermissionDenied, UsageError
 from commands.core.registry import Router, fold
-from commands.core.rich import Rich, bold, code, text
+from commands.core.rich import Rich, bold, text
 from commands.desk.settings import RULES_TEXT_LIMIT, RulesSettings
 from commands.desk.texts import short
 from commands.general.role_rules import chairs
@@ -39,8 +39,7 @@ def rules(ctx: Context, args: str) -> Rich:
 
 
 def _command(ctx: Context, rest: str = "") -> Rich:
-    name = "rules" if ctx.lang == "en" else "geschäftsordnung"
-    return code(f"{ctx.prefix}{name}{' ' + rest if rest else ''}")
+    return command_hint(ctx, "geschäftsordnung", "rules", *([rest] if rest else []))
 
 
 def _set(ctx: Context, wanted: str) -> Rich:

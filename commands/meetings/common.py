@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from commands.core.context import Context, Role
+from commands.core.context import Context, Role, command_hint
 from commands.core.errors import PermissionDenied
-from commands.core.rich import Rich, code
+from commands.core.rich import Rich
 from commands.parsing.dates import format_datetime
 
 REF_KIND = "meeting"
@@ -21,9 +21,7 @@ def require_chair(ctx: Context) -> None:
 
 def command(ctx: Context, de: str, en: str) -> Rich:
     """A command hint in the room's language, e.g. `!sitzung ende` / `!meeting end`."""
-    if ctx.lang == "en":
-        return code(f"{ctx.prefix}meeting {en}")
-    return code(f"{ctx.prefix}sitzung {de}")
+    return command_hint(ctx, f"sitzung {de}", f"meeting {en}")
 
 
 def moment_text(ctx: Context, moment: dt.datetime) -> str:

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from commands.core import i18n
-from commands.core.context import Context, Role
+from commands.core.context import Context, Role, command_hint
 from commands.core.effects import AnyEffect, PollAnswer, PollEnd, PollStart, Reply
 from commands.core.errors import CommandError, UsageError
-from commands.core.rich import Rich, bold, code, text
+from commands.core.rich import Rich, bold, text
 from commands.parsing.dates import format_datetime
 from commands.polls.config import poll_settings
 from commands.polls.voters import voter_hash
@@ -57,17 +57,12 @@ def find_poll(ctx: Context, args: str) -> tuple[Poll, str]:
             raise CommandError("poll.not_a_number", value=head)
         poll = store.latest(ctx.db, ctx.room_id)
         if poll is None:
-            raise CommandError("poll.none_yet", cmd=command(ctx, "puls", "pulse"))
+            raise CommandError("poll.none_yet", cmd=command_hint(ctx, "puls", "pulse"))
         return poll, args.strip()
     found = store.by_number(ctx.db, ctx.room_id, number)
     if found is None:
         raise CommandError("poll.no_such", number=f"#{number}")
     return found, rest.strip()
-
-
-def command(ctx: Context, de: str, en: str, *args: object) -> Rich:
-    name = en if ctx.lang == "en" else de
-    return code(" ".join([ctx.prefix + name, *(str(a) for a in args)]))
 
 
 def may_close(ctx: Context, poll: Poll) -> bool:

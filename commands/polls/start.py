@@ -6,7 +6,7 @@ import datetime as dt
 import re
 
 from commands.core import i18n
-from commands.core.context import Context
+from commands.core.context import Context, command_hint
 from commands.core.effects import AnyEffect, Reply
 from commands.core.errors import CommandError, UsageError
 from commands.core.registry import Router
@@ -17,7 +17,6 @@ from commands.polls.common import (
     MAX_ANSWERS,
     REF_KIND,
     check_question,
-    command,
     number_label,
     poll_start,
     pulse_answers,
@@ -71,9 +70,9 @@ def _started(ctx: Context, poll: Poll, effects: list[AnyEffect]) -> list[AnyEffe
         question=text(poll.question),
         until=until,
         count=sent,
-        anonymous=command(ctx, "puls anonym", "pulse anonymous"),
-        results=command(ctx, "ergebnis", "results", poll.number),
-        close=command(ctx, "schließen", "close", poll.number),
+        anonymous=command_hint(ctx, "puls anonym", "pulse anonymous"),
+        results=command_hint(ctx, "ergebnis", "results", poll.number),
+        close=command_hint(ctx, "schließen", "close", poll.number),
     )
     reply = Reply(confirmation, in_reply_to=ctx.event_id, ref_kind=REF_KIND, ref_id=poll.id)
     return [*effects, reply]
