@@ -38,6 +38,14 @@ class Tally:
     def votes(self) -> int:
         return sum(self.counts.values())
 
+    @property
+    def mean(self) -> float | None:
+        """The mean of the chosen answers of a scale whose answer IDs are its values (a
+        pulse's "1"…"5"); None without any vote."""
+        if not self.votes:
+            return None
+        return sum(int(k) * v for k, v in self.counts.items()) / self.votes
+
 
 def answers_of(poll: Poll) -> list[Answer]:
     return [Answer(str(a["id"]), str(a["text"])) for a in json.loads(poll.answers)]

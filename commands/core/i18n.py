@@ -72,3 +72,9 @@ def t(lang: str, key: str, **values: object) -> Rich:
 
 def plain(lang: str, key: str, **values: object) -> str:
     return t(lang, key, **values).plain
+
+
+def decimal(value: float, lang: str) -> str:
+    """A figure with one decimal as the language writes it: "3,8" / "3.8"."""
+    shown = f"{value:.1f}"
+    return shown if lang == "en" else shown.replace(".", ",")

@@ -137,23 +137,18 @@ def pulse_section(inp: ReportInput) -> list[Rich]:
         else:
             delta = mean - previous.mean
             arrow = "↑" if delta >= 0.2 else "↓" if delta <= -0.2 else "→"
-            trend = f"{arrow} {_decimal(inp.lang, previous.mean)}"
+            trend = f"{arrow} {i18n.decimal(previous.mean, inp.lang)}"
         lines.append(
             i18n.t(
                 inp.lang,
                 "desk.report.pulse_line",
                 room=bold(inp.labels[r]),
-                mean=_decimal(inp.lang, mean),
+                mean=i18n.decimal(mean, inp.lang),
                 pulses=now[r].pulses,
                 trend=trend,
             )
         )
     return lines
-
-
-def _decimal(lang: str, value: float) -> str:
-    shown = f"{value:.1f}"
-    return shown if lang == "en" else shown.replace(".", ",")
 
 
 # The report's sections, in order.

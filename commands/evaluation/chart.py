@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from commands.core import i18n
 from commands.evaluation.figures import Month
-from commands.polls.common import MIN_BREAKDOWN, decimal
+from commands.polls.common import MIN_BREAKDOWN
 
 # Small enough to render in well under a second, large enough to read in Element.
 DPI = 72
@@ -66,7 +66,7 @@ def png(data: ChartData, lang: str) -> bytes:
         bars.set_ylim(max(len(means), MIN_ROWS) - 0.5, -0.5)
         for y, mean in zip(positions, means, strict=True):
             bars.annotate(
-                decimal(mean, lang),
+                i18n.decimal(mean, lang),
                 (mean, y),
                 xytext=(3, 0),
                 textcoords="offset points",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from commands.core import i18n
 from commands.core.rich import Rich
-from commands.polls.common import MIN_BREAKDOWN, decimal
+from commands.polls.common import MIN_BREAKDOWN
 from storage.evaluation import AgreementFigures, Distribution, Pulse, Statement
 
 
@@ -64,7 +64,11 @@ def on_time_rate(figures: AgreementFigures) -> int | None:
 
 
 def mean_text(value: float | None, lang: str) -> str:
-    return decimal(value, lang) if value is not None else i18n.plain(lang, "evaluation_report.none")
+    return (
+        i18n.decimal(value, lang)
+        if value is not None
+        else i18n.plain(lang, "evaluation_report.none")
+    )
 
 
 def percent_text(value: int | None, lang: str) -> str:

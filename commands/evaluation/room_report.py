@@ -26,7 +26,7 @@ from commands.evaluation.figures import (
 )
 from commands.parsing.date_words import DE_MONTHS, EN_MONTHS
 from commands.parsing.dates import format_datetime
-from commands.polls.common import MIN_BREAKDOWN, decimal
+from commands.polls.common import MIN_BREAKDOWN
 from storage import evaluation, rooms
 from storage.evaluation import AgreementFigures, Pulse, Statement
 from storage.models import Survey
@@ -166,13 +166,13 @@ def _statements(current: SurveyYear, previous: SurveyYear | None, lang: str) -> 
         figures = i18n.t(
             lang,
             _K + "statement_figures",
-            mean=decimal(d.mean, lang),
+            mean=i18n.decimal(d.mean, lang),
             answers=d.answers,
             distribution=distribution,
         )
         last = before.get(statement.text)
         lines.append(
-            with_previous(figures, decimal(last, lang) if last is not None else None, lang)
+            with_previous(figures, i18n.decimal(last, lang) if last is not None else None, lang)
         )
     return lines
 
@@ -209,14 +209,14 @@ def _pulses(data: RoomYear, lang: str) -> list[Rich]:
         key = "pulse_month_one" if m.pulses == 1 else "pulse_month_many"
         name = _month_name(m.month, lang)
         lines.append(
-            i18n.t(lang, _K + key, month=name, mean=decimal(m.mean, lang), pulses=m.pulses)
+            i18n.t(lang, _K + key, month=name, mean=i18n.decimal(m.mean, lang), pulses=m.pulses)
         )
     if len(months) > 1:
         year_mean = pooled_mean(p.distribution for p in data.pulses)
         assert year_mean is not None
         counted = sum(m.pulses for m in months)
         lines.append(
-            i18n.t(lang, _K + "pulses_year", mean=decimal(year_mean, lang), pulses=counted)
+            i18n.t(lang, _K + "pulses_year", mean=i18n.decimal(year_mean, lang), pulses=counted)
         )
     left_out = sum(1 for p in data.pulses if not shown(p.distribution))
     if left_out:
@@ -252,7 +252,7 @@ def _agreements(data: RoomYear, lang: str) -> list[Rich]:
             )
         lines.append(i18n.t(lang, _K + "agreements_overdue", overdue=figures.overdue))
         if figures.median_days is not None:
-            days = decimal(figures.median_days, lang)
+            days = i18n.decimal(figures.median_days, lang)
             lines.append(i18n.t(lang, _K + "agreements_median", days=days))
     if figures.cancelled:
         lines.append(i18n.t(lang, _K + "agreements_cancelled", cancelled=figures.cancelled))

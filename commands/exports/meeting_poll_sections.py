@@ -8,9 +8,10 @@ from collections.abc import Iterator
 
 from sqlmodel import Session
 
+from commands.core import i18n
 from commands.exports.sections import Column, ColumnType, Scope, Section, Value
 from commands.meetings import minutes
-from commands.polls.common import MIN_BREAKDOWN, decimal
+from commands.polls.common import breakdown_shown
 from storage import exports as store
 from storage import polls as poll_store
 from storage.models import PollKind
@@ -33,16 +34,13 @@ def _poll_rows(db: Session, scope: Scope) -> Iterator[tuple[Value, ...]]:
     now = scope.now
     for poll, room_name in store.polls(db, scope.window):
         tally = poll_store.tally(db, poll)
-        ended = poll.closed_at is not None or (poll.closes_at is not None and poll.closes_at <= now)
-        shown = tally.voters >= MIN_BREAKDOWN and (ended or poll.kind == PollKind.GENERAL)
         results = mean = None
-        if shown:
+        if breakdown_shown(poll, tally, now):
             results = "; ".join(
                 f"{a.text}: {tally.counts.get(a.id, 0)}" for a in poll_store.answers_of(poll)
             )
-            if poll.kind == PollKind.PULSE and tally.votes:
-                total = sum(int(k) * v for k, v in tally.counts.items())
-                mean = decimal(total / tally.votes, scope.lang)
+            if poll.kind == PollKind.PULSE and tally.mean is not None:
+                mean = i18n.decimal(tally.mean, scope.lang)
         yield (
             room_name or poll.room_id,
             poll.number,

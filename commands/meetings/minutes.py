@@ -22,7 +22,7 @@ from sqlmodel import Session
 from commands.core import i18n
 from commands.core.rich import Rich, text
 from commands.parsing.dates import format_date, format_datetime
-from commands.polls.common import MIN_BREAKDOWN
+from commands.polls.common import breakdown_shown, is_open
 from storage import agreements as agreement_store
 from storage import meetings as store
 from storage import polls as poll_store
@@ -170,24 +170,20 @@ def gather_polls(g: Gathering) -> Facts:
     items: list[Facts] = []
     for poll in poll_store.in_room(g.db, m.room_id, since=m.started_at, until=m.ended_at):
         tally = poll_store.tally(g.db, poll)
-        closed = poll.closed_at is not None and poll.closed_at <= m.ended_at
-        shown = tally.voters >= MIN_BREAKDOWN and (closed or poll.kind == PollKind.GENERAL)
         item: Facts = {
             "number": poll.number,
             "kind": str(poll.kind),
             "question": _short(poll.question),
             "voters": tally.voters,
-            "closed": closed,
+            "closed": not is_open(poll, m.ended_at),
         }
-        if shown:
+        if breakdown_shown(poll, tally, m.ended_at):
             item["counts"] = [
                 {"text": _short(a.text), "count": tally.counts.get(a.id, 0)}
                 for a in poll_store.answers_of(poll)
             ]
-            if poll.kind == PollKind.PULSE and tally.votes:
-                item["mean"] = round(
-                    sum(int(k) * v for k, v in tally.counts.items()) / tally.votes, 2
-                )
+            if poll.kind == PollKind.PULSE and tally.mean is not None:
+                item["mean"] = round(tally.mean, 2)
         items.append(item)
     return {"kind": "polls", "polls": items}
 
@@ -203,12 +199,8 @@ def render_polls(section: Facts, lang: str) -> list[Rich]:
         if "counts" in item:
             parts = ", ".join(f"{c['text']}: {c['count']}" for c in item["counts"])
             if "mean" in item:
-                mean = f"{item['mean']:.1f}"
-                parts += " – " + i18n.plain(
-                    lang,
-                    "meeting.minutes.poll_mean",
-                    mean=mean if lang == "en" else mean.replace(".", ","),
-                )
+                mean = i18n.decimal(item["mean"], lang)
+                parts += " – " + i18n.plain(lang, "meeting.minutes.poll_mean", mean=mean)
         else:
             parts = i18n.plain(lang, "meeting.minutes.poll_count_only", voters=item["voters"])
         lines.append(

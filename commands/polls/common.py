@@ -110,17 +110,11 @@ def valid_selection(poll: Poll, answers: tuple[str, ...] | None) -> tuple[str, .
 # ------------------------------------------------------------------------------ results
 
 
-def decimal(value: float, lang: str) -> str:
-    shown = f"{value:.1f}"
-    return shown.replace(".", ",") if lang != "en" else shown
-
-
-def pulse_mean(db: Session, poll: Poll) -> float | None:
-    counts = store.tally(db, poll).counts
-    total = sum(counts.values())
-    if total == 0:
-        return None
-    return sum(int(k) * v for k, v in counts.items()) / total
+def breakdown_shown(poll: Poll, tally: store.Tally, now: dt.datetime) -> bool:
+    """Whether the counts per answer may be shown at `now`: only from MIN_BREAKDOWN
+    answers on, and a pulse's (undisclosed) only once it has ended."""
+    ended = not is_open(poll, now)
+    return tally.voters >= MIN_BREAKDOWN and (ended or poll.kind == PollKind.GENERAL)
 
 
 def results_text(db: Session, poll: Poll, lang: str, tz: ZoneInfo, now: dt.datetime) -> Rich:
@@ -141,7 +135,7 @@ def results_text(db: Session, poll: Poll, lang: str, tz: ZoneInfo, now: dt.datet
         until = format_datetime(poll.closes_at.astimezone(tz), lang) if poll.closes_at else "—"
         lines.append(i18n.t(lang, "poll.results_undisclosed", voters=tally.voters, until=until))
         return Rich.join(lines)
-    if tally.voters < MIN_BREAKDOWN:
+    if not breakdown_shown(poll, tally, now):
         lines.append(i18n.t(lang, "poll.results_too_few", voters=tally.voters, min=MIN_BREAKDOWN))
         return Rich.join(lines)
     for answer in store.answers_of(poll):
@@ -151,10 +145,8 @@ def results_text(db: Session, poll: Poll, lang: str, tz: ZoneInfo, now: dt.datet
             i18n.t(lang, "poll.results_line", answer=text(answer.text), count=count, share=share)
         )
     lines.append(i18n.t(lang, "poll.results_total", voters=tally.voters))
-    if poll.kind == PollKind.PULSE:
-        mean = pulse_mean(db, poll)
-        if mean is not None:
-            lines.append(i18n.t(lang, "poll.results_mean", mean=decimal(mean, lang)))
+    if poll.kind == PollKind.PULSE and tally.mean is not None:
+        lines.append(i18n.t(lang, "poll.results_mean", mean=i18n.decimal(tally.mean, lang)))
     if running:
         lines.append(i18n.t(lang, "poll.results_running"))
     return Rich.join(lines)
