@@ -114,8 +114,10 @@ def not_invited(db: Session) -> list[Survey]:
     return list(db.exec(stmt.order_by(col(Survey.id))))
 
 
-def open_surveys(db: Session) -> list[Survey]:
+def open_surveys(db: Session, room_id: str | None = None) -> list[Survey]:
     stmt = select(Survey).where(col(Survey.closed_at).is_(None))
+    if room_id is not None:
+        stmt = stmt.where(Survey.room_id == room_id)
     return list(db.exec(stmt.order_by(col(Survey.closes_at), col(Survey.id))))
 
 

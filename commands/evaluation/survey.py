@@ -206,12 +206,14 @@ def on_free_text(ctx: Context, survey_id: int, body: str) -> Reply | None:
 
 
 def run_surveys(s: Session, now: dt.datetime, env: TimerEnv, room_id: str | None) -> TimerResult:
-    """Invite, remind once, end: everything due of every survey (a restart repeats
-    nothing: each step is recorded in the transaction that queues its messages)."""
+    """Invite, remind once, end: everything due of the room's surveys, or of all on a
+    full wake-up (a restart repeats nothing: each step is recorded in the transaction
+    that queues its messages). Invitations are looked for in every room: `!auswertung
+    starten alle` in one room starts surveys in all."""
     result = TimerResult()
     for survey in store.not_invited(s):
         _invite(s, survey, env, result)
-    for survey in store.open_surveys(s):
+    for survey in store.open_surveys(s, room_id):
         if survey.invited == 0:
             continue
         if now >= survey.closes_at:
