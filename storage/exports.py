@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, func, or_
 from sqlalchemy import select as select_columns  # more columns than sqlmodel's select types
@@ -36,6 +37,17 @@ class Window:
     room_ids: tuple[str, ...] | None = None
     start: dt.datetime | None = None
     end: dt.datetime | None = None
+
+    def holds(self, room: Any, moment: Any) -> list[ColumnElement[bool]]:
+        """Conditions: the row's room is one of the window's, its moment in [start, end)."""
+        where: list[ColumnElement[bool]] = []
+        if self.room_ids is not None:
+            where.append(col(room).in_(self.room_ids))
+        if self.start is not None:
+            where.append(col(moment) >= self.start)
+        if self.end is not None:
+            where.append(col(moment) < self.end)
+        return where
 
 
 def rooms(db: Session, window: Window) -> list[Room]:
@@ -111,13 +123,7 @@ class HistoryRow:
 def history(db: Session, window: Window) -> Iterator[HistoryRow]:
     """History entries made in the window, with their agreement's room and number, by
     room, number and time. Plain columns, not ORM objects: there may be very many."""
-    where: list[ColumnElement[bool]] = []
-    if window.room_ids is not None:
-        where.append(col(Agreement.room_id).in_(window.room_ids))
-    if window.start is not None:
-        where.append(col(AgreementHistory.at) >= window.start)
-    if window.end is not None:
-        where.append(col(AgreementHistory.at) < window.end)
+    where = window.holds(Agreement.room_id, AgreementHistory.at)
     stmt = (
         select_columns(
             col(Agreement.room_id),
@@ -151,13 +157,11 @@ def room_ids_of(found: Sequence[Room]) -> tuple[str, ...]:
 
 def meetings(db: Session, window: Window) -> Iterator[tuple[Meeting, str | None]]:
     """Meetings started in the window, with their room's name, by room and number."""
-    stmt = select(Meeting, Room.name).join(Room, col(Room.room_id) == col(Meeting.room_id))
-    if window.room_ids is not None:
-        stmt = stmt.where(col(Meeting.room_id).in_(window.room_ids))
-    if window.start is not None:
-        stmt = stmt.where(col(Meeting.started_at) >= window.start)
-    if window.end is not None:
-        stmt = stmt.where(col(Meeting.started_at) < window.end)
+    stmt = (
+        select(Meeting, Room.name)
+        .join(Room, col(Room.room_id) == col(Meeting.room_id))
+        .where(and_(True, *window.holds(Meeting.room_id, Meeting.started_at)))
+    )
     yield from db.exec(stmt.order_by(col(Meeting.room_id), col(Meeting.number)))
 
 
@@ -167,12 +171,9 @@ def polls(db: Session, window: Window) -> Iterator[tuple[Poll, str | None]]:
     stmt = (
         select(Poll, Room.name)
         .join(Room, col(Room.room_id) == col(Poll.room_id))
-        .where(col(Poll.kind).in_([PollKind.PULSE, PollKind.GENERAL]))
+        .where(
+            col(Poll.kind).in_([PollKind.PULSE, PollKind.GENERAL]),
+            *window.holds(Poll.room_id, Poll.created_at),
+        )
     )
-    if window.room_ids is not None:
-        stmt = stmt.where(col(Poll.room_id).in_(window.room_ids))
-    if window.start is not None:
-        stmt = stmt.where(col(Poll.created_at) >= window.start)
-    if window.end is not None:
-        stmt = stmt.where(col(Poll.created_at) < window.end)
     yield from db.exec(stmt.order_by(col(Poll.room_id), col(Poll.number)))
