@@ -215,7 +215,7 @@ class Dialog:
             timestamp=self.now,
             body=body,
             reply_to=reply_to,
-            members=dict(self.members) if room_id is None else {sender: "", self.bot_user: ""},
+            members=self._members_in(room_id, sender),
         )
         self._join()
         before = self._last_row()
@@ -240,7 +240,7 @@ class Dialog:
             timestamp=self.now,
             start_event_id=poll_event_id,
             answers=answers,
-            members=dict(self.members) if room_id is None else {sender: "", self.bot_user: ""},
+            members=self._members_in(room_id, sender),
             power_levels=dict(self.power_levels),
         )
         self._join()
@@ -278,6 +278,10 @@ class Dialog:
                     assert target.event_id is not None
                     row.content = json.dumps(with_target(json.loads(row.content), target.event_id))
                 outbox.mark_sent(s, row.id, f"$bot{row.id}", at=self.now)
+
+    def _members_in(self, room_id: str | None, sender: str) -> dict[str, str]:
+        """This room's members, or those of a direct-message room: the member and the bot."""
+        return dict(self.members) if room_id is None else {sender: "", self.bot_user: ""}
 
     def _last_row(self) -> int:
         with self.database.session() as s:
