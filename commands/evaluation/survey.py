@@ -29,7 +29,7 @@ from commands.parsing.dates import (
     parse_when,
     split_deadline,
 )
-from commands.polls.common import valid_selection
+from commands.polls.common import cast_vote, valid_selection
 from commands.polls.config import poll_settings
 from commands.polls.voters import voter_hash
 from storage import outbox, rooms
@@ -166,10 +166,8 @@ def on_statement_answer(ctx: Context, poll: Poll, answers: tuple[str, ...] | Non
     if survey is None or not _open(survey, ctx.now) or sent_to != ctx.sender or chosen is None:
         log.info("ignoring an answer to survey statement %s in %s", poll.id, ctx.room_id)
         return []
-    assert poll.id is not None
     assert survey.id is not None
-    voter = voter_hash(poll_settings(ctx.defaults).voter_key, f"poll:{poll.id}", ctx.sender)
-    if not poll_store.record_vote(ctx.db, poll.id, voter, list(chosen)):
+    if not cast_vote(ctx, poll, chosen):
         return []  # a changed answer: counted once already
     counted = store.count_answer(ctx.db, survey.id, ctx.sender)
     total = len(store.statements(ctx.db, survey.id))
