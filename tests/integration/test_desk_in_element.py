@@ -23,10 +23,19 @@ def bot_is_in(member: Member, room_id: str, bot_user: str) -> Callable[[], bool]
 
 
 async def answer(member: Member, room_id: str, bot_user: str, body: str) -> SeenMessage:
-    """Send `body` and wait for the bot's next message in the room."""
-    seen = len(member.messages_from(bot_user, room_id))
-    await member.send(room_id, body)
-    msg = await member.wait_for_reply(room_id, bot_user, seen, timeout=30)
+    """Send `body` and wait for the bot's answer to it (not merely its next message in
+    the room: the answer to someone else's command may still be on its way to us)."""
+    sent = await member.send(room_id, body)
+
+    def answers() -> list[SeenMessage]:
+        return [
+            m
+            for m in member.messages_from(bot_user, room_id)
+            if m.content.get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id") == sent
+        ]
+
+    await member.wait_until(lambda: bool(answers()), timeout=30)
+    msg = answers()[0]
     assert msg.decrypted, f"{member.user_id} could not decrypt the bot's message"
     return msg
 
