@@ -245,6 +245,33 @@ class ReportConfig(_Strict):
 
 class LoggingConfig(_Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # "text": one readable line per event; "json": one JSON object per line for collectors.
+    format: Literal["text", "json"] = "text"
+
+
+class MetricsConfig(_Strict):
+    """The optional HTTP listener for `/healthz` and `/metrics` (off when `listen` is empty)."""
+
+    listen: str = ""
+    # /healthz answers 503 when the last successful sync is older than this.
+    max_sync_age_seconds: int = Field(default=120, ge=10, le=3600)
+
+    @field_validator("listen")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if not value:
+            return value
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be host:port, e.g. 127.0.0.1:9464 (empty: off)")
+        return value
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        if not self.listen:
+            return None
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
 
 
 class Config(_Strict):
@@ -268,6 +295,7 @@ class Config(_Strict):
     rules: RulesConfig = Field(default_factory=RulesConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
 
     @field_validator("homeserver")
     @classmethod

@@ -194,7 +194,13 @@ class GremienBot:
             await self.dbt.run_until_answered(self._record_left, left)
         self.sender.enabled = True
         self.sender.wake()
-        self.ready.set()
+        if not self.ready.is_set():
+            # Operators and the start-up benchmark read this line: the bot answers from now on.
+            log.info(
+                "ready: first sync done, %d room(s) joined",
+                len(self.client.rooms) if self.client else 0,
+            )
+            self.ready.set()
         if not self.scheduler.online and self._going_online is None:
             # Reminders wait until the commands sent meanwhile are handled: a reminder of an
             # agreement completed meanwhile (`!erledigt 4`) must not be posted.
