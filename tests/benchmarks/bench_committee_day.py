@@ -21,11 +21,13 @@ command's), and the bot process's peak resident memory (VmHWM).
 from __future__ import annotations
 
 import os
+import statistics
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.benchmarks.results import Figures
 from tests.integration.committee_day import (
     DaySize,
     check_day,
@@ -50,9 +52,15 @@ SIZE = DaySize(
 )
 
 
+def _p95(values: list[float]) -> float:
+    """As tests/integration/committee_day.py's percentiles() prints it."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+
+
 @pytest.mark.benchmark
 @pytest.mark.timeout(1800)
-async def test_committee_day_under_load(tmp_path: Path) -> None:
+async def test_committee_day_under_load(tmp_path: Path, figures: Figures) -> None:
     started = time.monotonic()
     async with load_scene(
         tmp_path, rooms=SIZE.rooms, users=SIZE.users, encrypted_rooms=SIZE.encrypted_rooms
@@ -83,5 +91,19 @@ async def test_committee_day_under_load(tmp_path: Path) -> None:
         result = await check_day(cast, sent, db, bot_user, bot.errors())
         db.dispose()
         print(result.figures())
-        print(f"bot process peak memory (VmHWM): {bot.peak_rss_mb():.0f} MiB")
+        peak = bot.peak_rss_mb()
+        print(f"bot process peak memory (VmHWM): {peak:.0f} MiB")
+        figures.add(
+            "commands answered",
+            len(sent),
+            note=f"{SIZE.rooms} rooms ({SIZE.encrypted_rooms} encrypted), {members} members, "
+            f"typed in {typing:.0f} s",
+        )
+        figures.add("reminders posted", result.reminders_seen)
+        every = [x for values in result.latencies_ms.values() for x in values]
+        for label, values in [("all rooms", every), *sorted(result.latencies_ms.items())]:
+            if values:
+                figures.add(f"reply latency p50, {label}", statistics.median(values), "ms")
+                figures.add(f"reply latency p95, {label}", _p95(values), "ms")
+        figures.add("bot process peak memory (VmHWM)", peak, "MiB")
         assert not result.problems, "\n".join(result.problems[:30])
