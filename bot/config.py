@@ -262,7 +262,8 @@ class MetricsConfig(_Strict):
         if not value:
             return value
         host, sep, port = value.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        # Port 0: any free port (the log names it); tests use that.
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
             raise ValueError("must be host:port, e.g. 127.0.0.1:9464 (empty: off)")
         return value
 

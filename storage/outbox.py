@@ -136,6 +136,16 @@ def pending(
     return list(db.exec(stmt))
 
 
+def pending_stats(db: Session) -> tuple[int, dt.datetime | None]:
+    """How many messages are owed and when the oldest of them was stored."""
+    count, oldest = db.exec(
+        select(func.count(), func.min(OutboxMessage.created_at)).where(
+            col(OutboxMessage.status) == OutboxStatus.PENDING
+        )
+    ).one()
+    return count, oldest
+
+
 def pending_of(db: Session, key: str, limit: int = 50) -> list[OutboxMessage]:
     """The oldest pending rows of one queue (see `queue_key`), in order."""
     stmt = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from storage.models import DirectRoom, Room, RoomRole, RoomSetting
@@ -105,6 +106,11 @@ def set_room_role(
 def active_room_ids(db: Session) -> list[tuple[str, dt.datetime]]:
     rows = db.exec(select(Room).where(col(Room.left_at).is_(None)).order_by(col(Room.room_id)))
     return [(r.room_id, r.joined_at) for r in rows]
+
+
+def count_active(db: Session) -> int:
+    """Rooms the bot is in now (committees and members' direct-message rooms)."""
+    return db.exec(select(func.count()).select_from(Room).where(col(Room.left_at).is_(None))).one()
 
 
 def all_room_settings(db: Session) -> dict[str, dict[str, str]]:

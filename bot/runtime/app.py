@@ -27,6 +27,8 @@ from bot.runtime.dbthread import DbThread
 from bot.runtime.events import EventHandlers, Runtime
 from bot.runtime.incoming import BotSettings
 from bot.runtime.login import BotStartError, login
+from bot.runtime.metrics import Metrics
+from bot.runtime.monitoring import Health, MonitoringServer, SyncHealth
 from bot.runtime.pipeline import Pipeline, Watermark
 from bot.runtime.scheduler import LeaseHeld
 from bot.runtime.scheduler import for_bot as reminder_scheduler
@@ -62,6 +64,10 @@ class GremienBot:
         self.ready = asyncio.Event()
         self._stop = asyncio.Event()
         self.cross_signing: crosssigning.SetupResult | None = None
+        # What the operator watches (bot.runtime.metrics, bot.runtime.monitoring).
+        self.metrics = Metrics()
+        self.sync_health = SyncHealth()
+        self.monitoring: MonitoringServer | None = None
         self.settings = BotSettings(
             server_name=config.server_name,
             prefix=config.command_prefix,
@@ -77,7 +83,9 @@ class GremienBot:
             client=lambda: self.client,
             clock=clock,
             max_retry_wait=max_retry_wait,
+            on_sent=self.metrics.sent,
         )
+        self.settings.registry.observe(self.metrics.command_handled)
         self.handlers: EventHandlers | None = None
         self.pipeline: Pipeline | None = None
         self._going_online: asyncio.Task[None] | None = None
@@ -93,6 +101,7 @@ class GremienBot:
     async def start(self) -> AsyncClient:
         self.config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         await self.dbt.run(upgrade, self.db.engine)
+        self._start_monitoring()
         try:  # a second process on the same database must not post reminders twice
             await self.scheduler.acquire()
         except LeaseHeld as exc:
@@ -108,6 +117,7 @@ class GremienBot:
             sender=self.sender,
             poke=self.scheduler.poke,
             stopping=self._stop.is_set,
+            metrics=self.metrics,
         )
         self.handlers = handlers = EventHandlers(runtime, client)
         handlers.register()
@@ -120,7 +130,7 @@ class GremienBot:
             max_retry_wait=self.max_retry_wait,
             pipeline=lambda: pipeline,
             on_synced=self._synced,
-            on_failed=lambda: self.scheduler.set_online(False),
+            on_failed=self._sync_failed,
             on_request=self.scheduler.sync_started,
         )
         self.pipeline = pipeline = Pipeline(
@@ -133,6 +143,21 @@ class GremienBot:
             max_retry_wait=self.max_retry_wait,
         )
         return client
+
+    def _start_monitoring(self) -> None:
+        """From now on `/healthz` answers (503 until the first sync) and `/metrics` counts."""
+        address = self.config.metrics.address
+        if address is None or self.monitoring is not None:
+            return
+        self.metrics.watch(self.db)
+        health = Health(
+            self.db, self.sync_health, max_sync_age=self.config.metrics.max_sync_age_seconds
+        )
+        try:
+            self.monitoring = MonitoringServer(*address, health, self.metrics)
+        except OSError as exc:
+            raise BotStartError(f"metrics.listen {self.config.metrics.listen}: {exc}") from None
+        self.monitoring.start()
 
     async def _setup_cross_signing(self) -> None:
         """Cross-sign this device with the account's identity (created on the first start).
@@ -188,7 +213,14 @@ class GremienBot:
             self._sync.stop()
         self.sender.stop()
 
+    def _sync_failed(self, reason: str) -> None:
+        self.metrics.sync_failed()
+        self.sync_health.failed(reason)
+        self.scheduler.set_online(False)
+
     async def _synced(self, resp: SyncResponse, seq: int) -> None:
+        self.metrics.synced()
+        self.sync_health.synced()
         left = list(resp.rooms.leave)
         if left:
             await self.dbt.run_until_answered(self._record_left, left)
@@ -232,5 +264,8 @@ class GremienBot:
             await self.pipeline.stop()
         if self.client is not None:
             await self.client.close()
+        if self.monitoring is not None:
+            self.monitoring.stop()
+            self.monitoring = None
         self.dbt.close()
         self.db.dispose()

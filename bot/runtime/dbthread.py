@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +28,9 @@ class DbThread:
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
+        # The caller's context (the room and event it logs about) goes along.
+        context = contextvars.copy_context()
+        return await loop.run_in_executor(self._pool, lambda: context.run(fn, *args, **kwargs))
 
     async def run_until_answered(
         self,

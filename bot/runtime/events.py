@@ -47,7 +47,9 @@ from bot.runtime.incoming import (
     handle_reaction,
     handle_text_reply,
     queue_effects,
+    reply_key,
 )
+from bot.runtime.logs import log_context
 from bot.runtime.matrix_content import (
     POLL_RESPONSE_TYPES,
     mentioned_users,
@@ -56,6 +58,7 @@ from bot.runtime.matrix_content import (
     strip_reply_fallback,
     thread_root,
 )
+from bot.runtime.metrics import Metrics
 from bot.runtime.sender import OutboxSender
 from commands.core import i18n
 from commands.core.effects import Reply
@@ -64,6 +67,7 @@ from commands.general import settings
 from commands.general.role_rules import CREATOR_POWER_LEVEL
 from storage import direct_rooms, events, rooms
 from storage.db import Database
+from storage.outbox import txn_id_for
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +88,7 @@ class Runtime:
     # The room's reminders may have changed (a command, a reaction).
     poke: Callable[[str], None]
     stopping: Callable[[], bool]
+    metrics: Metrics
 
 
 def display_names(room: MatrixRoom) -> dict[str, str]:
@@ -118,6 +123,10 @@ class EventHandlers:
         room = self.client.rooms.get(room_id)
         if room is None or getattr(event, "sender", None) == self.client.user_id:
             return
+        with log_context(room_id=room_id, event_id=getattr(event, "event_id", None)):
+            await self._handle(room, event)
+
+    async def _handle(self, room: MatrixRoom, event: Any) -> None:
         if isinstance(event, RoomMessageText):
             await self.on_text(room, event)
         elif isinstance(event, ReactionEvent):
@@ -223,6 +232,7 @@ class EventHandlers:
         )
         rt = self.rt
         if await self.db(handle_message, rt.db, msg, rt.settings, rt.clock):
+            rt.metrics.answer_owed(txn_id_for(reply_key(msg.event_id, 0)), msg.timestamp)
             rt.sender.wake(room.room_id)  # first: the answer is what the member waits for
             rt.poke(room.room_id)  # the command may have changed what is due
 
@@ -388,6 +398,7 @@ class EventHandlers:
         member = room.users.get(event.sender)
         name = (member.display_name if member else None) or event.sender
         if await self.db(self._answer_undecryptable, room.room_id, event, name):
+            self.rt.metrics.undecryptable.inc()
             self.rt.sender.wake()
 
     def _answer_undecryptable(self, room_id: str, event: MegolmEvent, name: str) -> int:

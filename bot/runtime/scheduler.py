@@ -131,8 +131,11 @@ class ReminderScheduler:
         renew_every: dt.timedelta = LEASE_RENEW_EVERY,
         sync_grace: float = 35.0,
         timers: Sequence[TimerRule] = (),
+        on_posted: Callable[[int, int], None] = lambda sent, late: None,
     ) -> None:
         self.db = db
+        # Told how many reminders were posted, and how many of them late (metrics).
+        self.on_posted = on_posted
         self.timers = tuple(timers)
         self.dbt = dbt
         self.env = env
@@ -421,14 +424,17 @@ class ReminderScheduler:
             result = queue_due(s, now, self.env, room_id)
             timed = run_timers(s, now, self.env, self.timers, room_id)
             result.later(timed.next_at)
-            queued = sum(1 for due in result.due if due.reply is not None) + len(timed.effects)
-            if queued:
-                log.info(
-                    "queued %d reminder(s) and timed messages; next check at %s",
-                    queued,
-                    result.next_at,
-                )
-            return queued, result.next_at
+        # Counted once the transaction holding them is committed.
+        posted = [due for due in result.due if due.reply is not None]
+        queued = len(posted) + len(timed.effects)
+        if queued:
+            self.on_posted(len(posted), sum(1 for due in posted if due.late))
+            log.info(
+                "queued %d reminder(s) and timed messages; next check at %s",
+                queued,
+                result.next_at,
+            )
+        return queued, result.next_at
 
     def _fire_now(self, room_id: str | None) -> tuple[int, dt.datetime | None]:
         return self._fire(self.clock(), room_id)
@@ -489,4 +495,5 @@ def for_bot(bot: Any) -> ReminderScheduler:
         wake_outbox=bot.sender.wake,
         sync_grace=bot.sync_timeout_ms / 1000 + 5.0,
         timers=bot.settings.registry.timers,
+        on_posted=bot.metrics.reminders_posted,
     )

@@ -23,6 +23,7 @@ from bot.crypto.attachments import AttachmentError
 from bot.runtime.dbthread import DbThread
 from bot.runtime.delivery import Delivery, Undeliverable, Waiting
 from bot.runtime.direct_rooms import DirectRoomError, DirectRooms
+from bot.runtime.logs import log_context
 from storage import outbox
 from storage.db import Database
 from storage.models import OutboxMessage
@@ -59,6 +60,7 @@ class OutboxSender:
         client: Callable[[], AsyncClient | None],
         clock: Callable[[], dt.datetime],
         max_retry_wait: float,
+        on_sent: Callable[[str], None] = lambda txn_id: None,
     ) -> None:
         self.db = db
         self.dbt = dbt
@@ -79,6 +81,8 @@ class OutboxSender:
         self._waiting: dict[str, tuple[int, float]] = {}
         self._progress = 0  # messages sent so far: tells a waiting queue something moved
         self._idle_until: float | None = None
+        # Told the transaction ID of each message the homeserver accepted (metrics).
+        self.on_sent = on_sent
         self.delivery = Delivery(db, dbt, DirectRooms(db, dbt, clock=clock))
 
     def wake(self, room_id: str | None = None) -> None:
@@ -180,7 +184,8 @@ class OutboxSender:
                 for row in rows:
                     if self._stop.is_set():
                         return Outcome.WAITING
-                    outcome = await self._send_one(row)
+                    with log_context(room_id=row.room_id or row.to_user, outbox_id=row.id):
+                        outcome = await self._send_one(row)
                     if outcome is not Outcome.DONE:
                         return outcome
                     self._progress += 1
@@ -260,6 +265,7 @@ class OutboxSender:
         if isinstance(resp, RoomSendResponse):
             await self.dbt.run_until_answered(self._sent, row.id, resp.event_id)
             self.delivery.sent(row.id)
+            self.on_sent(row.txn_id)
             return Outcome.DONE
         errcode = getattr(resp, "status_code", None) or ""
         give_up = errcode in _PERMANENT_SEND_ERRORS and row.attempts + 1 >= _MAX_SEND_ATTEMPTS

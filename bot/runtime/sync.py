@@ -22,6 +22,10 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 TIMELINE_LIMIT = 50
+# A sync that has not come back this long after its long-poll timeout counts as failed
+# (metrics, /healthz); the first one carries every room's state and may take longer.
+STALL_GRACE = 10.0
+STALL_GRACE_FIRST = 120.0
 
 
 class SyncLoop:
@@ -36,7 +40,7 @@ class SyncLoop:
         max_retry_wait: float,
         pipeline: Callable[[], Pipeline],
         on_synced: Callable[[SyncResponse, int], Awaitable[None]],
-        on_failed: Callable[[], None],
+        on_failed: Callable[[str], None],
         on_request: Callable[[], None],
     ) -> None:
         self.client = client
@@ -84,23 +88,35 @@ class SyncLoop:
                 )
             )
             stop = asyncio.create_task(self._stop.wait())
-            done, _ = await asyncio.wait({sync, stop}, return_when=asyncio.FIRST_COMPLETED)
+            # nio retries a refused connection by itself, for ever: a homeserver that is
+            # away shows only as a sync that does not come back. Said once, then waited on.
+            stalled_after = STALL_GRACE_FIRST if first else self.timeout_ms / 1000 + STALL_GRACE
+            done, _ = await asyncio.wait(
+                {sync, stop}, timeout=stalled_after, return_when=asyncio.FIRST_COMPLETED
+            )
+            if not done:
+                log.warning("the homeserver has not answered a sync for %.0f s", stalled_after)
+                self.on_failed(f"the homeserver has not answered for {stalled_after:.0f} s")
+                done, _ = await asyncio.wait({sync, stop}, return_when=asyncio.FIRST_COMPLETED)
             stop.cancel()
             if sync not in done:
                 sync.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await sync
                 break
+            reason = ""
             try:
                 resp = sync.result()
             except Exception as exc:  # network loss: keep going, with backoff
                 resp = None
+                reason = f"{exc.__class__.__name__}: {exc}"
                 log.warning("sync failed: %s", exc)
             if not isinstance(resp, SyncResponse):
                 if isinstance(resp, SyncError):
+                    reason = f"{resp.status_code or ''} {resp.message}".strip()
                     log.warning("sync error: %s", resp.message)
                 failures += 1
-                self.on_failed()
+                self.on_failed(reason or "no answer")
                 await self.sleep(min(self.max_retry_wait, 0.5 * 2 ** min(failures, 6)))
                 continue
             failures = 0

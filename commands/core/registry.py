@@ -19,6 +19,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import partial
 
 from commands.core import i18n
@@ -47,6 +48,19 @@ Handler = Callable[[Context, str], HandlerResult]
 
 _COMMAND = re.compile(r"([^\W\d_][\w-]*)(?:\s+(.*))?$", re.DOTALL)
 _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+
+
+class CommandOutcome(StrEnum):
+    """How a command ended, as the bot layer counts it (metrics, logs)."""
+
+    OK = "ok"
+    INVALID = "invalid"  # answered with what was wrong in the input
+    REFUSED = "refused"  # the member lacks the role
+    FAILED = "failed"  # an internal error, answered as such
+    UNKNOWN = "unknown"  # no such command
+
+
+CommandObserver = Callable[[str, CommandOutcome], None]
 
 
 def fold(word: str) -> str:
@@ -221,6 +235,7 @@ class Registry:
         self.due_dates: list[DueDateResolver] = []
         self._by_name: dict[str, Command] = {}
         self._setting_by_name: dict[str, Setting] = {}
+        self._observers: list[CommandObserver] = []
         for top in routers:
             for router, group in top.walk():
                 for cmd in router.declared(group):
@@ -251,6 +266,17 @@ class Registry:
                 raise ValueError(f"setting name {n!r} declared twice")
             self._setting_by_name[key] = setting
         self.settings.append(setting)
+
+    def observe(self, observer: CommandObserver) -> None:
+        """Be told of every dispatched command: its name and how it ended."""
+        self._observers.append(observer)
+
+    def _observed(self, name: str, outcome: CommandOutcome) -> None:
+        for observer in self._observers:
+            try:
+                observer(name, outcome)
+            except Exception:  # counting must never cost a command its answer
+                log.exception("command observer failed")
 
     @property
     def groups(self) -> list[str]:
@@ -290,6 +316,7 @@ class Registry:
         name, args = parsed
         cmd = self.find(name)
         if cmd is None:
+            self._observed("unknown", CommandOutcome.UNKNOWN)
             return [self._unknown(ctx, name)]
         # A savepoint, so a failing handler undoes only its own writes.
         savepoint = ctx.db.begin_nested()
@@ -298,9 +325,12 @@ class Registry:
                 raise PermissionDenied(f"permission.needs_{cmd.role.name.lower()}")
             replies = _normalise(ctx, cmd.handler(ctx, args))
             savepoint.commit()
+            self._observed(cmd.name, CommandOutcome.OK)
             return replies
         except CommandError as exc:
             savepoint.rollback()
+            refused = isinstance(exc, PermissionDenied)
+            self._observed(cmd.name, CommandOutcome.REFUSED if refused else CommandOutcome.INVALID)
             return [Reply(self._explain(ctx, cmd, exc), in_reply_to=ctx.event_id)]
         except DATABASE_UNAVAILABLE:
             # Not the command's failure: the caller's whole transaction is retried once
@@ -311,6 +341,7 @@ class Registry:
         except Exception:
             savepoint.rollback()
             log.exception("command %s failed in %s", cmd.name, ctx.room_id)
+            self._observed(cmd.name, CommandOutcome.FAILED)
             return [Reply(i18n.t(ctx.lang, "error.internal"), in_reply_to=ctx.event_id)]
 
     def react(self, ctx: Context, key: str, ref_kind: str, ref_id: int) -> list[AnyEffect]:

@@ -226,3 +226,42 @@ async def test_a_room_whose_reminders_cannot_be_planned_is_skipped_and_the_other
     # The failing room is looked at again within a minute, not forgotten.
     assert sched.next_at is not None
     assert sched.next_at <= NINE + dt.timedelta(minutes=1)
+
+
+async def test_reminders_posted_late_are_counted_as_late(
+    sqlite_db: Database, dbt: DbThread
+) -> None:
+    """Three due at 09:00: the bot comes back at 09:30, beyond the 5 minutes of grace."""
+    for number in (1, 2, 3):
+        add_agreement(
+            sqlite_db,
+            number=number,
+            text=f"Punkt {number}",
+            due=dt.date(2026, 3, 10),
+            owners=[ANNA],
+        )
+    clock = Clock(NINE - dt.timedelta(minutes=1))
+    posted: list[tuple[int, int]] = []
+    sched = ReminderScheduler(
+        sqlite_db,
+        dbt,
+        env=ReminderEnv(late_after=dt.timedelta(minutes=5)),
+        clock=clock,
+        wake_outbox=lambda: None,
+        on_posted=lambda sent, late: posted.append((sent, late)),
+    )
+    with sqlite_db.session() as s:
+        rooms.ensure_room(s, ROOM, joined_at=NOON - dt.timedelta(days=60))
+        rooms.set_setting(s, ROOM, "reminder.digest", "off 2026-01-01T00:00Z")
+    await sched.acquire()
+    try:
+        sched.set_online(True)
+        await sched._run_once()
+        assert posted == []  # nothing due yet
+        clock.now = NINE + dt.timedelta(minutes=30)
+        await sched._run_once()
+        assert posted == [(3, 3)]
+        await sched._run_once()
+        assert posted == [(3, 3)], "counted once, not at every look"
+    finally:
+        await sched.stop()
