@@ -1,7 +1,8 @@
 """A scripted committee member (a plain nio client) for the demo and the tests.
 
 It does what a person in Element does: creates a room, invites the bot, writes
-commands with pills and m.mentions, reacts, and reads the bot's answers.
+commands with pills and m.mentions, reacts, answers polls, accepts the bot's direct-message
+rooms, opens the files it sends, and reads the bot's answers.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Any
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    Event,
+    InviteMemberEvent,
     LoginResponse,
     MatrixRoom,
     MegolmEvent,
@@ -25,6 +28,7 @@ from nio import (
     RoomMessageText,
     RoomSendResponse,
 )
+from nio.crypto.attachments import decrypt_attachment
 
 
 @dataclass
@@ -36,6 +40,15 @@ class SeenMessage:
     html: str | None
     content: dict[str, Any]
     decrypted: bool = True
+    type: str = "m.room.message"
+
+    @property
+    def in_reply_to(self) -> str | None:
+        """The event this one answers (`m.in_reply_to`), if any."""
+        relation = self.content.get("m.relates_to")
+        inner = relation.get("m.in_reply_to") if isinstance(relation, dict) else None
+        target = inner.get("event_id") if isinstance(inner, dict) else None
+        return target if isinstance(target, str) else None
 
 
 class Member:
@@ -50,6 +63,9 @@ class Member:
             config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=True),
         )
         self.seen: list[SeenMessage] = []
+        # Every timeline event but state: messages of any msgtype (files too), polls,
+        # reactions, and what could not be decrypted (decrypted=False).
+        self.events: list[SeenMessage] = []
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -59,6 +75,7 @@ class Member:
             raise RuntimeError(f"login of {self.user_id} failed: {resp}")
         self.client.add_event_callback(self._on_message, (RoomMessageText, RoomMessageNotice))
         self.client.add_event_callback(self._on_undecryptable, MegolmEvent)
+        self.client.add_event_callback(self._on_event, Event)
         await self.client.sync(timeout=0, full_state=True)
         if self.client.should_upload_keys:
             await self.client.keys_upload()
@@ -89,6 +106,28 @@ class Member:
     async def _on_undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
         self.seen.append(
             SeenMessage(room.room_id, event.event_id, event.sender, "", None, {}, decrypted=False)
+        )
+        self._changed.set()
+
+    async def _on_event(self, room: MatrixRoom, event: Event) -> None:
+        source = event.source
+        if "state_key" in source:
+            return
+        readable = not isinstance(event, MegolmEvent)
+        content = source.get("content") if readable else None
+        content = content if isinstance(content, dict) else {}
+        body, html = content.get("body"), content.get("formatted_body")
+        self.events.append(
+            SeenMessage(
+                room.room_id,
+                event.event_id,
+                event.sender,
+                body if isinstance(body, str) else "",
+                html if isinstance(html, str) else None,
+                content,
+                decrypted=readable,
+                type=str(source.get("type", "")),
+            )
         )
         self._changed.set()
 
@@ -161,6 +200,83 @@ class Member:
             "m.reaction",
             {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}},
         )
+
+    async def vote(
+        self, room_id: str, start_event_id: str, answer_ids: list[str], *, stable: bool = False
+    ) -> str:
+        """Answer a native poll (MSC3381) as Element does: the unstable event type Element
+        sends today, or the stable `m.poll.response` (for a poll started in that form)."""
+        relation = {"rel_type": "m.reference", "event_id": start_event_id}
+        if stable:
+            content = {"m.relates_to": relation, "m.selections": list(answer_ids)}
+            return await self.send_event(room_id, "m.poll.response", content)
+        return await self.send_event(
+            room_id,
+            "org.matrix.msc3381.poll.response",
+            {
+                "m.relates_to": relation,
+                "org.matrix.msc3381.poll.response": {"answers": list(answer_ids)},
+            },
+        )
+
+    async def set_display_name(self, name: str) -> None:
+        await self.client.set_displayname(name)
+
+    def accept_invites_from(self, inviter: str) -> list[str]:
+        """From now on join every room `inviter` invites this member to (as a person
+        accepts the bot's direct-message room); returns the list the joined rooms go to."""
+        joined: list[str] = []
+
+        async def on_invite(room: MatrixRoom, event: InviteMemberEvent) -> None:
+            if event.state_key != self.user_id or event.membership != "invite":
+                return
+            if event.sender != inviter or room.room_id in joined:
+                return
+            joined.append(room.room_id)
+            await self.client.join(room.room_id)
+            self._changed.set()
+
+        self.client.add_event_callback(on_invite, InviteMemberEvent)
+        return joined
+
+    async def download(self, content: dict[str, Any]) -> bytes:
+        """The file an m.file (or image) message points to, decrypted if it is an
+        encrypted attachment (`file`), as the client shows it."""
+        encrypted = content.get("file")
+        mxc = encrypted["url"] if isinstance(encrypted, dict) else content.get("url")
+        if not isinstance(mxc, str) or not mxc.startswith("mxc://"):
+            raise RuntimeError(f"no file in {content}")
+        server, media_id = mxc.removeprefix("mxc://").split("/", 1)
+        resp = await self.client.send(
+            "GET",
+            f"/_matrix/client/v1/media/download/{server}/{media_id}",
+            headers={"Authorization": f"Bearer {self.client.access_token}"},
+        )
+        if resp.status != 200:
+            raise RuntimeError(f"download of {mxc} failed ({resp.status}): {await resp.text()}")
+        data = bytes(await resp.read())
+        if not isinstance(encrypted, dict):
+            return data
+        return bytes(
+            decrypt_attachment(
+                data, encrypted["key"]["k"], encrypted["hashes"]["sha256"], encrypted["iv"]
+            )
+        )
+
+    async def export_room_keys(self, path: Path, passphrase: str) -> None:
+        """Write this device's room keys in the format Element imports (Settings ›
+        Security › Import E2E room keys), so another device can read the history."""
+        await self.client.export_keys(str(path), passphrase)
+
+    def event(self, event_id: str) -> SeenMessage | None:
+        return next((e for e in self.events if e.event_id == event_id), None)
+
+    async def wait_for_event(self, event_id: str, *, timeout: float = 20) -> SeenMessage:
+        """The timeline event `event_id`, once this member's sync has brought it."""
+        await self.wait_until(lambda: self.event(event_id) is not None, timeout=timeout)
+        found = self.event(event_id)
+        assert found is not None
+        return found
 
     def messages_from(self, sender: str, room_id: str | None = None) -> list[SeenMessage]:
         return [m for m in self.seen if m.sender == sender and (room_id in (None, m.room_id))]
