@@ -86,7 +86,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.devtools.demo import run_demo
 
-    return asyncio.run(run_demo(keep=args.keep))
+    return asyncio.run(run_demo(keep=args.keep, output=args.output))
 
 
 def cmd_crypto(args: argparse.Namespace) -> int:
@@ -135,7 +135,15 @@ def build_parser() -> argparse.ArgumentParser:
     crypto.set_defaults(func=cmd_crypto)
     transfer.add_parsers(sub)
     demo = sub.add_parser("demo", help="show the bot on a throwaway local homeserver")
-    demo.add_argument("--keep", action="store_true", help="keep the demo directory")
+    demo.add_argument(
+        "--keep",
+        action="store_true",
+        help="after the script keep the homeserver and the bot running for a Matrix client"
+        " (prints URL, user and password) until Ctrl-C",
+    )
+    demo.add_argument(
+        "--output", type=Path, metavar="DIR", help="save the files the bot sends (exports) here"
+    )
     demo.set_defaults(func=cmd_demo)
     return parser
 
