@@ -680,10 +680,9 @@ def runtime_closure() -> tuple[set[str], set[str]]:
 
 
 def test_every_pin_is_needed_and_every_needed_package_is_pinned() -> None:
-    """Compared with the dependency tree of the packages installed in this environment.
-    That tree is the lock's only where the same versions are installed here: when they
-    differ (the dev environment was installed at another time) and so do the trees, the
-    comparison says nothing, and the test is skipped with what differs."""
+    """Compared with the dependency tree of the packages installed in this environment,
+    which scripts/test installs with the lock's versions as constraints: the two trees
+    are the same unless the lock and pyproject.toml went apart (run scripts/lock)."""
     pins, _ = parse_lock(LOCK_TEXT)
     pinned = {p.name: p.version for p in pins}
     needed, missing = runtime_closure()
@@ -699,7 +698,7 @@ def test_every_pin_is_needed_and_every_needed_package_is_pinned() -> None:
         f"needed but not pinned: {sorted(needed - set(pinned))}"
     )
     if drift:
-        pytest.skip(f"{message}; this environment has other versions: {drift}")
+        message += f"; this environment has other versions than the lock: {drift}"
     pytest.fail(message)
 
 
