@@ -173,7 +173,6 @@ class _Demo:
         self.room_id = ""
         self.watch: BotWatch | None = None
         self.asked: dict[str, _Asked] = {}
-        self.files: list[Path] = []
 
     # -- set-up ------------------------------------------------------------------------
 
@@ -242,7 +241,7 @@ class _Demo:
             timeout=STEP_TIMEOUT,
         )
         self.watch = BotWatch(self.bot)
-        names = ", ".join(m.user_id.split(":")[0][1:] for m in others)
+        names = ", ".join(p.name for p in CAST[1:])
         _info(
             f"{CAST[0].name} creates the end-to-end encrypted room “{ROOM_NAME}”"
             f" and invites {BOT_NAME}, {names}; all have joined"
@@ -256,7 +255,7 @@ class _Demo:
             if isinstance(step, Section):
                 print(f"── {step.title} " + "─" * max(3, 60 - len(step.title)), flush=True)
             elif isinstance(step, Say):
-                await self._say(step)
+                await self._write(step)
             elif isinstance(step, React):
                 await self._react(step)
             else:
@@ -285,7 +284,7 @@ class _Demo:
         shown = _MENTION.sub(lambda m: "@" + people[m[1]].display_name, text)
         return body, html_body, mentions, shown
 
-    async def _say(self, step: Say) -> None:
+    async def _write(self, step: Say) -> None:
         member = self.members[step.who]
         body, html_body, mentions, shown = self._content(step.text)
         _say(step.who, shown)
@@ -384,7 +383,6 @@ class _Demo:
         self.output.mkdir(parents=True, exist_ok=True)
         path = self.output / name
         path.write_bytes(data)
-        self.files.append(path)
         secret = " (verschlüsselter Anhang)" if "file" in content else ""
         size = f"{len(data):,}".replace(",", ".")
         _say(BOT_NAME, f"📎 {where}Datei „{name}“, {size} Bytes{secret}")
@@ -470,16 +468,17 @@ async def run_demo(
     # The demo prints the conversation; library chatter would only hide it.
     logging.basicConfig(level=logging.ERROR)
     began = time.monotonic()
+    # Ctrl-C (or SIGTERM) from here on stops the script or --keep's wait and cleans up.
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     base = Path(tempfile.mkdtemp(prefix="gremienbot-demo-"))
     _info(f"demo directory {base} (removed at the end)")
     if output is not None:
         output = await asyncio.to_thread(output.resolve)
         _info(f"exports go to {output} (kept)")
     demo = _Demo(base, output or base / "exports")
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
 
     async def until_stopped(work: Callable[[], Any]) -> bool:
         """Run `work` unless Ctrl-C comes first; True when it ran to its end."""
