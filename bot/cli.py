@@ -1,4 +1,5 @@
-"""The `gremienbot` command: run, check-config, migrate, demo, crypto, export, import."""
+"""The `gremienbot` command: run, check-config, migrate, healthcheck, demo, crypto, export,
+import."""
 
 from __future__ import annotations
 
@@ -13,15 +14,6 @@ from bot import transfer
 from bot.config import Config, ConfigError, load_config
 
 log = logging.getLogger("gremienbot")
-
-
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # nio is chatty at INFO and would log every request.
-    logging.getLogger("nio").setLevel(logging.WARNING)
 
 
 def load_or_exit(path: Path) -> Config:
@@ -62,9 +54,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.runtime.app import BotStartError, GremienBot
+    from bot.runtime.logs import setup_logging
 
     config = load_or_exit(args.config)
-    _setup_logging(config.logging.level)
+    setup_logging(config.logging.level, config.logging.format)
 
     async def main() -> None:
         bot = GremienBot(config)
@@ -81,6 +74,31 @@ def cmd_run(args: argparse.Namespace) -> int:
         log.error("%s", exc)
         return 1
     return 0
+
+
+def cmd_healthcheck(args: argparse.Namespace) -> int:
+    """Ask the running bot's /healthz (the container's HEALTHCHECK): 0 healthy, 1 not."""
+    import urllib.error
+    import urllib.request
+
+    config = load_or_exit(args.config)
+    address = config.metrics.address
+    if address is None:
+        print("metrics.listen is not set: the bot has no health endpoint", file=sys.stderr)
+        return 1
+    host, port = address
+    if host in ("0.0.0.0", "::", ""):  # listening everywhere: ask it on this machine
+        host = "127.0.0.1"
+    url = f"http://{host if ':' not in host else f'[{host}]'}:{port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=args.timeout) as resp:
+            print(resp.read().decode().strip())
+            return 0
+    except urllib.error.HTTPError as exc:
+        print(exc.read().decode().strip() or str(exc), file=sys.stderr)
+    except OSError as exc:
+        print(f"{url}: {exc}", file=sys.stderr)
+    return 1
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -126,6 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text)
         p.add_argument("--config", "-c", type=Path, default=Path("config.yaml"))
         p.set_defaults(func=func)
+    health = sub.add_parser("healthcheck", help="ask the running bot's /healthz (exit 0: healthy)")
+    health.add_argument("--config", "-c", type=Path, default=Path("config.yaml"))
+    health.add_argument("--timeout", type=float, default=5.0, help="seconds to wait (5)")
+    health.set_defaults(func=cmd_healthcheck)
     crypto = sub.add_parser("crypto", help="encryption: status, recovery key export/import")
     crypto.add_argument("--config", "-c", type=Path, default=Path("config.yaml"))
     crypto.add_argument("action", choices=("status", "export-recovery-key", "import-recovery-key"))
