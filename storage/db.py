@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlmodel import Session, create_engine
 
@@ -36,13 +38,51 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+# The database holds personal data: readable by the bot's user only, whatever the umask.
+FILE_MODE = 0o600
+# SQLite's companions of a database file in WAL mode.
+SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None: in memory, or no SQLite)."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite"):
+        return None
+    name = parsed.database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return Path(name)
+
+
+def protect_sqlite_file(path: Path) -> None:
+    """Create the database file 0600 before SQLite opens it, and make it and its -wal and
+    -shm files 0600 should they exist with another mode (an older version, a copied
+    volume). SQLite creates -wal and -shm with the mode of the database file."""
+    if not path.exists():
+        with contextlib.suppress(FileExistsError):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+            os.close(fd)
+    for suffix in SQLITE_COMPANIONS:
+        companion = path.with_name(path.name + suffix)
+        with contextlib.suppress(FileNotFoundError):
+            if companion.stat().st_mode & 0o777 != FILE_MODE:
+                os.chmod(companion, FILE_MODE)
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        path = sqlite_file(url)
+        if path is not None and path.parent.is_dir():
+            _protect_quietly(path)
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        if path is not None:
+            # WAL and shared-memory files appear with the first connection.
+            event.listen(engine, "connect", lambda _c, _r: _protect_quietly(path))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True)
@@ -58,6 +98,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cur.close()
+
+
+def _protect_quietly(path: Path) -> None:
+    # A read-only copy of someone else's file may still be read; the modes are best effort.
+    with contextlib.suppress(PermissionError):
+        protect_sqlite_file(path)
 
 
 def _sqlite_begin(conn: Any) -> None:

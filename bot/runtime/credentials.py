@@ -38,17 +38,66 @@ def load(data_dir: Path) -> Credentials | None:
     if not path.exists():
         return None
     data = json.loads(path.read_text("utf-8"))
+    if path.stat().st_mode & 0o777 != FILE_MODE:  # written by an older version
+        os.chmod(path, FILE_MODE)
     return Credentials(**data)
 
 
-def save(data_dir: Path, creds: Credentials) -> None:
-    path = credentials_path(data_dir)
-    tmp = path.with_suffix(".tmp")
-    # Written 0600 from the start: the token is as good as the password.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(asdict(creds), fh)
+# The data directory holds the database, the login and the keys: the bot's user only.
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def secure_dir(folder: Path) -> None:
+    """Create `folder` 0700, or make an existing one 0700 (whatever the umask or the
+    volume made it)."""
+    folder.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    if folder.stat().st_mode & 0o777 != DIR_MODE:
+        os.chmod(folder, DIR_MODE)
+
+
+def secure_store(data_dir: Path) -> None:
+    """The encryption store 0700 and nio's files in it 0600 (nio creates them with the
+    process's umask)."""
+    folder = store_path(data_dir)
+    if not folder.is_dir():
+        return
+    secure_dir(folder)
+    for item in folder.iterdir():
+        if item.is_file() and not item.is_symlink() and item.stat().st_mode & 0o777 != FILE_MODE:
+            os.chmod(item, FILE_MODE)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write `path` 0600 whatever the umask, through a temporary file renamed into place.
+
+    A temporary file left by a crash (perhaps with another mode, perhaps another owner's
+    link) is removed first: it is opened only when this call created it (O_EXCL, no
+    symlink followed), and set 0600 on its descriptor before anything is written.
+    """
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(tmp, flags, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, path)
+
+
+def save(data_dir: Path, creds: Credentials) -> None:
+    # 0600 from the start: the token is as good as the password.
+    secure_dir(data_dir)
+    path = credentials_path(data_dir)
+    write_private(path, json.dumps(asdict(creds)).encode("utf-8"))
+    # An older version's temporary name: a crash may have left a token in it.
+    path.with_suffix(".tmp").unlink(missing_ok=True)
 
 
 def forget(data_dir: Path) -> None:

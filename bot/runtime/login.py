@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from nio import AsyncClient, AsyncClientConfig, LoginResponse, WhoamiResponse
 
@@ -18,8 +19,9 @@ class BotStartError(Exception):
 
 
 def new_client(config: Config, device_id: str | None, *, max_retry_wait: float) -> AsyncClient:
+    credentials.secure_dir(config.data_dir)
     store = credentials.store_path(config.data_dir)
-    store.mkdir(parents=True, exist_ok=True, mode=0o700)
+    credentials.secure_dir(store)
     cfg = AsyncClientConfig(
         encryption_enabled=True,
         store_sync_tokens=False,  # the bot keeps its own token in its database
@@ -96,6 +98,9 @@ async def login(config: Config, *, max_retry_wait: float) -> AsyncClient:
 async def _keys_uploaded(client: AsyncClient) -> AsyncClient:
     if client.should_upload_keys:
         await client.keys_upload()
+    # nio has created its store's files by now, with the process's umask.
+    if client.store_path:
+        credentials.secure_store(Path(client.store_path).parent)
     return client
 
 

@@ -11,20 +11,24 @@ import os
 import secrets
 from pathlib import Path
 
+from bot.runtime import credentials
+
 KEY_FILE = "voter.key"
 
 
 def load_or_create(data_dir: Path) -> bytes:
+    """The key (made on first use), in a data directory made 0700 and a file made 0600,
+    whatever they were before: the bot calls this at every start."""
+    credentials.secure_dir(data_dir)
     path = data_dir / KEY_FILE
     try:
         key = path.read_bytes()
     except FileNotFoundError:
         key = b""
     if len(key) >= 32:
+        if path.stat().st_mode & 0o777 != credentials.FILE_MODE:
+            os.chmod(path, credentials.FILE_MODE)
         return key
     key = secrets.token_bytes(32)
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(key)
+    credentials.write_private(path, key)
     return key
