@@ -105,6 +105,7 @@ def test_no_pairs_is_said_plainly(dialog: Dialog) -> None:
     dialog.say(ANNA, "!verabredung Protokoll verschicken")
     body = dialog.text(COORDINATOR, "!übersicht")
     assert "Keine ähnlichen offenen Verabredungen in verschiedenen Gremien gefunden." in body
+    assert "1 Gremium, 1 offene Verabredungen, davon 0 überfällig." in body
 
 
 STEMS: tuple[str, ...] = ("Schul", "Kita", "Bildungs", "Sprach", "Ganztags", "Jugend")
