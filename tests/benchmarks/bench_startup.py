@@ -71,7 +71,8 @@ SETTLE = float(os.environ.get("BENCH_STARTUP_SETTLE", 10))
 READY = "ready: first sync done"
 READY_SECONDS = 5.0
 MEMORY_MB = 150.0
-_PROBLEM = re.compile(r"^\S+ \S+ (ERROR|CRITICAL) |^Traceback", re.MULTILINE)
+# ERROR and CRITICAL lines (after one or two time stamp fields) and tracebacks.
+_PROBLEM = re.compile(r"^(?:\S+ ){1,2}(ERROR|CRITICAL) \S+: |^Traceback", re.MULTILINE)
 
 
 @dataclass(frozen=True)
