@@ -12,24 +12,32 @@ from typing import Any
 from urllib.parse import unquote
 
 from commands.core.effects import PollAnswer
+from commands.core.text_input import MAX_MENTIONS
 
-_PILL = re.compile(r"""href=["']https://matrix\.to/#/((?:@|%40)[^"'?/]+)""")
+_PILL = re.compile(r"""href=["']https://matrix\.to/#/((?:@|%40)[^"'?/]{1,255})""")
 
 
-def mentioned_users(content: dict[str, Any]) -> tuple[str, ...]:
-    """User IDs the sender's client marked: m.mentions first, then pills in the HTML."""
-    found: list[str] = []
+def mentioned_users(content: dict[str, Any], limit: int = MAX_MENTIONS) -> tuple[str, ...]:
+    """User IDs the sender's client marked: m.mentions first, then pills in the HTML.
+
+    At most `limit` + 1 are read (enough for the command layer to refuse "too many"), so
+    a message naming thousands costs no more than one naming a few.
+    """
+    found: dict[str, None] = {}
     mentions = content.get("m.mentions")
     if isinstance(mentions, dict):
-        for uid in mentions.get("user_ids") or []:
-            if isinstance(uid, str) and uid not in found:
-                found.append(uid)
+        user_ids = mentions.get("user_ids")
+        for uid in user_ids if isinstance(user_ids, list) else ():
+            if len(found) > limit:
+                return tuple(found)
+            if isinstance(uid, str) and uid:
+                found.setdefault(uid, None)
     html = content.get("formatted_body")
     if isinstance(html, str):
-        for raw in _PILL.findall(html):
-            uid = unquote(raw)
-            if uid not in found:
-                found.append(uid)
+        for m in _PILL.finditer(html):
+            if len(found) > limit:
+                break
+            found.setdefault(unquote(m[1]), None)
     return tuple(found)
 
 
@@ -62,12 +70,29 @@ def thread_root(content: dict[str, Any]) -> str | None:
     return None
 
 
-_REPLY_FALLBACK = re.compile(r"^(> .*\n)+\n", re.MULTILINE)
-
-
 def strip_reply_fallback(body: str) -> str:
-    """Older clients quote the replied-to message in the body; the command follows it."""
-    return _REPLY_FALLBACK.sub("", body, count=1) if body.startswith("> ") else body
+    """Older clients quote the replied-to message in the body; the command follows it.
+
+    The quote is the leading lines that start with "> ", then one empty line. Read line
+    by line (linear; a regular expression here backtracked on long quotes).
+    """
+    if not body.startswith("> "):
+        return body
+    pos = 0
+    while body.startswith("> ", pos):
+        end = body.find("\n", pos)
+        if end < 0:
+            return body  # only quote lines: nothing follows
+        pos = end + 1
+    return body[pos + 1 :] if body.startswith("\n", pos) else body
+
+
+def edited_event(content: Mapping[str, Any]) -> str | None:
+    """The event an edit (`m.replace`) replaces; None for a message that is no edit."""
+    rel = _relation(content)
+    if rel.get("rel_type") == "m.replace" and isinstance(rel.get("event_id"), str):
+        return str(rel["event_id"])
+    return None
 
 
 # ---------------------------------------------------------------------------------------------

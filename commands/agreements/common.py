@@ -10,6 +10,7 @@ from commands.core import i18n
 from commands.core.context import Context, Role, command_hint
 from commands.core.errors import CommandError, PermissionDenied, UsageError
 from commands.core.rich import Rich, bold, mention, text
+from commands.core.text_input import MAX_DATE_CHARS, clean
 from commands.parsing.dates import (
     YEARS_AHEAD_LIMIT,
     When,
@@ -43,7 +44,11 @@ def one_line(value: str, limit: int = 120) -> str:
 
 
 def check_text(value: str, *, empty_key: str = "agreement.empty_text") -> str:
-    cleaned = value.strip()
+    """The text to store: control and bidi-override characters removed (text_input.clean),
+    not empty, not longer than TEXT_LIMIT."""
+    if len(value) > 2 * TEXT_LIMIT:  # refused before cleaning costs anything
+        raise CommandError("agreement.too_long", length=len(value.strip()), limit=TEXT_LIMIT)
+    cleaned = clean(value).strip()
     if not cleaned:
         raise UsageError(empty_key)
     if len(cleaned) > TEXT_LIMIT:
@@ -130,6 +135,8 @@ def parse_due(ctx: Context, value: str) -> When:
 
     A date another feature names (`bis zur nächsten Sitzung`: the meetings) comes first.
     """
+    if len(value) > MAX_DATE_CHARS:  # no date is written that long: not parsed at all
+        raise CommandError("agreement.date_unclear", value=one_line(value, MAX_DATE_CHARS))
     when = ctx.registry.named_due_date(ctx, value) or parse_when(value, now=ctx.now)
     if when is None:
         raise CommandError("agreement.date_unclear", value=value.strip())

@@ -11,6 +11,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from commands.core.text_input import MAX_DATE_CHARS, MAX_DATE_WORDS
+
 # Vocabulary. Weekdays are shared with commands.parsing.recurrence.
 # fmt: off
 WEEKDAY_WORDS: dict[str, tuple[str, ...]] = {
@@ -247,6 +249,10 @@ def _classify(word: str, prev: Tok | None, langs: frozenset[str]) -> Tok | None:
 
 
 def tokenize(text: str, langs: frozenset[str]) -> list[Tok] | None:
+    """The tokens of a date or time; None for an unknown word, and for a text longer than
+    any date is written (the bound keeps every step after it small)."""
+    if len(text) > MAX_DATE_CHARS or len(text.split(None, MAX_DATE_WORDS)) > MAX_DATE_WORDS:
+        return None
     s = fold(text)
     for rx, repl in _PRESPLIT:
         s = rx.sub(repl, s)

@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from commands.core.text_input import MAX_DATE_CHARS
 from commands.parsing.date_words import (
     DE_MONTHS,
     DE_WD_SHORT,
@@ -481,6 +482,8 @@ def parse_duration(text: str, languages: Sequence[str] = ("de", "en")) -> dt.tim
 
     Months and years are refused: their length depends on the start, a timedelta cannot say it.
     """
+    if len(text) > MAX_DATE_CHARS:
+        return None
     langs = language_set(languages)
     s = fold(text).strip()
     s = re.sub(r"^(?:in|fuer|for|um|noch)\s+", "", s)
@@ -543,6 +546,7 @@ def split_when_prefix(
 
 
 _MARKER = re.compile(r"(?<!\S)(bis|by|until|till|zum|am|sp(?:ä|ae)testens)(?=\s)", re.IGNORECASE)
+_BIS_AUF = re.compile(r"\s+auf\b", re.IGNORECASE)
 _ASK_BACK_MARKERS = ("bis", "by", "until", "till")
 
 
@@ -562,8 +566,10 @@ def split_deadline(
             runs[-1] = (runs[-1][0], m.end(), runs[-1][2])
         else:
             runs.append((m.start(), m.end(), m[1].casefold()))
-    runs = [r for r in runs if not re.match(r"\s+auf\b", text[r[1] :], re.IGNORECASE)]
+    runs = [r for r in runs if not _BIS_AUF.match(text, r[1])]
     for start, end, _ in reversed(runs):
+        if len(text) - end > MAX_DATE_CHARS:
+            break  # from here on the rest only grows: no date is that long
         when_text = text[end:].strip()
         if when_text and parse_when(when_text, now=now, languages=languages) is not None:
             return text[:start].rstrip(_SEPARATORS), when_text

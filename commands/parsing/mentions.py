@@ -13,11 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from html.parser import HTMLParser
+from html import unescape
 from urllib.parse import unquote
 
 from commands.core.context import Context
 from commands.core.errors import CommandError
+from commands.core.text_input import MAX_MENTIONS, check_length, check_with_names
 
 # A user ID typed as text: "@anna", "@anna.schmidt:example.org", "@ben:matrix.example.org:8448".
 _TYPED = re.compile(
@@ -28,8 +29,9 @@ _PILL_HREF = re.compile(r"^(?:https://matrix\.to/#/|matrix:u/)(?P<id>[^?/]+)")
 # Words that join or introduce names: removed with the names they stand between or before.
 _JOINERS = re.compile(r"^(?:\s|,|&|\+|/|\bund\b|\band\b|\bsowie\b)*$", re.IGNORECASE)
 _DANGLING = re.compile(r"(?:^|\s)(?:für|fuer|for|von|durch)\s*$", re.IGNORECASE)
+_COLON = re.compile(r"[ \t]*:")
 _DEADLINE_AHEAD = re.compile(
-    r"^\s*(?:$|(?:bis|by|until|till|am|zum|sp(?:ä|ae)testens)\b)", re.IGNORECASE
+    r"\s*(?:$|(?:bis|by|until|till|am|zum|sp(?:ä|ae)testens)\b)", re.IGNORECASE
 )
 
 
@@ -46,56 +48,55 @@ class Mentions:
     text: str  # what was written, without the names
 
 
-class _PillParser(HTMLParser):
-    """Pills of a formatted_body, with where each sits in the text; the reply quote skipped."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.text: list[str] = []
-        self.length = 0
-        self.pills: list[Pill] = []
-        self._pill: tuple[str, int, list[str]] | None = None
-        self._in_reply = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "mx-reply":
-            self._in_reply += 1
-        elif tag == "br" and not self._in_reply:
-            self._add("\n")
-        elif tag == "a" and not self._in_reply:
-            m = _PILL_HREF.match(dict(attrs).get("href") or "")
-            if m:
-                user_id = unquote(m["id"])
-                if not user_id.startswith("@"):
-                    user_id = "@" + user_id  # matrix:u/anna:example.org
-                self._pill = (user_id, self.length, [])
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "mx-reply":
-            self._in_reply = max(0, self._in_reply - 1)
-        elif tag == "a" and self._pill is not None:
-            user_id, offset, label = self._pill
-            self.pills.append(Pill(user_id, "".join(label).strip(), offset))
-            self._pill = None
-
-    def handle_data(self, data: str) -> None:
-        if self._in_reply:
-            return
-        if self._pill is not None:
-            self._pill[2].append(data)
-        self._add(data)
-
-    def _add(self, data: str) -> None:
-        self.text.append(data)
-        self.length += len(data)
+# One tag: `[^<>]*` cannot backtrack past the next "<" or ">", so the scan is linear (the
+# standard library's HTMLParser is quadratic on some malformed input, e.g. "<a <a <a …").
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)([^<>]*)>")
+_HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
 
 
 def pills(html: str) -> tuple[list[Pill], str]:
     """The pills of an HTML body, and the body's text (without the reply quote)."""
-    parser = _PillParser()
-    parser.feed(html)
-    parser.close()
-    return parser.pills, "".join(parser.text)
+    found: list[Pill] = []
+    text: list[str] = []
+    length = 0
+    in_reply = 0
+    pill: tuple[str, int, list[str]] | None = None
+
+    def add(data: str) -> None:
+        nonlocal length
+        if in_reply or not data:
+            return
+        if pill is not None:
+            pill[2].append(data)
+        text.append(data)
+        length += len(data)
+
+    pos = 0
+    for m in _TAG.finditer(html):
+        add(unescape(html[pos : m.start()]))
+        pos = m.end()
+        closing, tag = m[1] == "/", m[2].lower()
+        if tag == "mx-reply":
+            in_reply = max(0, in_reply - 1) if closing else in_reply + 1
+        elif in_reply:
+            continue
+        elif tag == "br" and not closing:
+            add("\n")
+        elif tag == "a" and closing and pill is not None:
+            user_id, offset, label = pill
+            found.append(Pill(user_id, "".join(label).strip(), offset))
+            pill = None
+        elif tag == "a" and not closing:
+            href = _HREF.search(m[3])
+            target = unescape(next((g for g in href.groups() if g is not None), "")) if href else ""
+            pm = _PILL_HREF.match(target)
+            if pm:
+                user_id = unquote(pm["id"])
+                if not user_id.startswith("@"):
+                    user_id = "@" + user_id  # matrix:u/anna:example.org
+                pill = (user_id, length, [])
+    add(unescape(html[pos:]))
+    return found, "".join(text)
 
 
 def _word(label: str) -> re.Pattern[str]:
@@ -103,15 +104,27 @@ def _word(label: str) -> re.Pattern[str]:
     return re.compile(r"(?<![\w@])@?" + re.escape(label) + r"(?!\w)", re.IGNORECASE)
 
 
-def _free(spans: Sequence[tuple[int, int, str]], start: int, end: int) -> bool:
-    return all(end <= s or start >= e for s, e, _ in spans)
+class _Taken:
+    """The spans of the text already given to a person, with a mask of the characters they
+    cover, so that "is this match free?" costs the match's length, not the spans' count."""
+
+    def __init__(self, length: int) -> None:
+        self.spans: list[tuple[int, int, str]] = []
+        self._mask = bytearray(length + 1)
+
+    def free(self, start: int, end: int) -> bool:
+        return self._mask.find(1, start, max(end, start + 1)) < 0
+
+    def add(self, start: int, end: int, user_id: str) -> None:
+        self.spans.append((start, end, user_id))
+        self._mask[start:end] = b"\x01" * (end - start)
 
 
 def _search(
-    text: str, needle: re.Pattern[str], spans: list[tuple[int, int, str]], start: int = 0
+    text: str, needle: re.Pattern[str], taken: _Taken, start: int = 0
 ) -> tuple[int, int] | None:
     for m in needle.finditer(text, max(0, min(start, len(text)))):
-        if _free(spans, m.start(), m.end()):
+        if taken.free(m.start(), m.end()):
             return m.start(), m.end()
     return None
 
@@ -175,70 +188,79 @@ def _where_text_starts(html_text: str, text: str) -> int:
 
 
 def take_mentions(ctx: Context, text: str) -> Mentions:
-    """The people `text` names (in the order named) and `text` without them."""
-    spans: list[tuple[int, int, str]] = []
+    """The people `text` names (in the order named) and `text` without them.
+
+    The sizes (text, HTML, people) are checked before anything is parsed, and every step
+    is linear in the text for each of at most MAX_MENTIONS people.
+    """
+    check_with_names(text, ctx.html_body, ctx.mentions)
+    taken = _Taken(len(text))
     unplaced: list[str] = []
 
     # 1. Pills: their label is in the plain text near where the HTML has it.
     if ctx.html_body:
         found, html_text = pills(ctx.html_body)
+        check_length(_unique(p.user_id for p in found), MAX_MENTIONS, "input.too_many_mentions")
         skip = _where_text_starts(html_text, text)
         cursor = 0
         for pill in found:
             where = None
             if pill.label:
                 needle = _word(pill.label)
-                where = _search(text, needle, spans, max(cursor, pill.offset - skip))
+                where = _search(text, needle, taken, max(cursor, pill.offset - skip))
                 where = (
-                    where or _search(text, needle, spans, cursor) or _search(text, needle, spans)
+                    where or _search(text, needle, taken, cursor) or _search(text, needle, taken)
                 )
             for trace in _traces(ctx, pill.user_id) if where is None else ():
-                where = _search(text, trace, spans)
+                where = _search(text, trace, taken)
                 if where:
                     break
             if where is None:
                 unplaced.append(pill.user_id)
                 continue
-            spans.append((*where, pill.user_id))
+            taken.add(*where, pill.user_id)
             cursor = where[1]
 
     # 2. m.mentions without a pill: find their name, ID or @localpart in the text. A reply
     # names the replied-to sender in m.mentions without the text naming them: not an owner.
-    placed = {u for *_, u in spans} | set(unplaced)
+    placed = {u for *_, u in taken.spans} | set(unplaced)
     for user_id in ctx.mentions:
         if user_id in placed:
             continue
         where = None
         for trace in _traces(ctx, user_id):
-            where = _search(text, trace, spans)
+            where = _search(text, trace, taken)
             if where:
                 break
         if where is not None:
-            spans.append((*where, user_id))
+            taken.add(*where, user_id)
         elif ctx.reply_to is None and "<mx-reply" not in (ctx.html_body or ""):
             unplaced.append(user_id)
         placed.add(user_id)
 
-    # 3. IDs typed as text.
+    # 3. IDs typed as text; each spelling resolved once, at most MAX_MENTIONS of them.
+    resolved: dict[tuple[str, str | None], str] = {}
     for m in _TYPED.finditer(text):
         local = m["local"].rstrip(".-/")
         server = m["server"].rstrip(".") if m["server"] else None
         end = m.start() + 1 + len(local) + (1 + len(server) if server else 0)
-        if not local or not _free(spans, m.start(), end):
+        if not local or not taken.free(m.start(), end):
             continue
-        spans.append((m.start(), end, _resolve_typed(ctx, local, server)))
+        key = (local, server)
+        if key not in resolved:
+            if len(resolved) >= MAX_MENTIONS:
+                raise CommandError("input.too_many_mentions", limit=MAX_MENTIONS)
+            resolved[key] = _resolve_typed(ctx, local, server)
+        taken.add(m.start(), end, resolved[key])
 
-    spans.sort()
+    spans = sorted(taken.spans)
     ordered = _unique([u for *_, u in spans] + unplaced)
+    check_length(ordered, MAX_MENTIONS, "input.too_many_mentions")
     return Mentions(tuple(ordered), _remove(text, spans))
 
 
 def _unique(items: Iterable[str]) -> list[str]:
-    out: list[str] = []
-    for item in items:
-        if item not in out:
-            out.append(item)
-    return out
+    return list(dict.fromkeys(items))
 
 
 def _remove(text: str, spans: Sequence[tuple[int, int, str]]) -> str:
@@ -258,10 +280,10 @@ def _remove(text: str, spans: Sequence[tuple[int, int, str]]) -> str:
     pos = 0
     for start, end in groups:
         before = text[pos:start]
-        colon = re.match(r"[ \t]*:", text[end:])
+        colon = _COLON.match(text, end)
         if colon:
-            end += colon.end()
-        elif _DEADLINE_AHEAD.match(text[end:]):
+            end = colon.end()
+        elif _DEADLINE_AHEAD.match(text, end):
             before = _DANGLING.sub("", before)
         pieces.append(before)
         pos = end

@@ -1,0 +1,72 @@
+"""What members type, bounded and cleaned before any parsing.
+
+Bounds: a message the bot parses is checked against these limits first, so that no single
+message can make the bot work for long (every parser after them is linear in its input).
+A refusal is a `CommandError` with an `input.*` text of the room's language
+(commands/locales/*/input.yaml).
+
+Cleaning (`clean`): control characters are removed, not shown: NUL and the other C0
+controls except newline and tab, DEL, the C1 controls, the bidirectional embeddings,
+overrides and isolates (U+202A–U+202E, U+2066–U+2069: they make stored text read
+differently from what it is), the byte order mark and the invisible zero-width characters
+(U+200B, U+2060–U+2064, U+180E, U+00AD) and lone surrogates (PostgreSQL cannot store
+them). "\\r\\n" and a lone "\\r", U+2028 and U+2029 become "\\n". Kept: the zero-width
+joiner and non-joiner (emoji sequences, some scripts) and the left-to-right / right-to-left
+marks, which cannot reorder text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sized
+
+from commands.core.errors import CommandError
+
+# The longest text any command stores is the rules of procedure (20,000 characters): the
+# whole message may be a little longer than that.
+MAX_BODY_CHARS = 24_000
+# Arguments searched for people and dates (`!verabredung`, `!liste`, `!zuweisen`, `!rolle`):
+# an agreement's text (2,000) with its owners and due date fits many times over.
+MAX_TEXT_WITH_NAMES = 5_000
+# The HTML (formatted_body) of such a message, without an older client's reply quote.
+MAX_HTML_CHARS = 20_000
+# People one message may name (m.mentions, pills and typed IDs, each counted once).
+MAX_MENTIONS = 50
+# A date as people write it ("Freitag, den 4. Dezember 2026 um 10:30 Uhr" has 8 words).
+MAX_DATE_CHARS = 120
+MAX_DATE_WORDS = 12
+
+_NEWLINES = re.compile(r"\r\n?|[\u2028\u2029]")
+_UNWANTED = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u180e\u200b\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u2069\ufeff\ud800-\udfff]"
+)
+
+
+def clean(value: str) -> str:
+    """`value` without control, bidi-override and invisible characters (see the module)."""
+    if value.isascii() and value.isprintable():
+        return value
+    return _UNWANTED.sub("", _NEWLINES.sub("\n", value))
+
+
+def strip_html_reply(html: str) -> str:
+    """The HTML without an older client's reply quote (`<mx-reply>…</mx-reply>` first)."""
+    if not html.startswith("<mx-reply>"):
+        return html
+    end = html.find("</mx-reply>")
+    return html[end + len("</mx-reply>") :] if end >= 0 else html
+
+
+def check_length(value: Sized, limit: int, key: str = "input.too_long") -> None:
+    """Refuse `value` longer than `limit` (characters, or items for `input.too_many_*`)."""
+    if len(value) > limit:
+        raise CommandError(key, length=len(value), limit=limit)
+
+
+def check_with_names(text: str, html: str | None, mentions: Sized) -> None:
+    """The bounds of a command whose text is searched for people: checked first."""
+    check_length(text, MAX_TEXT_WITH_NAMES)
+    check_length(mentions, MAX_MENTIONS, "input.too_many_mentions")
+    if html:
+        check_length(strip_html_reply(html), MAX_HTML_CHARS, "input.html_too_long")
