@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from commands.core.defaults import Defaults
+from commands.core.defaults import Defaults, Limits
 from commands.core.i18n import Language
 from commands.desk.settings import (
     DEFAULT_OVERLAP_THRESHOLD,
@@ -45,6 +45,7 @@ class DatabaseConfig(_Strict):
 
 
 _DEFAULTS = Defaults()
+_LIMITS = Limits()
 
 
 class DefaultsConfig(_Strict):
@@ -243,6 +244,65 @@ class ReportConfig(_Strict):
         return ReportSettings(room=self.room, day=self.day, hour=self.hour)
 
 
+class LimitsConfig(_Strict):
+    """Quotas and flood control: what one member (or room) may keep the bot busy with."""
+
+    reminders_per_member: int = Field(
+        default=_LIMITS.reminders_per_member,
+        ge=0,
+        le=100_000,
+        description="active `!erinnere` reminders one member may have in a room (0: no limit)",
+    )
+    reminders_per_room: int = Field(default=_LIMITS.reminders_per_room, ge=0, le=100_000)
+    polls_per_member: int = Field(
+        default=_LIMITS.polls_per_member,
+        ge=0,
+        le=10_000,
+        description="running polls and pulses one member may have in a room (0: no limit)",
+    )
+    polls_per_room: int = Field(default=_LIMITS.polls_per_room, ge=0, le=10_000)
+    command_burst: int = Field(
+        default=_LIMITS.command_burst,
+        ge=0,
+        le=10_000,
+        description="commands a member may send in a row in one room (0: no flood control)",
+    )
+    command_interval_seconds: float = Field(
+        default=_LIMITS.command_interval.total_seconds(),
+        gt=0,
+        le=3600,
+        description="after the burst: one command per this many seconds",
+    )
+
+
+class QuietHoursConfig(_Strict):
+    """`!erinnere` reminders falling in the night wait until its end (room time)."""
+
+    start: dt.time = Field(default=_LIMITS.quiet_start, description="e.g. 22:00")
+    end: dt.time = Field(default=_LIMITS.quiet_end, description="e.g. 06:00; = start: off")
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _clock(cls, value: object) -> object:
+        # YAML reads an unquoted 22:00 as the number of minutes (1320).
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+            return dt.time(value // 60, value % 60)
+        return value
+
+
+def build_limits(limits: LimitsConfig, quiet: QuietHoursConfig) -> Limits:
+    return Limits(
+        reminders_per_member=limits.reminders_per_member,
+        reminders_per_room=limits.reminders_per_room,
+        polls_per_member=limits.polls_per_member,
+        polls_per_room=limits.polls_per_room,
+        command_burst=limits.command_burst,
+        command_interval=dt.timedelta(seconds=limits.command_interval_seconds),
+        quiet_start=quiet.start,
+        quiet_end=quiet.end,
+    )
+
+
 class LoggingConfig(_Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # "text": one readable line per event; "json": one JSON object per line for collectors.
@@ -297,6 +357,8 @@ class Config(_Strict):
     report: ReportConfig = Field(default_factory=ReportConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    quiet_hours: QuietHoursConfig = Field(default_factory=QuietHoursConfig)
 
     @field_validator("homeserver")
     @classmethod
@@ -343,6 +405,7 @@ class Config(_Strict):
             "overview": self.overview.build(),
             "rules": self.rules.build(),
             "report": self.report.build(),
+            "limits": build_limits(self.limits, self.quiet_hours),
         }
         return dataclasses.replace(self.defaults.build(), features=features)
 

@@ -7,7 +7,17 @@ in `!einstellungen`.
 
 from __future__ import annotations
 
-from commands import agreements, desk, evaluation, exports, general, meetings, polls, reminders
+from commands import (
+    agreements,
+    desk,
+    evaluation,
+    exports,
+    general,
+    meetings,
+    polls,
+    privacy,
+    reminders,
+)
 from commands.core.registry import Registry
 from commands.general import roles
 
@@ -25,5 +35,6 @@ def build_registry() -> Registry:
             roles.router,  # !rolle: a help section of its own
             desk.router,  # !geschäftsordnung beside !rolle; overview and report: coordination
             exports.router,  # !export: coordination
+            privacy.router,  # no commands: the daily retention job
         ]
     )

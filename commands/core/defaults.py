@@ -6,6 +6,7 @@ from it and hands it to every part that needs one (the Context, the reminder pla
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -36,3 +37,30 @@ def feature_settings(defaults: Defaults, name: str, default: S) -> S:
     """The settings the config gives feature `name`, else the feature's own defaults."""
     found = defaults.features.get(name)
     return found if isinstance(found, type(default)) else default
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Quotas, flood control and quiet hours (config `limits:` and `quiet_hours:`).
+
+    Read with `limits(defaults)`; a limit of 0 means no limit.
+    """
+
+    # Reminders set with `!erinnere` that are active or paused.
+    reminders_per_member: int = 50  # per member in one room
+    reminders_per_room: int = 200
+    # Polls and pulses that have not ended yet.
+    polls_per_member: int = 3  # per member in one room
+    polls_per_room: int = 10
+    # Flood control: a member may send this many commands in a row in one room, then one
+    # per `command_interval`; faster commands are not carried out (one notice per flood).
+    command_burst: int = 20
+    command_interval: dt.timedelta = dt.timedelta(seconds=3)
+    # `!erinnere` reminders falling between these times (room time) wait until the end.
+    # Equal times: no quiet hours.
+    quiet_start: dt.time = dt.time(22, 0)
+    quiet_end: dt.time = dt.time(6, 0)
+
+
+def limits(defaults: Defaults) -> Limits:
+    return feature_settings(defaults, "limits", Limits())

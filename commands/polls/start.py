@@ -5,8 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from sqlalchemy import func, or_
+from sqlmodel import col, select
+
 from commands.core import i18n
 from commands.core.context import Context, command_hint
+from commands.core.defaults import limits
 from commands.core.effects import AnyEffect, Reply
 from commands.core.errors import CommandError, UsageError
 from commands.core.registry import Router
@@ -46,6 +50,29 @@ def _deadline(ctx: Context, when_text: str) -> dt.datetime:
     return moment
 
 
+def _running(ctx: Context, *, creator: str | None = None) -> int:
+    stmt = select(func.count()).where(
+        Poll.room_id == ctx.room_id,
+        col(Poll.kind).in_((PollKind.PULSE, PollKind.GENERAL)),
+        col(Poll.closed_at).is_(None),
+        or_(col(Poll.closes_at).is_(None), col(Poll.closes_at) > ctx.now),
+    )
+    if creator is not None:
+        stmt = stmt.where(Poll.created_by == creator)
+    return int(ctx.db.exec(stmt).one())
+
+
+def _check_quota(ctx: Context) -> None:
+    """Per member and per room at most so many polls and pulses running (config
+    `limits:`); the answer names the limit and how to end one."""
+    quota = limits(ctx.defaults)
+    close = command_hint(ctx, "schließen", "close", "N")
+    if quota.polls_per_member and _running(ctx, creator=ctx.sender) >= quota.polls_per_member:
+        raise CommandError("limits.polls_member", limit=quota.polls_per_member, close=close)
+    if quota.polls_per_room and _running(ctx) >= quota.polls_per_room:
+        raise CommandError("limits.polls_room", limit=quota.polls_per_room, close=close)
+
+
 def _take_word(args: str, words: frozenset[str]) -> tuple[bool, str]:
     head, _, rest = args.strip().partition(" ")
     if head.casefold() in words:
@@ -81,6 +108,7 @@ def _started(ctx: Context, poll: Poll, effects: list[AnyEffect]) -> list[AnyEffe
 @router.command("puls", aliases=("pulse",))
 def pulse(ctx: Context, args: str) -> list[AnyEffect]:
     settings = poll_settings(ctx.defaults)
+    _check_quota(ctx)
     anonymous, rest = _take_word(args, _ANONYMOUS)
     question_text, when_text = split_deadline(rest, now=ctx.now)
     closes_at = (
@@ -113,6 +141,7 @@ def pulse(ctx: Context, args: str) -> list[AnyEffect]:
 @router.command("umfrage", aliases=("poll",))
 def general(ctx: Context, args: str) -> list[AnyEffect]:
     settings = poll_settings(ctx.defaults)
+    _check_quota(ctx)
     multiple, rest = _take_word(args, _MULTIPLE)
     segments = [s.strip() for s in rest.split("|")]
     closes_at: dt.datetime | None = None

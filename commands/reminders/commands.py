@@ -22,9 +22,13 @@ import json
 import re
 from collections.abc import Mapping
 
+from sqlalchemy import func
+from sqlmodel import col, select
+
 from commands.agreements.common import may_change
 from commands.core import i18n
-from commands.core.context import Context, Role
+from commands.core.context import Context, Role, command_hint
+from commands.core.defaults import limits
 from commands.core.errors import CommandError, PermissionDenied, UsageError
 from commands.core.registry import Router
 from commands.core.rich import Rich, text
@@ -38,6 +42,7 @@ from commands.parsing.dates import (
     split_when_prefix,
     too_far_ahead,
 )
+from commands.parsing.mentions import require_in_room, take_mentions
 from commands.parsing.recurrence import parse_recurrence
 from commands.reminders.plan import (
     REF_AGREEMENT,
@@ -55,6 +60,7 @@ from commands.reminders.plan import (
 from commands.reminders.policy import (
     Occurrence,
     Policy,
+    after_quiet_hours,
     next_allowed,
     upcoming,
 )
@@ -110,6 +116,57 @@ def _check_text(value: str, *, when: str) -> str:
     return cleaned
 
 
+def _addressees(ctx: Context, message: str) -> str | None:
+    """The people the reminder will mention again (stored as a JSON list), all of them
+    members of this room: a reminder cannot be used to ping strangers."""
+    found = take_mentions(ctx, message).user_ids
+    people = [u for u in dict.fromkeys(found) if u != ctx.bot_user]
+    require_in_room(ctx, people)
+    return json.dumps(people) if people else None
+
+
+def _live_count(ctx: Context, *, creator: str | None = None) -> int:
+    stmt = select(func.count()).where(
+        Reminder.room_id == ctx.room_id, col(Reminder.status).in_(store.LIVE_STATUSES)
+    )
+    if creator is not None:
+        stmt = stmt.where(Reminder.created_by == creator)
+    return int(ctx.db.exec(stmt).one())
+
+
+def _check_quota(ctx: Context) -> None:
+    """Per member and per room: at most so many reminders active or paused (config
+    `limits:`); the answer names the limit and how to free one."""
+    quota = limits(ctx.defaults)
+    free = command_hint(ctx, "erinnere löschen", "remind delete", "N")
+    listing = command_hint(ctx, "erinnerungen", "reminders")
+    mine = quota.reminders_per_member
+    if mine and _live_count(ctx, creator=ctx.sender) >= mine:
+        raise CommandError("limits.reminders_member", limit=mine, free=free, listing=listing)
+    room = quota.reminders_per_room
+    if room and _live_count(ctx) >= room:
+        raise CommandError("limits.reminders_room", limit=room, free=free, listing=listing)
+
+
+def _quiet_note(ctx: Context, policy: Policy, moment: dt.datetime) -> Rich | None:
+    """A line saying that a reminder in the quiet hours waits until they end."""
+    posted = after_quiet_hours(moment, policy)
+    if posted == moment or policy.quiet is None:
+        return None
+    start, end = policy.quiet
+    return i18n.t(
+        ctx.lang,
+        "limits.quiet_moved",
+        when=_when_text(ctx, posted),
+        start=f"{start:%H:%M}",
+        end=f"{end:%H:%M}",
+    )
+
+
+def _with_note(rich: Rich, note: Rich | None) -> Rich:
+    return rich if note is None else Rich.join([rich, note])
+
+
 @router.command("erinnere", aliases=("remind", "erinnern"))
 def remind(ctx: Context, args: str) -> Rich:
     stripped = args.strip()
@@ -119,6 +176,7 @@ def remind(ctx: Context, args: str) -> Rich:
     if fold(head) in _DELETE_WORDS:
         return _delete(ctx, rest)
     policy = _policy(ctx)
+    _check_quota(ctx)
     recurring = parse_recurrence(stripped, default_time=policy.hour)
     if recurring is not None:
         rule, message = recurring
@@ -132,9 +190,9 @@ def remind(ctx: Context, args: str) -> Rich:
             now=ctx.now,
             source_event_id=ctx.event_id,
             recurrence=recurrence_value(rule),
-            mentions=json.dumps(list(ctx.mentions)) if ctx.mentions else None,
+            mentions=_addressees(ctx, message),
         )
-        return i18n.t(
+        confirmation = i18n.t(
             ctx.lang,
             "reminder.set_recurring",
             rule=rule.describe(ctx.lang),
@@ -142,6 +200,7 @@ def remind(ctx: Context, args: str) -> Rich:
             number=r.number,
             when=_when_text(ctx, first),
         )
+        return _with_note(confirmation, _quiet_note(ctx, policy, first))
     found = split_when_prefix(stripped, now=ctx.now.astimezone(ctx.tz))
     if found is None:
         raise CommandError("reminder.when_unclear", value=" ".join(stripped.split()[:4]))
@@ -165,15 +224,16 @@ def remind(ctx: Context, args: str) -> Rich:
         now=ctx.now,
         source_event_id=ctx.event_id,
         due_at=moment,
-        mentions=json.dumps(list(ctx.mentions)) if ctx.mentions else None,
+        mentions=_addressees(ctx, message),
     )
-    return i18n.t(
+    confirmation = i18n.t(
         ctx.lang,
         "reminder.set_once",
         when=_when_text(ctx, moment),
         text=text(message),
         number=r.number,
     )
+    return _with_note(confirmation, _quiet_note(ctx, policy, moment))
 
 
 def _target_reminder(ctx: Context, args: str, command: str) -> tuple[Reminder, str]:
@@ -194,8 +254,18 @@ def _target_reminder(ctx: Context, args: str, command: str) -> tuple[Reminder, s
     raise UsageError("reminder.not_a_number", value=head)
 
 
-def _require_may_change(ctx: Context, r: Reminder) -> None:
-    if ctx.role >= Role.CHAIR or ctx.sender == r.created_by or ctx.sender in reminder_mentions(r):
+def may_change_reminder(ctx: Context, r: Reminder) -> bool:
+    """Delete, pause, resume: whoever set it, the chair, the coordination."""
+    return ctx.role >= Role.CHAIR or ctx.sender == r.created_by
+
+
+def _require_may_change(ctx: Context, r: Reminder, *, addressees_too: bool = False) -> None:
+    """Refuse everyone but its creator, the chair and the coordination; with
+    `addressees_too` the people it mentions may too (`!später`: it only delays their own
+    reminder, which deleting or pausing would take from everyone)."""
+    if may_change_reminder(ctx, r):
+        return
+    if addressees_too and ctx.sender in reminder_mentions(r):
         return
     raise PermissionDenied(
         "reminder.not_yours", number=r.number, creator=ctx.display_name(r.created_by)
@@ -345,7 +415,7 @@ def _agreement_by_number(ctx: Context, number: int) -> Agreement:
 
 def _snooze_reminder(ctx: Context, r: Reminder, value: str) -> Rich:
     assert r.id is not None
-    _require_may_change(ctx, r)
+    _require_may_change(ctx, r, addressees_too=True)
     if r.status == ReminderStatus.CANCELLED:
         raise CommandError("reminder.already_gone", number=r.number)
     until = _snooze_until(ctx, value, _policy(ctx))

@@ -249,14 +249,16 @@ def _reminder_occurrences(
 ) -> list[Occurrence]:
     assert r.id is not None
     if r.due_at is not None:
-        return once_occurrences(r.id, r.due_at, snooze)
+        return once_occurrences(r.id, r.due_at, snooze, info.policy)
     rule = recurrence_of(r)
     if rule is None:
         return []
     since = max(r.active_since, r.last_fired_at or r.active_since)
     # After a long downtime only the latest missed occurrence matters.
     since = max(since, now - dt.timedelta(days=400))
-    return recurring_occurrences(r.id, rule, info.policy.tz, since=since, now=now, snooze=snooze)
+    return recurring_occurrences(
+        r.id, rule, info.policy.tz, since=since, now=now, snooze=snooze, policy=info.policy
+    )
 
 
 def _guarded(
@@ -435,7 +437,8 @@ def _render(
         lines.append(
             i18n.t(lang, "reminder.once", number=r.number, creator=creator, text=text(r.text))
         )
-    people = reminder_mentions(r)
+    # Only members of the room now: someone who has left is not pinged any more.
+    people = [u for u in reminder_mentions(r) if not names or u in names]
     if people:
         lines.append(i18n.t(lang, "reminder.for_people", people=_people(people, names)))
     return Reply(
@@ -541,4 +544,13 @@ def recurrence_value(rule: Recurrence) -> str:
 
 
 def reminder_mentions(r: Reminder) -> list[str]:
-    return list(json.loads(r.mentions)) if r.mentions else []
+    """The people a reminder mentions: a JSON list of user IDs. Anything else stored there
+    (a bare string, numbers, broken JSON) yields the user IDs it holds, never its letters."""
+    if not r.mentions:
+        return []
+    try:
+        stored = json.loads(r.mentions)
+    except ValueError:
+        return []
+    items = [stored] if isinstance(stored, str) else stored if isinstance(stored, list) else []
+    return [u for u in items if isinstance(u, str) and u.startswith("@") and ":" in u]

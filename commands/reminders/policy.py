@@ -17,7 +17,10 @@ Rules (defaults as in DESIGN.md, each changeable per room):
   to the end (moved to the next working morning if that falls at night or on a holiday).
 - Automatic reminders never go out at night (before the reminder hour or from 20:00) or on
   a weekend or public holiday; one that is late for such a moment waits for the next
-  working morning. Reminders set with ``!erinnere`` go out at exactly their time.
+  working morning. Reminders set with ``!erinnere`` go out at exactly their time, except
+  in the quiet hours (config ``quiet_hours:``, default 22:00–06:00 room time): one falling
+  in them, whether one-off, recurring or put off, is posted when they end — a member cannot
+  make the bot ping the room at night, even by asking for a time in the night explicitly.
 - Occurrences before the agreement was created, re-dated or reopened never fire; of several
   occurrences that all fell due while the bot was away only the latest is posted, the
   others are recorded as skipped: a reminder is posted once, never repeated in a burst.
@@ -33,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from commands.core.defaults import Defaults
+from commands.core.defaults import Defaults, Limits
 from commands.parsing.dates import combine_local
 from commands.parsing.recurrence import Recurrence
 from storage.models import AgreementStatus
@@ -45,6 +48,7 @@ DEFAULT_HOUR = dt.time(9, 0)
 DEFAULT_LATE_AFTER = dt.timedelta(minutes=5)
 # A room without settings of its own; the bot's config may give others (ReminderEnv).
 _DEFAULTS = Defaults()
+_LIMITS = Limits()
 GERMAN_STATES = tuple(s for s in holidays.Germany.subdivisions if len(s) == 2)
 
 _DAY = dt.timedelta(days=1)
@@ -110,6 +114,8 @@ class Policy:
     digest_time: dt.time = DEFAULT_HOUR
     # The digest setting was last changed then: earlier digests are not owed.
     digest_since: dt.datetime | None = None
+    # Quiet hours (start, end) in room time for `!erinnere` reminders; None: none.
+    quiet: tuple[dt.time, dt.time] | None = (_LIMITS.quiet_start, _LIMITS.quiet_end)
 
     @property
     def calendar(self) -> WorkCalendar:
@@ -192,6 +198,36 @@ def next_allowed(moment: dt.datetime, policy: Policy, start: dt.time | None = No
     return _morning(day, start, policy)
 
 
+def in_quiet_hours(moment: dt.datetime, policy: Policy) -> bool:
+    """Within the quiet hours (room time), when no `!erinnere` reminder is posted."""
+    if policy.quiet is None:
+        return False
+    start, end = policy.quiet
+    clock = moment.astimezone(policy.tz).time().replace(tzinfo=None)
+    if start == end:
+        return False
+    if start < end:
+        return start <= clock < end
+    return clock >= start or clock < end
+
+
+def after_quiet_hours(moment: dt.datetime, policy: Policy) -> dt.datetime:
+    """``moment`` itself outside the quiet hours, else the moment they end."""
+    if not in_quiet_hours(moment, policy):
+        return moment
+    assert policy.quiet is not None
+    end = policy.quiet[1]
+    local = moment.astimezone(policy.tz)
+    day = local.date()
+    if local.time().replace(tzinfo=None) >= end:
+        day += _DAY  # e.g. 23:10 with quiet hours 22:00–06:00: tomorrow at 06:00
+    return combine_local(day, end, policy.tz)
+
+
+def _quiet_free(moment: dt.datetime, policy: Policy | None) -> dt.datetime:
+    return moment if policy is None else after_quiet_hours(moment, policy)
+
+
 # ---------------------------------------------------------------------------------------------
 # Occurrences
 
@@ -256,14 +292,17 @@ def digest_occurrences(
 
 
 def once_occurrences(
-    reminder_id: int, due_at: dt.datetime, snooze: Snooze | None = None
+    reminder_id: int,
+    due_at: dt.datetime,
+    snooze: Snooze | None = None,
+    policy: Policy | None = None,
 ) -> list[Occurrence]:
+    """A one-off reminder; with the room's ``policy`` its quiet hours move it."""
+    at = _quiet_free(due_at, policy)
     found = [
-        Occurrence(
-            f"reminder:{reminder_id}:{_iso(due_at)}", "once", due_at, due_at, automatic=False
-        )
+        Occurrence(f"reminder:{reminder_id}:{_iso(due_at)}", "once", at, due_at, automatic=False)
     ]
-    return found + _explicit_snooze(reminder_id, snooze)
+    return found + _explicit_snooze(reminder_id, snooze, policy)
 
 
 def recurring_occurrences(
@@ -274,8 +313,10 @@ def recurring_occurrences(
     since: dt.datetime,
     now: dt.datetime,
     snooze: Snooze | None = None,
+    policy: Policy | None = None,
 ) -> list[Occurrence]:
-    """Occurrences after ``since`` up to ``now`` and the first one after ``now``."""
+    """Occurrences after ``since`` up to ``now`` and the first one after ``now``; with the
+    room's ``policy`` its quiet hours move them."""
     found: list[Occurrence] = []
     moment = since.astimezone(tz)
     for _ in range(5000):  # bounded: a daily rule over 13 years of downtime
@@ -284,7 +325,7 @@ def recurring_occurrences(
             Occurrence(
                 f"reminder:{reminder_id}:{_iso(moment)}",
                 "recurring",
-                moment,
+                _quiet_free(moment, policy),
                 moment,
                 automatic=False,
             )
@@ -293,17 +334,19 @@ def recurring_occurrences(
             break
     if snooze is not None:
         found = [o for o in found if not (snooze.set_at <= o.at < snooze.until)]
-    return found + _explicit_snooze(reminder_id, snooze)
+    return found + _explicit_snooze(reminder_id, snooze, policy)
 
 
-def _explicit_snooze(reminder_id: int, snooze: Snooze | None) -> list[Occurrence]:
+def _explicit_snooze(
+    reminder_id: int, snooze: Snooze | None, policy: Policy | None = None
+) -> list[Occurrence]:
     if snooze is None:
         return []
     return [
         Occurrence(
             f"reminder:{reminder_id}:snooze:{_iso(snooze.until)}",
             "snooze",
-            snooze.until,
+            _quiet_free(snooze.until, policy),
             snooze.until,
             automatic=False,
         )
@@ -340,6 +383,8 @@ def decide(
     latest = pending[-1]
     if latest.automatic and is_quiet(now, policy, _start(latest, policy)):
         return Decision(None, False, ())
+    if not latest.automatic and in_quiet_hours(now, policy):
+        return Decision(None, False, ())  # late after an outage, but now it is night
     return Decision(latest, now - latest.at > late_after, tuple(pending[:-1]))
 
 
@@ -356,7 +401,10 @@ def next_moment(
             continue
         at = o.at
         if at <= now:
-            at = next_allowed(now, policy, _start(o, policy)) if o.automatic else now
+            if o.automatic:
+                at = next_allowed(now, policy, _start(o, policy))
+            else:
+                at = after_quiet_hours(now, policy)
         if best is None or at < best:
             best = at
     return best

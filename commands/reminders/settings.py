@@ -17,7 +17,7 @@ import holidays
 
 from commands.core import i18n
 from commands.core.context import Context
-from commands.core.defaults import Defaults
+from commands.core.defaults import Defaults, limits
 from commands.core.errors import CommandError
 from commands.core.registry import Router
 from commands.core.setting import Setting
@@ -324,4 +324,13 @@ def policy_from_settings(stored: dict[str, str], defaults: Defaults) -> Policy:
         digest_weekday=day,
         digest_time=clock,
         digest_since=since,
+        quiet=_quiet(defaults),
     )
+
+
+def _quiet(defaults: Defaults) -> tuple[dt.time, dt.time] | None:
+    """The quiet hours of `!erinnere` reminders (config `quiet_hours:`); equal: none."""
+    found = limits(defaults)
+    if found.quiet_start == found.quiet_end:
+        return None
+    return (found.quiet_start, found.quiet_end)

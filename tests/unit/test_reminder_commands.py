@@ -82,18 +82,18 @@ def test_reminder_text_is_escaped_in_html(dialog: Dialog) -> None:
 def test_one_off_reminder_fires_once_at_its_exact_time_mentioning_who_was_named(
     dialog: Dialog,
 ) -> None:
-    dialog.say(ANNA, "!erinnere heute 22:30 Folien an @ben schicken", mentions=(BEN,))
+    dialog.say(ANNA, "!erinnere heute 21:30 Folien an @ben schicken", mentions=(BEN,))
     env = env_for(dialog)
     with dialog.database.session() as s:
-        assert plan(s, at(3, 9, 10, 16), env).next_at == at(3, 9, 22, 30)
-    assert [d for d in fire(dialog.database, at(3, 9, 22, 29), env).due if d.reminder_id] == []
-    [due] = [d for d in fire(dialog.database, at(3, 9, 22, 30), env).due if d.reminder_id]
+        assert plan(s, at(3, 9, 10, 16), env).next_at == at(3, 9, 21, 30)
+    assert [d for d in fire(dialog.database, at(3, 9, 21, 29), env).due if d.reminder_id] == []
+    [due] = [d for d in fire(dialog.database, at(3, 9, 21, 30), env).due if d.reminder_id]
     assert due.reply is not None
     assert due.reply.ref_kind == "reminder"
     assert due.reply.body.startswith("⏰ Erinnerung (Nr. 1, von Anna Schmidt): Folien an")
     assert due.reply.mentions == (BEN,)
     assert not due.late
-    assert [d for d in fire(dialog.database, at(3, 9, 22, 31), env).due if d.reminder_id] == []
+    assert [d for d in fire(dialog.database, at(3, 9, 21, 31), env).due if d.reminder_id] == []
     [r] = reminders(dialog)
     assert r.status == ReminderStatus.DONE
 

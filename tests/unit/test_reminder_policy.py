@@ -228,11 +228,24 @@ def test_quiet_times() -> None:
     assert next_allowed(at(2026, 3, 13, 21, 0), p) == at(2026, 3, 16, 9, 0)
 
 
-def test_explicit_reminders_go_out_at_their_exact_time_even_at_night() -> None:
-    moment = at(2026, 4, 3, 22, 30)  # Good Friday, at night
-    occ = once_occurrences(5, moment)
+def test_explicit_reminders_go_out_at_their_exact_time_even_on_holidays_and_evenings() -> None:
+    moment = at(2026, 4, 3, 21, 30)  # Good Friday, evening: no automatic reminder then
+    occ = once_occurrences(5, moment, policy=Policy())
     assert decide(occ, set(), moment, Policy()).send is not None
     assert next_moment(occ, set(), moment - dt.timedelta(hours=1), Policy()) == moment
+
+
+def test_explicit_reminders_in_the_quiet_hours_wait_until_they_end() -> None:
+    moment = at(2026, 4, 3, 22, 30)  # in the quiet hours (22:00–06:00)
+    occ = once_occurrences(5, moment, policy=Policy())
+    assert decide(occ, set(), moment, Policy()).send is None
+    assert next_moment(occ, set(), moment - dt.timedelta(hours=1), Policy()) == at(
+        2026, 4, 4, 6, 0
+    )
+    assert decide(occ, set(), at(2026, 4, 4, 6, 0), Policy()).send is not None
+    # Without quiet hours (`quiet_hours: {start: end}`) exactly then.
+    off = Policy(quiet=None)
+    assert decide(once_occurrences(5, moment, policy=off), set(), moment, off).send is not None
 
 
 def test_snooze_puts_the_reminders_in_between_off_to_its_end() -> None:

@@ -1,0 +1,50 @@
+"""The daily retention job: once a day, at the first wake-up after `retention.hour`, what
+is older than the configured periods is deleted or anonymised (`storage.retention`).
+
+The day of the last run is kept in the bot's machine state (`sync_state`), so a restart
+does not run it twice and a bot that was down runs it at its first wake-up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlmodel import Session
+
+from commands.core.registry import Router
+from commands.core.timers import TimerEnv, TimerResult
+from commands.privacy.config import retention_settings
+from storage import events, retention
+
+log = logging.getLogger(__name__)
+
+router = Router()
+
+LAST_RUN = "retention:last_day"
+
+
+@router.timer("retention")
+def daily_retention(
+    db: Session, now: dt.datetime, env: TimerEnv, room_id: str | None
+) -> TimerResult:
+    result = TimerResult()
+    # A command's poke of one room concerns that room's reminders, not this.
+    if room_id is not None:
+        return result
+    settings = retention_settings(env.defaults)
+    zone = env.defaults.zone
+    today = now.astimezone(zone).date()
+    moment = dt.datetime.combine(today, dt.time(settings.hour), tzinfo=zone)
+    tomorrow = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(settings.hour), zone)
+    if now < moment:
+        result.later(moment)
+        return result
+    result.later(tomorrow)
+    if events.get_state(db, LAST_RUN) == today.isoformat():
+        return result
+    purged = retention.purge(db, now, settings.policy)
+    events.set_state(db, LAST_RUN, today.isoformat())
+    if purged.total:
+        log.info("retention: %s", "; ".join(purged.lines()))
+    return result
