@@ -27,6 +27,8 @@ from commands.desk.settings import (
 )
 from commands.evaluation.config import EvaluationSettings
 from commands.polls.config import PollSettings
+from commands.privacy.config import RetentionSettings
+from storage.retention import RetentionPolicy
 
 ENV_PASSWORD = "GREMIENBOT_PASSWORD"
 ENV_ACCESS_TOKEN = "GREMIENBOT_ACCESS_TOKEN"
@@ -303,6 +305,40 @@ def build_limits(limits: LimitsConfig, quiet: QuietHoursConfig) -> Limits:
     )
 
 
+class RetentionConfig(_Strict):
+    """How long records are kept (days; null: for good); docs/datenschutz.md."""
+
+    closed_agreements_days: int | None = Field(
+        default=3 * 365, ge=1, description="done or cancelled agreements, after closing"
+    )
+    poll_votes_days: int | None = Field(
+        default=365, ge=1, description="votes of ended polls and surveys, then anonymised"
+    )
+    minutes_days: int | None = Field(
+        default=3 * 365, ge=1, description="meetings' minutes and attendance, after the end"
+    )
+    processed_events_days: int | None = Field(
+        default=90, ge=30, description="records of handled Matrix events (above the catch-up)"
+    )
+    sent_outbox_days: int | None = Field(
+        default=90, ge=1, description="messages the bot sent (its outbox)"
+    )
+    hour: int = Field(default=3, ge=0, le=23, description="the daily job's hour")
+
+    def build(self) -> RetentionSettings:
+        def days(value: int | None) -> dt.timedelta | None:
+            return None if value is None else dt.timedelta(days=value)
+
+        policy = RetentionPolicy(
+            closed_agreements=days(self.closed_agreements_days),
+            poll_votes=days(self.poll_votes_days),
+            minutes=days(self.minutes_days),
+            processed_events=days(self.processed_events_days),
+            sent_outbox=days(self.sent_outbox_days),
+        )
+        return RetentionSettings(policy=policy, hour=self.hour)
+
+
 class LoggingConfig(_Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # "text": one readable line per event; "json": one JSON object per line for collectors.
@@ -355,6 +391,7 @@ class Config(_Strict):
     overview: OverviewConfig = Field(default_factory=OverviewConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
@@ -405,6 +442,7 @@ class Config(_Strict):
             "overview": self.overview.build(),
             "rules": self.rules.build(),
             "report": self.report.build(),
+            "retention": self.retention.build(),
             "limits": build_limits(self.limits, self.quiet_hours),
         }
         return dataclasses.replace(self.defaults.build(), features=features)
