@@ -52,6 +52,7 @@ from bot.runtime.incoming import (
 from bot.runtime.logs import log_context
 from bot.runtime.matrix_content import (
     POLL_RESPONSE_TYPES,
+    edited_event,
     mentioned_users,
     parse_poll_response,
     replied_to,
@@ -63,6 +64,7 @@ from bot.runtime.sender import OutboxSender
 from commands.core import i18n
 from commands.core.effects import Reply
 from commands.core.rich import mention
+from commands.core.text_input import clean
 from commands.general import settings
 from commands.general.role_rules import CREATOR_POWER_LEVEL
 from storage import direct_rooms, events, rooms
@@ -209,8 +211,15 @@ class EventHandlers:
     # ------------------------------------------------------------------ commands, reactions
 
     async def on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
-        body = strip_reply_fallback(event.body or "")
+        # Control and bidi-override characters go before anything reads the text.
+        body = clean(strip_reply_fallback(event.body or ""))
         content = event.source.get("content", {})
+        content = content if isinstance(content, dict) else {}
+        edited = edited_event(content)
+        if edited is not None:  # an edit never runs a command (docs/editing.md)
+            await self.on_activity(room, event)
+            await self.on_edit(room, event, edited, content)
+            return
         if not body.lstrip().startswith(self.rt.config.command_prefix):
             await self.on_activity(room, event)
             if replied_to(content) is not None:  # perhaps an answer to a bot's question
@@ -222,7 +231,7 @@ class EventHandlers:
             sender=event.sender,
             timestamp=event_time(event),
             body=body,
-            html=event.formatted_body,
+            html=clean(event.formatted_body) if isinstance(event.formatted_body, str) else None,
             mentions=mentioned_users(content),
             reply_to=replied_to(content),
             members=display_names(room),
@@ -235,6 +244,36 @@ class EventHandlers:
             rt.metrics.answer_owed(txn_id_for(reply_key(msg.event_id, 0)), msg.timestamp)
             rt.sender.wake(room.room_id)  # first: the answer is what the member waits for
             rt.poke(room.room_id)  # the command may have changed what is due
+
+    async def on_edit(
+        self, room: MatrixRoom, event: RoomMessageText, edited: str, content: dict[str, Any]
+    ) -> None:
+        """An edit (m.replace) of a command, or into one, is not carried out: answered
+        once per edited message that edits are not run (the command ran, if at all, as
+        first sent). Edits of other messages are none of the bot's business."""
+        new = content.get("m.new_content")
+        text = new.get("body") if isinstance(new, dict) else None
+        text = text if isinstance(text, str) else (event.body or "").removeprefix("* ")
+        is_command = clean(text).lstrip().startswith(self.rt.config.command_prefix)
+        if not await self.db(self._is_unhandled, room.room_id, event.event_id, event_time(event)):
+            return
+        if await self.db(self._answer_edit, room.room_id, event.event_id, edited, is_command):
+            self.rt.sender.wake(room.room_id)
+
+    def _answer_edit(self, room_id: str, event_id: str, edited: str, is_command: bool) -> int:
+        rt = self.rt
+        with rt.db.session() as s:
+            if not (is_command or events.is_processed(s, edited)):
+                return 0
+            lang = settings.room_language(s, room_id, rt.settings.defaults.language)
+            queued = queue_effects(
+                s,
+                f"edit:{edited}",  # one answer per edited message, however often edited
+                room_id,
+                [Reply(i18n.t(lang, "input.edit_not_run"), in_reply_to=event_id)],
+            )
+            events.mark_processed(s, event_id, room_id)
+            return queued
 
     async def on_plain_reply(
         self, room: MatrixRoom, event: RoomMessageText, body: str, content: dict[str, Any]
