@@ -15,13 +15,15 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
+from bot.runtime.flood import FloodControl, Verdict
 from bot.runtime.outgoing import enqueue_effect
 from commands.core import i18n
 from commands.core.context import Context
-from commands.core.defaults import Defaults
+from commands.core.defaults import Defaults, limits
 from commands.core.effects import AnyEffect, PollStart, Reply
 from commands.core.listeners import Activity
 from commands.core.registry import Registry
+from commands.core.rich import mention
 from commands.general import role_rules as roles
 from commands.general import settings
 from commands.parsing.dates import format_datetime
@@ -52,7 +54,11 @@ class IncomingMessage:
 
 @dataclass(frozen=True)
 class BotSettings:
-    """What the bot's config and start-up give every event it handles."""
+    """What the bot's config and start-up give every event it handles.
+
+    Built once at start-up: its `flood` buckets count each member's commands for as long
+    as it lives (a BotSettings made per event would never see a flood).
+    """
 
     server_name: str
     prefix: str
@@ -64,6 +70,8 @@ class BotSettings:
     catchup_horizon: dt.timedelta = dt.timedelta(days=7)
     # The bot's own user ID (left out where "every member" is meant).
     bot_user: str | None = None
+    # Each member's command rate per room (bot.runtime.flood; limits from `defaults`).
+    flood: FloodControl = field(default_factory=FloodControl)
 
 
 @dataclass(frozen=True)
@@ -116,6 +124,19 @@ def handle_message(
             events.mark_processed(s, msg.event_id, msg.room_id)
             return 1
         rooms.remember_name(s, msg.room_id, msg.room_name)
+        verdict = _flood_verdict(msg, conf, now)
+        if not verdict.allowed:
+            # Not carried out, and marked handled so it is never carried out later either;
+            # the member hears of it once per flood, not once per command.
+            log.info(
+                "flood: not carrying out %s of %s in %s", msg.event_id, msg.sender, msg.room_id
+            )
+            notices = [_flood_notice(s, msg, conf, verdict)] if verdict.notify else []
+            queued = queue_effects(
+                s, msg.event_id, msg.room_id, notices, thread_root=msg.thread_root
+            )
+            events.mark_processed(s, msg.event_id, msg.room_id)
+            return queued
         _notice(s, msg, conf, now)
         ctx = _context(s, msg, conf, now)
         replies = conf.registry.dispatch(ctx, msg.body) or []
@@ -278,6 +299,33 @@ def _is_new(
     return True
 
 
+def _flood_verdict(
+    msg: IncomingMessage, conf: BotSettings, now: Callable[[], dt.datetime]
+) -> Verdict:
+    """Counted by when the command was sent (never later than now): commands caught up
+    after an outage arrive together but were sent apart."""
+    if conf.registry.parse(msg.body, conf.prefix) is None:
+        return Verdict(allowed=True)
+    sent_at = min(now(), msg.timestamp)
+    return conf.flood.check(msg.room_id, msg.sender, msg.event_id, sent_at, limits(conf.defaults))
+
+
+def _flood_notice(s: Session, msg: IncomingMessage, conf: BotSettings, verdict: Verdict) -> Reply:
+    tz = settings.room_timezone(s, msg.room_id, conf.defaults.timezone)
+    lang = settings.room_language(s, msg.room_id, conf.defaults.language)
+    quota = limits(conf.defaults)
+    assert verdict.next_at is not None
+    text = i18n.t(
+        lang,
+        "limits.flood",
+        name=mention(msg.sender, msg.members.get(msg.sender) or msg.sender),
+        burst=quota.command_burst,
+        interval=f"{quota.command_interval.total_seconds():g}",
+        until=f"{verdict.next_at.astimezone(tz):%H:%M:%S}",
+    )
+    return Reply(text, in_reply_to=msg.event_id)
+
+
 def _too_old(s: Session, msg: IncomingMessage, conf: BotSettings) -> Reply:
     tz = settings.room_timezone(s, msg.room_id, conf.defaults.timezone)
     lang = settings.room_language(s, msg.room_id, conf.defaults.language)
@@ -319,7 +367,7 @@ def _context(
         ),
         server_name=conf.server_name,
         prefix=conf.prefix,
-        mentions=msg.mentions if isinstance(msg, IncomingMessage) else (),
+        mentions=_user_ids(msg.mentions) if isinstance(msg, IncomingMessage) else (),
         members=msg.members,
         reply_to=reply_to,
         coordinators=conf.coordinators,
@@ -328,6 +376,13 @@ def _context(
         html_body=msg.html if isinstance(msg, IncomingMessage) else None,
         bot_user=conf.bot_user,
     )
+
+
+def _user_ids(values: Sequence[object]) -> tuple[str, ...]:
+    """Only what looks like a user ID: a client's malformed m.mentions (a string where a
+    list belongs, read letter by letter) must not make people of "@" and "a"."""
+    found = (v for v in values if isinstance(v, str) and v.startswith("@") and ":" in v)
+    return tuple(dict.fromkeys(found))
 
 
 def reply_key(source_key: str, index: int) -> str:
