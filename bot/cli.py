@@ -1,11 +1,12 @@
 """The `gremienbot` command: run, check-config, migrate, healthcheck, demo, crypto, export,
-import."""
+import, forget."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -133,6 +134,12 @@ def cmd_crypto(args: argparse.Namespace) -> int:
     return asyncio.run(crypto_status.cli_import(config, text.strip()))
 
 
+def cmd_forget(args: argparse.Namespace) -> int:
+    from bot.forget import run_forget
+
+    return run_forget(load_or_exit(args.config), args.user, yes=args.yes, names=args.name)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gremienbot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -156,6 +163,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     crypto.set_defaults(func=cmd_crypto)
     transfer.add_parsers(sub)
+    forget = sub.add_parser(
+        "forget", help="erase a person: their user ID replaced by 'ehemaliges Mitglied N'"
+    )
+    forget.add_argument("--config", "-c", type=Path, default=Path("config.yaml"))
+    forget.add_argument("--yes", action="store_true", help="do not ask before changing anything")
+    forget.add_argument(
+        "--name", action="append", default=[], help="a display name to replace in texts too"
+    )
+    forget.add_argument("user", help="the person's Matrix ID, e.g. @anna:example.org")
+    forget.set_defaults(func=cmd_forget)
     demo = sub.add_parser("demo", help="show the bot on a throwaway local homeserver")
     demo.add_argument(
         "--keep",
@@ -171,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Files the bot makes (database, keys, exports) are for its own user only.
+    os.umask(0o077)
     args = build_parser().parse_args(argv)
     return int(args.func(args))
 

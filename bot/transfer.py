@@ -69,6 +69,10 @@ def _period(args: argparse.Namespace) -> Period | None:
 
 
 def run_export(config: Config, args: argparse.Namespace) -> int:
+    if getattr(args, "user", None) is not None:
+        from bot.forget import write_subject_access
+
+        return write_subject_access(config, args)
     fmt = FORMATS[args.format]
     out: Path = args.out
     try:
@@ -158,6 +162,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     exp.add_argument("--from", dest="date_from", help="first day, YYYY-MM-DD or DD.MM.YYYY")
     exp.add_argument("--to", dest="date_to", help="last day, included")
     exp.add_argument("--out", "-o", type=Path, required=True, help="the file to write")
+    exp.add_argument(
+        "--user", help="everything stored about this person (@name:server), as JSON (Art. 15)"
+    )
     exp.set_defaults(func=_cmd_export)
     imp = sub.add_parser("import", help="restore a JSON export into an empty database")
     imp.add_argument("--config", "-c", type=Path, default=Path("config.yaml"))
