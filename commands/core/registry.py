@@ -87,6 +87,15 @@ class Command:
     def summary(self, lang: str) -> str:
         return i18n.raw(lang, f"cmd.{self.name}.summary")
 
+    def who(self, lang: str) -> str:
+        """Who may use it, as help and docs/permissions.md say: `cmd.<name>.who` where the
+        handler checks more than the declared role (owners, a creator, a subcommand's
+        role), else the declared role's own text (`permission.who.<role>`)."""
+        key = f"cmd.{self.name}.who"
+        if i18n.has(lang, key):
+            return i18n.raw(lang, key)
+        return i18n.raw(lang, f"permission.who.{self.role.name.lower()}")
+
     def display_name(self, lang: str) -> str:
         """The name shown in help: German name, or the first English alias in English."""
         if lang == "en" and self.aliases:

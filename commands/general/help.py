@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from commands.core import i18n
-from commands.core.context import Context, Role
+from commands.core.context import Context
 from commands.core.registry import Router, fold
 from commands.core.rich import Rich, trusted
 
@@ -28,9 +28,8 @@ def show_help(ctx: Context, args: str) -> Rich:
         others = [ctx.prefix + n for n in cmd.names if fold(n) != fold(cmd.display_name(lang))]
         if others:
             parts.append(i18n.t(lang, "help.aliases", names=", ".join(others)))
-        if cmd.role > Role.MEMBER:
-            role = i18n.plain(lang, f"role.{cmd.role.name.lower()}")
-            parts.append(i18n.t(lang, "help.needs_role", role=role))
+        # The same text as docs/permissions.md (commands/permissions.py writes it).
+        parts.append(i18n.t(lang, "help.who", who=trusted(cmd.who(lang))))
         return Rich.join(parts)
 
     lines: list[Rich] = [i18n.t(lang, "help.title")]

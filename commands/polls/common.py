@@ -55,6 +55,9 @@ def find_poll(ctx: Context, args: str) -> tuple[Poll, str]:
     if number is None:
         if head and head[0].isdigit():
             raise CommandError("poll.not_a_number", value=head)
+        replied = _replied_poll(ctx)
+        if replied is not None:
+            return replied, args.strip()
         poll = store.latest(ctx.db, ctx.room_id)
         if poll is None:
             raise CommandError("poll.none_yet", cmd=command_hint(ctx, "puls", "pulse"))
@@ -63,6 +66,19 @@ def find_poll(ctx: Context, args: str) -> tuple[Poll, str]:
     if found is None:
         raise CommandError("poll.no_such", number=f"#{number}")
     return found, rest.strip()
+
+
+def _replied_poll(ctx: Context) -> Poll | None:
+    """A command replying to the bot's message about a poll means that poll, not the
+    latest; one of another room is refused."""
+    if ctx.extra.get("ref_kind") != REF_KIND or ctx.extra.get("ref_id") is None:
+        return None
+    poll = store.get(ctx.db, int(ctx.extra["ref_id"]))
+    if poll is None:
+        return None
+    if poll.room_id != ctx.room_id:
+        raise CommandError("poll.other_room")
+    return poll
 
 
 def may_close(ctx: Context, poll: Poll) -> bool:

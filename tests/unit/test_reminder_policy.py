@@ -239,9 +239,7 @@ def test_explicit_reminders_in_the_quiet_hours_wait_until_they_end() -> None:
     moment = at(2026, 4, 3, 22, 30)  # in the quiet hours (22:00–06:00)
     occ = once_occurrences(5, moment, policy=Policy())
     assert decide(occ, set(), moment, Policy()).send is None
-    assert next_moment(occ, set(), moment - dt.timedelta(hours=1), Policy()) == at(
-        2026, 4, 4, 6, 0
-    )
+    assert next_moment(occ, set(), moment - dt.timedelta(hours=1), Policy()) == at(2026, 4, 4, 6, 0)
     assert decide(occ, set(), at(2026, 4, 4, 6, 0), Policy()).send is not None
     # Without quiet hours (`quiet_hours: {start: end}`) exactly then.
     off = Policy(quiet=None)
