@@ -325,15 +325,19 @@ class RetentionConfig(_Strict):
     )
     hour: int = Field(default=3, ge=0, le=23, description="the daily job's hour")
 
-    def build(self) -> RetentionSettings:
+    def build(self, catchup_days: float) -> RetentionSettings:
         def days(value: int | None) -> dt.timedelta | None:
             return None if value is None else dt.timedelta(days=value)
 
+        events = days(self.processed_events_days)
+        if events is not None:
+            # A command the bot may still catch up on must still be known as handled.
+            events = max(events, dt.timedelta(days=catchup_days + 1))
         policy = RetentionPolicy(
             closed_agreements=days(self.closed_agreements_days),
             poll_votes=days(self.poll_votes_days),
             minutes=days(self.minutes_days),
-            processed_events=days(self.processed_events_days),
+            processed_events=events,
             sent_outbox=days(self.sent_outbox_days),
         )
         return RetentionSettings(policy=policy, hour=self.hour)
@@ -442,7 +446,7 @@ class Config(_Strict):
             "overview": self.overview.build(),
             "rules": self.rules.build(),
             "report": self.report.build(),
-            "retention": self.retention.build(),
+            "retention": self.retention.build(self.catchup.horizon_days),
             "limits": build_limits(self.limits, self.quiet_hours),
         }
         return dataclasses.replace(self.defaults.build(), features=features)

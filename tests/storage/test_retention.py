@@ -189,3 +189,23 @@ def test_purge_twice_changes_nothing_the_second_time(db: Database) -> None:
         second = retention.purge(s, later, retention.RetentionPolicy())
     assert first.total > 0
     assert second.total == 0, second.lines()
+
+
+def test_the_config_sets_the_periods_and_events_outlive_the_catch_up_horizon() -> None:
+    from bot.config import Config
+
+    config = Config.model_validate(
+        {
+            "homeserver": "https://matrix.example.org",
+            "user_id": "@bot:example.org",
+            "password": "x",
+            "catchup": {"horizon_days": 100},
+            "retention": {"processed_events_days": 30, "poll_votes_days": None, "hour": 4},
+        }
+    )
+    settings = config.build_defaults().features["retention"]
+    assert isinstance(settings, RetentionSettings)
+    assert settings.hour == 4
+    assert settings.policy.processed_events == dt.timedelta(days=101)
+    assert settings.policy.poll_votes is None
+    assert settings.policy.closed_agreements == dt.timedelta(days=3 * 365)
