@@ -73,18 +73,19 @@ def thread_root(content: dict[str, Any]) -> str | None:
 def strip_reply_fallback(body: str) -> str:
     """Older clients quote the replied-to message in the body; the command follows it.
 
-    The quote is the leading lines that start with "> ", then one empty line. Read line
-    by line (linear; a regular expression here backtracked on long quotes).
+    The quote is the leading lines that start with "> ", then one empty line. Found with
+    plain string searches, linear in the body (a regular expression here backtracked on
+    long quotes, for every message).
     """
     if not body.startswith("> "):
         return body
-    pos = 0
-    while body.startswith("> ", pos):
-        end = body.find("\n", pos)
-        if end < 0:
-            return body  # only quote lines: nothing follows
-        pos = end + 1
-    return body[pos + 1 :] if body.startswith("\n", pos) else body
+    end = body.find("\n\n")
+    if end < 0:
+        return body
+    quote = body[:end]
+    if quote.count("\n") != quote.count("\n> "):
+        return body  # a line that is no quote before the empty one: no reply fallback
+    return body[end + 2 :]
 
 
 def edited_event(content: Mapping[str, Any]) -> str | None:
