@@ -9,11 +9,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlmodel import col, select
 
-from commands.core.defaults import Defaults, Limits
+from bot.config import ConfigError, load_config
+from commands.core.defaults import Defaults, Limits, limits
 from commands.reminders.plan import reminder_mentions
 from storage.models import ReminderStatus
 from storage.models.reminders import Reminder
@@ -234,3 +237,52 @@ def test_quiet_hours_are_configurable_and_can_be_off(dialog: Dialog) -> None:
     env = dataclasses.replace(env_for(dialog), defaults=dialog.defaults)
     [due] = [d for d in fire(dialog.database, at(3, 9, 23, 30), env).due if d.reminder_id]
     assert due.reply is not None
+
+
+# ------------------------------------------------------------------------------ the config
+
+
+def test_limits_and_quiet_hours_come_from_the_config(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "homeserver: https://matrix.example.org\n"
+        "user_id: '@bot:example.org'\n"
+        "password: x\n"
+        "limits:\n"
+        "  reminders_per_member: 5\n"
+        "  polls_per_room: 0\n"
+        "  command_burst: 10\n"
+        "  command_interval_seconds: 1.5\n"
+        "quiet_hours:\n"
+        "  start: 21:30\n"  # unquoted: YAML reads minutes, the config a time of day
+        "  end: '07:00'\n",
+        "utf-8",
+    )
+    found = limits(load_config(path, environ={}).build_defaults())
+    assert found == Limits(
+        reminders_per_member=5,
+        polls_per_room=0,
+        command_burst=10,
+        command_interval=dt.timedelta(seconds=1.5),
+        quiet_start=dt.time(21, 30),
+        quiet_end=dt.time(7, 0),
+    )
+    # The example configuration gives the defaults.
+    example = Path(__file__).resolve().parents[2] / "config.example.yaml"
+    assert limits(load_config(example, environ={"GREMIENBOT_PASSWORD": "x"}).build_defaults()) == (
+        Limits()
+    )
+
+
+def test_a_wrong_limit_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "homeserver: https://matrix.example.org\nuser_id: '@bot:example.org'\npassword: x\n"
+        "limits:\n  reminders_per_member: -1\nquiet_hours:\n  start: '25:00'\n",
+        "utf-8",
+    )
+    with pytest.raises(ConfigError) as err:
+        load_config(path, environ={})
+    text = str(err.value)
+    assert "limits.reminders_per_member" in text
+    assert "quiet_hours.start" in text
