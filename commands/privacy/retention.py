@@ -2,7 +2,9 @@
 is older than the configured periods is deleted or anonymised (`storage.retention`).
 
 The day of the last run is kept in the bot's machine state (`sync_state`), so a restart
-does not run it twice and a bot that was down runs it at its first wake-up.
+does not run it twice and a bot that was down runs it at its first wake-up. It asks for no
+wake-up of its own: the scheduler looks at every timer at least hourly
+(`bot.runtime.scheduler.MAX_SLEEP`), so the job runs within the hour after `hour`.
 """
 
 from __future__ import annotations
@@ -33,15 +35,9 @@ def daily_retention(
     if room_id is not None:
         return result
     settings = retention_settings(env.defaults)
-    zone = env.defaults.zone
-    today = now.astimezone(zone).date()
-    moment = dt.datetime.combine(today, dt.time(settings.hour), tzinfo=zone)
-    tomorrow = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(settings.hour), zone)
-    if now < moment:
-        result.later(moment)
-        return result
-    result.later(tomorrow)
-    if events.get_state(db, LAST_RUN) == today.isoformat():
+    local = now.astimezone(env.defaults.zone)
+    today = local.date()
+    if local.hour < settings.hour or events.get_state(db, LAST_RUN) == today.isoformat():
         return result
     purged = retention.purge(db, now, settings.policy)
     events.set_state(db, LAST_RUN, today.isoformat())
