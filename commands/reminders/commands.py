@@ -418,7 +418,8 @@ def _snooze_reminder(ctx: Context, r: Reminder, value: str) -> Rich:
     _require_may_change(ctx, r, addressees_too=True)
     if r.status == ReminderStatus.CANCELLED:
         raise CommandError("reminder.already_gone", number=r.number)
-    until = _snooze_until(ctx, value, _policy(ctx))
+    policy = _policy(ctx)
+    until = _snooze_until(ctx, value, policy)
     store.set_snooze(
         ctx.db,
         ref_kind=REF_REMINDER,
@@ -430,9 +431,10 @@ def _snooze_reminder(ctx: Context, r: Reminder, value: str) -> Rich:
     )
     if r.status == ReminderStatus.DONE:
         store.update_reminder(ctx.db, r, now=ctx.now, status=ReminderStatus.ACTIVE)
-    return i18n.t(
+    snoozed = i18n.t(
         ctx.lang, "reminder.snoozed_reminder", number=r.number, when=_when_text(ctx, until)
     )
+    return _with_note(snoozed, _quiet_note(ctx, policy, until))
 
 
 @router.command("erinnerungen", aliases=("reminders",))

@@ -297,3 +297,11 @@ def test_notes_are_for_every_member(room: Room) -> None:
         CARLA, "!notiz", reply_to=room.here.event_about("agreement", room.open_agreement)
     )
     assert answer.startswith("Diese Verabredung gehört zu einem anderen Raum")
+
+
+def test_an_answer_to_a_poll_from_another_room_is_not_counted(room: Room) -> None:
+    poll_event = room.here.event_about("poll", room.poll)
+    room.other.answer_poll(CARLA, poll_event, ("a1",))
+    room.here.answer_poll(CARLA, poll_event, ("a2",))
+    answer = room.here.text(ANNA, "!ergebnis 1")
+    assert "1 Antwort" in answer

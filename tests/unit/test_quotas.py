@@ -286,3 +286,17 @@ def test_a_wrong_limit_is_named(tmp_path: Path) -> None:
     text = str(err.value)
     assert "limits.reminders_per_member" in text
     assert "quiet_hours.start" in text
+
+
+def test_a_reminder_put_off_into_the_night_says_when_it_comes(dialog: Dialog) -> None:
+    dialog.say(ANNA, "!erinnere heute 11 Uhr Folien")
+    fire(dialog.database, at(3, 9, 11, 0), env_for(dialog))
+    dialog.now = at(3, 9, 11, 5)
+    [r] = reminders(dialog)
+    assert r.id is not None
+    answer = dialog.text(ANNA, "!später heute 23 Uhr", ref=("reminder", r.id))
+    assert answer.splitlines()[-1].endswith("diese kommt am Di., 10. März 2026, 06:00 Uhr.")
+    env = env_for(dialog)
+    assert [d for d in fire(dialog.database, at(3, 9, 23, 0), env).due if d.reminder_id] == []
+    [due] = [d for d in fire(dialog.database, at(3, 10, 6, 0), env).due if d.reminder_id]
+    assert due.reply is not None
