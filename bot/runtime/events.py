@@ -94,8 +94,9 @@ class Runtime:
 
 
 def display_names(room: MatrixRoom) -> dict[str, str]:
-    """The room's members now: user ID -> display name ("" where none is set)."""
-    return {uid: (u.display_name or "") for uid, u in room.users.items()}
+    """The room's members now: user ID -> display name ("" where none is set), without
+    control or bidi-override characters (a name must not reorder the bot's answers)."""
+    return {uid: clean(u.display_name or "") for uid, u in room.users.items()}
 
 
 def event_time(event: Any) -> dt.datetime:
@@ -302,7 +303,7 @@ class EventHandlers:
             event_id=event.event_id,
             sender=event.sender,
             timestamp=event_time(event),
-            display_name=(member.display_name if member else None) or "",
+            display_name=clean((member.display_name if member else None) or ""),
         )
         await self.db(handle_activity, rt.db, activity, rt.settings, rt.clock)
 

@@ -10,10 +10,12 @@ check refuses before any parsing, or counts the parser's calls.
 from __future__ import annotations
 
 import pytest
+from nio import MatrixRoom
 from sqlmodel import col, select
 
 import commands.parsing.dates as dates
 import commands.parsing.mentions as mentions
+from bot.runtime.events import display_names
 from bot.runtime.matrix_content import mentioned_users, strip_reply_fallback
 from commands.core.text_input import (
     MAX_DATE_CHARS,
@@ -25,7 +27,7 @@ from commands.core.text_input import (
 from commands.parsing.date_words import language_set, tokenize
 from storage.db import Database
 from storage.models import Agreement, AgreementHistory, AgreementOwner
-from tests.dialog import ANNA, BEN, CHAIR, NOW_FOR_TESTS, Dialog
+from tests.dialog import ANNA, BEN, BOT, CHAIR, NOW_FOR_TESTS, ROOM, Dialog
 
 
 def snapshot(db: Database) -> list[tuple[object, ...]]:
@@ -211,6 +213,13 @@ def test_control_and_bidi_characters_are_removed_before_storing(dialog_both: Dia
     for char in "\x00\u202e\u2066\ufeff\x1b\u200b\r":
         assert char not in reply.body
         assert char not in reply.html
+
+
+def test_display_names_are_cleaned_too() -> None:
+    room = MatrixRoom(ROOM, BOT)
+    room.add_member(ANNA, "Anna\u202e tdimhcS\x00", None)
+    room.add_member(BEN, None, None)
+    assert display_names(room) == {ANNA: "Anna tdimhcS", BEN: ""}
 
 
 def test_clean_keeps_what_text_needs() -> None:
