@@ -119,24 +119,27 @@ def handle_message(
     with db.session() as s:
         if not _is_new(s, msg, now):
             return 0
-        if now() - msg.timestamp > conf.catchup_horizon:
-            queue_effects(s, msg.event_id, msg.room_id, [_too_old(s, msg, conf)])
-            events.mark_processed(s, msg.event_id, msg.room_id)
-            return 1
-        rooms.remember_name(s, msg.room_id, msg.room_name)
+        too_old = now() - msg.timestamp > conf.catchup_horizon
         verdict = _flood_verdict(msg, conf, now)
         if not verdict.allowed:
             # Not carried out, and marked handled so it is never carried out later either;
-            # the member hears of it once per flood, not once per command.
+            # the member hears of it once per flood, not once per command (of a flood
+            # beyond the catch-up horizon the first answers already said "too old").
             log.info(
                 "flood: not carrying out %s of %s in %s", msg.event_id, msg.sender, msg.room_id
             )
-            notices = [_flood_notice(s, msg, conf, verdict)] if verdict.notify else []
+            tell = verdict.notify and not too_old
+            notices = [_flood_notice(s, msg, conf, verdict)] if tell else []
             queued = queue_effects(
                 s, msg.event_id, msg.room_id, notices, thread_root=msg.thread_root
             )
             events.mark_processed(s, msg.event_id, msg.room_id)
             return queued
+        if too_old:
+            queue_effects(s, msg.event_id, msg.room_id, [_too_old(s, msg, conf)])
+            events.mark_processed(s, msg.event_id, msg.room_id)
+            return 1
+        rooms.remember_name(s, msg.room_id, msg.room_name)
         _notice(s, msg, conf, now)
         ctx = _context(s, msg, conf, now)
         replies = conf.registry.dispatch(ctx, msg.body) or []

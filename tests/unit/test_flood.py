@@ -32,6 +32,10 @@ class SteadyDialog(Dialog):
 
 
 def steady(dialog: Dialog, **limits: Any) -> SteadyDialog:
+    """A steady dialog; a burst of 20 unless given (None: the default)."""
+    limits.setdefault("command_burst", 20)
+    if limits["command_burst"] is None:
+        del limits["command_burst"]
     defaults = Defaults(features={"limits": dataclasses.replace(Limits(), **limits)})
     return SteadyDialog(dialog.database, defaults=defaults)
 
@@ -42,21 +46,21 @@ def agreements(dialog: Dialog) -> int:
 
 
 def test_a_flood_is_slowed_with_one_notice(dialog_both: Dialog) -> None:
-    room = steady(dialog_both)
+    room = steady(dialog_both, command_burst=None)  # the defaults: 60, then one per 3 s
     answers = [room.say(ANNA, f"!verabredung Spam {i}") for i in range(1000)]
-    assert all(len(a) == 1 for a in answers[:20])  # the burst: each confirmed
-    assert agreements(room) == 20
-    [notice] = answers[20]
+    assert all(len(a) == 1 for a in answers[:60])  # the burst: each confirmed
+    assert agreements(room) == 60
+    [notice] = answers[60]
     assert notice.body == (
-        "⏳ Anna Schmidt: So viele Befehle auf einmal führe ich nicht aus – höchstens 20 "
+        "⏳ Anna Schmidt: So viele Befehle auf einmal führe ich nicht aus – höchstens 60 "
         "hintereinander, dann einer alle 3 Sekunden. Was schneller kommt, bleibt unbeantwortet "
         "(das sage ich nur dieses eine Mal); der nächste Befehl geht ab 10:15:03 Uhr."
     )
     assert notice.in_reply_to is not None
     assert ANNA in notice.mentions
-    assert all(a == [] for a in answers[21:])  # not answered a thousand times
+    assert all(a == [] for a in answers[61:])  # not answered a thousand times
     # Others in the room are not held back by Anna's flood.
-    assert "#21" in room.text(BEN, "!verabredung Protokoll schicken")
+    assert "#61" in room.text(BEN, "!verabredung Protokoll schicken")
 
 
 def test_after_the_interval_one_command_goes_through_and_no_second_notice(
@@ -153,3 +157,15 @@ def test_the_notice_is_in_the_rooms_language(dialog: Dialog) -> None:
     [notice] = room.say(ANNA, "!list")
     assert notice.body.startswith("⏳ Anna Schmidt: I do not carry out that many commands at once")
     assert "the next command works from 10:15:03." in notice.body
+
+
+def test_a_flood_beyond_the_catch_up_horizon_is_not_answered_a_thousand_times(
+    dialog: Dialog,
+) -> None:
+    room = steady(dialog)
+    sent = NOW_FOR_TESTS
+    room.now = sent + dt.timedelta(days=8)  # older than the horizon (7 days)
+    answers = [_say_sent_at(room, ANNA, f"!verabredung P {i}", sent) for i in range(100)]
+    assert all(a[0].body.startswith("Nicht ausgeführt") for a in answers[:20])
+    assert all(a == [] for a in answers[20:])
+    assert agreements(room) == 0
