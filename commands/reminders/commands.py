@@ -60,7 +60,7 @@ from commands.reminders.plan import (
 from commands.reminders.policy import (
     Occurrence,
     Policy,
-    after_quiet_hours,
+    explicit_post_time,
     next_allowed,
     upcoming,
 )
@@ -148,9 +148,12 @@ def _check_quota(ctx: Context) -> None:
         raise CommandError("limits.reminders_room", limit=room, free=free, listing=listing)
 
 
-def _quiet_note(ctx: Context, policy: Policy, moment: dt.datetime) -> Rich | None:
-    """A line saying that a reminder in the quiet hours waits until they end."""
-    posted = after_quiet_hours(moment, policy)
+def _quiet_note(
+    ctx: Context, policy: Policy, moment: dt.datetime, *, once: bool = True
+) -> Rich | None:
+    """A line saying that a reminder in the quiet hours waits until they end (a one-off
+    one asked for in the night, for that night, does not: see `explicit_post_time`)."""
+    posted = explicit_post_time(moment, policy, ctx.now if once else None)
     if posted == moment or policy.quiet is None:
         return None
     start, end = policy.quiet
@@ -200,7 +203,7 @@ def remind(ctx: Context, args: str) -> Rich:
             number=r.number,
             when=_when_text(ctx, first),
         )
-        return _with_note(confirmation, _quiet_note(ctx, policy, first))
+        return _with_note(confirmation, _quiet_note(ctx, policy, first, once=False))
     found = split_when_prefix(stripped, now=ctx.now.astimezone(ctx.tz))
     if found is None:
         raise CommandError("reminder.when_unclear", value=" ".join(stripped.split()[:4]))

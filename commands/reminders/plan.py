@@ -249,7 +249,7 @@ def _reminder_occurrences(
 ) -> list[Occurrence]:
     assert r.id is not None
     if r.due_at is not None:
-        return once_occurrences(r.id, r.due_at, snooze, info.policy)
+        return once_occurrences(r.id, r.due_at, snooze, info.policy, created_at=r.created_at)
     rule = recurrence_of(r)
     if rule is None:
         return []

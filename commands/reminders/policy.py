@@ -19,8 +19,10 @@ Rules (defaults as in DESIGN.md, each changeable per room):
   a weekend or public holiday; one that is late for such a moment waits for the next
   working morning. Reminders set with ``!erinnere`` go out at exactly their time, except
   in the quiet hours (config ``quiet_hours:``, default 22:00–06:00 room time): one falling
-  in them, whether one-off, recurring or put off, is posted when they end — a member cannot
-  make the bot ping the room at night, even by asking for a time in the night explicitly.
+  in them, whether one-off, recurring or put off, is posted when they end. A member cannot
+  schedule the room's night from the day (nor by a recurring rule); only who is awake in
+  the night and asks, in that night, for a one-off reminder (or a snooze) due before it
+  ends gets it then (`!erinnere in 20 minuten …` at 23:00).
 - Occurrences before the agreement was created, re-dated or reopened never fire; of several
   occurrences that all fell due while the bot was away only the latest is posted, the
   others are recorded as skipped: a reminder is posted once, never repeated in a burst.
@@ -224,8 +226,21 @@ def after_quiet_hours(moment: dt.datetime, policy: Policy) -> dt.datetime:
     return combine_local(day, end, policy.tz)
 
 
-def _quiet_free(moment: dt.datetime, policy: Policy | None) -> dt.datetime:
-    return moment if policy is None else after_quiet_hours(moment, policy)
+def explicit_post_time(
+    moment: dt.datetime, policy: Policy | None, asked_at: dt.datetime | None = None
+) -> dt.datetime:
+    """When an explicit reminder due at ``moment`` is posted: then, unless it falls in the
+    quiet hours, else at their end — except when it was asked for (``asked_at``) in the
+    same quiet hours it falls in, by someone awake then."""
+    if policy is None:
+        return moment
+    if (
+        asked_at is not None
+        and in_quiet_hours(asked_at, policy)
+        and asked_at <= moment < after_quiet_hours(asked_at, policy)
+    ):
+        return moment
+    return after_quiet_hours(moment, policy)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,9 +311,12 @@ def once_occurrences(
     due_at: dt.datetime,
     snooze: Snooze | None = None,
     policy: Policy | None = None,
+    *,
+    created_at: dt.datetime | None = None,
 ) -> list[Occurrence]:
-    """A one-off reminder; with the room's ``policy`` its quiet hours move it."""
-    at = _quiet_free(due_at, policy)
+    """A one-off reminder; with the room's ``policy`` its quiet hours move it (see
+    ``explicit_post_time``; ``created_at``: when it was asked for)."""
+    at = explicit_post_time(due_at, policy, created_at)
     found = [
         Occurrence(f"reminder:{reminder_id}:{_iso(due_at)}", "once", at, due_at, automatic=False)
     ]
@@ -325,7 +343,7 @@ def recurring_occurrences(
             Occurrence(
                 f"reminder:{reminder_id}:{_iso(moment)}",
                 "recurring",
-                _quiet_free(moment, policy),
+                explicit_post_time(moment, policy),
                 moment,
                 automatic=False,
             )
@@ -346,7 +364,7 @@ def _explicit_snooze(
         Occurrence(
             f"reminder:{reminder_id}:snooze:{_iso(snooze.until)}",
             "snooze",
-            _quiet_free(snooze.until, policy),
+            explicit_post_time(snooze.until, policy, snooze.set_at),
             snooze.until,
             automatic=False,
         )
@@ -383,7 +401,11 @@ def decide(
     latest = pending[-1]
     if latest.automatic and is_quiet(now, policy, _start(latest, policy)):
         return Decision(None, False, ())
-    if not latest.automatic and in_quiet_hours(now, policy):
+    if (
+        not latest.automatic
+        and in_quiet_hours(now, policy)
+        and not in_quiet_hours(latest.at, policy)
+    ):
         return Decision(None, False, ())  # late after an outage, but now it is night
     return Decision(latest, now - latest.at > late_after, tuple(pending[:-1]))
 
@@ -403,8 +425,10 @@ def next_moment(
         if at <= now:
             if o.automatic:
                 at = next_allowed(now, policy, _start(o, policy))
-            else:
+            elif not in_quiet_hours(o.at, policy):
                 at = after_quiet_hours(now, policy)
+            else:
+                at = now  # meant for the night by someone awake in it
         if best is None or at < best:
             best = at
     return best

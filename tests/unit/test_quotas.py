@@ -300,3 +300,18 @@ def test_a_reminder_put_off_into_the_night_says_when_it_comes(dialog: Dialog) ->
     assert [d for d in fire(dialog.database, at(3, 9, 23, 0), env).due if d.reminder_id] == []
     [due] = [d for d in fire(dialog.database, at(3, 10, 6, 0), env).due if d.reminder_id]
     assert due.reply is not None
+
+
+def test_who_is_awake_at_night_gets_a_reminder_asked_for_that_night(dialog: Dialog) -> None:
+    dialog.now = at(3, 9, 23, 0)
+    answer = dialog.text(ANNA, "!erinnere in 20 minuten Backup prüfen")
+    assert "Nachts" not in answer
+    env = env_for(dialog)
+    [due] = [d for d in fire(dialog.database, at(3, 9, 23, 20), env).due if d.reminder_id]
+    assert due.reply is not None
+    # Asked for the next night, or asked in the evening for the night: held until six.
+    answer = dialog.text(ANNA, "!erinnere morgen 23:30 noch etwas")
+    assert "diese kommt am Mi., 11. März 2026, 06:00 Uhr" in answer
+    dialog.now = at(3, 10, 21, 50)
+    answer = dialog.text(ANNA, "!erinnere in 20 minuten Licht aus")
+    assert "diese kommt am Mi., 11. März 2026, 06:00 Uhr" in answer
