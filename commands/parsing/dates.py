@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -533,8 +534,8 @@ def split_when_prefix(
     A lone undotted lower-case weekday abbreviation ("do", "so", "sun") does not count: in a
     reminder's text it is far more likely a word than a day.
     """
-    spans = [m.span() for m in re.finditer(r"\S+", text)]
-    for count in range(min(len(spans), 8), 0, -1):
+    spans = [m.span() for m in itertools.islice(re.finditer(r"\S+", text), 8)]
+    for count in range(len(spans), 0, -1):
         end = spans[count - 1][1]
         head = text[:end].rstrip(_SEPARATORS)
         if count == 1 and _SHORT_WEEKDAY.fullmatch(head):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -245,6 +246,9 @@ def _match(norm: str, grammar: _Grammar) -> _Found | None:
 
 
 _CLOCK_LIKE = re.compile(r"\d{1,2}[:.]\d{2}")
+_WORD = re.compile(r"\S+")
+# "jeden Montag, Dienstag, Mittwoch, Donnerstag und Freitag um 9:00 Uhr" has 11 words.
+_MAX_WORDS = 40
 
 
 def parse_recurrence(
@@ -263,7 +267,8 @@ def parse_recurrence(
     langs = frozenset(lang[:2].lower() for lang in languages) & {"de", "en"}
     if not langs:
         return None
-    spans = [m.span() for m in re.finditer(r"\S+", text)]
+    # A recurrence and its time are the first few words: the rest is never looked at.
+    spans = [m.span() for m in itertools.islice(_WORD.finditer(text), _MAX_WORDS)]
     norm = " ".join(fold(text[a:b]) for a, b in spans)
     found = _match(norm, _grammar(langs))
     if found is None:

@@ -15,6 +15,7 @@ from sqlmodel import col, select
 
 import commands.parsing.dates as dates
 import commands.parsing.mentions as mentions
+import commands.parsing.recurrence as recurrence
 from bot.runtime.events import display_names
 from bot.runtime.matrix_content import mentioned_users, strip_reply_fallback
 from commands.core.text_input import (
@@ -177,6 +178,18 @@ def test_a_chain_of_1400_weekdays_is_no_date_and_no_internal_error(
     assert "interner Fehler" not in answer
     assert dates.parse_when("Montag " * 1400 + "2026", now=NOW_FOR_TESTS) is None
     assert snapshot(dialog.database) == recorded
+
+
+def test_a_recurrence_reads_only_the_first_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    folded = Calls(monkeypatch, recurrence, "fold")
+    found = recurrence.parse_recurrence("jeden Montag 9:00 Bericht " + "x " * 30_000)
+    assert found is not None
+    assert found[0].weekdays == (0,)
+    assert found[1] == ("Bericht " + "x " * 30_000).strip()
+    assert folded.count <= 40
+    prefixed = Calls(monkeypatch, dates, "parse_when")
+    assert dates.split_when_prefix("x " * 30_000, now=NOW_FOR_TESTS) is None
+    assert prefixed.count <= 8
 
 
 def test_the_date_tokenizer_refuses_texts_longer_than_a_date() -> None:
