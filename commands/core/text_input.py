@@ -64,6 +64,12 @@ def check_length(value: Sized, limit: int, key: str = "input.too_long") -> None:
         raise CommandError(key, length=len(value), limit=limit)
 
 
+def check_command(args: str) -> None:
+    """The bound of every command's arguments, for the dispatcher to check before a
+    handler parses anything (the handlers' own limits are all lower)."""
+    check_length(args, MAX_BODY_CHARS)
+
+
 def check_with_names(text: str, html: str | None, mentions: Sized) -> None:
     """The bounds of a command whose text is searched for people: checked first."""
     check_length(text, MAX_TEXT_WITH_NAMES)

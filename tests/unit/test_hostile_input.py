@@ -18,11 +18,14 @@ import commands.parsing.mentions as mentions
 import commands.parsing.recurrence as recurrence
 from bot.runtime.events import display_names
 from bot.runtime.matrix_content import mentioned_users, strip_reply_fallback
+from commands.core.errors import CommandError
 from commands.core.text_input import (
+    MAX_BODY_CHARS,
     MAX_DATE_CHARS,
     MAX_HTML_CHARS,
     MAX_MENTIONS,
     MAX_TEXT_WITH_NAMES,
+    check_command,
     clean,
 )
 from commands.parsing.date_words import language_set, tokenize
@@ -252,3 +255,11 @@ def test_an_english_room_gets_the_bounds_in_english(dialog: Dialog) -> None:
     )
     answer = dialog.text(ANNA, "!list " + "x" * 6000)
     assert "The message is too long for this command (6000 characters" in answer
+
+
+def test_the_bound_of_every_command() -> None:
+    check_command("x" * MAX_BODY_CHARS)
+    with pytest.raises(CommandError) as refused:
+        check_command("x" * (MAX_BODY_CHARS + 1))
+    assert refused.value.key == "input.too_long"
+    assert refused.value.values == {"length": MAX_BODY_CHARS + 1, "limit": MAX_BODY_CHARS}
