@@ -23,7 +23,7 @@ from commands.polls.config import poll_settings
 from commands.polls.voters import voter_hash
 from storage import erasure
 from storage.db import Database
-from storage.models import AgreementOwner, PollVote, RoomRole
+from storage.models import Agreement, AgreementOwner, PollVote, RoomRole
 from tests.dialog import ANNA, BEN, CARLA, CHAIR, Dialog
 
 POLL_START = "org.matrix.msc3381.poll.start"
@@ -93,8 +93,9 @@ def test_forget_replaces_the_person_everywhere_and_the_record_stays_consistent(
     # Neither the user ID nor the display name is anywhere in the database.
     assert rows_mentioning(db, ANNA, "Anna Schmidt") == []
     with db.session() as s:
+        number = {a.id: a.number for a in s.exec(select(Agreement))}
         owners = s.exec(select(AgreementOwner)).all()
-        assert sorted((o.agreement_id, o.user_id) for o in owners) == [
+        assert sorted((number[o.agreement_id], o.user_id) for o in owners) == [
             (1, BEN),
             (1, "ehemaliges Mitglied 1"),
             (2, "ehemaliges Mitglied 1"),
@@ -103,8 +104,9 @@ def test_forget_replaces_the_person_everywhere_and_the_record_stays_consistent(
         # Results are unchanged; nobody's hash points at the answer any more.
         votes = s.exec(select(PollVote)).all()
         assert sorted(v.answers for v in votes) == votes_before
-        assert hashing("poll:1", ANNA) not in {v.voter for v in votes}
-        assert hashing("poll:1", BEN) in {v.voter for v in votes}
+        poll_id = votes[0].poll_id
+        assert hashing(f"poll:{poll_id}", ANNA) not in {v.voter for v in votes}
+        assert hashing(f"poll:{poll_id}", BEN) in {v.voter for v in votes}
 
     # Chat shows the pseudonym, in lists, history, minutes.
     listed = dialog.text(BEN, "!liste alle")
