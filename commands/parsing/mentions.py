@@ -25,6 +25,9 @@ _TYPED = re.compile(
     r"(?<![\w@/])@(?P<local>[A-Za-z0-9._=\-/+]+)"
     r"(?::(?P<server>[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*(?::\d+)?))?"
 )
+# What a user ID looks like ("@localpart:server"); anything
+# else a client put in m.mentions or a pill is no person.
+_USER_ID = re.compile(r"@[^\s:]+:[^\s]+")
 _PILL_HREF = re.compile(r"^(?:https://matrix\.to/#/|matrix:u/)(?P<id>[^?/]+)")
 # Words that join or introduce names: removed with the names they stand between or before.
 _JOINERS = re.compile(r"^(?:\s|,|&|\+|/|\bund\b|\band\b|\bsowie\b)*$", re.IGNORECASE)
@@ -124,7 +127,7 @@ def _search(
     text: str, needle: re.Pattern[str], taken: _Taken, start: int = 0
 ) -> tuple[int, int] | None:
     for m in needle.finditer(text, max(0, min(start, len(text)))):
-        if taken.free(m.start(), m.end()):
+        if m.end() > m.start() and taken.free(m.start(), m.end()):
             return m.start(), m.end()
     return None
 
@@ -194,12 +197,14 @@ def take_mentions(ctx: Context, text: str) -> Mentions:
     is linear in the text for each of at most MAX_MENTIONS people.
     """
     check_with_names(text, ctx.html_body, ctx.mentions)
+    mentioned = [u for u in ctx.mentions if _USER_ID.fullmatch(u)]
     taken = _Taken(len(text))
     unplaced: list[str] = []
 
     # 1. Pills: their label is in the plain text near where the HTML has it.
     if ctx.html_body:
         found, html_text = pills(ctx.html_body)
+        found = [p for p in found if _USER_ID.fullmatch(p.user_id)]
         check_length(_unique(p.user_id for p in found), MAX_MENTIONS, "input.too_many_mentions")
         skip = _where_text_starts(html_text, text)
         cursor = 0
@@ -224,7 +229,7 @@ def take_mentions(ctx: Context, text: str) -> Mentions:
     # 2. m.mentions without a pill: find their name, ID or @localpart in the text. A reply
     # names the replied-to sender in m.mentions without the text naming them: not an owner.
     placed = {u for *_, u in taken.spans} | set(unplaced)
-    for user_id in ctx.mentions:
+    for user_id in mentioned:
         if user_id in placed:
             continue
         where = None

@@ -263,3 +263,11 @@ def test_the_bound_of_every_command() -> None:
         check_command("x" * (MAX_BODY_CHARS + 1))
     assert refused.value.key == "input.too_long"
     assert refused.value.values == {"length": MAX_BODY_CHARS + 1, "limit": MAX_BODY_CHARS}
+
+
+def test_mentions_that_are_no_user_ids_name_nobody(dialog: Dialog) -> None:
+    # Found by the fuzzing: an empty ID matched everywhere and grew the text.
+    html = '!verabredung Plan <a href="https://matrix.to/#/@">x</a>'
+    answer = dialog.text(ANNA, "!verabredung Plan 0:/", mentions=("", "anna", "@ben"), html=html)
+    assert "Verabredung #1 festgehalten: Plan 0:/" in answer
+    assert "Verantwortlich: Anna Schmidt" in answer
