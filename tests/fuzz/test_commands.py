@@ -9,6 +9,8 @@ replies to the bot's messages are part of the input.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -47,6 +49,20 @@ html_extra = st.one_of(
         max_size=6,
     ).map("".join),
 )
+
+
+# The only markup the bot writes: bold, code, line breaks and pills.
+TAGS = {"b", "code", "br", "a"}
+_TAG = re.compile(r"<(/?)([^\s/>]*)([^>]*)>")
+
+
+def only_own_markup(html: str) -> bool:
+    for m in _TAG.finditer(html):
+        if m[2].lower() not in TAGS:
+            return False
+        if m[2] == "a" and not m[1] and not m[3].startswith(' href="https://matrix.to/#/@'):
+            return False
+    return "<" not in _TAG.sub("", html)
 
 
 def stored(db: Database) -> list[tuple[object, ...]]:
@@ -97,6 +113,7 @@ def test_command_with_hostile_arguments(
         for message in sent:
             assert message.body not in INTERNAL, (name, text)
             assert not any(i in message.html for i in INJECTED), (name, text, message.html)
+            assert only_own_markup(message.html), (name, text, message.html)
         now = stored(dialog.database)
         # Carla is a member without rights on the two agreements recorded first.
         if sender == CARLA:
