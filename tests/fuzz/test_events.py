@@ -108,7 +108,7 @@ def test_text_events_with_any_content(room: tuple[Dialog, list[tuple[object, ...
     bot = handlers(dialog)
     ids = iter(range(10**9))
 
-    @settings(max_examples=COMMAND_EXAMPLES * 4)
+    @settings(max_examples=COMMAND_EXAMPLES * 2)
     @given(st.sampled_from([CARLA, CHAIR, STRANGER]), message_content)
     def run(sender: str, content: dict[str, Any]) -> None:
         prior = [row for row in stored(dialog.database) if row[0] in (1, 2)]
@@ -146,7 +146,7 @@ def test_poll_answers_and_reactions_with_anything(
     dialog, _before, poll = room
     agreement = dialog.event_about("agreement", 1)
 
-    @settings(max_examples=COMMAND_EXAMPLES * 4)
+    @settings(max_examples=COMMAND_EXAMPLES * 2)
     @given(
         st.sampled_from([CARLA, BEN, STRANGER]),
         answers,
