@@ -62,6 +62,7 @@ from bot.runtime.matrix_content import (
 from bot.runtime.metrics import Metrics
 from bot.runtime.sender import OutboxSender
 from commands.core import i18n
+from commands.core.defaults import limits
 from commands.core.effects import Reply
 from commands.core.rich import mention
 from commands.core.text_input import clean
@@ -258,13 +259,23 @@ class EventHandlers:
         is_command = clean(text).lstrip().startswith(self.rt.config.command_prefix)
         if not await self.db(self._is_unhandled, room.room_id, event.event_id, event_time(event)):
             return
-        if await self.db(self._answer_edit, room.room_id, event.event_id, edited, is_command):
+        if await self.db(self._answer_edit, room.room_id, event, edited, is_command):
             self.rt.sender.wake(room.room_id)
 
-    def _answer_edit(self, room_id: str, event_id: str, edited: str, is_command: bool) -> int:
+    def _answer_edit(
+        self, room_id: str, event: RoomMessageText, edited: str, is_command: bool
+    ) -> int:
         rt = self.rt
+        event_id = event.event_id
         with rt.db.session() as s:
             if not (is_command or events.is_processed(s, edited)):
+                return 0
+            # An edit answered counts as a command for flood control: editing many
+            # messages into commands must not make the bot answer faster than commands.
+            sent_at = min(rt.clock(), event_time(event))
+            quota = limits(rt.settings.defaults)
+            if not rt.settings.flood.check(room_id, event.sender, event_id, sent_at, quota).allowed:
+                events.mark_processed(s, event_id, room_id)
                 return 0
             lang = settings.room_language(s, room_id, rt.settings.defaults.language)
             queued = queue_effects(

@@ -23,6 +23,7 @@ from nio import MatrixRoom, RoomMessageText
 from sqlmodel import col, select
 
 from bot.runtime.events import EventHandlers, Runtime
+from commands.core.defaults import Defaults, Limits
 from storage.models import Agreement
 from tests.dialog import ANNA, BEN, BOT, CHAIR, ROOM, Dialog
 
@@ -141,3 +142,17 @@ def test_a_replayed_edit_is_answered_once(dialog: Dialog) -> None:
     edit = _edit("$edit1", dialog.last_event_id, "!liste alle")
     assert len(_send(dialog, edit)) == 1
     assert _send(dialog, edit) == []
+
+
+def test_editing_many_messages_into_commands_is_flood_controlled(dialog: Dialog) -> None:
+    dialog.defaults = Defaults(features={"limits": Limits(command_burst=5)})
+    for _ in range(8):
+        dialog.chat(BEN, "Bericht bis Freitag?")
+    handlers, _ = _handlers(dialog)  # one bot: one flood control for all the edits
+    before = dialog._last_row()
+    for n in range(1, 9):
+        event = _edit(f"$edit{n}", f"$ev{n}", "!liste")
+        asyncio.run(handlers.on_text(_room(dialog), event))
+    # As many answers as commands in a row (limits.command_burst), then none.
+    assert len(dialog.sent_since(before)) == 5
+    assert _agreements(dialog) == []
