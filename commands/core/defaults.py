@@ -54,7 +54,7 @@ class Limits:
     polls_per_room: int = 10
     # Flood control: a member may send this many commands in a row in one room, then one
     # per `command_interval`; faster commands are not carried out (one notice per flood).
-    command_burst: int = 60
+    command_burst: int = 100
     command_interval: dt.timedelta = dt.timedelta(seconds=3)
     # `!erinnere` reminders falling between these times (room time) wait until the end.
     # Equal times: no quiet hours.

@@ -46,21 +46,21 @@ def agreements(dialog: Dialog) -> int:
 
 
 def test_a_flood_is_slowed_with_one_notice(dialog_both: Dialog) -> None:
-    room = steady(dialog_both, command_burst=None)  # the defaults: 60, then one per 3 s
+    room = steady(dialog_both, command_burst=None)  # the defaults: 100, then one per 3 s
     answers = [room.say(ANNA, f"!verabredung Spam {i}") for i in range(1000)]
-    assert all(len(a) == 1 for a in answers[:60])  # the burst: each confirmed
-    assert agreements(room) == 60
-    [notice] = answers[60]
+    assert all(len(a) == 1 for a in answers[:100])  # the burst: each confirmed
+    assert agreements(room) == 100
+    [notice] = answers[100]
     assert notice.body == (
-        "⏳ Anna Schmidt: So viele Befehle auf einmal führe ich nicht aus – höchstens 60 "
+        "⏳ Anna Schmidt: So viele Befehle auf einmal führe ich nicht aus – höchstens 100 "
         "hintereinander, dann einer alle 3 Sekunden. Was schneller kommt, bleibt unbeantwortet "
         "(das sage ich nur dieses eine Mal); der nächste Befehl geht ab 10:15:03 Uhr."
     )
     assert notice.in_reply_to is not None
     assert ANNA in notice.mentions
-    assert all(a == [] for a in answers[61:])  # not answered a thousand times
+    assert all(a == [] for a in answers[101:])  # not answered a thousand times
     # Others in the room are not held back by Anna's flood.
-    assert "#61" in room.text(BEN, "!verabredung Protokoll schicken")
+    assert "#101" in room.text(BEN, "!verabredung Protokoll schicken")
 
 
 def test_after_the_interval_one_command_goes_through_and_no_second_notice(
