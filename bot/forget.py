@@ -119,6 +119,16 @@ def run_forget(
             f"Open agreements they owned (give them a new owner with !zuweisen): {listed}",
             file=out,
         )
+    named = [
+        key
+        for key, users in (
+            ("coordination", config.coordination),
+            ("allowed_inviters.users", config.allowed_inviters.users),
+        )
+        if user_id in users
+    ]
+    if named:
+        print(f"The config still names {user_id} under {', '.join(named)}: edit it.", file=out)
     print(
         "Messages in the rooms stay on the homeserver: removing them (redaction) is a "
         "matter for the room's moderators or the homeserver's administrator.",

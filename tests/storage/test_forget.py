@@ -137,6 +137,7 @@ def config_for(db: Database, tmp_path: Path) -> Config:
         password="x",  # type: ignore[arg-type]
         data_dir=tmp_path,
         database=DatabaseConfig(url=db.url),
+        coordination=[ANNA],
     )
 
 
@@ -156,6 +157,7 @@ def test_the_command_shows_the_changes_and_asks_first(db: Database, tmp_path: Pa
     assert run_forget(config, ANNA, yes=False, stdin=io.StringIO("y\n"), out=out) == 0
     assert "is now 'ehemaliges Mitglied 1'" in out.getvalue()
     assert "#1 in !gremium:example.org" in out.getvalue()
+    assert f"The config still names {ANNA} under coordination" in out.getvalue()
     assert rows_mentioning(db, ANNA) == []
 
     out = io.StringIO()
@@ -217,3 +219,15 @@ def test_only_the_whole_user_id_is_replaced(user: str) -> None:
     pattern = erasure.id_pattern(ANNA)
     assert pattern.search(f"an {user} bitte") is None
     assert pattern.sub("X", f"an {ANNA}, {ANNA}. und ({ANNA})") == "an X, X. und (X)"
+
+
+def test_the_command_line_takes_forget_and_export_user() -> None:
+    from bot.cli import build_parser, cmd_forget
+
+    args = build_parser().parse_args(
+        ["forget", "-c", "c.yaml", "--yes", "--name", "Anna Schmidt", ANNA]
+    )
+    assert (args.func, args.user, args.yes, args.name) == (cmd_forget, ANNA, True, ["Anna Schmidt"])
+    assert build_parser().parse_args(["forget", ANNA]).yes is False
+    args = build_parser().parse_args(["export", "--format", "json", "--user", ANNA, "-o", "x"])
+    assert args.user == ANNA
