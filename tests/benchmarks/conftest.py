@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.benchmarks.results import Figures, Outcome, record_outcome, results_path
+from tests.benchmarks.results import (
+    Figures,
+    Outcome,
+    load_average,
+    record_outcome,
+    results_path,
+)
 
 
 @pytest.fixture
@@ -32,4 +38,5 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.failed:
         crash = getattr(report.longrepr, "reprcrash", None)
         message = (crash.message if crash is not None else str(report.longrepr)).splitlines()[0]
-    record_outcome(Outcome(module, name, outcome, round(report.duration, 1), message[:300]))
+    seconds = round(report.duration, 1)
+    record_outcome(Outcome(module, name, outcome, seconds, message[:300], load_average()))

@@ -21,7 +21,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tests.benchmarks.results import Figure, Outcome, Results, with_unit
+from tests.benchmarks.results import Figure, Outcome, Results, load_average, with_unit
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = Path(__file__).resolve().parent / "RESULTS.md"
@@ -37,6 +37,7 @@ TITLES = {
     "bench_backlog": "Backlog of 1,000 commands after a restart, against 1,000 live",
     "bench_committee_day": "A committee day: 50 rooms, 200 members, ~1,000 commands",
     "bench_export": "Exports of 100,000 history rows",
+    "bench_hostile_input": "Hostile input: the worst messages against a normal command",
 }
 
 
@@ -107,6 +108,7 @@ def _merge(outcomes: Sequence[Outcome]) -> list[Outcome]:
             worst.outcome,
             round(before.seconds + o.seconds, 1),
             worst.message or before.message,
+            before.load or o.load,
         )
     return list(merged.values())
 
@@ -154,7 +156,8 @@ def render(
     ]
     lines += [f"| {k} | {_cell(v)} |" for k, v in machine()]
     lines += [
-        f"| load average at the start | {_cell(load) or 'unknown'} |",
+        f"| load average (1, 5, 15 min) at the start, at the end | {_cell(load) or 'unknown'}; "
+        f"{load_average() or 'unknown'} |",
         f"| date | {started} to {finished} |",
         f"| git commit | {_cell(commit())} |",
         f"| command | `{command}`, which runs `{pytest_command}` |",
@@ -194,12 +197,18 @@ def render(
             for f in rows
         ]
         lines.append("")
-    lines += ["## Outcomes", "", "| benchmark | test | outcome | seconds |"]
-    lines.append("| --- | --- | --- | ---: |")
+    lines += [
+        "## Outcomes",
+        "",
+        "The machine is shared: the load average as each benchmark ended tells how busy it was.",
+        "",
+        "| benchmark | test | outcome | seconds | load average as it ended |",
+        "| --- | --- | --- | ---: | --- |",
+    ]
     order = _order({o.benchmark for o in outcomes})
     for o in sorted(outcomes, key=lambda o: order.index(o.benchmark)):
         text = o.outcome + (f": {_cell(o.message)}" if o.message else "")
-        lines.append(f"| {o.benchmark} | {o.test} | {text} | {o.seconds:.0f} |")
+        lines.append(f"| {o.benchmark} | {o.test} | {text} | {o.seconds:.0f} | {o.load} |")
     return "\n".join(lines) + "\n"
 
 

@@ -89,6 +89,8 @@ class Outcome:
     outcome: str  # passed | failed | skipped | error
     seconds: float
     message: str = ""
+    # /proc/loadavg's 1-minute figure as it ended: on a shared machine, how busy it was.
+    load: str = ""
 
 
 @dataclass
@@ -117,6 +119,14 @@ class Results:
         partial = path.with_name(path.name + ".partial")
         partial.write_text(json.dumps(data, indent=1, ensure_ascii=False), "utf-8")
         partial.replace(path)
+
+
+def load_average() -> str:
+    """The 1-, 5- and 15-minute load averages, as /proc/loadavg has them ("" elsewhere)."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return ""
 
 
 def results_path() -> Path | None:
