@@ -271,3 +271,19 @@ def test_mentions_that_are_no_user_ids_name_nobody(dialog: Dialog) -> None:
     answer = dialog.text(ANNA, "!verabredung Plan 0:/", mentions=("", "anna", "@ben"), html=html)
     assert "Verabredung #1 festgehalten: Plan 0:/" in answer
     assert "Verantwortlich: Anna Schmidt" in answer
+
+
+@pytest.mark.parametrize("junk", ["\x00", "\ud800", "\u202e", "x" * 10_000])
+def test_poll_answers_and_reactions_with_junk_on_both_databases(
+    dialog_both: Dialog, junk: str
+) -> None:
+    [recorded] = dialog_both.say(ANNA, "!verabredung Bericht @ben bis Freitag")
+    sent = dialog_both.say(ANNA, "!umfrage Termin? | Montag | Dienstag")
+    [poll] = [s for s in sent if s.event_type == "org.matrix.msc3381.poll.start"]
+    before = snapshot(dialog_both.database)
+    dialog_both.answer_poll(BEN, poll.event_id, (junk,))
+    dialog_both.answer_poll(BEN, poll.event_id, (junk, junk))
+    dialog_both.react(BEN, junk, poll.event_id)
+    dialog_both.react(CHAIR, junk, recorded.event_id)
+    assert snapshot(dialog_both.database) == before
+    assert "Termin?" in dialog_both.text(ANNA, "!ergebnis 1")
