@@ -84,6 +84,9 @@ def worst_cases() -> dict[str, dict[str, Any]]:
             "!verabredung Protokoll " + " ".join(f"@x:s{i}" for i in range(50)),
             ids=tuple(f"@x:s{i}" for i in range(50)),
         ),
+        "!liste with 50 people of one name, their '@a' 1,600 times": _content(
+            "!liste " + "@a " * 1600, ids=tuple(f"@a{i}:example.org" for i in range(50))
+        ),
         "!verabredung with malformed HTML ('<a ' × 6,000)": _content(
             "!verabredung Plan Ben", html="!verabredung Plan " + "<a " * 6000 + _pill(BEN, "Ben")
         ),
@@ -108,6 +111,7 @@ def test_hostile_messages_cost_little(tmp_path: Path, figures: Figures) -> None:
         rooms.ensure_room(s, ROOM, joined_at=now - dt.timedelta(days=1))
     ids = itertools.count()
     members = {ANNA: "Anna", BEN: "Ben"} | {f"@x:s{i}": f"X {i}" for i in range(50)}
+    members |= {f"@a{i}:example.org": "a" for i in range(50)}
 
     def handle(content: dict[str, Any]) -> tuple[float, float]:
         """The bot side (as on_text) and the handling, in seconds."""
