@@ -15,9 +15,15 @@ before it, or let member text become markup in a reply's formatted_body.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from hypothesis import HealthCheck, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.database import DirectoryBasedExampleDatabase
+
+# Hypothesis keeps caches (and, when hunting, failing examples) in a folder: one git ignores.
+HOME = Path(__file__).resolve().parents[2] / ".pytest_cache" / "hypothesis"
+set_hypothesis_home_dir(str(HOME))
 
 _SLOW = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large]
 settings.register_profile(
@@ -33,7 +39,7 @@ settings.register_profile(
     "thorough",
     max_examples=5000,
     deadline=None,
-    database=DirectoryBasedExampleDatabase(".pytest_cache/hypothesis"),
+    database=DirectoryBasedExampleDatabase(str(HOME / "examples")),
     suppress_health_check=_SLOW,
 )
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "default")
