@@ -146,7 +146,7 @@ def render(
         "# Benchmark results",
         "",
         f"Regenerate this page with `{REGENERATE}` (runs every benchmark in tests/benchmarks/ "
-        "and rewrites it; about an hour on two cores). How the benchmarks work: "
+        "and rewrites it; about half an hour on two cores). How the benchmarks work: "
         "tests/benchmarks/*.py, each module's docstring.",
         "",
         "## Where and when",
