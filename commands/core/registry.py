@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
 
-from commands.core import i18n
+from commands.core import i18n, text_input
 from commands.core.context import Context, Role
 from commands.core.effects import AnyEffect, Effect, HandlerResult, Reply
 from commands.core.errors import CommandError, PermissionDenied, UsageError
@@ -330,6 +330,8 @@ class Registry:
         # A savepoint, so a failing handler undoes only its own writes.
         savepoint = ctx.db.begin_nested()
         try:
+            # The bound of every command's input, before any handler parses it.
+            text_input.check_command(args)
             if ctx.role < cmd.role:
                 raise PermissionDenied(f"permission.needs_{cmd.role.name.lower()}")
             replies = _normalise(ctx, cmd.handler(ctx, args))

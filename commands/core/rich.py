@@ -56,7 +56,10 @@ def code(value: str) -> Rich:
 
 
 def mention(user_id: str, display: str) -> Rich:
-    """A pill, the way Element renders and notifies mentions."""
+    """A pill, the way Element renders and notifies mentions; plain text for what is no
+    user ID (a person erased with `gremienbot forget` is "ehemaliges Mitglied N")."""
+    if not (user_id.startswith("@") and ":" in user_id):
+        return Rich(display or user_id, html.escape(display or user_id))
     href = "https://matrix.to/#/" + user_id
     return Rich(
         display,

@@ -21,6 +21,7 @@ from commands.core.defaults import Defaults
 from commands.exports.run import FORMATS, export, make_scope
 from commands.polls.config import poll_settings
 from commands.polls.voters import voter_hash
+from commands.reminders.plan import ReminderEnv, plan
 from storage import erasure
 from storage.db import Database
 from storage.models import Agreement, AgreementOwner, PollVote, RoomRole
@@ -115,6 +116,14 @@ def test_forget_replaces_the_person_everywhere_and_the_record_stays_consistent(
     assert "ehemaliges Mitglied 1" in shown
     assert "Entwurf von ehemaliges Mitglied 1 liegt vor" in shown
     assert "ehemaliges Mitglied 1" in dialog.text(BEN, "!sitzung protokoll 1")
+    # A pseudonym is no person to link to or notify: #1's reminder on its due day pings Ben.
+    with db.session() as s:
+        due = plan(s, dialog.now.replace(day=13, hour=9, minute=5), ReminderEnv()).due
+        replies = [d.reply for d in due if d.reply is not None and d.agreement_id is not None]
+    assert replies
+    for reply in replies:
+        assert "matrix.to/#/ehemaliges" not in reply.rich.html
+        assert reply.rich.mentions == (BEN,)
     # … and so do the exports.
     for fmt in ("md", "json"):
         text = exported(db, fmt, dialog.now)
