@@ -1,19 +1,28 @@
-"""Bring a database to the newest schema with Alembic (used by `migrate` and at start-up)."""
+"""Bring a database to the newest schema with Alembic (used by `migrate` and at start-up).
+
+Alembic is imported only when there is something to migrate: a bot restarted on an
+up-to-date database (nearly every start) is spared its 10 MB of resident memory.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The newest migration; tests/storage/test_foundation_storage.py checks it against Alembic's.
+HEAD = "0008"
 
 
 def _config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
@@ -21,23 +30,38 @@ def _config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    if revision == "head" and stored_revision(engine) == HEAD:
+        return
+    from alembic import command
+
     command.upgrade(_config(engine), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
+    from alembic import command
+
     command.downgrade(_config(engine), revision)
 
 
+def stored_revision(engine: Engine) -> str | None:
+    """The schema's revision as Alembic records it, read without Alembic."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
 def head_revision() -> str | None:
-    return ScriptDirectory.from_config(_config_without_engine()).get_current_head()
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
-
-def _config_without_engine() -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    return cfg
+    return ScriptDirectory.from_config(cfg).get_current_head()

@@ -22,9 +22,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-from rapidfuzz import fuzz, process
-
 _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP_WORDS = frozenset(
@@ -61,6 +58,10 @@ def normalise(value: str) -> str:
 
 def similarity(a: str, b: str) -> float:
     """How alike two agreement texts are, 0 to 100."""
+    # Imported where used, as numpy below: the running bot needs them only for !übersicht
+    # and the report, and they cost 20 MB of its resident memory (tests/benchmarks).
+    from rapidfuzz import fuzz
+
     return float(fuzz.token_set_ratio(normalise(a), normalise(b), processor=None))
 
 
@@ -82,6 +83,9 @@ class Overlap:
 
 def find_overlaps(items: Sequence[Item], threshold: float) -> list[Overlap]:
     """Pairs of items in different rooms scoring at least `threshold`, most alike first."""
+    import numpy as np  # see similarity()
+    from rapidfuzz import fuzz, process
+
     texts = [normalise(i.text) for i in items]
     words = [set(t.split()) for t in texts]
     holders: dict[str, list[int]] = defaultdict(list)

@@ -10,13 +10,15 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-import xlsxwriter
 from sqlmodel import Session
 
 from commands.exports.formats import Progress, counted
 from commands.exports.sections import ColumnType, Scope, Section, local
+
+if TYPE_CHECKING:
+    import xlsxwriter
 
 MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DATE_FORMAT = "DD.MM.YYYY"
@@ -32,6 +34,9 @@ def sheet_name(title: str) -> str:
 def render(
     db: Session, sections: Sequence[Section], scope: Scope, out: BinaryIO, progress: Progress
 ) -> None:
+    # Imported for an export only: 10 MB of the running bot's memory otherwise.
+    import xlsxwriter
+
     # Constant-memory mode writes through temporary files; the workbook is then copied
     # to `out`, which may be any binary stream (a file, or bytes for a chat export).
     with tempfile.TemporaryDirectory(prefix="gremienbot-xlsx-") as tmp:
