@@ -21,7 +21,6 @@ import datetime as dt
 import json
 import re
 import secrets
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +30,7 @@ from sqlmodel import Session, SQLModel
 
 import storage.models  # noqa: F401  (every table on the metadata)
 from storage.models import OutboxStatus
-from storage.retention import ANONYMOUS_PREFIX
+from storage.retention import ANONYMOUS_PREFIX, Changes
 
 PSEUDONYM = "ehemaliges Mitglied"
 
@@ -234,26 +233,15 @@ def _json_value(value: Any) -> Any:
 
 
 @dataclass
-class Erased:
+class Erased(Changes):
+    """What `forget` changed, by "table.column: what was done"."""
+
     user_id: str
     pseudonym: str
-    # "table.column: what was done" -> rows
-    counts: Counter[str] = field(default_factory=Counter)
     # Open agreements the person owned: (room ID, number), to be given a new owner.
     open_agreements: list[tuple[str, int]] = field(default_factory=list)
     # The display names replaced in texts besides the user ID.
     names: list[str] = field(default_factory=list)
-
-    def add(self, what: str, rows: int) -> None:
-        if rows:
-            self.counts[what] += rows
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-    def lines(self) -> list[str]:
-        return [f"{what}: {n}" for what, n in sorted(self.counts.items())]
 
 
 def next_pseudonym(db: Session) -> str:

@@ -83,10 +83,10 @@ class RetentionPolicy:
 
 
 @dataclass
-class Purged:
-    """Rows changed, by "table: what was done"."""
+class Changes:
+    """Rows changed, by "table: what was done" (a retention run, an erasure)."""
 
-    counts: Counter[str] = field(default_factory=Counter)
+    counts: Counter[str] = field(default_factory=Counter, init=False)
 
     def add(self, what: str, rows: int) -> None:
         if rows:
@@ -98,6 +98,10 @@ class Purged:
 
     def lines(self) -> list[str]:
         return [f"{what}: {n}" for what, n in sorted(self.counts.items())]
+
+
+class Purged(Changes):
+    """What one retention run deleted or anonymised."""
 
 
 def purge(db: Session, now: dt.datetime, policy: RetentionPolicy) -> Purged:

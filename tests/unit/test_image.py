@@ -76,9 +76,9 @@ class Instruction:
     stage: int  # index of the build stage; -1 for ARGs before the first FROM
 
 
-def parse_dockerfile(text: str) -> list[Instruction]:
-    """Instructions with their continuation lines joined; comment lines dropped (as Docker
-    does, also inside a continued instruction)."""
+def logical_lines(text: str) -> list[str]:
+    """Lines with their backslash continuations joined, blank and comment lines dropped
+    (as Docker and pip do, also inside a continued line)."""
     logical: list[str] = []
     current = ""
     for raw in text.splitlines():
@@ -92,6 +92,12 @@ def parse_dockerfile(text: str) -> list[Instruction]:
         current = ""
     if current.strip():
         logical.append(current)
+    return logical
+
+
+def parse_dockerfile(text: str) -> list[Instruction]:
+    """Instructions with their continuation lines joined; comment lines dropped."""
+    logical = logical_lines(text)
     result: list[Instruction] = []
     stage = -1
     for entry in logical:
@@ -538,19 +544,7 @@ class Pin:
 
 def parse_lock(text: str) -> tuple[list[Pin], list[str]]:
     """The lock's pins and what is wrong with its entries."""
-    entries: list[str] = []
-    current = ""
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.endswith("\\"):
-            current += line[:-1] + " "
-            continue
-        entries.append(current + line)
-        current = ""
-    if current.strip():
-        entries.append(current)
+    entries = logical_lines(text)
     pins: list[Pin] = []
     problems: list[str] = []
     for entry in entries:
