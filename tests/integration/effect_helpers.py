@@ -11,6 +11,7 @@ from typing import Any
 from nio import InviteMemberEvent, MatrixRoom, RoomMessagesResponse
 
 from bot.devtools.member import Member
+from bot.runtime.app import GremienBot
 from bot.runtime.incoming import queue_effects
 from commands.core.effects import AnyEffect
 from storage import outbox
@@ -21,6 +22,15 @@ def queue(db: Database, source: str, room_id: str, effects: Sequence[AnyEffect])
     """What a command's handling does with the effects it returns (one transaction)."""
     with db.session() as s:
         assert queue_effects(s, source, room_id, effects) == len(effects)
+
+
+async def queue_in(
+    bot: GremienBot, source: str, room_id: str, effects: Sequence[AnyEffect]
+) -> None:
+    """`queue` in a running bot's database thread, as a command's handling runs: the bot
+    writes from that one thread only, and a second writer beside it may find SQLite
+    busy (a read turned write after the bot committed is refused at once, not waited for)."""
+    await bot.dbt.run_until_answered(queue, bot.db, source, room_id, effects)
 
 
 def row_status(db: Database, key: str) -> tuple[str, str | None, str | None]:

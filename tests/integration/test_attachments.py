@@ -13,7 +13,7 @@ from nio.crypto.attachments import decrypt_attachment
 from bot.devtools.member import Member
 from commands.core.effects import File
 from tests.integration.conftest import BotFactory, MemberFactory, RunningBot
-from tests.integration.effect_helpers import download, queue, wait_sent
+from tests.integration.effect_helpers import download, queue_in, wait_sent
 
 pytestmark = pytest.mark.synapse
 
@@ -41,7 +41,7 @@ async def _room_and_files(
 async def _send_file(bot: RunningBot, room: str, key: str) -> str:
     """The bot owes a file in `room` (as a command's handling queues it) and sends it."""
     effect = File(filename="verabredungen.csv", data=CSV, mimetype="text/csv", key=key)
-    queue(bot.bot.db, f"$export-{key}", room, [effect])
+    await queue_in(bot.bot, f"$export-{key}", room, [effect])
     bot.bot.sender.wake()
     return (await wait_sent(bot.bot.db, [key]))[key]
 

@@ -18,7 +18,7 @@ from commands.core.effects import File, Reply
 from commands.core.rich import text
 from storage.models import DirectRoom
 from tests.integration.conftest import BotFactory, MemberFactory
-from tests.integration.effect_helpers import accept_invites, download, queue, timeline, wait_sent
+from tests.integration.effect_helpers import accept_invites, download, queue_in, timeline, wait_sent
 
 pytestmark = pytest.mark.synapse
 
@@ -48,8 +48,8 @@ async def test_a_file_for_a_member_arrives_encrypted_in_their_direct_room_which_
     anna.client.add_event_callback(on_file, (RoomEncryptedFile, RoomMessageFile))
     db = bot.bot.db
 
-    queue(
-        db,
+    await queue_in(
+        bot.bot,
         "$export",
         ANYWHERE,
         [
@@ -85,7 +85,9 @@ async def test_a_file_for_a_member_arrives_encrypted_in_their_direct_room_which_
     assert direct == {anna.user_id: [room_id]}
 
     # A second message for Anna goes to the same room.
-    queue(db, "$later", ANYWHERE, [Reply(text("Ihre Erinnerung"), to_user=anna.user_id)])
+    await queue_in(
+        bot.bot, "$later", ANYWHERE, [Reply(text("Ihre Erinnerung"), to_user=anna.user_id)]
+    )
     bot.bot.sender.wake()
     [sent] = (await wait_sent(db, ["reply:$later:0"])).values()
     await _until(lambda: any(m.event_id == sent for m in anna.seen))
@@ -112,7 +114,9 @@ async def test_after_the_member_left_their_direct_room_a_new_one_is_made(
     invites = accept_invites(anna, bot.user_id)
     db = bot.bot.db
 
-    queue(db, "$one", ANYWHERE, [Reply(text("Erste Nachricht"), to_user=anna.user_id)])
+    await queue_in(
+        bot.bot, "$one", ANYWHERE, [Reply(text("Erste Nachricht"), to_user=anna.user_id)]
+    )
     bot.bot.sender.wake()
     [first] = (await wait_sent(db, ["reply:$one:0"])).values()
     await _until(lambda: any(m.event_id == first for m in anna.seen))
@@ -121,7 +125,9 @@ async def test_after_the_member_left_their_direct_room_a_new_one_is_made(
     client = bot.client
     await _until(lambda: anna.user_id not in client.rooms[old_room].users)
 
-    queue(db, "$two", ANYWHERE, [Reply(text("Zweite Nachricht"), to_user=anna.user_id)])
+    await queue_in(
+        bot.bot, "$two", ANYWHERE, [Reply(text("Zweite Nachricht"), to_user=anna.user_id)]
+    )
     bot.bot.sender.wake()
     [second] = (await wait_sent(db, ["reply:$two:0"])).values()
     await _until(lambda: any(m.event_id == second for m in anna.seen))

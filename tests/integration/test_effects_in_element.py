@@ -10,7 +10,7 @@ from bot.devtools.synapse import LocalSynapse
 from commands.core.effects import Edit, PollAnswer, PollEnd, PollStart, Reply
 from commands.core.rich import text
 from tests.integration.conftest import PASSWORD, BotFactory, unique
-from tests.integration.effect_helpers import queue, wait_sent
+from tests.integration.effect_helpers import queue_in, wait_sent
 from tests.integration.js_client import ElementClient, node_or_skip
 
 pytestmark = pytest.mark.synapse
@@ -43,8 +43,8 @@ async def test_element_sees_a_threaded_answer_a_poll_its_end_and_an_edit(
         assert ready["ready"]
         # No command returns these yet: queued as a command's handling queues them.
         db = bot.bot.db
-        queue(
-            db,
+        await queue_in(
+            bot.bot,
             "$effects-for-element",
             ready["roomId"],
             [
