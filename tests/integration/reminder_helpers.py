@@ -9,7 +9,9 @@ import json
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import OperationalError
 
 from bot.config import load_config
 from bot.devtools.member import Member, SeenMessage
@@ -22,6 +24,7 @@ from storage.models.reminders import Reminder
 from storage.types import utcnow
 
 Clock = Callable[[], dt.datetime]
+T = TypeVar("T")
 
 
 def shifted_clock(target: dt.datetime, seconds_from_now: float) -> Clock:
@@ -57,6 +60,19 @@ async def room_with_bot(
     return room_id
 
 
+def beside_the_bot(write: Callable[[], T]) -> T:
+    """Run a test's write transaction on the database of a running bot. The test is a
+    second writer there: SQLite (WAL) refuses at once, without waiting, a transaction that
+    read before the bot's last commit and then writes. A fresh transaction reads anew."""
+    for _ in range(20):
+        try:
+            return write()
+        except OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+    return write()
+
+
 def database(config_path: Path) -> Database:
     return Database(load_config(config_path).database_url)
 
@@ -73,22 +89,26 @@ def insert_agreement(
     created_at: dt.datetime,
 ) -> int:
     """An agreement as `!verabredung` stores it."""
-    with db.session() as s:
-        rooms.ensure_room(s, room_id, joined_at=created_at)
-        a, _ = agreements.record(
-            s,
-            room_id=room_id,
-            text=text,
-            owners=owners,
-            due_date=due,
-            due_time=None,
-            actor=created_by,
-            at=created_at,
-            source_event_id=f"$test-{uuid.uuid4().hex}",
-        )
-        assert a.number == number
-        assert a.id is not None
-        return a.id
+
+    def write() -> int:
+        with db.session() as s:
+            rooms.ensure_room(s, room_id, joined_at=created_at)
+            a, _ = agreements.record(
+                s,
+                room_id=room_id,
+                text=text,
+                owners=owners,
+                due_date=due,
+                due_time=None,
+                actor=created_by,
+                at=created_at,
+                source_event_id=f"$test-{uuid.uuid4().hex}",
+            )
+            assert a.number == number
+            assert a.id is not None
+            return a.id
+
+    return beside_the_bot(write)
 
 
 def agreement_status(db: Database, agreement_id: int) -> str:
@@ -109,19 +129,23 @@ def insert_reminder(
     mentions: Sequence[str] = (),
 ) -> int:
     """A one-off reminder as `!erinnere` stores it."""
-    with db.session() as s:
-        r: Reminder = reminder_store.create_reminder(
-            s,
-            room_id=room_id,
-            text=text,
-            created_by=created_by,
-            now=created_at,
-            source_event_id=f"$test-{uuid.uuid4().hex}",
-            due_at=due_at,
-            mentions=json.dumps(list(mentions)) if mentions else None,
-        )
-        assert r.id is not None
-        return r.id
+
+    def write() -> int:
+        with db.session() as s:
+            r: Reminder = reminder_store.create_reminder(
+                s,
+                room_id=room_id,
+                text=text,
+                created_by=created_by,
+                now=created_at,
+                source_event_id=f"$test-{uuid.uuid4().hex}",
+                due_at=due_at,
+                mentions=json.dumps(list(mentions)) if mentions else None,
+            )
+            assert r.id is not None
+            return r.id
+
+    return beside_the_bot(write)
 
 
 def bot_messages(member: Member, bot_user: str, room_id: str, needle: str) -> list[SeenMessage]:
