@@ -141,9 +141,11 @@ class Dialog:
         html: str | None = None,
         reply_to: str | None = None,
         ref: tuple[str, int] | None = None,
+        sent_at: dt.datetime | None = None,
     ) -> list[Sent]:
         """Send `body`; as a reply to the event `reply_to`, or to the latest bot message
-        about the object `ref` = (kind, id)."""
+        about the object `ref` = (kind, id). `sent_at`: the message's own time stamp, when
+        it is not `now` (read late, as after an outage)."""
         if ref is not None:
             reply_to = self.event_about(*ref)
         event_id = self._next_event_id()
@@ -152,7 +154,7 @@ class Dialog:
             room_id=self.room_id,
             event_id=event_id,
             sender=sender,
-            timestamp=self.now,
+            timestamp=self.now if sent_at is None else sent_at,
             body=body,
             html=html,
             mentions=mentions,

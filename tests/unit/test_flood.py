@@ -14,7 +14,7 @@ from typing import Any
 from sqlmodel import func, select
 
 from bot.runtime.flood import FloodControl
-from bot.runtime.incoming import BotSettings, IncomingMessage, handle_message
+from bot.runtime.incoming import BotSettings
 from commands.core.defaults import Defaults, Limits
 from storage.models import Agreement
 from tests.dialog import ANNA, BEN, CHAIR, NOW_FOR_TESTS, Dialog
@@ -86,34 +86,16 @@ def test_catch_up_after_an_outage_is_no_flood(dialog: Dialog) -> None:
     room.now = sent_from + dt.timedelta(hours=2)  # the bot handles them now
     for i in range(60):
         msg_time = sent_from + dt.timedelta(minutes=i)
-        answer = _say_sent_at(room, ANNA, f"!verabredung Punkt {i}", msg_time)
+        answer = room.say(ANNA, f"!verabredung Punkt {i}", sent_at=msg_time)
         assert answer, f"command {i} was not answered"
     assert agreements(room) == 60
-
-
-def _say_sent_at(room: SteadyDialog, sender: str, body: str, sent: dt.datetime) -> list[Any]:
-    """Send `body` stamped `sent` while the bot's clock shows `room.now`."""
-    event_id = room._next_event_id()
-    msg = IncomingMessage(
-        room_id=room.room_id,
-        event_id=event_id,
-        sender=sender,
-        timestamp=sent,
-        body=body,
-        members=dict(room.members),
-        power_levels=dict(room.power_levels),
-    )
-    room._join()
-    before = room._last_row()
-    queued = handle_message(room.database, msg, room.settings, lambda: room.now)
-    return room._sent(before, event_id, queued)
 
 
 def test_a_burst_sent_at_once_during_an_outage_is_still_a_flood(dialog: Dialog) -> None:
     room = steady(dialog)
     sent = NOW_FOR_TESTS
     room.now = sent + dt.timedelta(hours=2)
-    answers = [_say_sent_at(room, ANNA, f"!verabredung P {i}", sent) for i in range(25)]
+    answers = [room.say(ANNA, f"!verabredung P {i}", sent_at=sent) for i in range(25)]
     assert agreements(room) == 20
     assert "So viele Befehle" in answers[20][0].body
 
@@ -165,7 +147,7 @@ def test_a_flood_beyond_the_catch_up_horizon_is_not_answered_a_thousand_times(
     room = steady(dialog)
     sent = NOW_FOR_TESTS
     room.now = sent + dt.timedelta(days=8)  # older than the horizon (7 days)
-    answers = [_say_sent_at(room, ANNA, f"!verabredung P {i}", sent) for i in range(100)]
+    answers = [room.say(ANNA, f"!verabredung P {i}", sent_at=sent) for i in range(100)]
     assert all(a[0].body.startswith("Nicht ausgeführt") for a in answers[:20])
     assert all(a == [] for a in answers[20:])
     assert agreements(room) == 0
