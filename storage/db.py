@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import os
+import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -110,15 +113,42 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN")
 
 
+# The key of `keyed`, kept in `Session.info` of every session a `Database` opens.
+SECRET_INFO = "gremienbot.secret"
+# Without a secret handed in (tests, command-line tools that queue nothing) a key of this
+# process: never an unkeyed hash. The bot always hands in its `voter.key`.
+_PROCESS_SECRET = secrets.token_bytes(32)
+
+
+def keyed(secret: bytes, scope: str, value: str) -> str:
+    """64 hex digits for `value` in `scope` under `secret` (HMAC-SHA256): what the database
+    keeps instead of something that would name a member (an outbox key holding a user ID,
+    the ID of an event in a member's direct-message room). Without the secret, which is
+    not in the database, nobody can compute it for a guessed value."""
+    return hmac.new(secret, f"{scope}\x00{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def secret_of(db: Session) -> bytes:
+    """The key of the database a session belongs to (see `Database`)."""
+    found = db.info.get(SECRET_INFO)
+    return found if isinstance(found, bytes) else _PROCESS_SECRET
+
+
 class Database:
-    def __init__(self, url: str) -> None:
+    """The bot's database. `secret` (the bot's `voter.key`, which is kept apart from the
+    database) keys what storage hashes so that the database alone cannot be read back:
+    outbox transaction IDs and handled events of direct-message rooms. Every session
+    carries it (`secret_of`)."""
+
+    def __init__(self, url: str, *, secret: bytes | None = None) -> None:
         self.url = url
         self.engine = make_engine(url)
+        self.secret = secret or _PROCESS_SECRET
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A unit of work: committed when the block ends, rolled back on error."""
-        with Session(self.engine, expire_on_commit=False) as s:
+        with Session(self.engine, expire_on_commit=False, info={SECRET_INFO: self.secret}) as s:
             try:
                 yield s
                 s.commit()

@@ -194,9 +194,17 @@ def _votes(db: Session, polls: Sequence[ColumnElement[bool]]) -> dict[int, Distr
 
 
 def participants(db: Session, survey_ids: Sequence[int]) -> dict[int, int]:
-    """How many of those asked answered at least one statement, per survey."""
+    """How many of those asked answered at least one statement, per survey: of an ended
+    survey what was stored when it ended (its participants are gone), of a running one
+    counted from its participants."""
     found = dict.fromkeys(survey_ids, 0)
     for chunk in in_chunks(list(survey_ids)):
+        ended = select(Survey.id, Survey.participated).where(
+            col(Survey.id).in_(chunk), col(Survey.participated).is_not(None)
+        )
+        for survey_id, n in db.exec(ended):
+            if survey_id is not None and n is not None:
+                found[survey_id] = n
         stmt = (
             select(SurveyParticipant.survey_id, func.count())
             .where(col(SurveyParticipant.survey_id).in_(chunk), SurveyParticipant.answered >= 1)

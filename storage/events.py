@@ -1,21 +1,49 @@
-"""What the bot has already seen: handled event IDs and the sync token."""
+"""What the bot has already seen: handled event IDs and the sync token.
+
+An event of a member's direct-message room with the bot (a survey answer, an anonymous
+pulse's vote, a free text) is recorded without its room and under a keyed hash of its ID
+(`storage.db.keyed`, the database's secret, which is not in the database), on the day it
+was handled rather than the moment: the record is written in the transaction that stores
+the answer, so a plain event ID, the room (which `direct_room` ties to the member) or the
+exact time would tell whoever holds the database or a backup whose answer it was, and
+when. Nothing needs more: the records only keep an event from being handled twice, and
+retention deletes them by age in days; no catch-up pages back to a room's last handled
+event (the sync token and paging back from `prev_batch` do that), so a record without its
+room loses nothing. Events of committee rooms keep their plain ID and room.
+"""
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
+from storage import direct_rooms
+from storage.db import keyed, secret_of
 from storage.models import ProcessedEvent, SyncState
+from storage.types import utcnow
 
 SYNC_TOKEN = "next_batch"
+# The room of a record of a direct-message room's event: none.
+NO_ROOM = ""
+
+
+def _hidden(db: Session, event_id: str) -> str:
+    return keyed(secret_of(db), "event", event_id)
 
 
 def is_processed(db: Session, event_id: str) -> bool:
-    return db.get(ProcessedEvent, event_id) is not None
+    ids = [event_id, _hidden(db, event_id)]
+    stmt = select(ProcessedEvent.event_id).where(col(ProcessedEvent.event_id).in_(ids))
+    return db.exec(stmt).first() is not None
 
 
 def mark_processed(db: Session, event_id: str, room_id: str) -> None:
-    if db.get(ProcessedEvent, event_id) is None:
-        db.add(ProcessedEvent(event_id=event_id, room_id=room_id))
+    if direct_rooms.is_direct_room(db, room_id):
+        day = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+        row = ProcessedEvent(event_id=_hidden(db, event_id), room_id=NO_ROOM, processed_at=day)
+    else:
+        row = ProcessedEvent(event_id=event_id, room_id=room_id)
+    if db.get(ProcessedEvent, row.event_id) is None:
+        db.add(row)
 
 
 def get_state(db: Session, key: str) -> str | None:

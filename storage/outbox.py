@@ -3,6 +3,10 @@
 A crash between sending and recording resends with the same transaction ID, which the
 homeserver deduplicates; a failure leaves the row pending, so nothing is dropped.
 
+Transaction IDs are keyed hashes of the effect keys (`txn_id_for`): a key often holds a
+user ID ("survey:3:thanks:@anna:example.org"), and the database alone must not let anyone
+hash a guessed user ID back to the messages sent to that member.
+
 Rows are sent in queues: one per room, and one per member for direct messages (their room
 is known only at send time), each queue in the order stored.
 """
@@ -19,6 +23,7 @@ from sqlalchemy import func
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
+from storage.db import keyed, secret_of
 from storage.models import OutboxFile, OutboxKind, OutboxMessage, OutboxStatus
 from storage.types import utcnow
 
@@ -27,9 +32,30 @@ class UnknownTarget(LookupError):
     """A row refers to an effect key that no stored row has."""
 
 
-def txn_id_for(key: str) -> str:
-    # Event IDs contain characters that do not belong in a URL path segment.
+def txn_id_for(key: str, secret: bytes) -> str:
+    """The transaction ID of the effect stored under `key`: keyed with the database's
+    secret (`storage.db.Database`), hex only, since event IDs in keys contain characters
+    that do not belong in a URL path segment."""
+    return "gb_" + keyed(secret, "outbox", key)[:40]
+
+
+def _legacy_txn_id(key: str) -> str:
+    """The unkeyed transaction ID rows stored before migration 0009 carry. They keep it
+    (it is what the homeserver deduplicates a resend by, and the migration cannot key it:
+    the key is not in the database); looking a key up tries it too, so that an edit or a
+    poll end still finds a message sent before the upgrade. Retention deletes those rows
+    once sent and no longer needed (`sent_outbox`), which ends this fallback's use."""
     return "gb_" + hashlib.sha256(key.encode()).hexdigest()[:40]
+
+
+def _txn_ids(db: Session, key: str) -> list[str]:
+    return [txn_id_for(key, secret_of(db)), _legacy_txn_id(key)]
+
+
+def _stored(db: Session, key: str) -> OutboxMessage | None:
+    """The row stored under `key`, keyed or from before the keys (see `_legacy_txn_id`)."""
+    stmt = select(OutboxMessage).where(col(OutboxMessage.txn_id).in_(_txn_ids(db, key)))
+    return db.exec(stmt.order_by(col(OutboxMessage.id))).first()
 
 
 def enqueue(
@@ -51,10 +77,10 @@ def enqueue(
     """
     if room_id is None and to_user is None:
         raise ValueError(f"{key}: a message needs a room or a member to go to")
-    txn_id = txn_id_for(key)
-    existing = db.exec(select(OutboxMessage).where(OutboxMessage.txn_id == txn_id)).first()
+    existing = _stored(db, key)
     if existing is not None:
         return existing
+    txn_id = txn_id_for(key, secret_of(db))
     msg = OutboxMessage(
         txn_id=txn_id,
         room_id=room_id,
@@ -73,7 +99,7 @@ def enqueue(
 
 def by_key(db: Session, key: str) -> OutboxMessage | None:
     """The row stored under an effect's key (an edit or a poll end names it)."""
-    return db.exec(select(OutboxMessage).where(OutboxMessage.txn_id == txn_id_for(key))).first()
+    return _stored(db, key)
 
 
 def target_of(db: Session, key: str) -> OutboxMessage:

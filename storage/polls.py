@@ -1,7 +1,8 @@
 """Polls and their votes: create, vote (a voter's new answer replaces the old), count, close.
 
 Votes are stored under the keyed hash the command layer computes; these functions never
-see a user ID together with an answer.
+see a user ID together with an answer. Every vote rewrites the poll's votes in random
+order under random IDs (`storage.shuffled`): nothing stored follows the order of answering.
 """
 
 from __future__ import annotations
@@ -9,13 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from storage import shuffled
 from storage.models import Poll, PollKind, PollVote
 
 _NUMBER_ATTEMPTS = 8
@@ -131,18 +133,24 @@ def latest(db: Session, room_id: str) -> Poll | None:
 
 
 def record_vote(db: Session, poll_id: int, voter: str, answers: Sequence[str]) -> bool:
-    """Store a voter's answer; True when this voter had not answered before."""
+    """Store a voter's answer; True when this voter had not answered before. The poll's
+    votes are all written again, in random order under new random IDs."""
     value = json.dumps(list(answers))
-    stmt = select(PollVote).where(PollVote.poll_id == poll_id, PollVote.voter == voter)
-    existing = db.exec(stmt).first()
-    if existing is not None:
-        existing.answers = value
-        db.add(existing)
-        db.flush()
-        return False
-    db.add(PollVote(poll_id=poll_id, voter=voter, answers=value))
-    db.flush()
-    return True
+    # One rewrite of a poll's votes at a time (PostgreSQL; SQLite has a single writer).
+    db.exec(select(Poll.id).where(Poll.id == poll_id).with_for_update()).first()
+    stmt = select(PollVote.voter, PollVote.answers).where(PollVote.poll_id == poll_id)
+    votes: dict[str, str] = dict(db.exec(stmt).all())
+    first = voter not in votes
+    votes[voter] = value
+    rewrite_votes(db, poll_id, votes.items())
+    return first
+
+
+def rewrite_votes(db: Session, poll_id: int, votes: Iterable[tuple[str, str]]) -> None:
+    """The poll's votes, (voter, answers) each, in random order under random IDs."""
+    rows = [{"poll_id": poll_id, "voter": v, "answers": a} for v, a in votes]
+    table = PollVote.__table__  # type: ignore[attr-defined]
+    shuffled.rewrite(db, table, table.c.poll_id == poll_id, rows)
 
 
 def tally(db: Session, poll: Poll) -> Tally:

@@ -6,10 +6,12 @@ calls `purge`; it is idempotent and never touches what a still-open item refers 
   their owners, history, snoozes and reminder log, some time after they were closed.
   Numbers count per room from the highest one, so the highest-numbered of a room is not
   deleted but emptied (text and person replaced by EXPIRED): no number is given twice.
-- Votes of closed polls and the answers of closed surveys (free texts, participation):
-  anonymised. Each vote's keyed voter hash is replaced by a running number and the rows
-  are written again in random order, so that not even the holder of `voter.key` can
-  find anyone's answer; the answers themselves stay, so every result stays the same.
+- Votes of closed polls and the free texts of closed surveys: anonymised. Each vote's
+  keyed voter hash is replaced by a running number and the rows are written again in
+  random order under random IDs (`storage.shuffled`), so that not even the holder of
+  `voter.key` can find anyone's answer; the answers themselves stay, so every result
+  stays the same. (Who took part in a survey is deleted when it ends; only the count
+  stays.)
 - Meetings' minutes: after the period, the attendees and the minutes' sections are
   deleted and the persons who started and ended it replaced; the meeting itself (number,
   title, times) stays for the figures.
@@ -22,7 +24,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import random
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from typing import Any
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
+from storage import polls, surveys
 from storage.db import in_chunks
 from storage.models import (
     Agreement,
@@ -256,20 +258,18 @@ def _not_anonymised(voter_column: Any) -> Any:
 
 
 def _votes(db: Session, cutoff: dt.datetime, done: Purged) -> None:
-    polls = select(PollVote.poll_id).join(Poll, col(Poll.id) == col(PollVote.poll_id))
-    stmt = polls.where(
+    voted = select(PollVote.poll_id).join(Poll, col(Poll.id) == col(PollVote.poll_id))
+    stmt = voted.where(
         col(Poll.closed_at).is_not(None),
         col(Poll.closed_at) < cutoff,
         _not_anonymised(PollVote.voter),
     ).distinct()
     for poll_id in list(db.exec(stmt)):
-        votes = list(db.exec(select(PollVote).where(PollVote.poll_id == poll_id)))
-        answers = [v.answers for v in votes]
-        random.SystemRandom().shuffle(answers)
-        db.execute(delete(PollVote).where(col(PollVote.poll_id) == poll_id))
-        db.flush()
-        for i, given in enumerate(answers, 1):
-            db.add(PollVote(poll_id=poll_id, voter=f"{ANONYMOUS_PREFIX}{i}", answers=given))
+        answers = list(db.exec(select(PollVote.answers).where(PollVote.poll_id == poll_id)))
+        # The running numbers are given before the rewrite shuffles the rows.
+        polls.rewrite_votes(
+            db, poll_id, [(f"{ANONYMOUS_PREFIX}{i}", a) for i, a in enumerate(answers, 1)]
+        )
         done.add("poll_vote: anonymised", len(answers))
     db.flush()
 
@@ -279,48 +279,26 @@ def _surveys(db: Session, cutoff: dt.datetime, done: Purged) -> None:
         col(Survey.closed_at).is_not(None), col(Survey.closed_at) < cutoff
     )
     survey_ids = [i for i in db.exec(closed) if i is not None]
-    rng = random.SystemRandom()
     for survey_id in survey_ids:
-        comments = list(
-            db.exec(
-                select(SurveyComment).where(
-                    SurveyComment.survey_id == survey_id, _not_anonymised(SurveyComment.voter)
-                )
-            )
+        identified = select(SurveyComment.voter).where(
+            SurveyComment.survey_id == survey_id, _not_anonymised(SurveyComment.voter)
         )
-        if comments:
-            texts = [c.text for c in comments]
-            rng.shuffle(texts)
-            db.execute(delete(SurveyComment).where(col(SurveyComment.survey_id) == survey_id))
-            db.flush()
-            for i, text in enumerate(texts, 1):
-                db.add(
-                    SurveyComment(survey_id=survey_id, voter=f"{ANONYMOUS_PREFIX}{i}", text=text)
-                )
+        if db.exec(identified).first() is not None:
+            texts = list(
+                db.exec(select(SurveyComment.text).where(SurveyComment.survey_id == survey_id))
+            )
+            surveys.rewrite_comments(
+                db, survey_id, [(f"{ANONYMOUS_PREFIX}{i}", t) for i, t in enumerate(texts, 1)]
+            )
             done.add("survey_comment: anonymised", len(texts))
-        people = list(
-            db.exec(
-                select(SurveyParticipant).where(
-                    SurveyParticipant.survey_id == survey_id,
-                    _not_anonymised(SurveyParticipant.user_id),
-                )
-            )
+        # An ended survey keeps no participants (`storage.surveys.close`); those of one
+        # ended before migration 0009 went with it.
+        done.add(
+            "survey_participant: deleted",
+            _delete(
+                db, delete(SurveyParticipant).where(col(SurveyParticipant.survey_id) == survey_id)
+            ),
         )
-        if people:
-            # Only how far each got is kept (the participation figures).
-            progress = [p.answered for p in people]
-            rng.shuffle(progress)
-            db.execute(
-                delete(SurveyParticipant).where(col(SurveyParticipant.survey_id) == survey_id)
-            )
-            db.flush()
-            for i, answered in enumerate(progress, 1):
-                db.add(
-                    SurveyParticipant(
-                        survey_id=survey_id, user_id=f"{ANONYMOUS_PREFIX}{i}", answered=answered
-                    )
-                )
-            done.add("survey_participant: anonymised", len(progress))
     db.flush()
 
 

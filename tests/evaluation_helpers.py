@@ -12,15 +12,13 @@ from collections.abc import Sequence
 
 from sqlmodel import Session
 
-from storage import agreements, polls, rooms
+from storage import agreements, polls, rooms, surveys
 from storage.models import (
     Agreement,
     AgreementStatus,
     Poll,
     PollKind,
     Survey,
-    SurveyComment,
-    SurveyParticipant,
 )
 
 SCALE = [polls.Answer(str(i), str(i)) for i in range(1, 6)]
@@ -53,8 +51,8 @@ def survey(
     started_at: dt.datetime | None = None,
     free_question: str | None = "Was sollten wir ändern?",
 ) -> Survey:
-    """A survey of `invited` members, `participants` of whom answered something (and one
-    more who was asked and answered nothing)."""
+    """An ended survey of `invited` members, `participants` of whom answered something:
+    as the bot leaves it, with the count only (`participated`), nobody's participation."""
     start = started_at or dt.datetime(year, 11, 2, 9, 0, tzinfo=dt.UTC)
     row = Survey(
         room_id=room_id,
@@ -65,20 +63,12 @@ def survey(
         closed_at=start + dt.timedelta(days=14),
         free_question=free_question,
         invited=invited,
+        participated=participants,
         source_event_id=_event(),
     )
     s.add(row)
     s.flush()
     assert row.id is not None
-    for i in range(participants + 1):
-        s.add(
-            SurveyParticipant(
-                survey_id=row.id,
-                user_id=f"@mitglied{i}:example.org",
-                answered=0 if i == participants else 1,
-            )
-        )
-    s.flush()
     return row
 
 
@@ -105,9 +95,7 @@ def statement(s: Session, sv: Survey, position: int, text: str, scores: Sequence
 
 def comments(s: Session, sv: Survey, texts: Sequence[str]) -> None:
     assert sv.id is not None
-    for i, text in enumerate(texts):
-        s.add(SurveyComment(survey_id=sv.id, voter=voter(i, 9999), text=text))
-    s.flush()
+    surveys.rewrite_comments(s, sv.id, [(voter(i, 9999), t) for i, t in enumerate(texts)])
 
 
 def pulse(

@@ -2,9 +2,12 @@
 
 No row ever holds a user ID together with an answer: a vote is stored under a keyed hash
 of poll and voter (`commands.polls.voters`), so a changed answer replaces the earlier one
-while the database alone cannot tell who gave it. Who took part in a survey is kept apart
-(`survey_participant`), without what they answered, so that reminders go to the right
-people.
+while the database alone cannot tell who gave it. Votes and free texts carry random IDs and
+are written again in random order at every change (`storage.shuffled`), so neither their
+IDs nor their place tells the order of answering. Who takes part in a running survey is
+kept apart (`survey_participant`), without what they answered or when, so that reminders
+go to the right people; when the survey ends only how many took part stays
+(`survey.participated`).
 """
 
 from __future__ import annotations
@@ -12,10 +15,20 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from storage.shuffled import random_id
 from storage.types import UTCDateTime
+
+# The random IDs of votes and free texts (`storage.shuffled`): 64 bits on PostgreSQL, and
+# SQLite's INTEGER (64 bits too), which alone keeps the column the table's rowid.
+RandomId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _random_id_column() -> Column[int]:
+    # Never counted up by the database (PostgreSQL's old serial sequence stays unused).
+    return Column(RandomId, primary_key=True, autoincrement=False, default=random_id)
 
 
 class PollKind(StrEnum):
@@ -57,12 +70,12 @@ class Poll(SQLModel, table=True):
 
 
 class PollVote(SQLModel, table=True):
-    """One voter's current answer: `voter` is a keyed hash, never a user ID."""
+    """One voter's current answer: `voter` is a keyed hash, never a user ID; `id` random."""
 
     __tablename__ = "poll_vote"
     __table_args__ = (UniqueConstraint("poll_id", "voter", name="uq_poll_vote_poll_id_voter"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, sa_column=_random_id_column())
     poll_id: int = Field(foreign_key="poll.id", index=True)
     voter: str = Field(max_length=64)
     # JSON list of answer IDs; empty: a spoiled vote (counted as taking part, no answer).
@@ -86,11 +99,15 @@ class Survey(SQLModel, table=True):
     free_question: str | None = Field(default=None, sa_column=Column(Text))
     # How many members were asked (the base of the participation rate).
     invited: int = 0
+    # How many answered at least one statement, stored when the survey ends (its
+    # participants are deleted then); None while it runs.
+    participated: int | None = None
     source_event_id: str = Field(max_length=255)
 
 
 class SurveyParticipant(SQLModel, table=True):
-    """Who was asked and how far they got — never what they answered."""
+    """Who is asked in a running survey and how far they got — never what they answered,
+    nor when: the rows go when the survey ends."""
 
     __tablename__ = "survey_participant"
 
@@ -98,19 +115,20 @@ class SurveyParticipant(SQLModel, table=True):
     user_id: str = Field(primary_key=True, max_length=255)
     # Statements answered so far (a changed answer does not count twice).
     answered: int = 0
-    reminded_at: dt.datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
-    thanked_at: dt.datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    reminded: bool = False
+    thanked: bool = False
 
 
 class SurveyComment(SQLModel, table=True):
-    """A free-text answer; `voter` is the keyed hash (a second text replaces the first)."""
+    """A free-text answer; `voter` is the keyed hash (a second text replaces the first);
+    `id` random."""
 
     __tablename__ = "survey_comment"
     __table_args__ = (
         UniqueConstraint("survey_id", "voter", name="uq_survey_comment_survey_id_voter"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, sa_column=_random_id_column())
     survey_id: int = Field(foreign_key="survey.id", index=True)
     voter: str = Field(max_length=64)
     text: str = Field(sa_column=Column(Text, nullable=False))

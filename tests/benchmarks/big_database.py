@@ -383,7 +383,7 @@ def _sent(
     outbox_id = ids.next_outbox()
     writer.add(
         OutboxMessage,
-        {"id": outbox_id, "txn_id": txn_id_for(f"bench:{outbox_id}"), "room_id": room_id,
+        {"id": outbox_id, "txn_id": txn_id_for(f"bench:{outbox_id}", b"bench"), "room_id": room_id,
          "event_type": "m.room.message", "content": _answer(body, reply_to or ""),
          "status": OutboxStatus.SENT, "created_at": at, "sent_at": at,
          "event_id": f"$bench-sent{outbox_id}", "attempts": 1, "last_error": None,

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from bot.config import load_config
+from bot.runtime import voter_key
 from storage.db import Database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +46,10 @@ class BotProcess:
         return self.config.user_id
 
     def database(self) -> Database:
-        return Database(self.config.database_url)
+        """The bot's database as the bot opens it: with its voter key, which keys the
+        outbox transaction IDs and handled events (looking a message up by its key)."""
+        key = voter_key.load_or_create(self.config.data_dir, self.config.voter_key_path)
+        return Database(self.config.database_url, secret=key)
 
     def start(self) -> None:
         self._ready_before = self.log().count(READY)

@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.config import load_config
 from bot.devtools.member import Member, SeenMessage
+from bot.runtime import voter_key
 from bot.runtime.app import GremienBot
 from storage import agreements, rooms
 from storage import reminders as reminder_store
@@ -74,7 +75,10 @@ def beside_the_bot(write: Callable[[], T]) -> T:
 
 
 def database(config_path: Path) -> Database:
-    return Database(load_config(config_path).database_url)
+    """The bot's database with its voter key, as the bot opens it (see bot_process)."""
+    config = load_config(config_path)
+    key = voter_key.load_or_create(config.data_dir, config.voter_key_path)
+    return Database(config.database_url, secret=key)
 
 
 def insert_agreement(

@@ -73,9 +73,9 @@ def test_effects_are_stored_under_their_own_key_or_the_reply_key_of_their_cause(
         queue_effects(s, "$cmd", ROOM, effects)
     rows = _rows(db)
     assert [r.txn_id for r in rows] == [
-        outbox.txn_id_for("reply:$cmd:0"),
-        outbox.txn_id_for("card:1"),
-        outbox.txn_id_for("reply:$cmd:2"),
+        outbox.txn_id_for("reply:$cmd:0", db.secret),
+        outbox.txn_id_for("card:1", db.secret),
+        outbox.txn_id_for("reply:$cmd:2", db.secret),
     ]
     assert {r.room_id for r in rows} == {ROOM}
     assert {r.kind for r in rows} == {"reply"}

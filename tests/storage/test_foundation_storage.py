@@ -85,7 +85,7 @@ def test_outbox_stores_a_message_once_per_key_and_keeps_it_until_sent(db: Databa
         first = outbox.enqueue(s, key="reply:$x:0", room_id=ROOM, content={"body": "a"})
         again = outbox.enqueue(s, key="reply:$x:0", room_id=ROOM, content={"body": "a"})
         assert first.id == again.id
-        assert first.txn_id == outbox.txn_id_for("reply:$x:0")
+        assert first.txn_id == outbox.txn_id_for("reply:$x:0", db.secret)
     with db.session() as s:
         [msg] = outbox.pending(s)
         assert msg.id is not None

@@ -113,7 +113,7 @@ async def test_wake_up_queues_message_and_records_it_in_one_transaction(db: Data
         assert entry.outbox_id == msg.id
         assert entry.agreement_id == a
         assert entry.kind == "due"
-        assert msg.txn_id == outbox.txn_id_for(f"reminder:agreement:{a}:due:2026-03-13")
+        assert msg.txn_id == outbox.txn_id_for(f"reminder:agreement:{a}:due:2026-03-13", db.secret)
         assert msg.ref_kind == "agreement"
         assert msg.ref_id == a
         content = json.loads(msg.content)

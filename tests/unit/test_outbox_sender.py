@@ -133,7 +133,8 @@ async def test_a_poll_end_and_an_edit_go_out_after_their_targets_with_their_even
     assert end[2]["m.relates_to"] == {"rel_type": "m.reference", "event_id": "$ev1"}
     # Each with the transaction ID of its own key.
     assert [e[3] for e in homeserver.events] == [
-        outbox.txn_id_for(k) for k in ("poll:1:start", "card:1", "card:1:e", "poll:1:end")
+        outbox.txn_id_for(k, sqlite_db.secret)
+        for k in ("poll:1:start", "card:1", "card:1:e", "poll:1:end")
     ]
     assert _row(sqlite_db, "poll:1:end").event_id == "$ev4"
 
