@@ -11,6 +11,7 @@ from itertools import groupby
 from sqlmodel import Session
 
 from commands.core import i18n
+from commands.core.room_names import room_name
 from commands.exports.sections import (
     CalendarItem,
     Column,
@@ -43,18 +44,18 @@ def with_owners(db: Session, scope: Scope) -> Iterator[tuple[Agreement, str | No
     """Agreements with their room's name and owners: two ordered queries walked side by side."""
     owner_rows = groupby(store.owners(db, scope.window), key=lambda row: row[0])
     pending = next(owner_rows, None)
-    for a, room_name in store.agreements(db, scope.window):
+    for a, name in store.agreements(db, scope.window):
         owners: list[str] = []
         if pending is not None and pending[0] == a.id:
             owners = [user for _, user in pending[1]]
             pending = next(owner_rows, None)
-        yield a, room_name, owners
+        yield a, name, owners
 
 
 def _agreement_rows(db: Session, scope: Scope) -> Iterator[tuple[Value, ...]]:
-    for a, room_name, owners in with_owners(db, scope):
+    for a, name, owners in with_owners(db, scope):
         yield (
-            room_name or a.room_id,
+            room_name(scope.lang, a.room_id, name),
             a.number,
             a.text,
             state_of(a, scope),
@@ -71,7 +72,7 @@ def _agreement_rows(db: Session, scope: Scope) -> Iterator[tuple[Value, ...]]:
 def _history_rows(db: Session, scope: Scope) -> Iterator[tuple[Value, ...]]:
     for h in store.history(db, scope.window):
         yield (
-            h.room_name or h.room_id,
+            room_name(scope.lang, h.room_id, h.room_name),
             h.number,
             h.at,
             h.actor,
@@ -87,13 +88,13 @@ def _calendar(db: Session, scope: Scope) -> Iterator[CalendarItem]:
     """Open agreements with a due date (in the period, if one was given)."""
     first = scope.window.start.astimezone(scope.tz).date() if scope.window.start else None
     end = scope.window.end.astimezone(scope.tz).date() if scope.window.end else None
-    for a, room_name, owners in with_owners(db, scope):
+    for a, name, owners in with_owners(db, scope):
         due = a.due_date
         if a.status != AgreementStatus.OPEN or due is None:
             continue
         if (first is not None and due < first) or (end is not None and due >= end):
             continue
-        room = room_name or a.room_id
+        room = room_name(scope.lang, a.room_id, name)
         description = i18n.plain(
             scope.lang,
             "export.calendar.description",

@@ -2,7 +2,9 @@
 
 Scope: the room where it was asked, or with `alle`/`all` every room. The format defaults
 to XLSX; the period to everything. The file goes to the coordinator's direct-message room
-(encrypted where that room is), and the room is told so.
+(encrypted where that room is), and the room is told so. Every format, JSON too, holds the
+same sections: results, never single answers (the operator's complete dump is the command
+line's alone).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from commands.core.effects import File, Reply
 from commands.core.errors import CommandError
 from commands.core.registry import Router, fold
 from commands.core.rich import Rich, code
+from commands.core.room_names import room_label
 from commands.exports.formats import Format
 from commands.exports.period import Period, PeriodError, parse_period
 from commands.exports.run import DEFAULT_FORMAT, FORMATS, export, filename, find_format, make_scope
@@ -48,17 +51,15 @@ def _parse(ctx: Context, args: str) -> tuple[Format, Period | None, bool]:
                 raise CommandError(
                     "export.unknown_word", value=rest, formats=_formats_text()
                 ) from None
-            raise CommandError(exc.key, value=rest) from None
+            raise CommandError(exc.key, value=rest, **exc.values) from None
     fmt = fmt or FORMATS[DEFAULT_FORMAT]
-    if period is not None and not fmt.takes_period:
-        raise CommandError("export.json_no_period")
     return fmt, period, all_rooms
 
 
 @router.command("export", role=Role.COORDINATION)
 def export_command(ctx: Context, args: str) -> list[Reply | File]:
     fmt, period, all_rooms = _parse(ctx, args)
-    label = None if all_rooms else rooms.room_label(ctx.db, ctx.room_id)
+    label = None if all_rooms else room_label(ctx.db, ctx.room_id, ctx.lang)
     scope = make_scope(
         room_ids=None if all_rooms else (ctx.room_id,),
         period=period,
@@ -68,7 +69,9 @@ def export_command(ctx: Context, args: str) -> list[Reply | File]:
     )
     out = io.BytesIO()
     export(ctx.db, fmt, scope, out)
-    name = filename(fmt, label, period)
+    # The file is named by the room's name, or its ID (an unnamed room's label would give
+    # every unnamed room's file the same name).
+    name = filename(fmt, None if all_rooms else rooms.room_label(ctx.db, ctx.room_id), period)
     where = i18n.plain(ctx.lang, "export.all_rooms") if all_rooms else label or ctx.room_id
     caption = i18n.t(ctx.lang, "export.caption", filename=name, rooms=where)
     return [

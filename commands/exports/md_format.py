@@ -15,6 +15,7 @@ from typing import BinaryIO
 from sqlmodel import Session
 
 from commands.core import i18n
+from commands.core.room_names import room_name
 from commands.exports.formats import Progress, counted
 from commands.exports.sections import Scope, Section, Value, local, text_value
 from commands.parsing.dates import format_datetime
@@ -50,7 +51,7 @@ def render(
     walkers = [_groups(db, s, scope, progress) for s in sections]
     pending: list[Group | None] = [next(w, None) for w in walkers]
     for room in store.rooms(db, scope.window):
-        text.write(f"\n## {escape(room.name or room.room_id)}\n")
+        text.write(f"\n## {escape(room_name(lang, room.room_id, room.name))}\n")
         for i, section in enumerate(sections):
             current = pending[i]
             rows: list[tuple[Value, ...]] = []

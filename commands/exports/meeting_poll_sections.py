@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from sqlmodel import Session
 
 from commands.core import i18n
+from commands.core.room_names import room_name
 from commands.exports.sections import Column, ColumnType, Scope, Section, Value
 from commands.meetings import minutes
 from commands.polls.common import breakdown_shown
@@ -18,9 +19,9 @@ from storage.models import PollKind
 
 
 def _meeting_rows(db: Session, scope: Scope) -> Iterator[tuple[Value, ...]]:
-    for m, room_name in store.meetings(db, scope.window):
+    for m, name in store.meetings(db, scope.window):
         yield (
-            room_name or m.room_id,
+            room_name(scope.lang, m.room_id, name),
             m.number,
             m.title,
             m.started_at,
@@ -32,7 +33,7 @@ def _meeting_rows(db: Session, scope: Scope) -> Iterator[tuple[Value, ...]]:
 
 def _poll_rows(db: Session, scope: Scope) -> Iterator[tuple[Value, ...]]:
     now = scope.now
-    for poll, room_name in store.polls(db, scope.window):
+    for poll, name in store.polls(db, scope.window):
         tally = poll_store.tally(db, poll)
         results = mean = None
         if breakdown_shown(poll, tally, now):
@@ -42,7 +43,7 @@ def _poll_rows(db: Session, scope: Scope) -> Iterator[tuple[Value, ...]]:
             if poll.kind == PollKind.PULSE and tally.mean is not None:
                 mean = i18n.decimal(tally.mean, scope.lang)
         yield (
-            room_name or poll.room_id,
+            room_name(scope.lang, poll.room_id, name),
             poll.number,
             poll.kind,
             poll.question,

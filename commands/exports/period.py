@@ -1,7 +1,9 @@
 """Reading the period of an export, as the coordination writes it: "2026", "März",
 "März 2026", "Januar bis März", "01.01.2026–31.03.2026", "2026-01-01 bis 2026-03-31",
 "letztes Jahr", "dieser Monat", "Q1 2026" (and in English). A period is whole days,
-first and last included; what cannot be read is refused, never guessed."""
+first and last included; what cannot be read is refused, never guessed. A period lies
+between 2000 and as many years ahead as a due date may (dates.YEARS_AHEAD_LIMIT): the
+bot holds nothing outside, and "01.01.0001–31.12.9999" would overflow the calendar."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from commands.parsing.date_words import fold
-from commands.parsing.dates import combine_local
+from commands.parsing.dates import YEARS_AHEAD_LIMIT, combine_local
 
 _MONTHS = {
     # German and English month names and abbreviations, folded (März = maerz).
@@ -26,6 +28,8 @@ _FROM = re.compile(r"^(?:von|vom|from|ab)\s+")
 _DAY = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})?")
 _ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _QUARTER = re.compile(r"q([1-4])(?:\s*(\d{4}))?|([1-4])\.\s*quartal(?:\s*(\d{4}))?")
+# The first year an export period may name; the last is this year + YEARS_AHEAD_LIMIT.
+FIRST_YEAR = 2000
 _RELATIVE = {
     "letztes jahr": ("year", -1),
     "vorjahr": ("year", -1),
@@ -70,11 +74,24 @@ class Period:
 
 
 class PeriodError(ValueError):
-    """`key` names the catalogue message (export.period.*)."""
+    """`key` names the catalogue message (export.period.*), `values` fill it."""
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, **values: object) -> None:
         super().__init__(key)
         self.key = key
+        self.values = values
+
+
+def last_year(today: dt.date) -> int:
+    """The last year an export period may reach."""
+    return today.year + YEARS_AHEAD_LIMIT
+
+
+def check_range(period: Period, today: dt.date) -> Period:
+    """The period, if it lies within FIRST_YEAR .. last_year(today); else PeriodError."""
+    if period.first.year < FIRST_YEAR or period.last.year > last_year(today):
+        raise PeriodError("export.period.out_of_range", first=FIRST_YEAR, last=last_year(today))
+    return period
 
 
 def _month_end(year: int, month: int) -> dt.date:
@@ -126,12 +143,25 @@ def parse_day(text: str, default_year: int | None = None) -> dt.date | None:
 
 
 def parse_period(text: str, today: dt.date) -> Period:
-    """The period `text` names; PeriodError when it names none, or ends before it starts."""
+    """The period `text` names; PeriodError when it names none, ends before it starts, or
+    lies outside the years an export may name (check_range)."""
     s = _FROM.sub("", fold(text).strip())
     s = s.replace("–", "-").replace("—", "-")
-    whole = _one(s, today, None)
+    # A year the calendar has no room for (0000, or 9999's month after December) makes
+    # dt.date refuse: not an unreadable period but one out of range.
+    beyond = False
+
+    def one(part: str, default_year: int | None) -> Period | None:
+        nonlocal beyond
+        try:
+            return _one(part, today, default_year)
+        except (ValueError, OverflowError):
+            beyond = True
+            return None
+
+    whole = one(s, None)
     if whole is not None:
-        return _checked(whole)
+        return _checked(whole, today)
     # A range: the year written on its end counts for its start too ("Januar bis März 2025").
     # A dash may also be part of a date (2026-01-01): try each one.
     if m := _RANGE_WORD.search(s):
@@ -139,14 +169,17 @@ def parse_period(text: str, today: dt.date) -> Period:
     else:
         splits = [(s[:i], s[i + 1 :]) for i, ch in enumerate(s) if ch == "-"]
     for head, tail in splits:
-        end = _one(tail, today, None)
-        start = _one(head, today, end.last.year) if end is not None else None
+        end = one(tail, None)
+        start = one(head, end.last.year) if end is not None else None
         if start is not None and end is not None:
-            return _checked(Period(start.first, end.last))
+            return _checked(Period(start.first, end.last), today)
+    if beyond:
+        raise PeriodError("export.period.out_of_range", first=FIRST_YEAR, last=last_year(today))
     raise PeriodError("export.period.unreadable")
 
 
-def _checked(period: Period) -> Period:
+def _checked(period: Period, today: dt.date) -> Period:
+    check_range(period, today)
     if period.last < period.first:
         raise PeriodError("export.period.reversed")
     return period

@@ -41,10 +41,19 @@ def make_scope(
     return Scope(Window(room_ids, start, end), lang, tz, now)
 
 
+def find_section(name: str) -> Section | None:
+    return next((s for s in SECTIONS if s.name == name), None)
+
+
 def export(
-    db: Session, fmt: Format, scope: Scope, out: BinaryIO, progress: Progress = no_progress
+    db: Session,
+    fmt: Format,
+    scope: Scope,
+    out: BinaryIO,
+    progress: Progress = no_progress,
+    sections: tuple[Section, ...] = SECTIONS,
 ) -> None:
-    fmt.render(db, SECTIONS, scope, out, progress)
+    fmt.render(db, sections, scope, out, progress)
 
 
 def filename(fmt: Format, room_label: str | None, period: Period | None) -> str:

@@ -42,7 +42,18 @@ def render(
     with tempfile.TemporaryDirectory(prefix="gremienbot-xlsx-") as tmp:
         path = Path(tmp) / "export.xlsx"
         wb = xlsxwriter.Workbook(
-            str(path), {"constant_memory": True, "tmpdir": tmp, "remove_timezone": True}
+            str(path),
+            {
+                "constant_memory": True,
+                "tmpdir": tmp,
+                "remove_timezone": True,
+                # User text is a string cell, never a formula or a link, whatever it
+                # starts with ("=HYPERLINK(…)"): also where write() is used, not
+                # write_string().
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+            },
         )
         formats: dict[object, xlsxwriter.format.Format] = {
             "header": wb.add_format({"bold": True}),

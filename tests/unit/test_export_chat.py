@@ -105,12 +105,23 @@ def test_format_and_period_name_the_file(
     assert data
 
 
-def test_the_json_export_of_a_room_is_a_dump_of_that_room(room: Dialog) -> None:
-    file_msg, _ = room.say(COORDINATOR, "!export json")
-    data = json.loads(file_of(room, file_msg)[2])
+def test_the_json_export_of_a_room_holds_its_sections_as_data_not_the_database(
+    room: Dialog,
+) -> None:
+    file_msg, _ = room.say(COORDINATOR, "!export json März")
+    name, _, raw = file_of(room, file_msg)
+    assert name.endswith("-2026-03.json")
+    data = json.loads(raw)
+    assert data["format"] == "gremienbot-export"
     assert data["rooms"] == [ROOM]
-    agreement = next(t for t in data["tables"] if t["name"] == "agreement")
-    assert agreement["count"] == 2
+    assert data["period"] == {"first": "2026-03-01", "last": "2026-03-31"}
+    assert "tables" not in data
+    agreements = next(s for s in data["sections"] if s["name"] == "agreements")
+    keys = [c["key"] for c in agreements["columns"]]
+    rows = [dict(zip(keys, row, strict=True)) for row in agreements["rows"]]
+    assert [(r["number"], r["state"]) for r in rows] == [(1, "open"), (2, "done")]
+    assert rows[0]["due_date"] == "2026-03-20"
+    assert rows[1]["closed_at"] == "2026-03-09T10:15:00+01:00"
 
 
 @pytest.mark.parametrize("sender", [ANNA, CHAIR])
@@ -132,7 +143,8 @@ def test_refusal_in_english_rooms_is_english(room: Dialog) -> None:
         ("!export xlsx nächsten Sommer", "Den Zeitraum „nächsten Sommer“ verstehe ich nicht."),
         ("!export 31.03.2026 bis 01.01.2026", "endet, bevor er beginnt"),
         ("!export csv Dezember bis Januar", "endet, bevor er beginnt"),
-        ("!export json 2026", "Der JSON-Export ist der vollständige Datenbestand"),
+        ("!export json 01.01.1999-31.12.2026", "muss zwischen 2000 und 2036 liegen"),
+        ("!export 2037", "Den Zeitraum „2037“ exportiere ich nicht"),
         ("!export 30.02.2026", "Den Zeitraum „30.02.2026“ verstehe ich nicht."),
     ],
 )

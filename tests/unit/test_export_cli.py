@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import zipfile
 from pathlib import Path
@@ -13,7 +15,7 @@ import yaml
 from bot.cli import main
 from storage.db import Database
 from storage.migrate import upgrade
-from tests.export_data import fill_year
+from tests.export_data import ROOMS, fill_year
 
 
 def config_for(tmp_path: Path, name: str) -> tuple[Path, Database]:
@@ -121,6 +123,82 @@ def test_import_refuses_a_truncated_file_and_an_unmigrated_database(
     assert main(["import", "-c", str(target), str(foreign)]) == 2
     assert "not a gremienbot dump" in capsys.readouterr().err
     db.dispose()
+
+
+@pytest.mark.parametrize("name", ["all.csv", "all", "all.CSV"])
+def test_csv_of_every_table_into_a_file_not_named_zip_is_refused_naming_both_ways(
+    source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    out = tmp_path / name
+    assert main(["export", "-c", str(source), "-f", "csv", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+    assert ".zip" in err
+    assert "--section agreements" in err
+    assert not out.exists()
+    assert list(tmp_path.glob(".export-*")) == []
+
+
+@pytest.mark.parametrize("section", ["agreements", "history", "meetings", "polls"])
+def test_one_section_as_a_plain_csv_file_that_excel_opens(
+    source: Path, tmp_path: Path, section: str
+) -> None:
+    out = tmp_path / f"{section}.csv"
+    args = ["export", "-c", str(source), "-f", "csv", "--section", section, "-o", str(out)]
+    assert main(args) == 0
+    raw = out.read_bytes()
+    assert not zipfile.is_zipfile(out)
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+    assert rows[0][0] == "Raum"
+    if section == "agreements":
+        assert len(rows) == 3 * 20 + 1
+        assert {row[0] for row in rows[1:]} == set(ROOMS.values())
+
+
+def test_a_section_into_a_zip_name_or_of_the_json_dump_is_refused(
+    source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "x.zip"
+    args = ["export", "-c", str(source), "--section", "agreements", "-o", str(out)]
+    assert main([*args, "-f", "csv"]) == 2
+    assert "name it .csv" in capsys.readouterr().err
+    assert main([*args, "-f", "json"]) == 2
+    assert "--section does not apply" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_section_of_the_xlsx_is_one_sheet(source: Path, tmp_path: Path) -> None:
+    out = tmp_path / "history.xlsx"
+    args = ["export", "-c", str(source), "-f", "xlsx", "--section", "history", "-o", str(out)]
+    assert main(args) == 0
+    assert openpyxl.load_workbook(out).sheetnames == ["Verlauf"]
+
+
+def test_a_period_beyond_the_calendar_exits_2_with_the_bounds(
+    source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "x.xlsx"
+    args = ["export", "-c", str(source), "-f", "xlsx", "-o", str(out)]
+    assert main([*args, "--from", "01.01.0001", "--to", "31.12.9999"]) == 2
+    err = capsys.readouterr().err
+    assert "--from and --to must lie between 2000-01-01 and " in err
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+def test_the_operators_json_is_the_complete_dump_to_keep_like_a_database_backup(
+    source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "backup.json"
+    assert main(["export", "-c", str(source), "-f", "json", "-o", str(out)]) == 0
+    assert "keep it like a database backup" in capsys.readouterr().out
+    data = json.loads(out.read_text("utf-8"))
+    assert data["format"] == "gremienbot-dump"
+    assert {"poll_vote", "survey_comment", "survey_participant"} <= {
+        t["name"] for t in data["tables"]
+    }
 
 
 def test_csv_export_of_everything(source: Path, tmp_path: Path) -> None:
