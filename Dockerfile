@@ -57,11 +57,13 @@ ENV PATH=/opt/venv/bin:$PATH \
 # given to it (chown 1000:1000). /data holds the database (SQLite unless database.url says
 # otherwise), the login, the encryption store and the cross-signing keys: owned by that user
 # and 0700, nobody else may read it. Docker copies owner and mode into a new named volume
-# mounted there; for a bind mount, set them on the host.
+# mounted there; for a bind mount, set them on the host. /keys, the same, is where a volume
+# of its own keeps the voter key apart from /data and the database (privacy.voter_key_file,
+# docs/deployment.md).
 RUN groupadd --gid 1000 gremienbot \
  && useradd --uid 1000 --gid 1000 --home-dir /data --no-create-home \
         --shell /usr/sbin/nologin gremienbot \
- && install -d -m 0700 -o gremienbot -g gremienbot /data
+ && install -d -m 0700 -o gremienbot -g gremienbot /data /keys
 
 COPY --from=builder /opt/venv /opt/venv
 

@@ -3,7 +3,10 @@
 
 `forget` first works out what it would change, in a transaction it rolls back, and prints
 that (rows per table); it asks before it changes anything (y/N on stdin) unless `--yes`
-is given. The work itself is `storage.erasure`; docs/datenschutz.md explains it.
+is given. The work itself is `storage.erasure`; docs/datenschutz.md explains it. The
+erasure runs with SQLite's secure_delete on, and afterwards the database's files are
+scrubbed (`storage.erasure.scrub`); what could not be, and what PostgreSQL keeps beyond
+its tables, is printed as a "Note:".
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import TextIO
 from sqlmodel import Session
 
 from bot.config import Config
-from bot.runtime.voter_key import KEY_FILE
+from bot.runtime import voter_key
 from commands.polls.voters import voter_hash
 from storage import erasure
 from storage.db import Database
@@ -42,19 +45,15 @@ def check_user_id(value: str) -> str:
     return value
 
 
-def _voter_hash(config: Config) -> erasure.VoterHash | None:
+def _voter_hash(key: bytes | None) -> erasure.VoterHash | None:
     """The bot's voter hash, when its key is there (never made here)."""
-    try:
-        key = (config.data_dir / KEY_FILE).read_bytes()
-    except FileNotFoundError:
-        return None
-    if len(key) < 32:
+    if key is None:
         return None
     return lambda scope, user_id: voter_hash(key, scope, user_id)
 
 
-def _database(config: Config) -> Database:
-    db = Database(config.database_url)
+def _database(config: Config, key: bytes | None = None) -> Database:
+    db = Database(config.database_url, secret=key)
     here, head = current_revision(db.engine), head_revision()
     if here != head:
         db.dispose()
@@ -76,19 +75,25 @@ def run_forget(
 ) -> int:
     stdin = stdin or sys.stdin
     out = out or sys.stdout
+    # Where the config keeps it; else where it was before the config moved it (the bot
+    # moves it there at its next start).
+    key = voter_key.read(config.voter_key_path) or voter_key.read(
+        config.data_dir / voter_key.KEY_FILE
+    )
     try:
         check_user_id(user_id)
-        db = _database(config)
+        db = _database(config, key)
     except Refused as exc:
         print(f"forget: {exc}", file=sys.stderr)
         return USAGE_ERROR
-    hashing = _voter_hash(config)
+    hashing = _voter_hash(key)
     try:
         with Session(db.engine, expire_on_commit=False) as s:
             preview = erasure.erase(s, user_id, voter_hash=hashing, names=names)
             s.rollback()
         if preview.total == 0:
             print(f"Nothing is stored about {user_id}.", file=out)
+            _scrub(db, [], out)
             return 0
         print(f"{user_id} would be replaced by {preview.pseudonym!r}:", file=out)
         if preview.names:
@@ -97,7 +102,7 @@ def run_forget(
             print(f"  {line}", file=out)
         if hashing is None:
             print(
-                f"  ({KEY_FILE} not found in {config.data_dir}: poll answers are left as they "
+                f"  (no voter key at {config.voter_key_path}: poll answers are left as they "
                 "are; they hold no user ID)",
                 file=out,
             )
@@ -109,10 +114,12 @@ def run_forget(
                 print("Nothing was changed.", file=out)
                 return 1
         with db.session() as s:
+            erasure.secure_delete(s)
             done = erasure.erase(s, user_id, voter_hash=hashing, names=names)
+        print(f"Done: {done.total} changes; {user_id} is now {done.pseudonym!r}.", file=out)
+        _scrub(db, erasure.touched_tables(done), out)
     finally:
         db.dispose()
-    print(f"Done: {done.total} changes; {user_id} is now {done.pseudonym!r}.", file=out)
     if done.open_agreements:
         listed = ", ".join(f"#{n} in {room}" for room, n in done.open_agreements)
         print(
@@ -135,6 +142,13 @@ def run_forget(
         file=out,
     )
     return 0
+
+
+def _scrub(db: Database, tables: list[str], out: TextIO) -> None:
+    """The erased values out of the database's files too (storage.erasure.scrub)."""
+    db.engine.dispose()  # no pooled connection of this process holds the WAL
+    for line in erasure.scrub(db.engine, tables):
+        print(f"Note: {line}.", file=out)
 
 
 def write_subject_access(config: Config, args: argparse.Namespace) -> int:

@@ -12,6 +12,15 @@ The format is versioned (`FORMAT`, `VERSION`) and described by the JSON Schema
 whose tables it holds. A restore goes into an empty database at that same revision, in one
 transaction: a file that is damaged, foreign, of another revision, or that the database
 refuses leaves the database as it was.
+
+A dump file is not trusted: whoever hands one to the operator may have written it by hand.
+A restore refuses, with one line naming the table, row and column (`DumpError`), JSON
+nested deeper than a dump is, numbers outside their column's range (and NaN, Infinity),
+texts longer than their column, dates and times outside `FIRST_YEAR`..`LAST_YEAR`, and
+values no version of the bot writes where the bot knows every value (a role in
+`room_role` other than chair or member, a status, a kind: `KNOWN_VALUES`). Texts are
+cleaned like chat input (storage.text: NUL, ESC, bidi overrides … removed; JSON texts
+such as minutes inside too), and names (of rooms, of meeting attendees) put on one line.
 """
 
 from __future__ import annotations
@@ -19,13 +28,14 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import jsonschema
-from sqlalchemy import Column, Select, Table, func, select, text
+from sqlalchemy import BigInteger, Column, Select, SmallInteger, Table, func, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.types import TypeDecorator
@@ -33,6 +43,15 @@ from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers every table on the metadata)
 from storage.migrate import current_revision
+from storage.models import (
+    AgreementStatus,
+    HistoryAction,
+    LogStatus,
+    PollKind,
+    ReminderStatus,
+)
+from storage.rooms import CHAIR_ROLE, MEMBER_ROLE
+from storage.text import clean, one_line
 
 FORMAT = "gremienbot-dump"
 VERSION = 1
@@ -50,6 +69,26 @@ ROOM_COLUMN = "room_id"
 BATCH = 1000
 
 Progress = Callable[[str, int], None]
+
+# Dates and times a restore accepts (a dump's moments are of the bot's years, not of 9999).
+FIRST_YEAR = 1900
+LAST_YEAR = 2199
+# The longest text of a column without a length of its own (the rules of procedure hold
+# 20,000 characters, a meeting's minutes as JSON some more).
+MAX_TEXT = 1_000_000
+# (table, column) -> every value the bot writes there.
+KNOWN_VALUES: Mapping[tuple[str, str], frozenset[str]] = {
+    ("room_role", "role"): frozenset({CHAIR_ROLE, MEMBER_ROLE}),
+    ("agreement", "status"): frozenset(AgreementStatus),
+    ("agreement_history", "action"): frozenset(HistoryAction),
+    ("reminder", "status"): frozenset(ReminderStatus),
+    ("reminder_log", "status"): frozenset(LogStatus),
+    ("poll", "kind"): frozenset(PollKind),
+}
+# Names shown in the bot's texts on one line (storage.rooms.remember_name does the same).
+ONE_LINE: frozenset[tuple[str, str]] = frozenset(
+    {("room", "name"), ("meeting_attendee", "display_name")}
+)
 
 
 class DumpError(Exception):
@@ -220,10 +259,14 @@ def load_schema() -> dict[str, Any]:
     return data
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is no number a dump holds")
+
+
 def read_dump(source: IO[str]) -> dict[str, Any]:
     """Parse and check a dump file; DumpError says what is wrong with it."""
     try:
-        data = json.load(source)
+        data = json.load(source, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise DumpError(
             f"not valid JSON (damaged or truncated?) at line {exc.lineno}, column {exc.colno}: "
@@ -231,6 +274,12 @@ def read_dump(source: IO[str]) -> dict[str, Any]:
         ) from None
     except UnicodeDecodeError:
         raise DumpError("not a UTF-8 text file") from None
+    except RecursionError:
+        raise DumpError("nested deeper than any dump (a list or object inside itself)") from None
+    except (ValueError, OverflowError) as exc:  # a number of 5,000 digits, NaN
+        raise DumpError(f"holds a value no dump holds: {str(exc).splitlines()[0]}") from None
+    except MemoryError:
+        raise DumpError("too large to read") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise DumpError(f'not a gremienbot dump (no "format": "{FORMAT}" in its header)')
     if data.get("version") != VERSION:
@@ -239,7 +288,10 @@ def read_dump(source: IO[str]) -> dict[str, Any]:
             f"(this gremienbot reads version {VERSION})"
         )
     validator = jsonschema.Draft202012Validator(load_schema())
-    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    try:
+        error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    except RecursionError:
+        raise DumpError("nested deeper than any dump (a list or object inside itself)") from None
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         raise DumpError(f"does not match the dump schema at {where}: {error.message}")
@@ -267,6 +319,75 @@ def _non_empty(conn: Connection, tables: Sequence[Table]) -> list[str]:
     ]
 
 
+def _int_range(column: Column[Any]) -> tuple[int, int]:
+    """The integers the column holds on every backend (PostgreSQL's INTEGER is 32 bits)."""
+    kind = column.type
+    impl = kind.impl_instance if isinstance(kind, TypeDecorator) else kind
+    bits = 64 if isinstance(impl, BigInteger) else 16 if isinstance(impl, SmallInteger) else 32
+    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+
+def _max_length(column: Column[Any]) -> int:
+    kind = column.type
+    impl = kind.impl_instance if isinstance(kind, TypeDecorator) else kind
+    length = getattr(impl, "length", None)
+    return length if isinstance(length, int) else MAX_TEXT
+
+
+def _clean_json_text(value: str) -> str:
+    """A text that holds JSON (minutes, a poll's answers) cleaned inside as well: its
+    escapes ("\\u0000", "\\u202e") become those characters when the bot reads it."""
+    if value[:1] not in ("[", "{"):
+        return value
+    try:
+        parsed = json.loads(value)
+    except (ValueError, RecursionError):
+        return value
+    cleaned = _clean_deep(parsed)
+    return value if cleaned == parsed else json.dumps(cleaned, ensure_ascii=False)
+
+
+def _clean_deep(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, list):
+        return [_clean_deep(v) for v in value]
+    if isinstance(value, dict):
+        return {clean(k): _clean_deep(v) for k, v in value.items()}
+    return value
+
+
+def _checked(table: str, column: Column[Any], kind: str, value: Any) -> Any:
+    """The decoded value within the column's bounds (ValueError: which it leaves), its text
+    cleaned like chat input."""
+    if value is None:
+        return None
+    if kind == "integer":
+        low, high = _int_range(column)
+        if not low <= value <= high:
+            raise ValueError(f"{column.name}: {value} is outside {low}..{high}")
+    elif kind == "number":
+        if not math.isfinite(float(value)) or abs(value) > 1e15:
+            raise ValueError(f"{column.name}: {value} is outside the column's range")
+    elif kind in ("datetime", "date"):
+        if not FIRST_YEAR <= value.year <= LAST_YEAR:
+            raise ValueError(
+                f"{column.name}: {value.isoformat()} is outside {FIRST_YEAR}..{LAST_YEAR}"
+            )
+    elif kind == "string":
+        if len(value) > _max_length(column):
+            raise ValueError(
+                f"{column.name}: {len(value)} characters, at most {_max_length(column)}"
+            )
+        value = clean(value)
+        one = (table, column.name) in ONE_LINE
+        value = one_line(value) if one else _clean_json_text(value)
+        known = KNOWN_VALUES.get((table, column.name))
+        if known is not None and value not in known:
+            raise ValueError(f"{column.name}: {value[:40]!r} is none of {', '.join(sorted(known))}")
+    return value
+
+
 def _rows(entry: Mapping[str, Any], table: Table) -> Iterator[dict[str, Any]]:
     columns = list(table.columns)
     kinds = [_kind(c) for c in columns]
@@ -276,8 +397,11 @@ def _rows(entry: Mapping[str, Any], table: Table) -> Iterator[dict[str, Any]]:
                 f"table {table.name!r}, row {i + 1}: {len(raw)} values, not {len(columns)}"
             )
         try:
-            yield {c.name: _decode(k, v) for c, k, v in zip(columns, kinds, raw, strict=True)}
-        except ValueError as exc:
+            yield {
+                c.name: _checked(table.name, c, k, _decode(k, v))
+                for c, k, v in zip(columns, kinds, raw, strict=True)
+            }
+        except (ValueError, OverflowError) as exc:
             raise DumpError(f"table {table.name!r}, row {i + 1}: {exc}") from None
 
 
@@ -317,8 +441,8 @@ def restore(engine: Engine, data: Mapping[str, Any], progress: Progress = _no_pr
                 progress(table.name, done)
                 counts[table.name] = done
             _advance_sequences(conn, [known[e["name"]] for e in data["tables"]])
-    except (DBAPIError, StatementError) as exc:
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+    except (DBAPIError, StatementError, OverflowError, ValueError) as exc:
+        reason = (str(getattr(exc, "orig", exc)).strip().splitlines() or [type(exc).__name__])[0]
         raise DumpError(f"the database refused the dump's rows: {reason}") from None
     return Restored(counts)
 

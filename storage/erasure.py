@@ -8,7 +8,11 @@ valid Matrix ID, so nobody is notified). Their roles and direct-message room are
 messages the bot sent them are emptied, their user ID is replaced inside texts (agreement
 texts, history values, minutes, reminders), and their poll answers, which are stored under
 a keyed hash, are cut loose from that hash so that not even the holder of `voter.key` can
-find them again. The answers themselves stay, so results do not change.
+find them again. The answers themselves stay, so results do not change. A stored room
+name that would name them goes (their direct-message room's, and any holding their ID or
+a name of theirs). After the commit `scrub` takes the old values out of the database's
+files as well (SQLite: VACUUM and an emptied WAL; PostgreSQL: VACUUM FULL of the tables
+changed).
 
 Every column of every table is listed below as holding a user ID (and how it is
 treated), as text in which one may occur, or as holding none: the tests fail for a
@@ -26,9 +30,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import LargeBinary, String, Table, TypeDecorator, and_, or_, select, update
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 import storage.models  # noqa: F401  (every table on the metadata)
+from storage import polls as poll_store
+from storage import surveys as survey_store
 from storage.models import OutboxStatus
 from storage.retention import ANONYMOUS_PREFIX, Changes
 
@@ -80,6 +87,8 @@ TEXTS: tuple[tuple[str, str], ...] = (
 # Columns that never hold a user ID (IDs, times, states, hashes, keys, room IDs …).
 NO_USER: tuple[tuple[str, str], ...] = (
     ("room", "room_id"),
+    # The room's m.room.name; one an older version made up from the members, or one that
+    # holds the person's ID or name, is deleted by `_room_names`.
     ("room", "name"),
     ("room_setting", "room_id"),
     ("room_setting", "key"),
@@ -262,8 +271,13 @@ VoterHash = Callable[[str, str], str]
 
 
 def known_names(db: Session, user_id: str) -> list[str]:
-    """The display names the bot noted for the person (meeting attendance, minutes)."""
+    """The display names the bot noted for the person (meeting attendance, minutes, and the
+    name an older version stored for their direct-message room: nio's computed name, which
+    for that room is the person's display name)."""
     found: set[str] = set()
+    for name in _direct_room_names(db, user_id):
+        found.add(name)
+        found.update(n for n in (_own_name(name, user_id),) if n)
     a = _table("meeting_attendee")
     for (name,) in db.execute(select(a.c.display_name).where(a.c.user_id == user_id)):
         if name:
@@ -282,6 +296,22 @@ def known_names(db: Session, user_id: str) -> list[str]:
 
 
 MIN_NAME = 4
+
+
+def _direct_rooms(db: Session, user_id: str) -> list[str]:
+    d = _table("direct_room")
+    return [r for (r,) in db.execute(select(d.c.room_id).where(d.c.user_id == user_id))]
+
+
+def _direct_room_names(db: Session, user_id: str) -> list[str]:
+    r, d = _table("room"), _table("direct_room")
+    stmt = select(r.c.name).join(d, d.c.room_id == r.c.room_id).where(d.c.user_id == user_id)
+    return [name for (name,) in db.execute(stmt) if name]
+
+
+def _own_name(name: str, user_id: str) -> str:
+    """A display name without the user ID Element's disambiguation added to it."""
+    return name.removesuffix(f" ({user_id})").strip()
 
 
 def _names_in(value: Any, user_id: str) -> Iterator[str]:
@@ -320,6 +350,7 @@ def erase(
     pseudonym = done.pseudonym
     done.names = sorted({*known_names(db, user_id), *(n.strip() for n in names if n.strip())})
     pattern = id_and_names_pattern(user_id, done.names)
+    _room_names(db, _direct_rooms(db, user_id), pattern, done)
     _note_open_agreements(db, user_id, done)
     _open_survey_participation(db, user_id, done)
     for name, column in DELETED:
@@ -343,6 +374,90 @@ def erase(
         _unlink_answers(db, user_id, voter_hash, done)
     db.flush()
     return done
+
+
+def _room_names(db: Session, direct: Sequence[str], pattern: re.Pattern[str], done: Erased) -> None:
+    """Stored room names that would name the person go: that of their direct-message room
+    (an older version stored nio's computed name there: their display name), and any that
+    holds their user ID or one of their names (an unnamed committee room's computed name
+    was its member list). Texts then show the neutral "Raum ohne Namen (…abc)"."""
+    r = _table("room")
+    cleared = [
+        room_id
+        for room_id, name in db.execute(select(r.c.room_id, r.c.name).where(r.c.name.is_not(None)))
+        if room_id in direct or pattern.search(name)
+    ]
+    for room_id in cleared:
+        db.execute(update(r).where(r.c.room_id == room_id).values(name=None))
+    done.add("room.name: deleted", len(cleared))
+
+
+# ------------------------------------------------------------------------------ the files
+
+
+def secure_delete(db: Session) -> None:
+    """SQLite: what this session's connection deletes or overwrites is overwritten with
+    zeros in the file, not merely marked free (call before the erasure's first write)."""
+    if db.get_bind().dialect.name == "sqlite":
+        db.connection().exec_driver_sql("PRAGMA secure_delete=ON")
+
+
+def touched_tables(done: Changes) -> list[str]:
+    """The tables an erasure changed rows of (from its counts: "table.column: what")."""
+    known = SQLModel.metadata.tables
+    found: set[str] = set()
+    for what in done.counts:
+        head = what.split(":", 1)[0].split(" ", 1)[0]
+        found.update(t for t in (p.split(".", 1)[0] for p in head.split("/")) if t in known)
+    return sorted(found)
+
+
+def scrub(engine: Engine, tables: Sequence[str]) -> list[str]:
+    """After an erasure was committed: the old values out of the database's files too.
+    Returns what could not be done, one line each, for the operator (empty: all done).
+
+    SQLite: VACUUM rewrites the file, so that no freed page or freed space in a page keeps
+    an old value (also none freed before the erasure, without secure_delete), and
+    `wal_checkpoint(TRUNCATE)` writes the WAL into the file and empties it.
+    PostgreSQL: `VACUUM (FULL)` of the tables the erasure changed writes them (and their
+    TOAST tables and indexes) anew, so that the old row versions, which an UPDATE or
+    DELETE leaves in the table's pages, are gone from the table's files. The server's
+    write-ahead log (pg_wal), a WAL archive and earlier backups keep the old values until
+    they are recycled or deleted: that is the operator's (docs/datenschutz.md)."""
+    left: list[str] = []
+    if engine.dialect.name == "sqlite":
+        raw = engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            cur.execute("PRAGMA secure_delete=ON")
+            try:
+                cur.execute("VACUUM")
+            except Exception as exc:  # sqlite3.OperationalError: database is locked
+                left.append(f"VACUUM did not run ({exc}): freed pages may keep old values")
+            busy, _log, _done = cur.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy:
+                left.append(
+                    "the write-ahead log (-wal file) could not be emptied while another "
+                    "process reads the database: run `gremienbot forget` again (it finds "
+                    "nothing to change and empties it) when the bot is stopped"
+                )
+            cur.close()
+        finally:
+            raw.close()
+        return left
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for name in tables:
+                quoted = conn.dialect.identifier_preparer.quote(name)
+                try:
+                    conn.exec_driver_sql(f"VACUUM (FULL) {quoted}")
+                except Exception as exc:
+                    left.append(f"VACUUM (FULL) {name} failed: {str(exc).splitlines()[0]}")
+        left.append(
+            "PostgreSQL's write-ahead log (pg_wal), a WAL archive and backups made before "
+            "keep the old values until they are recycled or deleted"
+        )
+    return left
 
 
 def _note_open_agreements(db: Session, user_id: str, done: Erased) -> None:
@@ -471,7 +586,10 @@ def _outbox(
 
 
 def _unlink_answers(db: Session, user_id: str, voter_hash: VoterHash, done: Erased) -> None:
-    """Answers stored under the person's keyed hash get a random voter instead."""
+    """Answers stored under the person's keyed hash get a random voter instead, and the
+    poll's votes (the survey's free texts) are written again in random order under new
+    random IDs (`storage.shuffled`): an updated row would keep, or on PostgreSQL change,
+    its place, by which the person's answer could be found again."""
     polls, votes = _table("poll"), _table("poll_vote")
     comments = _table("survey_comment")
     unlinked = 0
@@ -479,19 +597,27 @@ def _unlink_answers(db: Session, user_id: str, voter_hash: VoterHash, done: Eras
         hashes = {voter_hash(f"poll:{poll_id}", user_id)}
         if survey_id is not None:
             hashes.add(voter_hash(f"survey:{survey_id}", user_id))
-        result = db.execute(
-            update(votes)
-            .where(votes.c.poll_id == poll_id, votes.c.voter.in_(hashes))
-            .values(voter=ANONYMOUS_PREFIX + secrets.token_hex(16))
+        given = list(
+            db.execute(select(votes.c.voter, votes.c.answers).where(votes.c.poll_id == poll_id))
         )
-        unlinked += result.rowcount or 0  # type: ignore[attr-defined]
+        if not any(voter in hashes for voter, _a in given):
+            continue
+        unlinked += sum(1 for voter, _a in given if voter in hashes)
+        poll_store.rewrite_votes(db, poll_id, [(_cut_loose(v, hashes), a) for v, a in given])
     surveys = _table("survey")
     for (survey_id,) in list(db.execute(select(surveys.c.id))):
-        h = voter_hash(f"survey:{survey_id}", user_id)
-        result = db.execute(
-            update(comments)
-            .where(comments.c.survey_id == survey_id, comments.c.voter == h)
-            .values(voter=ANONYMOUS_PREFIX + secrets.token_hex(16))
+        h = {voter_hash(f"survey:{survey_id}", user_id)}
+        texts = list(
+            db.execute(
+                select(comments.c.voter, comments.c.text).where(comments.c.survey_id == survey_id)
+            )
         )
-        unlinked += result.rowcount or 0  # type: ignore[attr-defined]
+        if not any(voter in h for voter, _t in texts):
+            continue
+        unlinked += 1
+        survey_store.rewrite_comments(db, survey_id, [(_cut_loose(v, h), t) for v, t in texts])
     done.add("poll_vote/survey_comment: cut loose from the voter hash", unlinked)
+
+
+def _cut_loose(voter: str, hashes: set[str]) -> str:
+    return ANONYMOUS_PREFIX + secrets.token_hex(16) if voter in hashes else voter

@@ -8,6 +8,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from storage.models import DirectRoom, Room, RoomRole, RoomSetting
+from storage.text import one_line
 
 
 def ensure_room(db: Session, room_id: str, *, joined_at: dt.datetime) -> Room:
@@ -88,6 +89,12 @@ def room_roles(db: Session, room_id: str) -> list[RoomRole]:
     return list(db.exec(stmt))
 
 
+def all_roles(db: Session) -> list[RoomRole]:
+    """Every role set with `!rolle`, by room and person."""
+    stmt = select(RoomRole).order_by(col(RoomRole.room_id), col(RoomRole.user_id))
+    return list(db.exec(stmt))
+
+
 def set_room_role(
     db: Session, room_id: str, user_id: str, role: str, *, set_by: str, at: dt.datetime
 ) -> str | None:
@@ -121,17 +128,40 @@ def all_room_settings(db: Session) -> dict[str, dict[str, str]]:
 
 
 def remember_name(db: Session, room_id: str, name: str | None) -> None:
-    """Store the room's current name when it changed (shortened to what the column holds)."""
+    """Store the room's current name (its `m.room.name`, cleaned and on one line, shortened
+    to what the column holds) when it changed. None: not known now, the stored one stays;
+    "": the room has no name (any more), the stored one goes."""
     room = get_room(db, room_id)
-    if room is None or not name:
+    if room is None or name is None:
         return
-    name = name[:255]
+    name = one_line(name)[:NAME_LENGTH] or None
     if room.name != name:
         room.name = name
         db.add(room)
 
 
+# What the room.name column holds.
+NAME_LENGTH = 255
+# How many characters of the room ID name a room that has no name.
+ID_TAIL = 4
+
+
+def shown_name(name: str | None) -> str | None:
+    """A stored room name as texts show it: cleaned and on one line (names stored by an
+    older version may be neither); None when nothing is left."""
+    return one_line(name or "") or None
+
+
+def id_tail(room_id: str) -> str:
+    """The last characters of a room ID's own part ("!abcXyz:example.org" -> "cXyz"): what
+    tells an unnamed room from another without showing a member's name."""
+    local = room_id.split(":", 1)[0].lstrip("!")
+    return local[-ID_TAIL:]
+
+
 def room_label(db: Session, room_id: str) -> str:
-    """How texts about several rooms name a room: its name, else its ID."""
+    """How the command line and logs name a room: its name (cleaned, on one line), else its
+    ID. Texts to members use commands.core.room_names, which names unnamed rooms in the
+    reader's language."""
     room = get_room(db, room_id)
-    return room.name if room is not None and room.name else room_id
+    return shown_name(room.name if room is not None else None) or room_id

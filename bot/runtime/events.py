@@ -29,6 +29,8 @@ from nio import (
     RoomKeyEvent,
     RoomMessage,
     RoomMessageText,
+    RoomNameEvent,
+    SyncResponse,
     UnknownEvent,
 )
 
@@ -65,9 +67,10 @@ from commands.core import i18n
 from commands.core.defaults import limits
 from commands.core.effects import Reply
 from commands.core.rich import mention
-from commands.core.text_input import clean
+from commands.core.text_input import clean, one_line
 from commands.general import settings
 from commands.general.role_rules import CREATOR_POWER_LEVEL
+from commands.parsing.mentions import member_names
 from storage import direct_rooms, events, rooms
 from storage.db import Database
 from storage.outbox import txn_id_for
@@ -95,9 +98,46 @@ class Runtime:
 
 
 def display_names(room: MatrixRoom) -> dict[str, str]:
-    """The room's members now: user ID -> display name ("" where none is set), without
-    control or bidi-override characters (a name must not reorder the bot's answers)."""
-    return {uid: clean(u.display_name or "") for uid, u in room.users.items()}
+    """The room's members now: user ID -> display name ("" where none is set), on one line
+    without control or bidi-override characters (a name must not reorder or add lines to
+    the bot's answers), and with the user ID added where two look alike, as Element does
+    (commands.parsing.mentions.member_names). Every members mapping the bot builds is this.
+    nio's dict is copied first: the database thread calls this too (the scheduler)."""
+    return member_names({uid: u.display_name for uid, u in dict(room.users).items()})
+
+
+def room_name(room: MatrixRoom) -> str:
+    """The room's own name (`m.room.name`), cleaned and on one line; "" for none. Never
+    nio's `display_name`, which makes up a name from the members for an unnamed room: the
+    member's name for their direct-message room with the bot, the member list for an
+    unnamed committee room; stored and shown, those would name people."""
+    return one_line(room.name or "")
+
+
+def synced_room_names(
+    client: AsyncClient, resp: SyncResponse, *, full_state: bool
+) -> dict[str, str]:
+    """The names (`room_name`) of the joined rooms a sync tells: every one on a sync with
+    the full state (the first of a process), else those it renamed (an `m.room.name` in
+    their state or timeline; "" when the name was removed). So the stored name follows
+    renames, and a name an older version made up from the members goes at the start."""
+    found: dict[str, str] = {}
+    for room_id, info in resp.rooms.join.items():
+        events = [*info.state, *info.timeline.events]
+        if full_state or any(isinstance(e, RoomNameEvent) for e in events):
+            room = client.rooms.get(room_id)
+            if room is not None:
+                found[room_id] = room_name(room)
+    return found
+
+
+def store_room_names(db: Database, names: dict[str, str]) -> None:
+    """Remember the rooms' names (database thread)."""
+    if not names:
+        return
+    with db.session() as s:
+        for room_id, name in names.items():
+            rooms.remember_name(s, room_id, name)
 
 
 def event_time(event: Any) -> dt.datetime:
@@ -239,11 +279,13 @@ class EventHandlers:
             members=display_names(room),
             power_levels=await self.power_levels(room),
             thread_root=thread_root(content),
-            room_name=room.display_name,
+            room_name=room_name(room),
         )
         rt = self.rt
         if await self.db(handle_message, rt.db, msg, rt.settings, rt.clock):
-            rt.metrics.answer_owed(txn_id_for(reply_key(msg.event_id, 0)), msg.timestamp)
+            rt.metrics.answer_owed(
+                txn_id_for(reply_key(msg.event_id, 0), rt.db.secret), msg.timestamp
+            )
             rt.sender.wake(room.room_id)  # first: the answer is what the member waits for
             rt.poke(room.room_id)  # the command may have changed what is due
 
@@ -308,13 +350,12 @@ class EventHandlers:
         rt = self.rt
         if not rt.settings.registry.listeners:
             return
-        member = room.users.get(event.sender)
         activity = IncomingActivity(
             room_id=room.room_id,
             event_id=event.event_id,
             sender=event.sender,
             timestamp=event_time(event),
-            display_name=clean((member.display_name if member else None) or ""),
+            display_name=display_names(room).get(event.sender, ""),
         )
         await self.db(handle_activity, rt.db, activity, rt.settings, rt.clock)
 
@@ -446,8 +487,7 @@ class EventHandlers:
                 await asyncio.wait_for(arrived.wait(), timeout=min(remaining, 1.0))
         if self.rt.stopping():
             return
-        member = room.users.get(event.sender)
-        name = (member.display_name if member else None) or event.sender
+        name = display_names(room).get(event.sender) or event.sender
         if await self.db(self._answer_undecryptable, room.room_id, event, name):
             self.rt.metrics.undecryptable.inc()
             self.rt.sender.wake()

@@ -35,6 +35,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlmodel import Session
 
 from bot.runtime.dbthread import UNAVAILABLE, DbThread
+from bot.runtime.events import display_names
 from bot.runtime.outgoing import enqueue_effect
 from commands.core.timers import TimerResult, TimerRule
 from commands.general.role_rules import CREATOR_POWER_LEVEL
@@ -468,7 +469,7 @@ def for_bot(bot: Any) -> ReminderScheduler:
         r = room(room_id)
         if r is None:
             return {}
-        return {uid: (u.display_name or "") for uid, u in dict(r.users).items()}
+        return display_names(r)
 
     def power_levels(room_id: str) -> Mapping[str, int]:
         r = room(room_id)

@@ -5,22 +5,17 @@ message can make the bot work for long (every parser after them is linear in its
 A refusal is a `CommandError` with an `input.*` text of the room's language
 (commands/locales/*/input.yaml).
 
-Cleaning (`clean`): control characters are removed, not shown: NUL and the other C0
-controls except newline and tab, DEL, the C1 controls, the bidirectional embeddings,
-overrides and isolates (U+202A–U+202E, U+2066–U+2069: they make stored text read
-differently from what it is), the byte order mark and the invisible zero-width characters
-(U+200B, U+2060–U+2064, U+180E, U+00AD) and lone surrogates (PostgreSQL cannot store
-them). "\\r\\n" and a lone "\\r", U+2028 and U+2029 become "\\n". Kept: the zero-width
-joiner and non-joiner (emoji sequences, some scripts) and the left-to-right / right-to-left
-marks, which cannot reorder text.
+Cleaning (`clean`, and `one_line` for names): storage.text, shared with the names of rooms
+and members and with an imported dump; it says which characters go.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sized
 
 from commands.core.errors import CommandError
+from storage.text import clean as clean
+from storage.text import one_line as one_line
 
 # The longest text any command stores is the rules of procedure (20,000 characters): the
 # whole message may be a little longer than that.
@@ -35,19 +30,6 @@ MAX_MENTIONS = 50
 # A date as people write it ("Freitag, den 4. Dezember 2026 um 10:30 Uhr" has 8 words).
 MAX_DATE_CHARS = 120
 MAX_DATE_WORDS = 12
-
-_NEWLINES = re.compile(r"\r\n?|[\u2028\u2029]")
-_UNWANTED = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u180e\u200b\u202a-\u202e"
-    "\u2060-\u2064\u2066-\u2069\ufeff\ud800-\udfff]"
-)
-
-
-def clean(value: str) -> str:
-    """`value` without control, bidi-override and invisible characters (see the module)."""
-    if value.isascii() and value.isprintable():
-        return value
-    return _UNWANTED.sub("", _NEWLINES.sub("\n", value))
 
 
 def strip_html_reply(html: str) -> str:

@@ -15,6 +15,7 @@ from commands.core.context import Context, Role
 from commands.core.defaults import feature_settings
 from commands.core.registry import Router
 from commands.core.rich import Rich, bold, text
+from commands.core.room_names import room_name
 from commands.desk.overlaps import Item, find_overlaps
 from commands.desk.settings import OverviewSettings
 from commands.desk.texts import overlap_lines, rate, short
@@ -36,7 +37,9 @@ def overview(ctx: Context, args: str) -> Rich:
     settings = feature_settings(ctx.defaults, "overview", OverviewSettings())
     zone = ctx.defaults.zone
     now = ctx.now.astimezone(zone)
-    labels = {r.room_id: r.name or r.room_id for r in rooms.committee_rooms(ctx.db)}
+    labels = {
+        r.room_id: room_name(ctx.lang, r.room_id, r.name) for r in rooms.committee_rooms(ctx.db)
+    }
     open_items = store.open_agreements(ctx.db, with_due_date=False)
     by_room: dict[str, list[Agreement]] = {room_id: [] for room_id in labels}
     for a in open_items:

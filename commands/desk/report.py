@@ -24,6 +24,7 @@ from commands.core.effects import Reply
 from commands.core.errors import UsageError
 from commands.core.registry import Router
 from commands.core.rich import Rich, bold
+from commands.core.room_names import room_name
 from commands.core.timers import Timed, TimerEnv, TimerResult
 from commands.desk.overlaps import Item, find_overlaps
 from commands.desk.periods import Asked, parse_period, previous_month
@@ -173,10 +174,10 @@ def build_report(inp: ReportInput) -> Rich:
     return Rich.join(lines)
 
 
-def committees(db: Session, report_room: str | None) -> dict[str, str]:
+def committees(db: Session, report_room: str | None, lang: str) -> dict[str, str]:
     """The rooms the bot is in, by name; the report's own room is no committee."""
     return {
-        r.room_id: r.name or r.room_id
+        r.room_id: room_name(lang, r.room_id, r.name)
         for r in rooms.committee_rooms(db)
         if r.room_id != report_room
     }
@@ -191,7 +192,13 @@ def report(ctx: Context, args: str) -> Rich:
         raise UsageError("desk.report.bad_period", value=args.strip())
     settings = feature_settings(ctx.defaults, "report", ReportSettings())
     inp = ReportInput(
-        ctx.db, ctx.lang, asked, now, zone, ctx.defaults, committees(ctx.db, settings.room)
+        ctx.db,
+        ctx.lang,
+        asked,
+        now,
+        zone,
+        ctx.defaults,
+        committees(ctx.db, settings.room, ctx.lang),
     )
     return build_report(inp)
 
@@ -240,7 +247,9 @@ def monthly_report(
     if (floor is not None and due_at < floor) or reports.logged(db, key) is not None:
         return result
     lang = room_language(db, settings.room, env.defaults.language)
-    inp = ReportInput(db, lang, asked, local, zone, env.defaults, committees(db, settings.room))
+    inp = ReportInput(
+        db, lang, asked, local, zone, env.defaults, committees(db, settings.room, lang)
+    )
     reports.log_report(db, key, room_id=settings.room, period_start=asked.period.start, at=now)
     reply = Reply(build_report(inp), key=key)
     result.effects.append(Timed(key=key, room_id=settings.room, effect=reply))

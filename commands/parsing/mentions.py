@@ -11,14 +11,16 @@ own server. `take_mentions` finds all of them and returns the text with them tak
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html import unescape
 from urllib.parse import unquote
 
 from commands.core.context import Context
 from commands.core.errors import CommandError
-from commands.core.text_input import MAX_MENTIONS, check_length, check_with_names
+from commands.core.text_input import MAX_MENTIONS, check_length, check_with_names, one_line
 
 # A user ID typed as text: "@anna", "@anna.schmidt:example.org", "@ben:matrix.example.org:8448".
 _TYPED = re.compile(
@@ -36,6 +38,47 @@ _COLON = re.compile(r"[ \t]*:")
 _DEADLINE_AHEAD = re.compile(
     r"\s*(?:$|(?:bis|by|until|till|am|zum|sp(?:ä|ae)testens)\b)", re.IGNORECASE
 )
+
+
+# A display name that reads like a user ID ("@chef:example.org"), anywhere in it.
+_LOOKS_LIKE_ID = re.compile(r"@[^\s:]+:[^\s]")
+# Characters that make two names look alike: formatting marks left out when comparing.
+_INVISIBLE = re.compile("[\u200c\u200d\u200e\u200f]")
+
+
+def _look(name: str) -> str:
+    """What a name looks like, for telling whether two members' names can be confused."""
+    return " ".join(unicodedata.normalize("NFKC", _INVISIBLE.sub("", name)).casefold().split())
+
+
+def member_names(raw: Mapping[str, str | None]) -> dict[str, str]:
+    """A room's members (user ID -> display name as set, None for none) as the bot shows
+    them: each name cleaned and on one line, and, as Element does, with the user ID after
+    it ("Anna (@anna:example.org)") where another member's name looks the same or the name
+    reads like a user ID or carries direction marks, so nobody can pass for someone else.
+    "" stands for no name (texts then show the user ID's own part)."""
+    names = {uid: one_line(name or "") for uid, name in raw.items()}
+    looks = Counter(_look(n) for n in names.values() if n)
+    return {
+        uid: (
+            f"{name} ({uid})"
+            if name
+            and (looks[_look(name)] > 1 or _LOOKS_LIKE_ID.search(name) or _INVISIBLE.search(name))
+            else name
+        )
+        for uid, name in names.items()
+    }
+
+
+def _own_name(user_id: str, name: str) -> str:
+    """A member's display name without the user ID `member_names` may have added."""
+    return name.removesuffix(f" ({user_id})")
+
+
+def _named(ctx: Context, user_id: str) -> str:
+    """A member named with their user ID ("Anna (@anna:example.org)"), once."""
+    name = ctx.display_name(user_id)
+    return name if name.endswith(f"({user_id})") else f"{name} ({user_id})"
 
 
 @dataclass(frozen=True)
@@ -141,6 +184,9 @@ def _traces(ctx: Context, user_id: str) -> list[re.Pattern[str]]:
     ]
     if ctx.members and ctx.members.get(user_id):
         found.append(_word(ctx.members[user_id]))
+        own = _own_name(user_id, ctx.members[user_id])
+        if own != ctx.members[user_id]:
+            found.append(_word(own))
     return found
 
 
@@ -164,13 +210,14 @@ def _resolve_typed(ctx: Context, local: str, server: str | None) -> str:
     wanted = local.casefold()
     by_name = [
         u
-        for u, name in ctx.members.items()
-        if name and (name.casefold() == wanted or name.split()[0].casefold() == wanted)
+        for u, shown in ctx.members.items()
+        if (name := _own_name(u, shown))
+        and (name.casefold() == wanted or name.split()[0].casefold() == wanted)
     ]
     if len(by_name) == 1:
         return by_name[0]
     if len(by_name) > 1:
-        names = ", ".join(f"{ctx.display_name(u)} ({u})" for u in sorted(by_name))
+        names = ", ".join(_named(ctx, u) for u in sorted(by_name))
         raise CommandError("mention.ambiguous", name="@" + local, names=names)
     return user_id
 

@@ -151,6 +151,52 @@ def test_a_dump_the_database_refuses_halfway_leaves_nothing_behind(db: Database)
     assert set(counts(db).values()) == {0}
 
 
+def _set(data: dict[str, Any], table: str, column: str, value: Any) -> None:
+    entry = next(t for t in data["tables"] if t["name"] == table)
+    entry["rows"][0][[c["name"] for c in entry["columns"]].index(column)] = value
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "value", "reason"),
+    [
+        ("agreement", "number", 2**31, "outside -2147483648..2147483647"),
+        ("agreement", "number", 10**30, "outside"),
+        ("agreement", "created_at", "9999-12-31T23:59:59+14:00", "outside 1900..2199"),
+        ("agreement", "due_date", "0001-01-01", "outside 1900..2199"),
+        ("agreement", "status", "admin", "none of cancelled, done, open"),
+        ("agreement", "source_event_id", "$" + "x" * 300, "at most 255"),
+    ],
+    ids=["int32", "huge", "year-9999", "year-1", "status", "long"],
+)
+def test_a_value_outside_its_column_is_refused_before_the_database_sees_it(
+    db: Database, table: str, column: str, value: Any, reason: str
+) -> None:
+    fill_year(db, per_room=3)
+    data = json.loads(export_json(db))
+    _set(data, table, column, value)
+    empty(db)
+    with pytest.raises(dump.DumpError, match=f"table '{table}', row 1: {column}: .*{reason}"):
+        dump.restore(db.engine, data)
+    assert set(counts(db).values()) == {0}
+
+
+def test_imported_texts_are_cleaned_like_chat_input(db: Database) -> None:
+    fill_year(db, per_room=3)
+    data = json.loads(export_json(db))
+    _set(data, "agreement", "text", "Bericht\x00 an\u202e Schulamt\x1b")
+    # A text holding JSON (as minutes and poll answers do): its escapes are characters to
+    # whoever reads it.
+    as_json = json.dumps({"title": "Sitzung\u202e", "people": [{"name": "Eva\x00"}]})
+    assert "\\u202e" in as_json
+    _set(data, "agreement_history", "note", as_json)
+    empty(db)
+    dump.restore(db.engine, data)
+    text = export_json(db)
+    for bad in ("\\u0000", "\\u202e", "\\u001b", "\u202e", "\x1b"):
+        assert bad not in text
+    assert "Bericht an Schulamt" in text
+
+
 def test_a_database_with_records_is_not_overwritten_by_a_restore(db: Database) -> None:
     fill_year(db, per_room=3)
     text = export_json(db)
