@@ -127,6 +127,16 @@ class PollsConfig(_Strict):
     )
     pulse_hours: float = Field(default=24, gt=0, le=24 * 60, description="a pulse's duration")
     poll_hours: float = Field(default=72, gt=0, le=24 * 365, description="a poll's duration")
+    anonymous_pulse_members: bool = Field(
+        default=PollSettings.anonymous_pulse_members,
+        description="true: every member may start `!puls anonym`; false: chair and coordination",
+    )
+    anonymous_pulses_per_day: int = Field(
+        default=PollSettings.anonymous_pulses_per_day,
+        ge=0,
+        le=1000,
+        description="anonymous pulses one member may start per room in 24 hours (0: no limit)",
+    )
 
     def build(self, voter_key: bytes | None) -> PollSettings:
         base = PollSettings()
@@ -135,6 +145,8 @@ class PollsConfig(_Strict):
             pulse_duration=dt.timedelta(hours=self.pulse_hours),
             poll_duration=dt.timedelta(hours=self.poll_hours),
             voter_key=voter_key or base.voter_key,
+            anonymous_pulse_members=self.anonymous_pulse_members,
+            anonymous_pulses_per_day=self.anonymous_pulses_per_day,
         )
 
 
@@ -305,6 +317,18 @@ def build_limits(limits: LimitsConfig, quiet: QuietHoursConfig) -> Limits:
     )
 
 
+class PrivacyConfig(_Strict):
+    """Where the secrets that keep answers anonymous live (docs/deployment.md)."""
+
+    voter_key_file: Path | None = Field(
+        default=None,
+        description=(
+            "the voter key (the secret behind the voters' hashes); default voter.key in "
+            "data_dir. Keep it on another volume than the database, and back it up apart"
+        ),
+    )
+
+
 class RetentionConfig(_Strict):
     """How long records are kept (days; null: for good); docs/datenschutz.md."""
 
@@ -396,6 +420,7 @@ class Config(_Strict):
     rules: RulesConfig = Field(default_factory=RulesConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
@@ -436,6 +461,11 @@ class Config(_Strict):
         if self.database.url:
             return self.database.url
         return f"sqlite:///{(self.data_dir / 'gremienbot.db').resolve()}"
+
+    @property
+    def voter_key_path(self) -> Path:
+        """The voter key's file: `privacy.voter_key_file`, else voter.key in data_dir."""
+        return self.privacy.voter_key_file or self.data_dir / "voter.key"
 
     def build_defaults(self, *, voter_key: bytes | None = None) -> Defaults:
         """The configured defaults, with each feature's settings from its section;
@@ -516,6 +546,9 @@ def load_config(path: Path, *, environ: dict[str, str] | None = None) -> Config:
         )
     if not config.data_dir.is_absolute():
         config.data_dir = (path.parent / config.data_dir).resolve()
+    key_file = config.privacy.voter_key_file
+    if key_file is not None and not key_file.is_absolute():
+        config.privacy.voter_key_file = (path.parent / key_file).resolve()
     config.rules.resolve(path.parent.resolve())
     if problems := config.rules.problems():
         raise ConfigError([f"{path}: {p}" for p in problems])

@@ -39,7 +39,7 @@ from bot.runtime.matrix_render import with_target
 from commands.core.defaults import Defaults
 from commands.core.registry import Registry
 from commands.features import build_registry
-from storage import outbox, rooms
+from storage import direct_rooms, outbox, rooms
 from storage.db import Database
 from storage.models import OutboxMessage, OutboxStatus
 
@@ -63,7 +63,7 @@ class Sent:
     """One message the bot sent, as the room sees it: its Matrix event."""
 
     event_id: str
-    # None: a direct message to a member, whose room the Dialog does not make.
+    # None: a direct message to a member (in `Dialog.dm_room(to_user)`).
     room_id: str | None
     to_user: str | None
     event_type: str
@@ -120,6 +120,9 @@ class Dialog:
     # Event IDs of the members' messages; two dialogs on one database need distinct ones.
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     last_event_id: str = ""
+    # Each member's direct-message room with the bot, where their direct messages land
+    # (unnamed: `!dm-<user ID>`); a test may name opaque ones.
+    dm_rooms: dict[str, str] = field(default_factory=dict)
 
     @property
     def settings(self) -> BotSettings:
@@ -130,7 +133,16 @@ class Dialog:
             registry=self.registry,
             defaults=self.defaults,
             bot_user=self.bot_user,
+            room_members=self._room_members,
         )
+
+    def _room_members(self, room_id: str) -> dict[str, str]:
+        """What the bot knows of a room's members: this room's are `members`."""
+        return dict(self.members) if room_id == self.room_id else {}
+
+    def dm_room(self, user_id: str) -> str:
+        """The member's direct-message room with the bot."""
+        return self.dm_rooms.setdefault(user_id, f"!dm-{user_id}")
 
     def say(
         self,
@@ -279,6 +291,11 @@ class Dialog:
                     assert target is not None
                     assert target.event_id is not None
                     row.content = json.dumps(with_target(json.loads(row.content), target.event_id))
+                if row.to_user is not None and row.room_id is None:
+                    row.room_id = self.dm_room(row.to_user)  # as the sender resolves it
+                    known = direct_rooms.get(s, row.to_user)
+                    if known is None or known.room_id != row.room_id:
+                        direct_rooms.remember(s, row.to_user, row.room_id, at=self.now)
                 outbox.mark_sent(s, row.id, f"$bot{row.id}", at=self.now)
 
     def _members_in(self, room_id: str | None, sender: str) -> dict[str, str]:
@@ -296,7 +313,7 @@ class Dialog:
         A replayed event queues nothing new: its replies are found under their keys."""
         self.deliver()
         keys = [
-            outbox.txn_id_for(key)
+            outbox.txn_id_for(key, self.database.secret)
             for i in range(queued)
             for base in [reply_key(source_event_id, i)]
             for key in [base, *(f"{base}:part{n}" for n in range(2, MAX_PARTS + 1))]
@@ -326,7 +343,7 @@ def _as_sent(row: OutboxMessage) -> Sent:
     assert row.event_id is not None
     return Sent(
         event_id=row.event_id,
-        room_id=row.room_id,
+        room_id=None if row.to_user is not None else row.room_id,
         to_user=row.to_user,
         event_type=row.event_type,
         content=json.loads(row.content),

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from nio import AsyncClient, SyncResponse
 
@@ -24,7 +24,13 @@ from bot.crypto import crosssigning
 from bot.crypto.trust_policy import TrustPolicyClient
 from bot.runtime import voter_key
 from bot.runtime.dbthread import DbThread
-from bot.runtime.events import EventHandlers, Runtime
+from bot.runtime.events import (
+    EventHandlers,
+    Runtime,
+    display_names,
+    store_room_names,
+    synced_room_names,
+)
 from bot.runtime.incoming import BotSettings
 from bot.runtime.login import BotStartError, login
 from bot.runtime.metrics import Metrics
@@ -58,7 +64,10 @@ class GremienBot:
         self.clock = clock
         self.sync_timeout_ms = sync_timeout_ms
         self.max_retry_wait = max_retry_wait
-        self.db = Database(config.database_url)
+        # The secret behind the voters' hashes keys the database's other hashes too
+        # (outbox transaction IDs, handled events of direct-message rooms).
+        key = voter_key.load_or_create(config.data_dir, config.voter_key_path)
+        self.db = Database(config.database_url, secret=key)
         self.dbt = DbThread(max_retry_wait=max_retry_wait)
         self.client: AsyncClient | None = None
         self.ready = asyncio.Event()
@@ -73,9 +82,10 @@ class GremienBot:
             prefix=config.command_prefix,
             coordinators=frozenset(config.coordination),
             registry=build_registry(),
-            defaults=config.build_defaults(voter_key=voter_key.load_or_create(config.data_dir)),
+            defaults=config.build_defaults(voter_key=key),
             catchup_horizon=dt.timedelta(days=config.catchup.horizon_days),
             bot_user=config.user_id,
+            room_members=self.room_members,
         )
         self.sender = OutboxSender(
             self.db,
@@ -92,6 +102,14 @@ class GremienBot:
         self._sync: SyncLoop | None = None
         # Reminders and digests: wakes the bot when something is due (bot/runtime/scheduler.py).
         self.scheduler = reminder_scheduler(self)
+
+    def room_members(self, room_id: str) -> Mapping[str, str]:
+        """A room's members now (joined or invited; none for a room the bot is not in),
+        as every members mapping is built. Called in the database thread."""
+        room = self.client.rooms.get(room_id) if self.client is not None else None
+        if room is None:
+            return {}
+        return display_names(room)
 
     def creators(self, room_id: str) -> frozenset[str]:
         return self.handlers.creators(room_id) if self.handlers is not None else frozenset()
@@ -224,6 +242,9 @@ class GremienBot:
         left = list(resp.rooms.leave)
         if left:
             await self.dbt.run_until_answered(self._record_left, left)
+        if self.client is not None:
+            names = synced_room_names(self.client, resp, full_state=not self.ready.is_set())
+            await self.dbt.run_until_answered(store_room_names, self.db, names)
         self.sender.enabled = True
         self.sender.wake()
         if not self.ready.is_set():

@@ -2,9 +2,12 @@
 
 A new room is what Element makes for a DM: `is_direct`, the member invited, encrypted from
 its first event (`m.room.encryption` in the initial state), and listed in the bot's
-`m.direct` account data so that Element shows it under "People". The room is remembered in
-the database and reused; once the member (or the bot) has left it, the next message makes
-a new one.
+`m.direct` account data so that Element shows it under "People". Unlike Element's, the
+member gets no power in it (power level 0, inviting needs 100): they can write and answer
+polls, but cannot invite anyone else into it. The room is remembered in the database and
+reused only while it is private: the bot and the member, joined or invited, and nobody
+else. Once the member (or the bot) has left it, or anyone else is in it or invited (a room
+made before this rule, or by a homeserver admin), the next message makes a new one.
 
 Messages go out while the member is still only invited: the room keys are shared with the
 devices of invited members too, so they can read them once they join.
@@ -41,6 +44,10 @@ ENCRYPTION_STATE = {
     "state_key": "",
     "content": {"algorithm": "m.megolm.v1.aes-sha2"},
 }
+# The `private_chat` preset leaves the invited member at the users' default power level
+# (0): messages and poll responses (events_default 0) but no state (state_default 50).
+# Inviting is raised above anything but the bot's own level.
+POWER_LEVELS = {"invite": 100}
 
 
 class DirectRoomError(Exception):
@@ -81,10 +88,12 @@ class DirectRooms:
     async def _current_or_new(self, client: AsyncClient, user_id: str) -> str:
         known = await self.dbt.run_until_answered(self._stored, user_id)
         if known is not None:
-            if known in self._unsynced or _both_in(client, known, user_id):
+            if known in self._unsynced or _private(client, known, user_id):
                 return known
             log.info(
-                "%s or the bot left the direct-message room %s: making a new one", user_id, known
+                "the direct-message room %s of %s is no longer the two of them: making a new one",
+                known,
+                user_id,
             )
         room_id = await self._create(client, user_id)
         if known is not None:
@@ -96,8 +105,9 @@ class DirectRooms:
         resp = await client.room_create(
             is_direct=True,
             invite=[user_id],
-            preset=RoomPreset.trusted_private_chat,
+            preset=RoomPreset.private_chat,
             initial_state=[ENCRYPTION_STATE],
+            power_level_override=POWER_LEVELS,
         )
         if not isinstance(resp, RoomCreateResponse):
             raise DirectRoomError(f"could not make a direct-message room for {user_id}: {resp}")
@@ -131,8 +141,9 @@ class DirectRooms:
                 await asyncio.sleep(0.05)
             await self._load_state(client, room_id)
             self._unsynced.discard(room_id)
-        # Never a direct message in clear text: the room was made encrypted.
-        return _both_in(client, room_id, user_id) and bool(client.rooms[room_id].encrypted)
+        # Never a direct message in clear text (the room was made encrypted), never one
+        # that a third person reads.
+        return _private(client, room_id, user_id) and bool(client.rooms[room_id].encrypted)
 
     @staticmethod
     async def _load_state(client: AsyncClient, room_id: str) -> None:
@@ -170,7 +181,8 @@ class DirectRooms:
             direct_rooms.remember(s, user_id, room_id, at=self.clock())
 
 
-def _both_in(client: AsyncClient, room_id: str, user_id: str) -> bool:
-    """The bot is in the room and the member in it or invited (nio counts both as users)."""
+def _private(client: AsyncClient, room_id: str, user_id: str) -> bool:
+    """The bot and the member are in the room (the member joined or invited; nio counts
+    both as users) and nobody else is, joined or invited."""
     room = client.rooms.get(room_id)
-    return room is not None and client.user_id in room.users and user_id in room.users
+    return room is not None and set(dict(room.users)) == {client.user_id, user_id}

@@ -72,6 +72,9 @@ class BotSettings:
     bot_user: str | None = None
     # Each member's command rate per room (bot.runtime.flood; limits from `defaults`).
     flood: FloodControl = field(default_factory=FloodControl)
+    # The current members (joined or invited) of any room the bot is in, by room ID: an
+    # answer by direct message counts only from a member of the committee it is about.
+    room_members: Callable[[str], Mapping[str, str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -231,14 +234,38 @@ def _answer_to_bot(
 ) -> int:
     """An event answering one of the bot's messages (a poll, a question) goes to the
     feature that message is about; `ctx.extra["sent_to"]` names whom it was sent to when
-    it went to a member's direct-message room."""
+    it went to a member's direct-message room, and `ctx.extra["members_of"]` looks up the
+    current members of any room (an answer by direct message counts only from a member
+    of the committee it is about). An answer to a direct message counts only from the
+    room that message was sent to."""
     if target.ref_kind is None or target.ref_id is None or not _is_new(s, ev, now):
         return 0
     ctx = _context(s, ev, conf, now)
-    ctx = ctx.with_(extra={**ctx.extra, "sent_to": target.to_user})
-    queued = queue_effects(s, ev.event_id, ev.room_id, run(ctx, target.ref_kind, target.ref_id))
+    members_of = conf.room_members or _only_room_of(ev)
+    ctx = ctx.with_(extra={**ctx.extra, "sent_to": target.to_user, "members_of": members_of})
+    if target.to_user is not None and target.room_id != ev.room_id:
+        # Sent to one member's direct-message room, answered elsewhere (a response event
+        # may name any event ID, in any room): it does not count, for the member neither.
+        log.info(
+            "ignoring %s in %s: it answers a message sent to another room",
+            ev.event_id,
+            ev.room_id,
+        )
+        effects: list[AnyEffect] = []
+    else:
+        effects = run(ctx, target.ref_kind, target.ref_id)
+    queued = queue_effects(s, ev.event_id, ev.room_id, effects)
     events.mark_processed(s, ev.event_id, ev.room_id)
     return queued
+
+
+def _only_room_of(
+    ev: IncomingMessage | IncomingPollResponse,
+) -> Callable[[str], Mapping[str, str]]:
+    """Without the bot's rooms (`BotSettings.room_members`): only the event's own room's
+    members are known, every other room has none."""
+    members = dict(ev.members)
+    return lambda room_id: members if room_id == ev.room_id else {}
 
 
 def handle_activity(

@@ -1,8 +1,10 @@
-"""`!auswertung`: start the annual survey (`starten`), or show the committee's evaluation."""
+"""`!auswertung`: start the annual survey (`starten`), end it early (`beenden`), or show the
+committee's evaluation."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from sqlmodel import Session
 
@@ -11,12 +13,17 @@ from commands.core.effects import AnyEffect, Reply
 from commands.core.registry import Router
 from commands.core.timers import TimerEnv, TimerResult
 from commands.evaluation import report, survey
+from commands.polls.common import still_a_member
 from storage import polls as poll_store
+from storage import surveys as survey_store
 from storage.models import PollKind
+
+log = logging.getLogger(__name__)
 
 router = Router()
 
 _START = frozenset({"starten", "start"})
+_END = frozenset({"beenden", "end"})
 
 
 @router.command("auswertung", aliases=("evaluation",))
@@ -24,6 +31,8 @@ def evaluation(ctx: Context, args: str) -> list[AnyEffect] | Reply:
     head, _, rest = args.strip().partition(" ")
     if head.casefold() in _START:
         return survey.start(ctx, rest)
+    if head.casefold() in _END:
+        return survey.end_early(ctx, rest)
     return report.report(ctx, args)
 
 
@@ -34,11 +43,18 @@ def statement_answered(
     poll = poll_store.get(ctx.db, poll_id)
     if poll is None or poll.kind != PollKind.SURVEY:
         return None
+    if not still_a_member(ctx, poll.room_id):
+        log.info("ignoring an answer to survey statement %s: not a member of its room", poll.id)
+        return None
     return survey.on_statement_answer(ctx, poll, answers)
 
 
 @router.text_reply(survey.REF_FREE_TEXT)
 def free_text(ctx: Context, survey_id: int, body: str) -> Reply | None:
+    asked = survey_store.get(ctx.db, survey_id)
+    if asked is not None and not still_a_member(ctx, asked.room_id):
+        log.info("ignoring a free-text answer to survey %s: not a member of its room", survey_id)
+        return None
     return survey.on_free_text(ctx, survey_id, body)
 
 

@@ -14,6 +14,7 @@ from commands.core import i18n
 from commands.core.rich import Rich
 from commands.polls.common import MIN_BREAKDOWN
 from storage.evaluation import AgreementFigures, Distribution, Pulse, Statement
+from storage.models import Survey
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,12 @@ class Month:
 
 def shown(distribution: Distribution) -> bool:
     return distribution.answers >= MIN_BREAKDOWN
+
+
+def survey_running(survey: Survey) -> bool:
+    """Not ended by its timer yet: answers may still come in (one sent before the end
+    and read late counts too), so none of its figures may be shown, only participation."""
+    return survey.closed_at is None
 
 
 def pooled_mean(distributions: Iterable[Distribution]) -> float | None:

@@ -12,12 +12,19 @@ from commands.core import i18n
 from commands.core.context import Context
 from commands.core.effects import AnyEffect, Reply
 from commands.core.rich import Rich, bold
-from commands.evaluation.figures import mean_text, on_time_rate, percent_text, pooled_mean, rate
+from commands.core.room_names import room_name
+from commands.evaluation.figures import (
+    mean_text,
+    on_time_rate,
+    percent_text,
+    pooled_mean,
+    rate,
+    survey_running,
+)
 from commands.general.settings import TIMEZONE
 from commands.polls.common import MIN_BREAKDOWN
 from storage import evaluation, rooms
 from storage.evaluation import Distribution
-from storage.models import Room
 
 _K = "evaluation_report."
 
@@ -44,7 +51,9 @@ def overview(ctx: Context, year: int) -> list[AnyEffect]:
     room_ids = list(zones)
     surveys = evaluation.surveys_by_room(ctx.db, year, room_ids)
     survey_ids = [s.id for s in surveys.values() if s.id is not None]
-    statements = evaluation.statements(ctx.db, survey_ids)
+    # A running survey shows its participation only (see room_report).
+    ended = [s.id for s in surveys.values() if s.id is not None and not survey_running(s)]
+    statements = evaluation.statements(ctx.db, ended)
     participants = evaluation.participants(ctx.db, survey_ids)
     pulses: dict[str, list[Distribution]] = {}
     for pulse in evaluation.pulses(ctx.db, year, zones):
@@ -60,8 +69,12 @@ def overview(ctx: Context, year: int) -> list[AnyEffect]:
         survey = surveys.get(room.room_id)
         participation = i18n.plain(lang, _K + "none")
         statements_mean: float | None = None
+        statements_text: str | None = None
         if survey is not None and survey.id is not None:
-            statements_mean = pooled_mean(s.distribution for s in statements[survey.id])
+            if survey_running(survey):
+                statements_text = i18n.plain(lang, _K + "all_running")
+            else:
+                statements_mean = pooled_mean(s.distribution for s in statements[survey.id])
             if survey.invited:
                 participation = i18n.plain(
                     lang,
@@ -75,9 +88,9 @@ def overview(ctx: Context, year: int) -> list[AnyEffect]:
             i18n.t(
                 lang,
                 _K + "all_line",
-                room=bold(_label(room)),
+                room=bold(room_name(lang, room.room_id, room.name)),
                 participation=participation,
-                statements=mean_text(statements_mean, lang),
+                statements=statements_text or mean_text(statements_mean, lang),
                 pulses=mean_text(pooled_mean(pulses.get(room.room_id, [])), lang),
                 recorded=figures.recorded,
                 on_time=percent_text(on_time_rate(figures), lang),
@@ -85,8 +98,3 @@ def overview(ctx: Context, year: int) -> list[AnyEffect]:
             )
         )
     return [Reply(Rich.join(lines), in_reply_to=ctx.event_id)]
-
-
-def _label(room: Room) -> str:
-    """As `storage.rooms.room_label` names a room, without reading it again."""
-    return room.name or room.room_id

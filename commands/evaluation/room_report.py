@@ -1,7 +1,10 @@
 """One committee's evaluation report for a year: survey, pulses, agreements, and a chart.
 
 Names no member: participation is a count, statements are counted answers, free texts are
-shown in random order and only from MIN_BREAKDOWN of them on.
+shown in random order and only from MIN_BREAKDOWN of them on. Of a survey still running
+only the participation is shown: figures asked for again after the next member answered
+would show exactly that member's answers (the difference attack), so means,
+distributions and free texts are not even read until it has ended.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from commands.core import i18n
 from commands.core.context import Context
 from commands.core.effects import AnyEffect, File, Reply
 from commands.core.rich import Rich, bold, text
+from commands.core.room_names import room_label
 from commands.evaluation import chart
 from commands.evaluation.figures import (
     on_time_rate,
@@ -21,13 +25,14 @@ from commands.evaluation.figures import (
     rate,
     shown,
     statement_mean,
+    survey_running,
     trend,
     with_previous,
 )
 from commands.parsing.date_words import DE_MONTHS, EN_MONTHS
 from commands.parsing.dates import format_datetime
 from commands.polls.common import MIN_BREAKDOWN
-from storage import evaluation, rooms
+from storage import evaluation
 from storage.evaluation import AgreementFigures, Pulse, Statement
 from storage.models import Survey
 
@@ -38,8 +43,13 @@ _BLANK = Rich("", "")  # an empty line between sections
 @dataclass(frozen=True)
 class SurveyYear:
     survey: Survey
+    # Empty while the survey runs (survey_running): only its participation is shown.
     statements: list[Statement]
     participants: int
+
+    @property
+    def running(self) -> bool:
+        return survey_running(self.survey)
 
 
 @dataclass(frozen=True)
@@ -59,13 +69,14 @@ def load(ctx: Context, year: int) -> RoomYear:
     db, room = ctx.db, ctx.room_id
     found = [evaluation.survey_of(db, room, y) for y in (year, year - 1)]
     ids = [s.id for s in found if s is not None and s.id is not None]
-    statements = evaluation.statements(db, ids)
+    ended = [s.id for s in found if s is not None and s.id is not None and not survey_running(s)]
+    statements = evaluation.statements(db, ended)
     participants = evaluation.participants(db, ids)
 
     def survey_year(survey: Survey | None) -> SurveyYear | None:
         if survey is None or survey.id is None:
             return None
-        return SurveyYear(survey, statements[survey.id], participants[survey.id])
+        return SurveyYear(survey, statements.get(survey.id, []), participants[survey.id])
 
     current = survey_year(found[0])
     zones = {room: ctx.tz}
@@ -75,7 +86,7 @@ def load(ctx: Context, year: int) -> RoomYear:
         previous_survey=survey_year(found[1]),
         comments=(
             evaluation.comments(db, current.survey.id)
-            if current is not None and current.survey.id is not None
+            if current is not None and current.survey.id is not None and not current.running
             else []
         ),
         pulses=evaluation.pulses(db, year, zones),
@@ -88,7 +99,7 @@ def room_report(ctx: Context, year: int) -> list[AnyEffect]:
     """The report as one message, and its chart when there is anything to draw."""
     data = load(ctx, year)
     lang = ctx.lang
-    room = rooms.room_label(ctx.db, ctx.room_id)
+    room = room_label(ctx.db, ctx.room_id, lang)
     lines: list[Rich] = [i18n.t(lang, _K + "title", year=year, room=bold(room))]
     lines += [_BLANK, *_survey(ctx, data)]
     lines += [_BLANK, *_pulses(data, lang)]
@@ -117,9 +128,11 @@ def _survey(ctx: Context, data: RoomYear) -> list[Rich]:
     if current is None:
         return [*lines, i18n.t(lang, _K + "survey_none", year=data.year)]
     survey = current.survey
-    if survey.closed_at is None and ctx.now < survey.closes_at:
+    if current.running:
         until = format_datetime(survey.closes_at.astimezone(ctx.tz), lang)
         lines.append(i18n.t(lang, _K + "survey_running", until=until))
+        lines.append(_participation(current, previous, lang))
+        return lines
     lines.append(_participation(current, previous, lang))
     lines += _statements(current, previous, lang)
     lines += _free_texts(survey, data.comments, lang)

@@ -17,8 +17,9 @@ from sqlmodel import Session
 from commands.core import i18n
 from commands.core.context import Context, Role
 from commands.core.effects import AnyEffect, PollAnswer, PollEnd, PollStart, Reply
-from commands.core.errors import CommandError, PermissionDenied
+from commands.core.errors import CommandError, PermissionDenied, UsageError
 from commands.core.rich import Rich, code, text
+from commands.core.room_names import room_label
 from commands.core.timers import Timed, TimerEnv, TimerResult
 from commands.evaluation.config import evaluation_settings
 from commands.general import settings
@@ -60,13 +61,34 @@ def _scale(lang: str) -> list[poll_store.Answer]:
     return [poll_store.Answer(i, i18n.plain(lang, f"evaluation.scale.{i}")) for i in SCALE]
 
 
+def latest_end(today: dt.date) -> dt.date:
+    """The last day a survey started today may run to: the same day a year later (28
+    February for a 29 February). A survey that runs for years blocks its room (one runs
+    at a time), keeps every member's participation and delays the retention of its votes."""
+    try:
+        return today.replace(year=today.year + 1)
+    except ValueError:
+        return today.replace(year=today.year + 1, day=28)
+
+
 def _deadline(ctx: Context, words: str) -> dt.datetime | None:
-    _rest, when_text = split_deadline(words, now=ctx.now)
+    rest, when_text = split_deadline(words, now=ctx.now)
+    if rest.strip():
+        # "!auswertung starten 2999" must not start a survey of the default length.
+        raise UsageError("evaluation.start_bad_args", value=rest.strip())
     if when_text is None:
         return None
     when = parse_when(when_text, now=ctx.now)
     if when is None:
         raise CommandError("evaluation.deadline_unclear", value=when_text)
+    latest = latest_end(ctx.now.astimezone(ctx.tz).date())
+    if when.date > latest:
+        # Checked on the date before any arithmetic: "bis 31.12.2999" is refused, never stored.
+        raise CommandError(
+            "evaluation.deadline_too_far",
+            date=format_date(when.date, ctx.lang),
+            latest=format_date(latest, ctx.lang),
+        )
     moment = when.at(_END_OF_DAY, ctx.tz)
     if moment - ctx.now < dt.timedelta(days=1):
         raise CommandError("evaluation.deadline_too_soon", date=format_datetime(moment, ctx.lang))
@@ -106,15 +128,43 @@ def start(ctx: Context, args: str) -> Reply:
             ctx.lang,
             "evaluation.started",
             year=ctx.now.year,
-            rooms=", ".join(rooms.room_label(ctx.db, r) for r in started),
+            rooms=", ".join(room_label(ctx.db, r, ctx.lang) for r in started),
             count=len(questionnaire(ctx.lang, conf.statements)),
             until=format_datetime(closes_at.astimezone(ctx.tz), ctx.lang),
         )
     ]
     if skipped:
-        names = ", ".join(rooms.room_label(ctx.db, r) for r in skipped)
+        names = ", ".join(room_label(ctx.db, r, ctx.lang) for r in skipped)
         lines.append(i18n.t(ctx.lang, "evaluation.started_skipped", rooms=names))
     return Reply(Rich.join(lines), in_reply_to=ctx.event_id)
+
+
+def end_early(ctx: Context, args: str) -> Reply:
+    """`!auswertung beenden`: the coordination or whoever started it ends the room's
+    running survey now. Only the end moment changes here; the survey timer, poked by this
+    command's reply, then ends it as at its planned end (polls ended in the direct-message
+    rooms, the participation told in the room) and the figures become visible."""
+    if args.strip():
+        raise UsageError("evaluation.end_bad_args", value=args.strip())
+    survey = store.running(ctx.db, ctx.room_id)
+    if survey is None or survey.closes_at <= ctx.now:
+        raise CommandError("evaluation.end_none", cmd=command_for(ctx.lang))
+    if ctx.role < Role.COORDINATION and ctx.sender != survey.started_by:
+        raise PermissionDenied(
+            "evaluation.may_not_end", starter=ctx.display_name(survey.started_by)
+        )
+    assert survey.id is not None
+    survey.closes_at = ctx.now
+    ctx.db.add(survey)
+    for poll in store.statements(ctx.db, survey.id):
+        poll.closes_at = ctx.now
+        ctx.db.add(poll)
+    key = "evaluation.ending"
+    if survey.invited == 0:
+        store.close(ctx.db, survey)  # nobody was asked yet: nothing to end in any DM room
+        key = "evaluation.ended_unasked"
+    ctx.db.flush()
+    return Reply(i18n.t(ctx.lang, key, year=survey.year), in_reply_to=ctx.event_id)
 
 
 def _create(ctx: Context, room_id: str, closes_at: dt.datetime) -> Survey:
@@ -169,12 +219,10 @@ def on_statement_answer(ctx: Context, poll: Poll, answers: tuple[str, ...] | Non
     assert survey.id is not None
     if not cast_vote(ctx, poll, chosen):
         return []  # a changed answer: counted once already
-    counted = store.count_answer(ctx.db, survey.id, ctx.sender)
     total = len(store.statements(ctx.db, survey.id))
-    if counted is None or counted.answered < total or counted.thanked_at is not None:
+    counted = store.count_answer(ctx.db, survey.id, ctx.sender, statements=total)
+    if counted is None or not counted.thank_now:
         return []
-    counted.thanked_at = ctx.now
-    ctx.db.add(counted)
     lang = settings.room_language(ctx.db, survey.room_id, ctx.defaults.language)
     tz = settings.room_timezone(ctx.db, survey.room_id, ctx.defaults.timezone)
     until = format_datetime(survey.closes_at.astimezone(tz), lang)
@@ -236,7 +284,7 @@ def _invite(s: Session, survey: Survey, env: TimerEnv, result: TimerResult) -> N
         return
     store.invite(s, survey, members)
     lang, _tz, until = _room_texts(s, survey, env)
-    room_name = rooms.room_label(s, survey.room_id)
+    room_name = room_label(s, survey.room_id, lang)
     statements = store.statements(s, survey.id or 0)
     for user in members:
         owed: list[AnyEffect] = [
@@ -291,12 +339,12 @@ def _remind(
     assert survey.id is not None
     total = len(store.statements(s, survey.id))
     lang, _tz, until = _room_texts(s, survey, env)
-    room_name = rooms.room_label(s, survey.room_id)
+    room_name = room_label(s, survey.room_id, lang)
+    reminded: list[str] = []
     for who in store.participants(s, survey.id):
-        if who.answered >= total or who.reminded_at is not None:
+        if who.answered >= total or who.reminded:
             continue
-        who.reminded_at = now
-        s.add(who)
+        reminded.append(who.user_id)
         message = i18n.t(
             lang,
             "evaluation.reminder",
@@ -309,6 +357,8 @@ def _remind(
         result.effects.append(
             Timed(key, survey.room_id, Reply(message, to_user=who.user_id, key=key, notice=False))
         )
+    if reminded:
+        store.mark_reminded(s, survey.id, reminded)
 
 
 def _end(s: Session, survey: Survey, env: TimerEnv, result: TimerResult) -> None:

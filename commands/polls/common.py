@@ -89,6 +89,18 @@ def is_open(poll: Poll, now: dt.datetime) -> bool:
     return poll.closed_at is None and (poll.closes_at is None or now < poll.closes_at)
 
 
+def still_a_member(ctx: Context, room_id: str) -> bool:
+    """Whether the sender of an answer by direct message is a member of the committee
+    room `room_id` now (joined or invited): who has left it answers no more. The bot puts
+    its rooms' members into `ctx.extra["members_of"]` for every answer to one of its
+    messages; where it does not, only the answer's own room is known and nobody in
+    another room counts."""
+    lookup = ctx.extra.get("members_of")
+    if callable(lookup):
+        return ctx.sender in lookup(room_id)
+    return room_id == ctx.room_id and ctx.members is not None and ctx.sender in ctx.members
+
+
 # ------------------------------------------------------------------------------ answers
 
 

@@ -19,6 +19,11 @@ class PollSettings:
     pulse_question: str = ""
     pulse_duration: dt.timedelta = dt.timedelta(hours=24)
     poll_duration: dt.timedelta = dt.timedelta(hours=72)
+    # `!puls anonym` asks every member by direct message: the chair's and coordination's
+    # right unless opened to every member, and at most so many per member, room and 24
+    # hours (0: no limit), so that nobody can flood the members' direct messages.
+    anonymous_pulse_members: bool = False
+    anonymous_pulses_per_day: int = 2
     # The secret behind the voters' hashes (the data directory's `voter.key`).
     voter_key: bytes = _PROCESS_KEY
 

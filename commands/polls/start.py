@@ -9,10 +9,10 @@ from sqlalchemy import func, or_
 from sqlmodel import col, select
 
 from commands.core import i18n
-from commands.core.context import Context, command_hint
+from commands.core.context import Context, Role, command_hint
 from commands.core.defaults import limits
 from commands.core.effects import AnyEffect, Reply
-from commands.core.errors import CommandError, UsageError
+from commands.core.errors import CommandError, PermissionDenied, UsageError
 from commands.core.registry import Router
 from commands.core.rich import text
 from commands.parsing.dates import format_datetime, parse_when, split_deadline, too_far_ahead
@@ -25,7 +25,7 @@ from commands.polls.common import (
     poll_start,
     pulse_answers,
 )
-from commands.polls.config import poll_settings
+from commands.polls.config import PollSettings, poll_settings
 from storage import polls as store
 from storage.models import Poll, PollKind
 
@@ -36,6 +36,8 @@ _MULTIPLE = frozenset({"mehrfach", "mehrere", "multiple", "multi"})
 _DEADLINE_SEGMENT = re.compile(r"^(bis|by|until)\s+", re.IGNORECASE)
 # A poll without a time of day runs to the end of that day.
 _END_OF_DAY = dt.time(23, 59)
+# `polls.anonymous_pulses_per_day` counts the anonymous pulses started in this window.
+_ANONYMOUS_WINDOW = dt.timedelta(hours=24)
 
 
 def _deadline(ctx: Context, when_text: str) -> dt.datetime:
@@ -73,6 +75,44 @@ def _check_quota(ctx: Context) -> None:
         raise CommandError("limits.polls_room", limit=quota.polls_per_room, close=close)
 
 
+def _check_anonymous(ctx: Context, settings: PollSettings) -> None:
+    """`!puls anonym` sends every member of the room a direct message (and its end
+    another): the chair's and coordination's right unless the config opens it to every
+    member, and at most `anonymous_pulses_per_day` per member and room in 24 hours, closed
+    ones included (else starting and closing in a loop floods everyone's direct messages).
+    The answer over the limit says from when the next one is possible."""
+    if ctx.role < Role.CHAIR and not settings.anonymous_pulse_members:
+        raise PermissionDenied(
+            "poll.anonymous_needs_chair", pulse=command_hint(ctx, "puls", "pulse")
+        )
+    limit = settings.anonymous_pulses_per_day
+    if not limit:
+        return
+    since = ctx.now - _ANONYMOUS_WINDOW
+    stmt = (
+        select(Poll.created_at)
+        .where(
+            Poll.room_id == ctx.room_id,
+            Poll.kind == PollKind.PULSE,
+            col(Poll.anonymous).is_(True),
+            Poll.created_by == ctx.sender,
+            col(Poll.created_at) > since,
+        )
+        .order_by(col(Poll.created_at).desc())
+        .limit(limit)
+    )
+    recent = list(ctx.db.exec(stmt))
+    if len(recent) < limit:
+        return
+    # The oldest of the last `limit` leaves the window first.
+    again = recent[-1] + _ANONYMOUS_WINDOW
+    raise CommandError(
+        "poll.anonymous_limit",
+        limit=limit,
+        again=format_datetime(again.astimezone(ctx.tz), ctx.lang),
+    )
+
+
 def _take_word(args: str, words: frozenset[str]) -> tuple[bool, str]:
     head, _, rest = args.strip().partition(" ")
     if head.casefold() in words:
@@ -108,8 +148,10 @@ def _started(ctx: Context, poll: Poll, effects: list[AnyEffect]) -> list[AnyEffe
 @router.command("puls", aliases=("pulse",))
 def pulse(ctx: Context, args: str) -> list[AnyEffect]:
     settings = poll_settings(ctx.defaults)
-    _check_quota(ctx)
     anonymous, rest = _take_word(args, _ANONYMOUS)
+    if anonymous:
+        _check_anonymous(ctx, settings)
+    _check_quota(ctx)
     question_text, when_text = split_deadline(rest, now=ctx.now)
     closes_at = (
         _deadline(ctx, when_text) if when_text is not None else ctx.now + settings.pulse_duration

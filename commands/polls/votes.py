@@ -22,6 +22,7 @@ from commands.polls.common import (
     find_poll,
     is_open,
     number_label,
+    still_a_member,
     valid_selection,
 )
 from storage import polls as store
@@ -56,7 +57,11 @@ def _why_not_counted(ctx: Context, poll: Poll) -> str | None:
         return "the poll has ended"
     sent_to = ctx.extra.get("sent_to")
     if sent_to is not None:
-        return None if sent_to == ctx.sender else "the poll was sent to someone else"
+        if sent_to != ctx.sender:
+            return "the poll was sent to someone else"
+        if not still_a_member(ctx, poll.room_id):
+            return "the sender is no longer a member of the poll's room"
+        return None
     if ctx.room_id != poll.room_id:
         return "the poll belongs to another room"
     if poll.anonymous:

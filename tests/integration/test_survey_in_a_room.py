@@ -26,6 +26,7 @@ from tests.integration.reminder_helpers import wait_for_bot_message
 pytestmark = pytest.mark.synapse
 
 START = "org.matrix.msc3381.poll.start"
+END = "org.matrix.msc3381.poll.end"
 STATEMENTS = 7
 
 
@@ -102,8 +103,23 @@ async def test_members_answer_the_survey_by_direct_message_and_the_report_shows_
         )
         await wait_for_bot_message(member, bot_user, dm, "ohne Ihren Namen")
 
+    # While it runs, the report shows the participation only.
     await buero.send(room, "!auswertung")
-    report = await wait_for_bot_message(buero, bot_user, room, "Mitgliedern haben teilgenommen")
+    running = await wait_for_bot_message(buero, bot_user, room, "Mitgliedern haben teilgenommen")
+    assert "3 von 4 Mitgliedern haben teilgenommen (75 %)" in running.body
+    assert "Mittelwert" not in running.body.replace("Mittelwerte,", "")
+    # The coordination ends it early: the timer ends it at once, the figures follow.
+    await buero.send(room, "!auswertung beenden")
+    await wait_for_bot_message(buero, bot_user, room, "Die Auswertung 2026 ist abgeschlossen")
+    ended_dm = invites[anna.user_id][0].room_id
+    for _ in range(60):  # her statements' polls are ended in her direct-message room
+        ends = [e for e in await timeline(anna, ended_dm, bot_user) if e.type == END]
+        if len(ends) == STATEMENTS:
+            break
+        await asyncio.sleep(0.5)
+    assert len(ends) == STATEMENTS
+    await buero.send(room, "!auswertung")
+    report = await wait_for_bot_message(buero, bot_user, room, "Mittelwert 3,7")
     assert "3 von 4 Mitgliedern haben teilgenommen (75 %)" in report.body
     assert "Mittelwert 3,7 von 5 aus 3 Antworten" in report.body
     assert "Freitext-Antworten: 2 – ich zeige sie erst ab 3 Antworten" in report.body

@@ -11,6 +11,7 @@ import pytest
 from bot.config import ConfigError, load_config
 from commands.core.defaults import Defaults
 from commands.desk.settings import OverviewSettings, ReportSettings, RulesSettings
+from commands.polls.config import poll_settings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -166,3 +167,27 @@ def test_desk_config_mistakes_are_named(tmp_path: Path) -> None:
     assert f"{bad}:5: overview.overlap_threshold:" in problems
     assert f"{bad}:7: report.room: 'leitung' is no Matrix room ID" in problems
     assert f"{bad}:8: report.day:" in problems
+
+
+def test_the_anonymous_pulse_keys_reach_the_polls_and_mistakes_are_named(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "homeserver: https://m.example.org\nuser_id: '@b:example.org'\npassword: x\n"
+        "polls:\n  anonymous_pulse_members: true\n  anonymous_pulses_per_day: 0\n",
+    )
+    polls = poll_settings(load_config(path, environ={}).build_defaults())
+    assert polls.anonymous_pulse_members is True
+    assert polls.anonymous_pulses_per_day == 0
+    default = poll_settings(load_config(REPO / "config.example.yaml", environ={}).build_defaults())
+    assert default.anonymous_pulse_members is False
+    assert default.anonymous_pulses_per_day == 2
+    bad = _write(
+        tmp_path,
+        "homeserver: https://m.example.org\nuser_id: '@b:example.org'\npassword: x\n"
+        "polls:\n  anonymous_pulse_members: vielleicht\n  anonymous_pulses_per_day: -1\n",
+    )
+    with pytest.raises(ConfigError) as err:
+        load_config(bad, environ={})
+    problems = "\n".join(err.value.problems)
+    assert f"{bad}:5: polls.anonymous_pulse_members:" in problems
+    assert f"{bad}:6: polls.anonymous_pulses_per_day:" in problems

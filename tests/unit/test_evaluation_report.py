@@ -201,16 +201,24 @@ def test_a_year_without_survey_still_shows_pulses_and_agreements(sqlite_db: Data
     assert not any("Vorjahr" in line for line in shown)
 
 
-def test_a_running_survey_is_marked_preliminary(sqlite_db: Database) -> None:
+def test_a_running_survey_shows_its_participation_only(sqlite_db: Database) -> None:
     with sqlite_db.session() as s:
         build.room(s, KITA, name="Arbeitskreis Kita")
-        survey = build.survey(s, KITA, 2026, invited=4, participants=1, started_at=at(12, 10))
+        survey = build.survey(s, KITA, 2026, invited=4, participants=3, started_at=at(12, 10))
+        build.statement(s, survey, 0, PROGRESS, [4, 5, 2])
         survey.closed_at = None
         s.add(survey)
         s.flush()
-        shown = replies(report(context(s, room=KITA), ""))
+        effects = report(context(s, room=KITA), "")
+        overview = replies(report(context(s, role=Role.COORDINATION, room=KITA), "alle"))
+    shown = replies(effects)
     assert "Die Umfrage läuft noch bis Do., 24. Dezember 2026, 18:00 Uhr" in shown
-    assert "1 von 4 Mitgliedern haben teilgenommen (25 %)." in shown
+    assert "3 von 4 Mitgliedern haben teilgenommen (75 %)." in shown
+    assert PROGRESS not in shown
+    assert "Mittelwert 3,7" not in shown
+    assert "Verteilung 1:" not in shown
+    assert not any(isinstance(e, File) for e in effects)  # no chart of its means either
+    assert "Teilnahme 75 % (3/4) · Aussagen läuft noch" in overview
 
 
 def test_an_english_room_reads_the_report_in_english(sqlite_db: Database) -> None:

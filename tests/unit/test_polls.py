@@ -231,10 +231,10 @@ def test_anonymous_pulse_asks_each_member_by_direct_message_and_posts_totals_onl
     assert "Ich habe 5 Mitgliedern die Frage per Direktnachricht geschickt" in confirmation.body
 
     to = {s.to_user: s for s in direct}
-    dm = "!dm-anna:example.org"
+    dm = dialog.dm_room(ANNA)
     dialog.answer_poll(ANNA, to[ANNA].event_id, ("5",), room_id=dm)
-    dialog.answer_poll(BEN, to[BEN].event_id, ("3",), room_id="!dm-ben:example.org")
-    dialog.answer_poll(CARLA, to[CARLA].event_id, ("4",), room_id="!dm-carla:example.org")
+    dialog.answer_poll(BEN, to[BEN].event_id, ("3",), room_id=dialog.dm_room(BEN))
+    dialog.answer_poll(CARLA, to[CARLA].event_id, ("4",), room_id=dialog.dm_room(CARLA))
     # Ben answering in Anna's room does not count, nor does voting in the room itself.
     dialog.answer_poll(BEN, to[ANNA].event_id, ("1",), room_id=dm)
     assert "Bitte in der Direktnachricht" in dialog.text(BEN, "!stimme 1 1")

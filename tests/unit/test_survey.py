@@ -67,7 +67,10 @@ def test_each_member_gets_the_statements_as_polls_by_direct_message(dialog: Dial
     assert sorted(by_user) == sorted(dialog.members)
     anna = by_user[ANNA]
     assert "Die jährliche Auswertung des Gremiums" in anna[0].body
-    assert "anonym" in anna[0].body
+    # What the member is promised, and how far the promise goes (docs/polls.md).
+    assert "sehen weder das Gremium noch die Koordination" in anna[0].body
+    assert "ohne Ihren Namen und ohne ihre Reihenfolge" in anna[0].body
+    assert "wer den Bot technisch betreibt" in anna[0].body
     polls = polls_of(anna)
     assert len(polls) == STATEMENTS
     first = polls[0].content[START]
@@ -102,13 +105,13 @@ def test_answers_from_someone_else_or_after_the_end_do_not_count(dialog: Dialog)
     by_user = started(dialog)
     first = polls_of(by_user[ANNA])[0]
     # A stranger (or Ben) answering in Anna's direct-message room does not count.
-    assert dialog.answer_poll(STRANGER, first.event_id, ("1",), room_id="!dm-anna") == []
-    assert dialog.answer_poll(BEN, first.event_id, ("1",), room_id="!dm-anna") == []
-    dialog.answer_poll(ANNA, first.event_id, ("9",), room_id="!dm-anna")  # no such answer
+    assert dialog.answer_poll(STRANGER, first.event_id, ("1",), room_id=dialog.dm_room(ANNA)) == []
+    assert dialog.answer_poll(BEN, first.event_id, ("1",), room_id=dialog.dm_room(ANNA)) == []
+    dialog.answer_poll(ANNA, first.event_id, ("9",), room_id=dialog.dm_room(ANNA))  # no such answer
     with dialog.database.session() as s:
         assert s.exec(select(PollVote)).all() == []
     wake(dialog, dialog.now + dt.timedelta(days=15), env_of(dialog))
-    dialog.answer_poll(ANNA, first.event_id, ("3",), room_id="!dm-anna")
+    dialog.answer_poll(ANNA, first.event_id, ("3",), room_id=dialog.dm_room(ANNA))
     with dialog.database.session() as s:
         assert s.exec(select(PollVote)).all() == []
 
@@ -117,14 +120,16 @@ def test_the_free_text_is_a_reply_kept_without_a_name(dialog: Dialog) -> None:
     by_user = started(dialog)
     question = by_user[BEN][-1]
     [saved] = dialog.reply_plain(
-        BEN, "Mehr Zeit für Schulthemen", question.event_id, room_id="!dm-b"
+        BEN, "Mehr Zeit für Schulthemen", question.event_id, room_id=dialog.dm_room(BEN)
     )
     assert "ohne Ihren Namen" in saved.body
-    [changed] = dialog.reply_plain(BEN, "Kürzere Sitzungen", question.event_id, room_id="!dm-b")
+    [changed] = dialog.reply_plain(
+        BEN, "Kürzere Sitzungen", question.event_id, room_id=dialog.dm_room(BEN)
+    )
     assert "ersetzt" in changed.body
     # Carla answering Ben's question (a forwarded message, say) is not Ben's answer.
-    assert dialog.reply_plain(CARLA, "Nein", question.event_id, room_id="!dm-b") == []
-    too_long = dialog.reply_plain(BEN, "x" * 2001, question.event_id, room_id="!dm-b")
+    assert dialog.reply_plain(CARLA, "Nein", question.event_id, room_id=dialog.dm_room(BEN)) == []
+    too_long = dialog.reply_plain(BEN, "x" * 2001, question.event_id, room_id=dialog.dm_room(BEN))
     assert "zu lang" in too_long[0].body
     with dialog.database.session() as s:
         assert [c.text for c in s.exec(select(SurveyComment))] == ["Kürzere Sitzungen"]
@@ -135,7 +140,7 @@ def test_those_not_done_are_reminded_once_before_the_end_and_the_end_is_announce
 ) -> None:
     by_user = started(dialog)
     answer_all(dialog, ANNA, by_user[ANNA], "4")
-    dialog.answer_poll(BEN, polls_of(by_user[BEN])[0].event_id, ("2",), room_id="!dm-ben")
+    dialog.answer_poll(BEN, polls_of(by_user[BEN])[0].event_id, ("2",), room_id=dialog.dm_room(BEN))
     env = env_of(dialog)
     assert wake(dialog, dialog.now + dt.timedelta(days=10), env) == []  # too early
     reminders = wake(dialog, dialog.now + dt.timedelta(days=12), env)
@@ -172,7 +177,8 @@ def test_all_committees_at_once_from_the_coordinations_room(dialog: Dialog) -> N
     other.members = {CARLA: "Carla Weber", BEN: "Ben Okafor", "@dora:example.org": "Dora"}
     other.say(CARLA, "!hilfe")  # the bot knows the second room
     shown = dialog.text(COORDINATOR, "!auswertung starten alle")
-    assert "gestartet für: !gremium:example.org, !jugend:example.org" in shown
+    # Unnamed rooms are named by the end of their ID, never after their members.
+    assert "gestartet für: Raum ohne Namen (…mium), Raum ohne Namen (…gend)" in shown
     sent = wake(dialog, dialog.now, env_of(dialog, other))
     carla = [s for s in sent if s.to_user == CARLA]
     assert len(polls_of(carla)) == 2 * STATEMENTS  # asked once per committee
@@ -250,6 +256,8 @@ def test_two_answers_to_a_statement_show_the_count_only(dialog: Dialog) -> None:
     by_user = started(dialog)
     for who in (ANNA, BEN):
         answer_all(dialog, who, by_user[who], "4")
+    wake(dialog, dialog.now + dt.timedelta(days=15), env_of(dialog))  # figures once ended
+    dialog.now += dt.timedelta(days=16)
     report, *_ = dialog.say(COORDINATOR, "!auswertung")
     assert "2 von 5 Mitgliedern haben teilgenommen (40 %)" in report.body
     assert "Antworten: 2 – Mittelwert und Verteilung zeige ich erst ab 3 Antworten." in report.body
