@@ -54,6 +54,8 @@ def parse_period(value: str, today: dt.date) -> Asked | None:
         asked = _month(year, month)
     elif m := _YEAR.fullmatch(joined):
         year = int(m[1])
+        if year > today.year:  # not begun (and 9999 has no end within the calendar)
+            return None
         asked = Asked(Period(dt.date(year, 1, 1), dt.date(year + 1, 1, 1)), None, year)
     elif words[0].rstrip(".") in _MONTHS and len(words) <= 2:
         month = _MONTHS[words[0].rstrip(".")]

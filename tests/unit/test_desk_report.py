@@ -116,7 +116,9 @@ def test_report_periods_people_write(asked: str, start: dt.date, end: dt.date) -
     assert (found.period.start, found.period.end) == (start, end)
 
 
-@pytest.mark.parametrize("asked", ["gestern", "13/2025", "April 2026", "2027", "Oktober x", "1999"])
+@pytest.mark.parametrize(
+    "asked", ["gestern", "13/2025", "April 2026", "2027", "Oktober x", "1999", "9999", "12/9999"]
+)
 def test_periods_that_do_not_parse_or_have_not_begun_are_refused(
     dialog: Dialog, asked: str
 ) -> None:
