@@ -18,8 +18,8 @@ class Room(SQLModel, table=True):
     joined_at: dt.datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     left_at: dt.datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     encrypted: bool = False
-    # The room's name as its members see it (m.room.name, else what clients derive);
-    # texts about several rooms name them by it. Kept up to date by the bot.
+    # The room's own name (m.room.name), cleaned, on one line; None: none. Never what a
+    # client derives from the members. Texts about several rooms name rooms by it.
     name: str | None = Field(default=None, max_length=255)
 
 

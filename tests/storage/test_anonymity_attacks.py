@@ -315,6 +315,14 @@ def test_the_upgrade_shuffles_stored_answers_and_drops_what_names_the_order(
                 ),
                 {"at": at},
             )
+            # nio's made-up name of the DM room, as earlier versions stored it.
+            conn.execute(
+                text(
+                    "INSERT INTO room (room_id, joined_at, encrypted, name)"
+                    " VALUES ('!dm:example.org', :at, true, 'Mara Mustermann')"
+                ),
+                {"at": at},
+            )
             for event_id, room_id in (("$dm", "!dm:example.org"), ("$c", "!r:example.org")):
                 conn.execute(
                     text(
@@ -343,6 +351,8 @@ def test_the_upgrade_shuffles_stored_answers_and_drops_what_names_the_order(
         assert [tuple(r) for r in surveys] == [(1, 2), (2, None)]
         handled = conn.execute(text("SELECT event_id, room_id FROM processed_event")).all()
         assert [tuple(r) for r in handled] == [("$c", "!r:example.org")]
+        names = conn.execute(text("SELECT room_id, name FROM room ORDER BY room_id")).all()
+        assert [tuple(r) for r in names] == [("!dm:example.org", None), ("!r:example.org", None)]
 
 
 def test_answers_cut_loose_by_forget_keep_no_place_by_which_to_find_them(db: Database) -> None:

@@ -103,6 +103,13 @@ def upgrade() -> None:
     processed = sa.table("processed_event", sa.column("room_id"))
     direct = sa.table("direct_room", sa.column("room_id"))
     conn.execute(sa.delete(processed).where(processed.c.room_id.in_(sa.select(direct.c.room_id))))
+    # Earlier versions stored nio's made-up name of a DM room: the member's display name.
+    # A DM room has no name of its own to keep (rooms the bot is in get theirs back from
+    # the first sync after the upgrade).
+    room = sa.table("room", sa.column("room_id"), sa.column("name"))
+    conn.execute(
+        sa.update(room).where(room.c.room_id.in_(sa.select(direct.c.room_id))).values(name=None)
+    )
 
 
 def _renumber(conn: sa.Connection, table: Any, columns: list[str]) -> None:
