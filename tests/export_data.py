@@ -6,13 +6,50 @@ commands use. Deterministic: the same seed gives the same database."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import random
+from typing import Any
 
+import pytest
+from sqlmodel import Session
+
+from commands.exports.run import FORMATS, export, make_scope
+from commands.exports.sections import Scope
 from storage import agreements as store
-from storage import reminders, rooms
+from storage import outbox, reminders, rooms
 from storage.db import Database
-from storage.models import AgreementStatus
+from storage.models import AgreementStatus, OutboxFile
 from tests.dialog import ANNA, BEN, BERLIN, CARLA, CHAIR
+
+# When the formats' tests export: mid-year, after the year's agreements were made.
+EXPORTED_AT = dt.datetime(2026, 6, 15, 12, 0, tzinfo=BERLIN)
+# What the homeserver received as uploads: event ID -> (file name, type, bytes).
+Uploads = dict[str, tuple[str, str, bytes]]
+
+
+def keep_uploads(monkeypatch: pytest.MonkeyPatch) -> Uploads:
+    """The file of a message is dropped from the outbox once sent: keep what was sent."""
+    seen: Uploads = {}
+    original = outbox.mark_sent
+
+    def mark_sent(db: Session, msg_id: int, event_id: str, **kw: Any) -> Any:
+        f = db.get(OutboxFile, msg_id)
+        if f is not None:
+            seen[event_id] = (f.filename, f.mimetype, f.data)
+        return original(db, msg_id, event_id, **kw)
+
+    monkeypatch.setattr(outbox, "mark_sent", mark_sent)
+    return seen
+
+
+def render(db: Database, fmt: str, scope: Scope | None = None) -> bytes:
+    """The file a format makes of the database (German, Berlin, at EXPORTED_AT by default)."""
+    scope = scope or make_scope(room_ids=None, period=None, lang="de", tz=BERLIN, now=EXPORTED_AT)
+    out = io.BytesIO()
+    with db.session() as s:
+        export(s, FORMATS[fmt], scope, out)
+    return out.getvalue()
+
 
 YEAR_START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=BERLIN)
 ROOMS = {

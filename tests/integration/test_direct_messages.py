@@ -4,8 +4,6 @@ an encrypted attachment the member decrypts to the same bytes."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,19 +17,12 @@ from commands.core.rich import text
 from storage.models import DirectRoom
 from tests.integration.conftest import BotFactory, MemberFactory
 from tests.integration.effect_helpers import accept_invites, download, queue_in, timeline, wait_sent
+from tests.integration.poll_helpers import until
 
 pytestmark = pytest.mark.synapse
 
 CSV = "Nr;Verabredung;Verantwortlich\n1;Schulentwicklungsplan;Jugendämter\n".encode()
 ANYWHERE = "!the-cause-of-it:localhost"  # the room of the cause; unused for direct messages
-
-
-async def _until(predicate: Callable[[], bool], timeout: float = 30) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.1)
 
 
 async def test_a_file_for_a_member_arrives_encrypted_in_their_direct_room_which_is_reused(
@@ -63,7 +54,7 @@ async def test_a_file_for_a_member_arrives_encrypted_in_their_direct_room_which_
         ],
     )
     bot.bot.sender.wake()
-    await _until(lambda: bool(files))
+    await until(lambda: bool(files))
 
     [invite] = invites
     assert invite.is_direct, "Element shows it as a direct message"
@@ -90,7 +81,7 @@ async def test_a_file_for_a_member_arrives_encrypted_in_their_direct_room_which_
     )
     bot.bot.sender.wake()
     [sent] = (await wait_sent(db, ["reply:$later:0"])).values()
-    await _until(lambda: any(m.event_id == sent for m in anna.seen))
+    await until(lambda: any(m.event_id == sent for m in anna.seen))
     [second] = [m for m in anna.seen if m.event_id == sent]
     assert second.room_id == room_id
     assert second.body == "Ihre Erinnerung"
@@ -119,18 +110,18 @@ async def test_after_the_member_left_their_direct_room_a_new_one_is_made(
     )
     bot.bot.sender.wake()
     [first] = (await wait_sent(db, ["reply:$one:0"])).values()
-    await _until(lambda: any(m.event_id == first for m in anna.seen))
+    await until(lambda: any(m.event_id == first for m in anna.seen))
     old_room = invites[0].room_id
     await anna.client.room_leave(old_room)
     client = bot.client
-    await _until(lambda: anna.user_id not in client.rooms[old_room].users)
+    await until(lambda: anna.user_id not in client.rooms[old_room].users)
 
     await queue_in(
         bot.bot, "$two", ANYWHERE, [Reply(text("Zweite Nachricht"), to_user=anna.user_id)]
     )
     bot.bot.sender.wake()
     [second] = (await wait_sent(db, ["reply:$two:0"])).values()
-    await _until(lambda: any(m.event_id == second for m in anna.seen))
+    await until(lambda: any(m.event_id == second for m in anna.seen))
 
     assert len(invites) == 2
     assert invites[1].room_id != old_room

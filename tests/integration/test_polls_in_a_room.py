@@ -6,23 +6,20 @@ totals reach the committee room."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
 
-from bot.devtools.member import Member
 from bot.devtools.synapse import LocalSynapse
 from storage import outbox
 from storage.models import Poll
 from tests.integration.conftest import PASSWORD, BotFactory, MemberFactory, unique, write_config
-from tests.integration.effect_helpers import SeenEvent, accept_invites, timeline
+from tests.integration.effect_helpers import accept_invites
 from tests.integration.js_client import ElementClient, node_or_skip
+from tests.integration.poll_helpers import END, START, bot_events, respond, until, wait_for_event
 from tests.integration.reminder_helpers import (
     database,
     shifted_clock,
@@ -35,53 +32,11 @@ pytestmark = pytest.mark.synapse
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOON = dt.datetime(2026, 3, 10, 12, 0, tzinfo=BERLIN)
-START = "org.matrix.msc3381.poll.start"
-END = "org.matrix.msc3381.poll.end"
 
 
 @pytest.fixture(scope="session")
 def node() -> str:
     return node_or_skip()
-
-
-def respond(
-    start_event_id: str, answer: str, *, stable: bool = False
-) -> tuple[str, dict[str, Any]]:
-    relation = {"rel_type": "m.reference", "event_id": start_event_id}
-    if stable:
-        return "m.poll.response", {"m.relates_to": relation, "m.selections": [answer]}
-    return "org.matrix.msc3381.poll.response", {
-        "m.relates_to": relation,
-        "org.matrix.msc3381.poll.response": {"answers": [answer]},
-    }
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 30) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.2)
-
-
-async def bot_events(member: Member, room_id: str, bot_user: str, kind: str) -> list[SeenEvent]:
-    return [e for e in await timeline(member, room_id, bot_user) if e.type == kind]
-
-
-async def wait_for_event(
-    member: Member, room_id: str, bot_user: str, kind: str, count: int = 1, timeout: float = 30
-) -> list[SeenEvent]:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    found: list[SeenEvent] = []
-    while True:
-        # The member may still be joining the room they were just invited to.
-        with contextlib.suppress(AssertionError):
-            found = await bot_events(member, room_id, bot_user, kind)
-        if len(found) >= count:
-            return found
-        assert loop.time() < deadline, f"no {kind} from the bot in {room_id}"
-        await asyncio.sleep(0.3)
 
 
 def poll_event_id(config: Path, number: int) -> str:

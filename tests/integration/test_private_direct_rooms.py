@@ -6,7 +6,6 @@ that room, and only while the member is still in the committee."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 from uuid import uuid4
 
@@ -27,20 +26,12 @@ from storage.db import Database
 from storage.models import DirectRoom, PollVote
 from tests.integration.conftest import BotFactory, MemberFactory
 from tests.integration.effect_helpers import accept_invites, queue_in, wait_sent
+from tests.integration.poll_helpers import START, respond, until, wait_for_event
 from tests.integration.reminder_helpers import bot_messages, wait_for_bot_message
-from tests.integration.test_polls_in_a_room import START, respond, wait_for_event
 
 pytestmark = pytest.mark.synapse
 
 ANYWHERE = "!the-cause-of-it:localhost"  # the room of the cause; unused for direct messages
-
-
-async def _until(predicate: Callable[[], bool], timeout: float = 30) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.1)
 
 
 async def test_a_third_person_in_a_direct_room_sends_the_next_message_to_a_new_room(
@@ -57,7 +48,7 @@ async def test_a_third_person_in_a_direct_room_sends_the_next_message_to_a_new_r
     )
     bot.bot.sender.wake()
     [first] = (await wait_sent(db, ["reply:$one:0"])).values()
-    await _until(lambda: any(m.event_id == first for m in anna.seen))
+    await until(lambda: any(m.event_id == first for m in anna.seen))
     old_room = invites[0].room_id
 
     # Anna has no power to invite anyone into it (Element's own DMs give her 100).
@@ -75,14 +66,14 @@ async def test_a_third_person_in_a_direct_room_sends_the_next_message_to_a_new_r
     invited = await bot.client.room_invite(old_room, mallory.user_id)
     assert isinstance(invited, RoomInviteResponse), invited
     client = bot.client
-    await _until(lambda: mallory.user_id in client.rooms[old_room].users)
+    await until(lambda: mallory.user_id in client.rooms[old_room].users)
 
     await queue_in(
         bot.bot, "$two", ANYWHERE, [Reply(text("Geheime Nachricht"), to_user=anna.user_id)]
     )
     bot.bot.sender.wake()
     [second] = (await wait_sent(db, ["reply:$two:0"])).values()
-    await _until(lambda: any(m.event_id == second for m in anna.seen))
+    await until(lambda: any(m.event_id == second for m in anna.seen))
 
     assert len(invites) == 2
     new_room = invites[1].room_id
@@ -154,7 +145,7 @@ async def test_an_answer_counts_only_from_the_members_direct_room_and_while_a_me
     await wait_for_bot_message(chair, bot_user, room, "3 Mitgliedern die Frage per Direktnachricht")
     starts = {}
     for member in (anna, ben):
-        await _until(lambda m=member: bool(invites[m.user_id]))  # type: ignore[misc]
+        await until(lambda m=member: bool(invites[m.user_id]))  # type: ignore[misc]
         dm = invites[member.user_id][0].room_id
         [starts[member.user_id]] = await wait_for_event(member, dm, bot_user, START)
 
@@ -168,7 +159,7 @@ async def test_an_answer_counts_only_from_the_members_direct_room_and_while_a_me
     ben_dm = invites[ben.user_id][0].room_id
     await ben.client.room_leave(room)
     client = bot.client
-    await _until(lambda: ben.user_id not in client.rooms[room].users)
+    await until(lambda: ben.user_id not in client.rooms[room].users)
     await ben.send_event(ben_dm, *respond(starts[ben.user_id].event_id, "1"))
     await _stop_here(ben, bot_user, ben_dm, "!hilfe", "Mehr zu einem Befehl")
     assert votes(bot.bot.db) == 0
@@ -176,5 +167,5 @@ async def test_an_answer_counts_only_from_the_members_direct_room_and_while_a_me
     # Anna in her own direct-message room: counted.
     anna_dm = invites[anna.user_id][0].room_id
     await anna.send_event(anna_dm, *respond(starts[anna.user_id].event_id, "5"))
-    await _until(lambda: votes(bot.bot.db) == 1)
+    await until(lambda: votes(bot.bot.db) == 1)
     await _stop_here(chair, bot_user, room, "!ergebnis", "bisher 1 Antworten")

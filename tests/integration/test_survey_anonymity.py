@@ -8,8 +8,6 @@ hashed back from a user ID."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import json
 import re
@@ -24,12 +22,12 @@ from sqlmodel import select
 from bot.devtools.member import Member
 from storage.models import OutboxMessage, Poll, PollKind, ProcessedEvent, Survey
 from tests.integration.conftest import BotFactory, MemberFactory
-from tests.integration.effect_helpers import SeenEvent, accept_invites, download, timeline
+from tests.integration.effect_helpers import SeenEvent, accept_invites, download
+from tests.integration.poll_helpers import START, respond, wait_for_event
 from tests.integration.reminder_helpers import wait_for_bot_message
 
 pytestmark = pytest.mark.synapse
 
-START = "org.matrix.msc3381.poll.start"
 STATEMENTS = 7
 # Each member gives every statement one value, so an order of rows that follows the order
 # of answering would read 5, 2, 4.
@@ -37,23 +35,7 @@ ANSWERS = (("anna", "5"), ("ben", "2"), ("carla", "4"))
 
 
 async def statements(member: Member, dm: str, bot_user: str) -> list[SeenEvent]:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 40
-    found: list[SeenEvent] = []
-    while True:
-        with contextlib.suppress(AssertionError):  # still joining the DM room
-            found = [e for e in await timeline(member, dm, bot_user) if e.type == START]
-        if len(found) >= STATEMENTS:
-            return found
-        assert loop.time() < deadline, f"{member.user_id} got {len(found)} statements"
-        await asyncio.sleep(0.5)
-
-
-def response(start: str, answer: str) -> tuple[str, dict[str, Any]]:
-    return "org.matrix.msc3381.poll.response", {
-        "m.relates_to": {"rel_type": "m.reference", "event_id": start},
-        "org.matrix.msc3381.poll.response": {"answers": [answer]},
-    }
+    return await wait_for_event(member, dm, bot_user, START, count=STATEMENTS, timeout=40)
 
 
 def unkeyed_txn_id(key: str) -> str:
@@ -101,7 +83,7 @@ async def test_nobody_attributes_survey_answers_from_reports_export_or_database(
         dm = invites[member.user_id][0].room_id
         dms.append(dm)
         answer_events += [
-            await member.send_event(dm, *response(poll.event_id, value))
+            await member.send_event(dm, *respond(poll.event_id, value))
             for poll in await statements(member, dm, bot_user)
         ]
         await wait_for_bot_message(member, bot_user, dm, "Sie haben alle 7 Aussagen beantwortet")

@@ -5,8 +5,6 @@ members decrypt); and no table holds a user ID beside an answer."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import io
 import json
 from typing import Any
@@ -21,34 +19,16 @@ from sqlmodel import SQLModel
 from bot.devtools.member import Member
 from tests.integration.conftest import BotFactory, MemberFactory
 from tests.integration.effect_helpers import SeenEvent, accept_invites, download, timeline
+from tests.integration.poll_helpers import END, START, respond, wait_for_event
 from tests.integration.reminder_helpers import wait_for_bot_message
 
 pytestmark = pytest.mark.synapse
 
-START = "org.matrix.msc3381.poll.start"
-END = "org.matrix.msc3381.poll.end"
 STATEMENTS = 7
 
 
 async def statements(member: Member, dm: str, bot_user: str) -> list[SeenEvent]:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 40
-    found: list[SeenEvent] = []
-    while True:
-        # The member may still be joining the room they were just invited to.
-        with contextlib.suppress(AssertionError):
-            found = [e for e in await timeline(member, dm, bot_user) if e.type == START]
-        if len(found) >= STATEMENTS:
-            return found
-        assert loop.time() < deadline, f"{member.user_id} got {len(found)} statements"
-        await asyncio.sleep(0.5)
-
-
-def respond(start: str, answer: str) -> tuple[str, dict[str, Any]]:
-    return "org.matrix.msc3381.poll.response", {
-        "m.relates_to": {"rel_type": "m.reference", "event_id": start},
-        "org.matrix.msc3381.poll.response": {"answers": [answer]},
-    }
+    return await wait_for_event(member, dm, bot_user, START, count=STATEMENTS, timeout=40)
 
 
 async def test_members_answer_the_survey_by_direct_message_and_the_report_shows_no_one(
@@ -110,13 +90,10 @@ async def test_members_answer_the_survey_by_direct_message_and_the_report_shows_
     assert "Mittelwert" not in running.body.replace("Mittelwerte,", "")
     # The coordination ends it early: the timer ends it at once, the figures follow.
     await buero.send(room, "!auswertung beenden")
-    await wait_for_bot_message(buero, bot_user, room, "Die Auswertung 2026 ist abgeschlossen")
+    await wait_for_bot_message(buero, bot_user, room, "ist abgeschlossen: 3 von 4 Mitgliedern")
+    # Her statements' polls are ended in her direct-message room.
     ended_dm = invites[anna.user_id][0].room_id
-    for _ in range(60):  # her statements' polls are ended in her direct-message room
-        ends = [e for e in await timeline(anna, ended_dm, bot_user) if e.type == END]
-        if len(ends) == STATEMENTS:
-            break
-        await asyncio.sleep(0.5)
+    ends = await wait_for_event(anna, ended_dm, bot_user, END, count=STATEMENTS)
     assert len(ends) == STATEMENTS
     await buero.send(room, "!auswertung")
     report = await wait_for_bot_message(buero, bot_user, room, "Mittelwert 3,7")

@@ -10,48 +10,33 @@ import io
 import json
 import re
 import zipfile
-from typing import Any
 
 import openpyxl
 import pytest
 from icalendar import Calendar
-from sqlmodel import Session, select
+from sqlmodel import select
 
-from commands.exports.run import FORMATS, export, make_scope
-from commands.exports.sections import Scope
 from storage import agreements as agreement_store
-from storage import outbox, rooms
+from storage import rooms
 from storage.db import Database
-from storage.models import OutboxFile, PollVote, SurveyComment, SurveyParticipant
+from storage.models import PollVote, SurveyComment, SurveyParticipant
 from tests.dialog import ANNA, BEN, BERLIN, CARLA, CHAIR, COORDINATOR, ROOM, Dialog
+from tests.export_data import Uploads, keep_uploads, render
 from tests.unit.test_survey import answer_all, env_of, started, wake
 
-# What the homeserver received as uploads: event ID -> bytes.
-Uploads = dict[str, bytes]
 ANSWERING = (ANNA, BEN, CARLA, CHAIR)
 FREE_TEXTS = {who: f"Freitext-{i}-QX" for i, who in enumerate(ANSWERING)}
 
 
 @pytest.fixture
 def uploads(monkeypatch: pytest.MonkeyPatch) -> Uploads:
-    """The file of a message is dropped from the outbox once sent: keep what was sent."""
-    seen: Uploads = {}
-    original = outbox.mark_sent
-
-    def mark_sent(db: Session, msg_id: int, event_id: str, **kw: Any) -> Any:
-        f = db.get(OutboxFile, msg_id)
-        if f is not None:
-            seen[event_id] = f.data
-        return original(db, msg_id, event_id, **kw)
-
-    monkeypatch.setattr(outbox, "mark_sent", mark_sent)
-    return seen
+    return keep_uploads(monkeypatch)
 
 
 def exported(dialog: Dialog, uploads: Uploads, command: str) -> bytes:
     file_msg, _notice = dialog.say(COORDINATOR, command)
     assert file_msg.content["msgtype"] == "m.file"
-    return uploads[file_msg.event_id]
+    return uploads[file_msg.event_id][2]
 
 
 def dm_room(dialog: Dialog, who: str) -> str:
@@ -171,7 +156,6 @@ DANGEROUS: tuple[str, ...] = (
 )
 # What Excel takes for the start of a formula (OWASP, "CSV Injection").
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-NOW = dt.datetime(2026, 6, 15, 12, 0, tzinfo=BERLIN)
 
 
 @pytest.fixture
@@ -195,14 +179,6 @@ def hostile(sqlite_db: Database) -> Database:
             agreement_store.add_note(s, a, bad, actor=BEN, at=at + dt.timedelta(hours=1))
             agreement_store.set_text(s, a, "-" + bad, actor=CARLA, at=at + dt.timedelta(hours=2))
     return sqlite_db
-
-
-def render(db: Database, fmt: str, scope: Scope | None = None) -> bytes:
-    scope = scope or make_scope(room_ids=None, period=None, lang="de", tz=BERLIN, now=NOW)
-    out = io.BytesIO()
-    with db.session() as s:
-        export(s, FORMATS[fmt], scope, out)
-    return out.getvalue()
 
 
 def csv_cells(raw: bytes) -> list[str]:

@@ -4,35 +4,20 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any
 
 import openpyxl
 import pytest
-from sqlmodel import Session, func, select
+from sqlmodel import func, select
 
-from storage import outbox
 from storage.db import Database
-from storage.models import Agreement, OutboxFile, OutboxMessage
+from storage.models import Agreement, OutboxMessage
 from tests.dialog import ANNA, BEN, CHAIR, COORDINATOR, ROOM, Dialog, Sent
-
-# What the homeserver received as uploads: event ID -> (filename, mimetype, bytes).
-Uploads = dict[str, tuple[str, str, bytes]]
+from tests.export_data import Uploads, keep_uploads
 
 
 @pytest.fixture
 def uploads(monkeypatch: pytest.MonkeyPatch) -> Uploads:
-    """The file of a message is dropped from the outbox once sent: keep what was sent."""
-    seen: Uploads = {}
-    original = outbox.mark_sent
-
-    def mark_sent(db: Session, msg_id: int, event_id: str, **kw: Any) -> Any:
-        f = db.get(OutboxFile, msg_id)
-        if f is not None:
-            seen[event_id] = (f.filename, f.mimetype, f.data)
-        return original(db, msg_id, event_id, **kw)
-
-    monkeypatch.setattr(outbox, "mark_sent", mark_sent)
-    return seen
+    return keep_uploads(monkeypatch)
 
 
 @pytest.fixture

@@ -15,28 +15,19 @@ from icalendar import Calendar
 from sqlmodel import select
 
 from commands.exports.period import Period
-from commands.exports.run import FORMATS, export, make_scope
-from commands.exports.sections import Scope
+from commands.exports.run import make_scope
 from storage.db import Database
 from storage.models import Agreement, AgreementHistory, AgreementStatus
 from tests.dialog import BERLIN
-from tests.export_data import fill_year
+from tests.export_data import EXPORTED_AT, fill_year, render
 
-NOW = dt.datetime(2026, 6, 15, 12, 0, tzinfo=BERLIN)
+NOW = EXPORTED_AT
 
 
 @pytest.fixture
 def year(sqlite_db: Database) -> Database:
     fill_year(sqlite_db, per_room=40)
     return sqlite_db
-
-
-def render(db: Database, fmt: str, scope: Scope | None = None) -> bytes:
-    scope = scope or make_scope(room_ids=None, period=None, lang="de", tz=BERLIN, now=NOW)
-    out = io.BytesIO()
-    with db.session() as s:
-        export(s, FORMATS[fmt], scope, out)
-    return out.getvalue()
 
 
 def when(component: Any, name: str) -> Any:

@@ -1,0 +1,59 @@
+"""Native polls as members see and answer them against a real Synapse: the event types,
+an answer in either form, and waiting for the bot's poll events in a room."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+from bot.devtools.member import Member
+from tests.integration.effect_helpers import SeenEvent, timeline
+
+START = "org.matrix.msc3381.poll.start"
+END = "org.matrix.msc3381.poll.end"
+
+
+def respond(
+    start_event_id: str, answer: str, *, stable: bool = False
+) -> tuple[str, dict[str, Any]]:
+    """A poll response event (type, content): the unstable form Element sends, or the
+    stable one."""
+    relation = {"rel_type": "m.reference", "event_id": start_event_id}
+    if stable:
+        return "m.poll.response", {"m.relates_to": relation, "m.selections": [answer]}
+    return "org.matrix.msc3381.poll.response", {
+        "m.relates_to": relation,
+        "org.matrix.msc3381.poll.response": {"answers": [answer]},
+    }
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 30) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.2)
+
+
+async def bot_events(member: Member, room_id: str, bot_user: str, kind: str) -> list[SeenEvent]:
+    return [e for e in await timeline(member, room_id, bot_user) if e.type == kind]
+
+
+async def wait_for_event(
+    member: Member, room_id: str, bot_user: str, kind: str, count: int = 1, timeout: float = 30
+) -> list[SeenEvent]:
+    """At least `count` events of `kind` the bot sent into the room, as the member reads
+    them from the homeserver."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    found: list[SeenEvent] = []
+    while True:
+        # The member may still be joining the room they were just invited to.
+        with contextlib.suppress(AssertionError):
+            found = await bot_events(member, room_id, bot_user, kind)
+        if len(found) >= count:
+            return found
+        assert loop.time() < deadline, f"{len(found)} of {count} {kind} from the bot in {room_id}"
+        await asyncio.sleep(0.3)
