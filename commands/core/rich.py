@@ -73,7 +73,9 @@ def template(tpl: str, values: dict[str, object]) -> Rich:
 
     The markers may enclose placeholders (`**{usage}**`): they are toggles over the
     whole template, so values inside them are escaped and still rendered bold/code.
+    A count's words agree with it through plural fields (`plural`).
     """
+    tpl = _PLURAL_FIELD.sub(lambda m: plural(m[1], m[2], values[m[1]]), tpl)
     plain_parts: list[str] = []
     html_parts: list[str] = []
     mentions: tuple[str, ...] = ()
@@ -103,6 +105,38 @@ def template(tpl: str, values: dict[str, object]) -> Rich:
     if bold:
         html_parts.append("</b>")
     return Rich("".join(plain_parts), "".join(html_parts), mentions)
+
+
+# `{count|eine Antwort|# Antworten}`: a placeholder's name, then its forms (no braces).
+_PLURAL_FIELD = re.compile(r"(?<!\{)\{(\w+)\|([^{}]*)\}")
+
+
+def plural(name: str, forms: str, value: object) -> str:
+    """The form of `forms` that agrees with the count `value`, with `#` standing for the
+    number as given: `one|other` (German and English both take the singular for exactly
+    1), or `zero|one|other` where zero reads better ("keine offenen Verabredungen").
+    The chosen form is template text again: `#` becomes the placeholder `{name}`."""
+    options = forms.split("|")
+    if len(options) not in (2, 3):
+        raise ValueError(f"plural field {{{name}|{forms}}} needs 2 or 3 forms")
+    count = _count_of(value)
+    if len(options) == 3 and count == 0:
+        chosen = options[0]
+    else:
+        chosen = options[-2] if count == 1 else options[-1]
+    return chosen.replace("#", "{" + name + "}")
+
+
+def _count_of(value: object) -> int | None:
+    """The count a placeholder's value stands for: an int, or a number already written
+    out ("20.000", "1")."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    shown = str(value.plain if isinstance(value, Rich) else value)
+    digits = shown.replace(".", "").replace(",", "")
+    return int(digits) if digits.isdigit() else None
 
 
 def _split_fields(tpl: str) -> list[tuple[str, str | None]]:
