@@ -13,6 +13,7 @@ from commands.agreements.common import (
     date_text,
     due_text,
     is_no_due,
+    label_due_text,
     names,
     number,
     parse_due,
@@ -93,7 +94,7 @@ def reopen(ctx: Context, args: str) -> Reply:
         number=number(a),
         text=user_text(a.text),
         owners=names(ctx, owners),
-        due=due_text(ctx, a.due_date, a.due_time),
+        due=label_due_text(ctx, a.due_date, a.due_time),
     )
     return _about(ctx, a, rich)
 
@@ -133,10 +134,12 @@ def due(ctx: Context, args: str) -> Reply:
         when = parse_due(ctx, rest)
         new_date, new_time = when.date, when.time
     if (new_date, new_time) == (a.due_date, a.due_time):
+        if a.due_date is None:
+            raise CommandError("agreement.due_same_none", number=number(a))
         raise CommandError(
             "agreement.due_same", number=number(a), due=due_text(ctx, a.due_date, a.due_time)
         )
-    old = due_text(ctx, a.due_date, a.due_time)
+    old = label_due_text(ctx, a.due_date, a.due_time)
     store.set_due(
         ctx.db, a, new_date, new_time, actor=ctx.sender, at=ctx.now, source_event_id=ctx.event_id
     )
@@ -144,7 +147,7 @@ def due(ctx: Context, args: str) -> Reply:
         ctx.lang,
         "agreement.due_set",
         number=number(a),
-        due=due_text(ctx, new_date, new_time),
+        due=label_due_text(ctx, new_date, new_time),
         old=old,
         text=user_text(a.text),
     )

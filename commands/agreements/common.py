@@ -15,7 +15,9 @@ from commands.parsing.dates import (
     YEARS_AHEAD_LIMIT,
     When,
     format_date,
+    format_date_short,
     format_datetime,
+    format_time,
     format_when,
     parse_when,
     too_far_ahead,
@@ -155,6 +157,21 @@ def due_text(ctx: Context, due_date: dt.date | None, due_time: dt.time | None) -
     if due_date is None:
         return i18n.plain(ctx.lang, "agreement.no_due")
     return format_when(When(due_date, due_time), ctx.lang)
+
+
+def label_due_text(ctx: Context, due_date: dt.date | None, due_time: dt.time | None) -> str:
+    """The due date after the label "Frist:" ("Frist: keine", not "Frist: ohne Frist")."""
+    if due_date is None:
+        return i18n.plain(ctx.lang, "agreement.due_none")
+    return due_text(ctx, due_date, due_time)
+
+
+def short_due_text(ctx: Context, due_date: dt.date | None, due_time: dt.time | None) -> str:
+    """The due date in a list line: "So., 6.12." (the year only when it is another)."""
+    if due_date is None:
+        return i18n.plain(ctx.lang, "agreement.no_due")
+    day = format_date_short(due_date, ctx.lang, ctx.now.astimezone(ctx.tz).date())
+    return day if due_time is None else f"{day}, {format_time(due_time, ctx.lang)}"
 
 
 def date_text(ctx: Context, moment: dt.datetime) -> str:

@@ -15,10 +15,12 @@ from commands.agreements.common import (
     REF_KIND,
     date_text,
     due_text,
+    label_due_text,
     moment_text,
     names,
     number,
     one_line,
+    short_due_text,
     target,
     user_text,
 )
@@ -191,7 +193,7 @@ def _line(ctx: Context, a: Agreement, owners: list[str], *, show_status: bool) -
         number=number(a),
         text=user_text(one_line(a.text)),
         owners=names(ctx, owners),
-        due=due_text(ctx, a.due_date, a.due_time),
+        due=short_due_text(ctx, a.due_date, a.due_time),
     )
     if store.is_overdue(a, ctx.now):
         rich = rich + i18n.t(ctx.lang, "list.marker_overdue")
@@ -222,7 +224,7 @@ def show(ctx: Context, args: str) -> Reply:
         number(a) + " " + user_text(a.text),
         status_line,
         i18n.t(ctx.lang, "agreement.show.owners", owners=names(ctx, owners)),
-        i18n.t(ctx.lang, "agreement.show.due", due=due_text(ctx, a.due_date, a.due_time)),
+        i18n.t(ctx.lang, "agreement.show.due", due=label_due_text(ctx, a.due_date, a.due_time)),
         i18n.t(
             ctx.lang,
             "agreement.show.created",

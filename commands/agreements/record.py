@@ -12,7 +12,7 @@ from commands.agreements.common import (
     REF_KIND,
     TEXT_LIMIT,
     check_text,
-    due_text,
+    label_due_text,
     number,
     parse_due,
     pills,
@@ -67,7 +67,7 @@ def confirmation(ctx: Context, a: Agreement, owners: list[str]) -> Reply:
         number=number(a),
         text=user_text(a.text),
         owners=pills(ctx, owners),
-        due=due_text(ctx, a.due_date, a.due_time),
+        due=label_due_text(ctx, a.due_date, a.due_time),
         cmd=command_hint(ctx, "erledigt", "done", a.number),
     )
     return Reply(rich, in_reply_to=ctx.event_id, ref_kind=REF_KIND, ref_id=a.id)

@@ -22,7 +22,7 @@ from commands.core.rich import Rich, mention, text
 from commands.core.timers import Timed, TimerEnv, TimerResult
 from commands.general.settings import LANGUAGE
 from commands.meetings.calendar import Planned, upcoming_of
-from commands.parsing.dates import combine_local, format_date
+from commands.parsing.dates import combine_local, format_date_short
 from commands.reminders.policy import Policy
 from commands.reminders.settings import policy_from_settings
 from storage import agreements as agreement_store
@@ -101,18 +101,22 @@ def agenda_text(
             groups["by_meeting"].append(a)
         else:
             groups["later"].append(a)
-    lines = [title, i18n.t(lang, "meeting.agenda.summary", count=len(open_))]
+    for items in groups.values():
+        items.sort(key=lambda a: (a.due_date or dt.date.max, a.number))
+    # A ✅ on this list could not say which agreement it means: the list asks for
+    # `!erledigt` with a number, and shows it with the first number it lists.
+    first = next(a for items in groups.values() for a in items)
+    lines = [title, i18n.t(lang, "meeting.agenda.summary", count=len(open_), example=first.number)]
     for group, items in groups.items():
         if not items:
             continue
         lines.append(i18n.t(lang, f"meeting.agenda.{group}", count=len(items)))
-        items.sort(key=lambda a: (a.due_date or dt.date.max, a.number))
         for a in items:
             assert a.id is not None
             due = (
-                format_date(a.due_date, lang)
+                format_date_short(a.due_date, lang, local_now.date())
                 if a.due_date is not None
-                else i18n.plain(lang, "meeting.minutes.no_due")
+                else i18n.plain(lang, "meeting.minutes.due_none")
             )
             lines.append(
                 i18n.t(

@@ -22,7 +22,7 @@ from sqlmodel import Session
 from commands.core import i18n
 from commands.core.rich import Rich, text
 from commands.parsing.dates import format_date, format_datetime
-from commands.polls.common import breakdown_shown, is_open
+from commands.polls.common import MIN_BREAKDOWN, breakdown_shown, is_open
 from storage import agreements as agreement_store
 from storage import meetings as store
 from storage import polls as poll_store
@@ -106,9 +106,10 @@ def gather_agreements(g: Gathering) -> Facts:
 
 
 def _due(value: str | None, lang: str) -> str:
+    """The due date after the label "Frist:" ("Frist: keine")."""
     due_date, due_time = agreement_store.parse_due_value(value)
     if due_date is None:
-        return i18n.plain(lang, "meeting.minutes.no_due")
+        return i18n.plain(lang, "meeting.minutes.due_none")
     day = format_date(due_date, lang)
     return (
         day if due_time is None else format_datetime(dt.datetime.combine(due_date, due_time), lang)
@@ -202,7 +203,9 @@ def render_polls(section: Facts, lang: str) -> list[Rich]:
                 mean = i18n.decimal(item["mean"], lang)
                 parts += " – " + i18n.plain(lang, "meeting.minutes.poll_mean", mean=mean)
         else:
-            parts = i18n.plain(lang, "meeting.minutes.poll_count_only", voters=item["voters"])
+            parts = i18n.plain(
+                lang, "meeting.minutes.poll_count_only", voters=item["voters"], min=MIN_BREAKDOWN
+            )
         lines.append(
             i18n.t(
                 lang,

@@ -12,7 +12,15 @@ from commands.core.registry import Router
 from commands.core.rich import Rich
 from commands.meetings.calendar import Planned, upcoming
 from commands.meetings.common import command, moment_text, require_chair
-from commands.parsing.dates import When, fold, format_when, parse_when, too_far_ahead
+from commands.parsing.dates import (
+    YEARS_AHEAD_LIMIT,
+    When,
+    fold,
+    format_date,
+    format_when,
+    parse_when,
+    too_far_ahead,
+)
 from commands.parsing.recurrence import parse_recurrence
 from commands.reminders.plan import recurrence_value
 from storage import meetings as store
@@ -54,7 +62,8 @@ def plan(ctx: Context, rest: str) -> Rich:
             ctx.lang,
             "meeting.planned_series",
             rule=rule.describe(ctx.lang),
-            first=nxt[0].text(ctx.lang),
+            # The rule says the time already: the first meeting is named by its day.
+            first=format_date(nxt[0].date, ctx.lang),
             cmd=command(ctx, "plan löschen", "plan delete"),
         )
     when = parse_when(value, now=ctx.now)
@@ -64,7 +73,9 @@ def plan(ctx: Context, rest: str) -> Rich:
     if single.over(ctx.tz) <= ctx.now:
         raise CommandError("meeting.plan_past", when=format_when(when, ctx.lang))
     if too_far_ahead(when.date, ctx.now.date()):
-        raise CommandError("meeting.plan_too_far", when=format_when(when, ctx.lang))
+        raise CommandError(
+            "meeting.plan_too_far", when=format_when(when, ctx.lang), years=YEARS_AHEAD_LIMIT
+        )
     store.set_plan(
         ctx.db,
         ctx.room_id,
@@ -84,7 +95,9 @@ def plan(ctx: Context, rest: str) -> Rich:
 
 def clear(ctx: Context) -> Rich:
     if not store.clear_plan(ctx.db, ctx.room_id):
-        raise CommandError("meeting.no_plan", cmd=command(ctx, "plan <wann>", "plan <when>"))
+        raise CommandError(
+            "meeting.no_plan", cmd=command(ctx, "plan 14.1. 10 Uhr", "plan 14.1. 10:00")
+        )
     return i18n.t(ctx.lang, "meeting.plan_cleared")
 
 
@@ -105,7 +118,9 @@ def show(ctx: Context) -> Rich:
     if not ahead:
         lines.append(
             i18n.t(
-                ctx.lang, "meeting.nothing_planned", cmd=command(ctx, "plan <wann>", "plan <when>")
+                ctx.lang,
+                "meeting.nothing_planned",
+                cmd=command(ctx, "plan 14.1. 10 Uhr", "plan 14.1. 10:00"),
             )
         )
         return Rich.join(lines)
@@ -122,6 +137,6 @@ def by_next_meeting(ctx: Context, value: str) -> When | None:
     ahead = upcoming(ctx.db, ctx.room_id, ctx.now, 1)
     if not ahead:
         raise CommandError(
-            "meeting.due_without_plan", cmd=command(ctx, "plan <wann>", "plan <when>")
+            "meeting.due_without_plan", cmd=command(ctx, "plan 14.1. 10 Uhr", "plan 14.1. 10:00")
         )
     return When(ahead[0].date)

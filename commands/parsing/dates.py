@@ -40,6 +40,7 @@ __all__ = [
     "combine_local",
     "fold",
     "format_date",
+    "format_date_short",
     "format_datetime",
     "format_time",
     "format_when",
@@ -595,6 +596,16 @@ def format_date(d: dt.date, lang: str) -> str:
     if _is_de(lang):
         return f"{DE_WD_SHORT[d.weekday()]}, {d.day}. {DE_MONTHS[d.month - 1]} {d.year}"
     return f"{EN_WD_SHORT[d.weekday()]}, {d.day} {EN_MONTHS[d.month - 1]} {d.year}"
+
+
+def format_date_short(d: dt.date, lang: str, today: dt.date) -> str:
+    """A date in a list, where every line has one: "So., 6.12." / "Sun, 6 Dec", with the
+    year only when it is not the year of ``today`` ("So., 6.12.2027")."""
+    if _is_de(lang):
+        day = f"{DE_WD_SHORT[d.weekday()]}, {d.day}.{d.month}."
+        return day if d.year == today.year else f"{day}{d.year}"
+    day = f"{EN_WD_SHORT[d.weekday()]}, {d.day} {EN_MONTHS[d.month - 1][:3]}"
+    return day if d.year == today.year else f"{day} {d.year}"
 
 
 def format_time(t: dt.time, lang: str) -> str:

@@ -79,27 +79,28 @@ class Recurrence:
         raise AssertionError(f"no occurrence of {self!r} within 40 days")  # pragma: no cover
 
     def describe(self, lang: str) -> str:
-        """Say the rule as "jeden Montag, 09:00" / "every Monday, 09:00"."""
+        """Say the rule as "jeden Montag um 09:00 Uhr" / "every Monday at 09:00": the time
+        written once, the way the confirmations around it write times."""
         de = lang[:2].lower() == "de"
-        clock = f"{self.time:%H:%M}"
+        clock = f"um {self.time:%H:%M} Uhr" if de else f"at {self.time:%H:%M}"
         if self.freq == "daily":
-            return f"{'täglich' if de else 'every day'}, {clock}"
+            return f"{'täglich' if de else 'every day'} {clock}"
         names = DE_WEEKDAYS if de else EN_WEEKDAYS
         if self.freq == "monthly":
             assert self.nth is not None
             name = names[self.weekdays[0]]
             if de:
-                return f"jeden {_DE_NTH[self.nth]} {name} im Monat, {clock}"
-            return f"every {_EN_NTH[self.nth]} {name} of the month, {clock}"
+                return f"jeden {_DE_NTH[self.nth]} {name} im Monat {clock}"
+            return f"every {_EN_NTH[self.nth]} {name} of the month {clock}"
         if sorted(self.weekdays) == list(_WORKDAYS):
-            return f"{'werktags' if de else 'every weekday'}, {clock}"
+            return f"{'werktags' if de else 'every weekday'} {clock}"
         days = [names[d] for d in sorted(self.weekdays)]
         listed = (
             days[0]
             if len(days) == 1
             else ", ".join(days[:-1]) + (" und " if de else " and ") + days[-1]
         )
-        return f"{'jeden' if de else 'every'} {listed}, {clock}"
+        return f"{'jeden' if de else 'every'} {listed} {clock}"
 
 
 # ---------------------------------------------------------------------------------------------

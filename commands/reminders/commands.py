@@ -36,7 +36,9 @@ from commands.parsing.dates import (
     YEARS_AHEAD_LIMIT,
     fold,
     format_date,
+    format_date_short,
     format_datetime,
+    format_time,
     parse_duration,
     parse_when,
     split_when_prefix,
@@ -107,6 +109,13 @@ def _when_text(ctx: Context, moment: dt.datetime) -> str:
     return format_datetime(moment.astimezone(ctx.tz), ctx.lang)
 
 
+def _list_when(ctx: Context, moment: dt.datetime) -> str:
+    """A moment in a list: "Mo., 7.12., 09:00 Uhr" (the year only when it is another)."""
+    local = moment.astimezone(ctx.tz)
+    day = format_date_short(local.date(), ctx.lang, ctx.now.astimezone(ctx.tz).date())
+    return f"{day}, {format_time(local.time().replace(second=0, microsecond=0), ctx.lang)}"
+
+
 def _check_text(value: str, *, when: str) -> str:
     cleaned = value.strip()
     if not cleaned:
@@ -138,7 +147,7 @@ def _check_quota(ctx: Context) -> None:
     """Per member and per room: at most so many reminders active or paused (config
     `limits:`); the answer names the limit and how to free one."""
     quota = limits(ctx.defaults)
-    free = command_hint(ctx, "erinnere löschen", "remind delete", "N")
+    free = command_hint(ctx, "erinnere löschen", "remind delete", 3)
     listing = command_hint(ctx, "erinnerungen", "reminders")
     mine = quota.reminders_per_member
     if mine and _live_count(ctx, creator=ctx.sender) >= mine:
@@ -201,7 +210,7 @@ def remind(ctx: Context, args: str) -> Rich:
             rule=rule.describe(ctx.lang),
             text=text(message),
             number=r.number,
-            when=_when_text(ctx, first),
+            when=format_date(first.date(), ctx.lang),
         )
         return _with_note(confirmation, _quiet_note(ctx, policy, first, once=False))
     found = split_when_prefix(stripped, now=ctx.now.astimezone(ctx.tz))
@@ -284,40 +293,80 @@ def _delete(ctx: Context, args: str) -> Rich:
     return i18n.t(ctx.lang, "reminder.deleted", number=r.number, text=text(r.text))
 
 
-@router.command("pause")
-def pause(ctx: Context, args: str) -> Rich:
-    r, _ = _target_reminder(ctx, args, "pause")
-    if r.status not in store.LIVE_STATUSES:
-        raise CommandError("reminder.already_gone", number=r.number)
-    if r.recurrence is None:
-        raise CommandError("reminder.pause_once", number=r.number)
-    _require_may_change(ctx, r)
-    if r.status == ReminderStatus.PAUSED:
-        raise CommandError("reminder.already_paused", number=r.number)
-    store.update_reminder(ctx.db, r, now=ctx.now, status=ReminderStatus.PAUSED)
-    return i18n.t(ctx.lang, "reminder.paused", number=r.number, text=text(r.text))
+@router.command("erinnerungen", aliases=("reminders",))
+def list_reminders(ctx: Context, args: str) -> Rich:
+    head, _, rest = args.strip().partition(" ")
+    if head and fold(head) in _DELETE_WORDS:
+        return _delete(ctx, rest)
+    if head:
+        raise UsageError()
+    env = _env(ctx)
+    _infos, items = collect_items(ctx.db, ctx.now, env, ctx.room_id, ahead_days=LIST_AHEAD_DAYS)
+    handled = handled_keys(ctx.db, items)
+    names = dict(ctx.members or {})
+    lines: list[tuple[dt.datetime, Rich]] = []
+    for item in items:
+        occ = upcoming(item.occurrences, handled, ctx.now)
+        if occ is None:
+            continue
+        lines.append((occ.at, _describe(ctx, item, occ, names)))
+    lines.sort(key=lambda pair: pair[0])
+    paused = store.room_reminders(ctx.db, ctx.room_id, statuses=(ReminderStatus.PAUSED,))
+    if not lines and not paused:
+        return i18n.t(ctx.lang, "reminder.list.empty")
+    out: list[Rich] = [i18n.t(ctx.lang, "reminder.list.title")]
+    for at, what in lines[:LIST_LIMIT]:
+        out.append(i18n.t(ctx.lang, "reminder.list.line", when=_list_when(ctx, at), what=what))
+    if len(lines) > LIST_LIMIT:
+        out.append(i18n.t(ctx.lang, "reminder.list.more", count=len(lines) - LIST_LIMIT))
+    for r in paused:
+        rule = recurrence_of(r)
+        out.append(
+            i18n.t(
+                ctx.lang,
+                "reminder.list.paused",
+                number=r.number,
+                text=text(shorten(r.text, 80)),
+                rule=rule.describe(ctx.lang) if rule else "",
+            )
+        )
+    return Rich.join(out)
 
 
-@router.command("weiter", aliases=("resume", "fortsetzen"))
-def resume(ctx: Context, args: str) -> Rich:
-    r, _ = _target_reminder(ctx, args, "weiter" if ctx.lang != "en" else "resume")
-    if r.status != ReminderStatus.PAUSED:
-        if r.status == ReminderStatus.ACTIVE:
-            raise CommandError("reminder.not_paused", number=r.number)
-        raise CommandError("reminder.already_gone", number=r.number)
-    _require_may_change(ctx, r)
-    store.update_reminder(
-        ctx.db, r, now=ctx.now, status=ReminderStatus.ACTIVE, active_since=ctx.now
-    )
+def _describe(ctx: Context, item: PlanItem, occ: Occurrence, names: Mapping[str, str]) -> Rich:
+    lang = ctx.lang
+    if item.kind == "digest":
+        return i18n.t(lang, "reminder.list.digest")
+    if item.kind == "agreement":
+        a = item.agreement
+        assert a is not None
+        people = item.owners or (a.created_by,)
+        shown = ", ".join(names.get(u) or u.split(":", 1)[0].lstrip("@") for u in people)
+        key = {
+            "before": "reminder.list.agreement_before",
+            "due": "reminder.list.agreement_due",
+            "overdue": "reminder.list.agreement_overdue",
+        }.get(occ.kind, "reminder.list.agreement_snooze")
+        return i18n.t(
+            lang,
+            key,
+            number=number_label(a.number),
+            text=text(shorten(a.text, 80)),
+            people=shown,
+            index=occ.index,
+        )
+    r = item.reminder
+    assert r is not None
     rule = recurrence_of(r)
-    assert rule is not None
-    return i18n.t(
-        ctx.lang,
-        "reminder.resumed",
-        number=r.number,
-        rule=rule.describe(ctx.lang),
-        when=_when_text(ctx, rule.next_after(ctx.now.astimezone(ctx.tz))),
-    )
+    if rule is not None:
+        return i18n.t(
+            lang,
+            "reminder.list.recurring",
+            number=r.number,
+            text=text(shorten(r.text, 80)),
+            rule=rule.describe(lang),
+        )
+    return i18n.t(lang, "reminder.list.once", number=r.number, text=text(shorten(r.text, 80)))
 
 
 def _is_time(ctx: Context, value: str) -> bool:
@@ -398,7 +447,7 @@ def snooze(ctx: Context, args: str) -> Rich:
     due = (
         format_date(agreement.due_date, ctx.lang)
         if agreement.due_date is not None
-        else i18n.plain(ctx.lang, "digest.no_due")
+        else i18n.plain(ctx.lang, "agreement.due_none")
     )
     return i18n.t(
         ctx.lang,
@@ -440,77 +489,37 @@ def _snooze_reminder(ctx: Context, r: Reminder, value: str) -> Rich:
     return _with_note(snoozed, _quiet_note(ctx, policy, until))
 
 
-@router.command("erinnerungen", aliases=("reminders",))
-def list_reminders(ctx: Context, args: str) -> Rich:
-    head, _, rest = args.strip().partition(" ")
-    if head and fold(head) in _DELETE_WORDS:
-        return _delete(ctx, rest)
-    if head:
-        raise UsageError()
-    env = _env(ctx)
-    _infos, items = collect_items(ctx.db, ctx.now, env, ctx.room_id, ahead_days=LIST_AHEAD_DAYS)
-    handled = handled_keys(ctx.db, items)
-    names = dict(ctx.members or {})
-    lines: list[tuple[dt.datetime, Rich]] = []
-    for item in items:
-        occ = upcoming(item.occurrences, handled, ctx.now)
-        if occ is None:
-            continue
-        lines.append((occ.at, _describe(ctx, item, occ, names)))
-    lines.sort(key=lambda pair: pair[0])
-    paused = store.room_reminders(ctx.db, ctx.room_id, statuses=(ReminderStatus.PAUSED,))
-    if not lines and not paused:
-        return i18n.t(ctx.lang, "reminder.list.empty")
-    out: list[Rich] = [i18n.t(ctx.lang, "reminder.list.title")]
-    for at, what in lines[:LIST_LIMIT]:
-        out.append(i18n.t(ctx.lang, "reminder.list.line", when=_when_text(ctx, at), what=what))
-    if len(lines) > LIST_LIMIT:
-        out.append(i18n.t(ctx.lang, "reminder.list.more", count=len(lines) - LIST_LIMIT))
-    for r in paused:
-        rule = recurrence_of(r)
-        out.append(
-            i18n.t(
-                ctx.lang,
-                "reminder.list.paused",
-                number=r.number,
-                text=text(shorten(r.text, 80)),
-                rule=rule.describe(ctx.lang) if rule else "",
-            )
-        )
-    return Rich.join(out)
+@router.command("pause")
+def pause(ctx: Context, args: str) -> Rich:
+    r, _ = _target_reminder(ctx, args, "pause")
+    if r.status not in store.LIVE_STATUSES:
+        raise CommandError("reminder.already_gone", number=r.number)
+    if r.recurrence is None:
+        raise CommandError("reminder.pause_once", number=r.number)
+    _require_may_change(ctx, r)
+    if r.status == ReminderStatus.PAUSED:
+        raise CommandError("reminder.already_paused", number=r.number)
+    store.update_reminder(ctx.db, r, now=ctx.now, status=ReminderStatus.PAUSED)
+    return i18n.t(ctx.lang, "reminder.paused", number=r.number, text=text(r.text))
 
 
-def _describe(ctx: Context, item: PlanItem, occ: Occurrence, names: Mapping[str, str]) -> Rich:
-    lang = ctx.lang
-    if item.kind == "digest":
-        return i18n.t(lang, "reminder.list.digest")
-    if item.kind == "agreement":
-        a = item.agreement
-        assert a is not None
-        people = item.owners or (a.created_by,)
-        shown = ", ".join(names.get(u) or u.split(":", 1)[0].lstrip("@") for u in people)
-        key = {
-            "before": "reminder.list.agreement_before",
-            "due": "reminder.list.agreement_due",
-            "overdue": "reminder.list.agreement_overdue",
-        }.get(occ.kind, "reminder.list.agreement_snooze")
-        return i18n.t(
-            lang,
-            key,
-            number=number_label(a.number),
-            text=text(shorten(a.text, 80)),
-            people=shown,
-            index=occ.index,
-        )
-    r = item.reminder
-    assert r is not None
+@router.command("weiter", aliases=("resume", "fortsetzen"))
+def resume(ctx: Context, args: str) -> Rich:
+    r, _ = _target_reminder(ctx, args, "weiter" if ctx.lang != "en" else "resume")
+    if r.status != ReminderStatus.PAUSED:
+        if r.status == ReminderStatus.ACTIVE:
+            raise CommandError("reminder.not_paused", number=r.number)
+        raise CommandError("reminder.already_gone", number=r.number)
+    _require_may_change(ctx, r)
+    store.update_reminder(
+        ctx.db, r, now=ctx.now, status=ReminderStatus.ACTIVE, active_since=ctx.now
+    )
     rule = recurrence_of(r)
-    if rule is not None:
-        return i18n.t(
-            lang,
-            "reminder.list.recurring",
-            number=r.number,
-            text=text(shorten(r.text, 80)),
-            rule=rule.describe(lang),
-        )
-    return i18n.t(lang, "reminder.list.once", number=r.number, text=text(shorten(r.text, 80)))
+    assert rule is not None
+    return i18n.t(
+        ctx.lang,
+        "reminder.resumed",
+        number=r.number,
+        rule=rule.describe(ctx.lang),
+        when=format_date(rule.next_after(ctx.now.astimezone(ctx.tz)).date(), ctx.lang),
+    )

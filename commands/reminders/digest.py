@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from commands.core import i18n
 from commands.core.rich import Rich, text
-from commands.parsing.dates import format_date
+from commands.parsing.dates import format_date_short
 from storage.models import Agreement
 
 _LINE_LIMIT = 120
@@ -58,7 +58,7 @@ def digest_text(
     def due(a: Agreement) -> Rich:
         if a.due_date is None:
             return i18n.t(lang, "digest.no_due")
-        date = format_date(a.due_date, lang)
+        date = format_date_short(a.due_date, lang, today)
         if a.due_date < today:
             return i18n.t(lang, "digest.overdue", date=date)
         if a.due_date <= week_end:
@@ -95,5 +95,5 @@ def digest_text(
         numbers = ", ".join(f"#{a.number}" for a in done_since)
         lines.append(i18n.t(lang, "digest.done", count=len(done_since), numbers=numbers))
     lines.append(Rich("", ""))
-    lines.append(i18n.t(lang, "digest.hint"))
+    lines.append(i18n.t(lang, "digest.hint", number=items[0].number))
     return Rich.join(lines)

@@ -2,9 +2,9 @@
 
 `!einstellungen erinnerung 3 tage vorher` (working days before the due date; `aus`: none),
 `!einstellungen erinnerungszeit 8:30`, `!einstellungen überfällig alle 7 tage 3 mal`
-(`aus`: no overdue reminders), `!einstellungen digest montag 9:00` / `digest aus`,
+(`aus`: no overdue reminders), `!einstellungen wochenüberblick montag 9:00` / `… aus`,
 `!einstellungen bundesland BY`. English: `reminder 3 days before`, `remindertime 8:30`,
-`overdue every 7 days 3 times`, `digest monday 9:00` / `digest off`, `state BY`.
+`overdue every 7 days 3 times`, `weekly monday 9:00` / `weekly off`, `state BY`.
 """
 
 from __future__ import annotations
@@ -292,7 +292,7 @@ OVERDUE = router.setting(
 DIGEST = router.setting(
     Setting(
         "reminder.digest",
-        ("digest", "wochenüberblick", "weekly"),
+        ("wochenüberblick", "digest", "weekly"),
         "settings.reminder.digest",
         _parse_digest,
         _show_digest,
