@@ -54,7 +54,7 @@ def overview(ctx: Context, args: str) -> Rich:
         bold(i18n.plain(ctx.lang, "desk.overview.title", date=format_date(now.date(), ctx.lang))),
         i18n.t(
             ctx.lang,
-            "desk.overview.summary_one_room" if len(order) == 1 else "desk.overview.summary",
+            "desk.overview.summary" if open_items else "desk.overview.summary_empty",
             rooms=len(order),
             open=len(open_items),
             overdue=total_overdue,

@@ -32,6 +32,7 @@ from commands.desk.settings import OverviewSettings, ReportSettings
 from commands.desk.texts import overlap_lines, rate
 from commands.general.settings import room_language
 from commands.parsing.date_words import DE_MONTHS, EN_MONTHS
+from commands.polls.common import MIN_BREAKDOWN
 from storage import agreements as store
 from storage import lease, meetings, polls, reports, rooms
 from storage.figures import Figures, figures
@@ -78,8 +79,7 @@ def _figures_line(lang: str, name: Rich, f: Figures) -> Rich:
         recorded=f.recorded,
         done=f.done,
         on_time=f.done_on_time,
-        overdue=f.overdue,
-        rate=rate(lang, f),
+        deadlines=rate(lang, f, "desk.report.deadlines"),
     )
 
 
@@ -123,11 +123,11 @@ def pulse_section(inp: ReportInput) -> list[Rich]:
     """Each committee's pulse mean in the period beside the period before: the trend."""
     since, until, before = _window(inp)
     rooms_ = list(inp.labels)
-    now = polls.pulse_figures(inp.db, since, until, room_ids=rooms_)
-    then = polls.pulse_figures(inp.db, before, since, room_ids=rooms_)
+    now = polls.pulse_figures(inp.db, since, until, room_ids=rooms_, min_answers=MIN_BREAKDOWN)
+    then = polls.pulse_figures(inp.db, before, since, room_ids=rooms_, min_answers=MIN_BREAKDOWN)
     lines = [bold(i18n.plain(inp.lang, "desk.report.pulse_title"))]
     if not now:
-        lines.append(i18n.t(inp.lang, "desk.report.pulse_none"))
+        lines.append(i18n.t(inp.lang, "desk.report.pulse_none", min=MIN_BREAKDOWN))
         return lines
     for r in sorted(now, key=lambda r: (inp.labels[r].casefold(), r)):
         mean = now[r].mean
@@ -137,8 +137,13 @@ def pulse_section(inp: ReportInput) -> list[Rich]:
             trend = i18n.plain(inp.lang, "desk.report.pulse_new")
         else:
             delta = mean - previous.mean
-            arrow = "↑" if delta >= 0.2 else "↓" if delta <= -0.2 else "→"
-            trend = f"{arrow} {i18n.decimal(previous.mean, inp.lang)}"
+            direction = "up" if delta >= 0.2 else "down" if delta <= -0.2 else "same"
+            trend = i18n.plain(
+                inp.lang,
+                "desk.report.pulse_trend",
+                previous=i18n.decimal(previous.mean, inp.lang),
+                direction=i18n.plain(inp.lang, f"desk.report.pulse_{direction}"),
+            )
         lines.append(
             i18n.t(
                 inp.lang,

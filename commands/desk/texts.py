@@ -20,12 +20,13 @@ def short(value: str, limit: int = _TEXT_SHOWN) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
-def rate(lang: str, f: Figures) -> Rich:
-    """ "3 von 4 fristgerecht erledigt (75 %)", or that nothing was due yet."""
+def rate(lang: str, f: Figures, key: str = "desk.rate") -> Rich:
+    """ "3 von 4 Fristen eingehalten (75 %)", or that no due date has passed yet (`key`
+    and `<key>_none`: the leadership report names its period in its own words)."""
     share = f.completion_rate
     if share is None:
-        return i18n.t(lang, "desk.rate_none")
-    return i18n.t(lang, "desk.rate", met=f.due - f.overdue, due=f.due, percent=round(share * 100))
+        return i18n.t(lang, key + "_none")
+    return i18n.t(lang, key, met=f.due - f.overdue, due=f.due, percent=round(share * 100))
 
 
 def overlap_lines(lang: str, overlaps: Sequence[Overlap], labels: Mapping[str, str]) -> list[Rich]:

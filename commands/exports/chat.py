@@ -83,7 +83,7 @@ def export_command(ctx: Context, args: str) -> list[Reply | File]:
             to_user=ctx.sender,
         ),
         Reply(
-            i18n.t(ctx.lang, "export.sent", filename=name, name=ctx.display_name(ctx.sender)),
+            i18n.t(ctx.lang, "export.sent", filename=name),
             in_reply_to=ctx.event_id,
         ),
     ]

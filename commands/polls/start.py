@@ -15,7 +15,13 @@ from commands.core.effects import AnyEffect, Reply
 from commands.core.errors import CommandError, PermissionDenied, UsageError
 from commands.core.registry import Router
 from commands.core.rich import text
-from commands.parsing.dates import format_datetime, parse_when, split_deadline, too_far_ahead
+from commands.parsing.dates import (
+    YEARS_AHEAD_LIMIT,
+    format_datetime,
+    parse_when,
+    split_deadline,
+    too_far_ahead,
+)
 from commands.polls.common import (
     ANSWER_LIMIT,
     MAX_ANSWERS,
@@ -48,7 +54,11 @@ def _deadline(ctx: Context, when_text: str) -> dt.datetime:
     if moment <= ctx.now:
         raise CommandError("poll.deadline_past", date=format_datetime(moment, ctx.lang))
     if too_far_ahead(when.date, ctx.now.date()):
-        raise CommandError("poll.deadline_too_far", date=format_datetime(moment, ctx.lang))
+        raise CommandError(
+            "poll.deadline_too_far",
+            date=format_datetime(moment, ctx.lang),
+            years=YEARS_AHEAD_LIMIT,
+        )
     return moment
 
 
@@ -114,9 +124,9 @@ def _check_anonymous(ctx: Context, settings: PollSettings) -> None:
 
 
 def _take_word(args: str, words: frozenset[str]) -> tuple[bool, str]:
-    head, _, rest = args.strip().partition(" ")
+    head, *rest = args.split(None, 1) or [""]
     if head.casefold() in words:
-        return True, rest.strip()
+        return True, rest[0].strip() if rest else ""
     return False, args.strip()
 
 
@@ -185,7 +195,8 @@ def general(ctx: Context, args: str) -> list[AnyEffect]:
     settings = poll_settings(ctx.defaults)
     _check_quota(ctx)
     multiple, rest = _take_word(args, _MULTIPLE)
-    segments = [s.strip() for s in rest.split("|")]
+    # "|" is hard to find on a phone: without one, each line is a segment.
+    segments = [s.strip() for s in rest.split("|" if "|" in rest else "\n")]
     closes_at: dt.datetime | None = None
     answers: list[str] = []
     for segment in segments[1:]:
