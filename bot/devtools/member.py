@@ -30,6 +30,8 @@ from nio import (
 )
 from nio.crypto.attachments import decrypt_attachment
 
+from bot.runtime.matrix_render import GREETING_MARK
+
 
 @dataclass
 class SeenMessage:
@@ -279,7 +281,23 @@ class Member:
         return found
 
     def messages_from(self, sender: str, room_id: str | None = None) -> list[SeenMessage]:
-        return [m for m in self.seen if m.sender == sender and (room_id in (None, m.room_id))]
+        """`sender`'s messages (in `room_id`), without the bot's greeting on joining a
+        room: tests count answers and reminders; `greetings` has the greeting."""
+        return [
+            m
+            for m in self.seen
+            if m.sender == sender
+            and (room_id in (None, m.room_id))
+            and not m.content.get(GREETING_MARK)
+        ]
+
+    def greetings(self, sender: str, room_id: str) -> list[SeenMessage]:
+        """The greeting(s) `sender` (the bot) posted in `room_id` on joining it."""
+        return [
+            m
+            for m in self.seen
+            if m.sender == sender and m.room_id == room_id and m.content.get(GREETING_MARK)
+        ]
 
     async def wait_until(self, predicate: Callable[[], bool], timeout: float = 20) -> None:
         loop = asyncio.get_running_loop()

@@ -21,7 +21,7 @@ from nio import AsyncClient
 from bot.crypto import attachments
 from bot.runtime.dbthread import DbThread
 from bot.runtime.direct_rooms import DirectRooms
-from bot.runtime.matrix_render import with_target
+from bot.runtime.matrix_render import GREETING_MARK, with_target
 from storage import outbox
 from storage.db import Database
 from storage.models import OutboxFile, OutboxKind, OutboxMessage, OutboxStatus
@@ -80,6 +80,10 @@ class Delivery:
             room_id = await self.direct.room_for(client, row.to_user)
             if room_id is None:
                 return Waiting(f"the direct-message room of {row.to_user} is not ready yet")
+        if content.get(GREETING_MARK) and room_id not in client.rooms:
+            # Queued on joining, before the sync that brings the room (and whether it is
+            # encrypted): sending now would fail and make the room's answers back off.
+            return Waiting(f"the room {room_id} it greets is not synced yet")
         if room_id != row.room_id:
             await self.dbt.run_until_answered(self._fix_room, row.id, room_id)
         if row.kind == OutboxKind.FILE:

@@ -22,6 +22,7 @@ from nio import (
     AsyncClient,
     ForwardedRoomKeyEvent,
     InviteMemberEvent,
+    JoinResponse,
     MatrixRoom,
     MegolmEvent,
     ReactionEvent,
@@ -61,6 +62,7 @@ from bot.runtime.matrix_content import (
     strip_reply_fallback,
     thread_root,
 )
+from bot.runtime.matrix_render import GREETING_MARK, render_reply
 from bot.runtime.metrics import Metrics
 from bot.runtime.sender import OutboxSender
 from commands.core import i18n
@@ -69,13 +71,19 @@ from commands.core.effects import Reply
 from commands.core.rich import mention
 from commands.core.text_input import clean, one_line
 from commands.general import settings
+from commands.general.help import greeting
 from commands.general.role_rules import CREATOR_POWER_LEVEL
 from commands.parsing.mentions import member_names
-from storage import direct_rooms, events, rooms
+from storage import direct_rooms, events, outbox, rooms
 from storage.db import Database
 from storage.outbox import txn_id_for
 
 log = logging.getLogger(__name__)
+
+
+def greeting_key(room_id: str) -> str:
+    return f"greeting:{room_id}"
+
 
 _PRE_V12_ROOM_VERSIONS = frozenset(str(v) for v in range(1, 12))
 T = TypeVar("T")
@@ -245,10 +253,28 @@ class EventHandlers:
         log.info(
             "joined %s on invitation by %s: %s", room.room_id, event.sender, type(resp).__name__
         )
+        content = event.content if isinstance(event.content, dict) else {}
+        # A committee room hears once who the bot is; a direct chat needs no introduction.
+        committee = isinstance(resp, JoinResponse) and not content.get("is_direct")
+        if committee and await self.db(self._greet, room.room_id):
+            self.rt.sender.wake(room.room_id)
 
     def _record_join(self, room_id: str) -> None:
         with self.rt.db.session() as s:
             rooms.ensure_room(s, room_id, joined_at=self.rt.clock())
+
+    def _greet(self, room_id: str) -> bool:
+        """Queue the greeting, once per room for all time (a fixed outbox key): invited
+        again after leaving, the bot does not introduce itself a second time."""
+        with self.rt.db.session() as s:
+            key = greeting_key(room_id)
+            if outbox.by_key(s, key) is not None:
+                return False
+            lang = settings.room_language(s, room_id, self.rt.settings.defaults.language)
+            content = render_reply(Reply(greeting(lang, self.rt.settings.prefix)))
+            content[GREETING_MARK] = True
+            outbox.enqueue(s, key=key, room_id=room_id, content=content)
+            return True
 
     # ------------------------------------------------------------------ commands, reactions
 

@@ -40,6 +40,11 @@ def _thread_relation(root: str, in_reply_to: str | None) -> dict[str, Any]:
     }
 
 
+# In the content of the bot's greeting on joining a room: clients and tests can tell it
+# from the answers to commands.
+GREETING_MARK = "org.gremienbot.greeting"
+
+
 def render_reply(reply: Reply) -> dict[str, Any]:
     content: dict[str, Any] = {
         "msgtype": "m.notice" if reply.notice else "m.text",

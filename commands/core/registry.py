@@ -17,6 +17,7 @@ import contextlib
 import difflib
 import logging
 import re
+import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -36,7 +37,7 @@ from commands.core.reactions import (
     TextReplyRule,
     normalise_key,
 )
-from commands.core.rich import Rich
+from commands.core.rich import Rich, code
 from commands.core.setting import Setting
 from commands.core.timers import Timer, TimerRule
 from commands.parsing.dates import When
@@ -47,6 +48,9 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Context, str], HandlerResult]
 
 _COMMAND = re.compile(r"([^\W\d_][\w-]*)(?:\s+(.*))?$", re.DOTALL)
+# Between the real examples of a usage line (`cmd.<name>.usage`):
+# "liste · liste meine · liste @Anna".
+USAGE_SEPARATOR = " · "
 _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 
 
@@ -81,8 +85,22 @@ class Command:
     def names(self) -> tuple[str, ...]:
         return (self.name, *self.aliases)
 
+    def examples(self, lang: str, prefix: str = "!") -> list[str]:
+        """The usage line's real examples (`cmd.<name>.usage`, separated by " · "), each
+        with the prefix: `!liste`, `!liste meine`, `!liste @Anna`. The first is the most
+        common form and the one the `!hilfe` overview shows."""
+        raw = i18n.raw(lang, f"cmd.{self.name}.usage")
+        return [prefix + part.strip() for part in raw.split(USAGE_SEPARATOR) if part.strip()]
+
     def usage(self, lang: str, prefix: str = "!") -> str:
-        return prefix + i18n.raw(lang, f"cmd.{self.name}.usage")
+        """The examples as plain text on one line."""
+        return USAGE_SEPARATOR.join(self.examples(lang, prefix))
+
+    def usage_rich(self, lang: str, prefix: str = "!", *, first_only: bool = False) -> Rich:
+        """The examples as commands to type (`code`), for help and error answers."""
+        examples = self.examples(lang, prefix)
+        shown = examples[:1] if first_only else examples
+        return Rich.join((code(e) for e in shown), USAGE_SEPARATOR)
 
     def summary(self, lang: str) -> str:
         return i18n.raw(lang, f"cmd.{self.name}.summary")
@@ -342,7 +360,7 @@ class Registry:
             savepoint.rollback()
             refused = isinstance(exc, PermissionDenied)
             self._observed(cmd.name, CommandOutcome.REFUSED if refused else CommandOutcome.INVALID)
-            return [Reply(self._explain(ctx, cmd, exc), in_reply_to=ctx.event_id)]
+            return [Reply(self._explain(ctx, cmd, exc, args), in_reply_to=ctx.event_id)]
         except DATABASE_UNAVAILABLE:
             # Not the command's failure: the caller's whole transaction is retried once
             # the database answers. Answering "internal error" would lose the command.
@@ -351,9 +369,10 @@ class Registry:
             raise
         except Exception:
             savepoint.rollback()
-            log.exception("command %s failed in %s", cmd.name, ctx.room_id)
+            ref = reference_code()
+            log.exception("command %s failed in %s (reference %s)", cmd.name, ctx.room_id, ref)
             self._observed(cmd.name, CommandOutcome.FAILED)
-            return [Reply(i18n.t(ctx.lang, "error.internal"), in_reply_to=ctx.event_id)]
+            return [Reply(internal_error(ctx.lang, ref), in_reply_to=ctx.event_id)]
 
     def react(self, ctx: Context, key: str, ref_kind: str, ref_id: int) -> list[AnyEffect]:
         """Run the rule for this reaction; a reaction no rule handles is silently fine.
@@ -419,17 +438,23 @@ class Registry:
         return None
 
     @staticmethod
-    def _explain(ctx: Context, cmd: Command, exc: CommandError) -> Rich:
+    def _explain(ctx: Context, cmd: Command, exc: CommandError, args: str = "") -> Rich:
+        values = dict(exc.values)
+        if isinstance(exc, PermissionDenied):
+            # A refusal names what was refused: `!sitzung start`, `!einstellungen sprache`.
+            values.setdefault("command", _refused_command(ctx, cmd, args))
         try:
-            msg = i18n.t(ctx.lang, exc.key, **exc.values)
+            msg = i18n.t(ctx.lang, exc.key, **values)
         except (KeyError, IndexError, ValueError):
             # A catalogue gap must still give the member an answer, never silence.
-            log.exception("message %s of command %s cannot be rendered", exc.key, cmd.name)
-            return i18n.t(ctx.lang, "error.internal")
-        if isinstance(exc, UsageError):
-            msg = (
-                msg + "\n" + i18n.t(ctx.lang, "error.usage", usage=cmd.usage(ctx.lang, ctx.prefix))
+            ref = reference_code()
+            log.exception(
+                "message %s of command %s cannot be rendered (reference %s)", exc.key, cmd.name, ref
             )
+            return internal_error(ctx.lang, ref)
+        if isinstance(exc, UsageError):
+            usage = cmd.usage_rich(ctx.lang, ctx.prefix)
+            msg = msg + "\n" + i18n.t(ctx.lang, "error.usage", usage=usage)
         return msg
 
     def _unknown(self, ctx: Context, name: str) -> Reply:
@@ -451,6 +476,30 @@ class Registry:
                 help=ctx.prefix + ("help" if ctx.lang == "en" else "hilfe"),
             )
         return Reply(msg, in_reply_to=ctx.event_id)
+
+
+def reference_code() -> str:
+    """A short code for one internal error: the member's answer and the log line both
+    name it, so IT finds the failure the member reports ("F-7K2Q9C")."""
+    return "F-" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(6))
+
+
+# No 0/O, 1/I/L: read aloud on the phone without mix-ups.
+_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def internal_error(lang: str, ref: str) -> Rich:
+    """The answer to a failure in the bot (not in the input), with its reference code."""
+    return i18n.t(lang, "error.internal", code=ref)
+
+
+def _refused_command(ctx: Context, cmd: Command, args: str) -> str:
+    """The command as refused, with its subcommand word when one was given (`start`)."""
+    shown = ctx.prefix + cmd.display_name(ctx.lang)
+    first = args.split(maxsplit=1)[0] if args.strip() else ""
+    if first and first.isalpha():
+        shown += " " + first
+    return shown
 
 
 def _in_savepoint(ctx: Context, run: Callable[[], HandlerResult | None]) -> list[AnyEffect]:

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from commands.core import i18n
-from commands.core.context import Context
-from commands.core.registry import Router, fold
-from commands.core.rich import Rich, trusted
+from commands.core.context import Context, Role
+from commands.core.registry import Command, Router, fold
+from commands.core.rich import Rich, code, trusted
+from commands.general.settings import setting_word
+from storage import rooms
 
 router = Router()
+
+
+# The five commands a member needs first, in the order "Das Wichtigste" shows them.
+ESSENTIALS = ("verabredung", "liste", "erledigt", "erinnere", "puls")
+# `!hilfe alle` / `!help all`: every command, also those for the chair or coordination.
+_ALL = frozenset({"alle", "all"})
 
 
 @router.command("hilfe", aliases=("help",))
@@ -15,32 +23,122 @@ def show_help(ctx: Context, args: str) -> Rich:
     reg = ctx.registry
     lang = ctx.lang
     name = args.strip().lstrip(ctx.prefix).split(" ")[0] if args.strip() else ""
-    if name:
-        cmd = reg.find(name)
-        if cmd is None:
-            return i18n.t(lang, "help.unknown", name=name, prefix=ctx.prefix)
-        key = f"cmd.{cmd.name}.help"
-        text = i18n.raw(lang, key) if i18n.has(lang, key) else cmd.summary(lang)
-        # The long help is a trusted catalogue text: render its markup, don't escape it.
-        parts = [
-            i18n.t(lang, "help.detail", usage=cmd.usage(lang, ctx.prefix), text="") + trusted(text)
-        ]
-        others = [ctx.prefix + n for n in cmd.names if fold(n) != fold(cmd.display_name(lang))]
-        if others:
-            parts.append(i18n.t(lang, "help.aliases", names=", ".join(others)))
-        # The same text as docs/permissions.md (commands/permissions.py writes it).
-        parts.append(i18n.t(lang, "help.who", who=trusted(cmd.who(lang))))
-        return Rich.join(parts)
+    if name and fold(name) in _ALL:
+        return _overview(ctx, everything=True)
+    if not name:
+        return _overview(ctx, everything=False)
+    cmd = reg.find(name)
+    if cmd is None:
+        return _unknown(ctx, name)
+    key = f"cmd.{cmd.name}.help"
+    text = i18n.raw(lang, key) if i18n.has(lang, key) else cmd.summary(lang)
+    shown = code(ctx.prefix + cmd.display_name(lang))
+    # The long help is a trusted catalogue text: render its markup, don't escape it.
+    parts = [
+        i18n.t(lang, "help.detail", name=shown, summary=cmd.summary(lang), text="") + trusted(text)
+    ]
+    if cmd.name == "einstellungen":
+        parts.append(_settings_explained(ctx))
+    parts.append(i18n.t(lang, "help.examples", usage=cmd.usage_rich(lang, ctx.prefix)))
+    others = [ctx.prefix + n for n in cmd.names if fold(n) != fold(cmd.display_name(lang))]
+    if others:
+        parts.append(i18n.t(lang, "help.aliases", names=", ".join(others)))
+    # The same text as docs/permissions.md (commands/permissions.py writes it).
+    parts.append(i18n.t(lang, "help.who", who=trusted(cmd.who(lang))))
+    return Rich.join(parts)
 
-    lines: list[Rich] = [i18n.t(lang, "help.title")]
+
+def _overview(ctx: Context, *, everything: bool) -> Rich:
+    """ "Das Wichtigste" first, then the other commands by topic: only those the person may
+    use (the declared role), unless `everything`, which marks the restricted ones."""
+    reg = ctx.registry
+    lang, prefix = ctx.lang, ctx.prefix
+    lines: list[Rich] = []
+    if everything:
+        lines.append(i18n.t(lang, "help.title_all"))
+    else:
+        lines.append(i18n.t(lang, "help.title"))
+        lines.append(i18n.t(lang, "help.intro"))
+        lines.append(trusted("\n") + i18n.t(lang, "help.essentials"))
+        lines.extend(
+            i18n.t(lang, f"help.essential.{n}", prefix=prefix)
+            for n in ESSENTIALS
+            if reg.find(n) is not None
+        )
+    hidden = 0
     for group in reg.groups:  # the order of commands.features
-        cmds = [c for c in reg.commands if c.group == group and not c.hidden]
+        cmds = []
+        for c in reg.commands:
+            if c.group != group or c.hidden:
+                continue
+            if not everything and (c.name in ESSENTIALS):
+                continue
+            if not everything and ctx.role < c.role:
+                hidden += 1
+                continue
+            cmds.append(c)
         if not cmds:
             continue
         lines.append(trusted("\n**" + i18n.raw(lang, f"help.group.{group}") + "**"))
-        lines.extend(
-            i18n.t(lang, "help.line", usage=c.usage(lang, ctx.prefix), summary=c.summary(lang))
-            for c in cmds
-        )
-    lines.append(trusted("\n") + i18n.t(lang, "help.footer", prefix=ctx.prefix))
+        lines.extend(_line(ctx, c, marked=everything) for c in cmds)
+    lines.append(
+        trusted("\n")
+        + i18n.t(lang, "help.footer_all" if everything else "help.footer", prefix=prefix)
+    )
+    if hidden:
+        lines.append(i18n.t(lang, "help.more", hidden=hidden, prefix=prefix))
     return Rich.join(lines)
+
+
+def _line(ctx: Context, cmd: Command, *, marked: bool) -> Rich:
+    usage = cmd.usage_rich(ctx.lang, ctx.prefix, first_only=True)
+    summary = cmd.summary(ctx.lang)
+    if marked and cmd.role > Role.MEMBER:
+        role = i18n.raw(ctx.lang, f"help.role.{cmd.role.name.lower()}")
+        return i18n.t(ctx.lang, "help.line_role", usage=usage, summary=summary, role=role)
+    return i18n.t(ctx.lang, "help.line", usage=usage, summary=summary)
+
+
+def _unknown(ctx: Context, name: str) -> Rich:
+    """No such command: suggest the nearest name, as an unknown command does."""
+    suggestion = ctx.registry.suggest(name)
+    if suggestion:
+        cmd = ctx.registry.find(suggestion)
+        assert cmd is not None
+        hint = ctx.prefix + ("help " if ctx.lang == "en" else "hilfe ") + cmd.display_name(ctx.lang)
+        return i18n.t(
+            ctx.lang, "help.unknown_suggest", name=name, suggestion=hint, prefix=ctx.prefix
+        )
+    return i18n.t(ctx.lang, "help.unknown", name=name, prefix=ctx.prefix)
+
+
+def _settings_explained(ctx: Context) -> Rich:
+    """Every room setting: what it is now and an example of changing it (finding 5.4)."""
+    stored = rooms.get_settings(ctx.db, ctx.room_id)
+    lines = [trusted("\n") + i18n.t(ctx.lang, "help.settings_title")]
+    for setting in ctx.registry.settings:
+        key = f"settings.example.{setting.key}"
+        if i18n.has(ctx.lang, key):
+            example = code(i18n.plain(ctx.lang, key, prefix=ctx.prefix))
+        else:  # a setting without an example still shows the word to type
+            example = code(f"{ctx.prefix}{_settings_word(ctx)} {setting_word(setting, ctx.lang)}")
+        lines.append(
+            i18n.t(
+                ctx.lang,
+                "help.setting_line",
+                name=i18n.plain(ctx.lang, setting.label_key),
+                value=setting.show(ctx, stored.get(setting.key)),
+                example=example,
+            )
+        )
+    return Rich.join(lines)
+
+
+def _settings_word(ctx: Context) -> str:
+    return "settings" if ctx.lang == "en" else "einstellungen"
+
+
+def greeting(lang: str, prefix: str = "!") -> Rich:
+    """What the bot says once when it joins a committee room: who it is, the three
+    commands to start with, and where to read more (`!hilfe`)."""
+    return i18n.t(lang, "greeting", prefix=prefix)

@@ -58,6 +58,11 @@ TIMEZONE = router.setting(
 )
 
 
+def setting_word(setting: Setting, lang: str) -> str:
+    """The word to type for a setting: its German name first, its English name last."""
+    return setting.names[0 if lang == "de" else -1]
+
+
 def room_language(db: Session, room_id: str, default: str) -> str:
     return rooms.get_setting(db, room_id, LANGUAGE.key) or default
 
@@ -72,19 +77,22 @@ def settings_command(ctx: Context, args: str) -> Rich:
     if not name:
         stored = rooms.get_settings(ctx.db, ctx.room_id)
         lines = [i18n.t(ctx.lang, "settings.title")]
+        word = "settings" if ctx.lang == "en" else "einstellungen"
         lines.extend(
             i18n.t(
                 ctx.lang,
-                "settings.line",
+                "settings.line_word",
                 name=i18n.plain(ctx.lang, s.label_key),
                 value=s.show(ctx, stored.get(s.key)),
+                command=f"{ctx.prefix}{word} {setting_word(s, ctx.lang)}",
             )
             for s in ctx.registry.settings
         )
+        lines.append(i18n.t(ctx.lang, "settings.footer", prefix=ctx.prefix))
         return Rich.join(lines)
     setting = ctx.registry.find_setting(name)
     if setting is None:
-        names = ", ".join(s.names[0 if ctx.lang == "de" else -1] for s in ctx.registry.settings)
+        names = ", ".join(setting_word(s, ctx.lang) for s in ctx.registry.settings)
         raise CommandError("settings.unknown", name=name, names=names)
     if ctx.role < Role.CHAIR:
         raise PermissionDenied("permission.needs_chair")

@@ -37,11 +37,33 @@ async def test_member_invites_bot_and_gets_the_command_list_in_german(
     asked = await anna.send(room, "!hilfe")
     answer = await anna.wait_for_reply(room, bot.user_id, 0)
 
-    assert "gremienbot – Befehle" in answer.body
-    assert "!hilfe [befehl]" in answer.body
+    assert "Gremienbot – Hilfe" in answer.body
+    assert "Das Wichtigste" in answer.body
+    assert "`!liste`" in answer.body
     assert answer.content["msgtype"] == "m.notice"
     assert answer.content["m.relates_to"]["m.in_reply_to"]["event_id"] == asked
-    assert "<b>gremienbot – Befehle</b>" in (answer.html or "")
+    assert "<b>Gremienbot – Hilfe</b>" in (answer.html or "")
+
+
+async def test_bot_introduces_itself_once_when_it_joins_a_committee_room(
+    make_bot: BotFactory, make_member: MemberFactory
+) -> None:
+    bot = await make_bot()
+    anna = await make_member("anna")
+    room = await _room_with_bot(anna, bot.user_id, encrypted=True)
+
+    await anna.wait_until(lambda: bool(anna.greetings(bot.user_id, room)), timeout=20)
+    [hello] = anna.greetings(bot.user_id, room)
+    assert hello.decrypted
+    assert "ich bin der Gremienbot" in hello.body
+    for command in ("`!verabredung ", "`!liste`", "`!hilfe`"):
+        assert command in hello.body
+    assert hello.in_reply_to is None
+    # Not counted as an answer: the first answer is still the first reply.
+    await anna.send(room, "!liste")
+    answer = await anna.wait_for_reply(room, bot.user_id, 0)
+    assert "Verabredungen" in answer.body
+    assert len(anna.greetings(bot.user_id, room)) == 1
 
 
 async def test_bot_reads_and_answers_in_an_encrypted_room(
@@ -55,7 +77,7 @@ async def test_bot_reads_and_answers_in_an_encrypted_room(
     answer = await anna.wait_for_reply(room, bot.user_id, 0)
 
     assert answer.decrypted, "the bot's answer must be readable by the member"
-    assert "!hilfe [befehl]" in answer.body
+    assert "`!hilfe alle`" in answer.body
     # The answer really travelled encrypted.
     assert bot.client.rooms[room].encrypted
 
@@ -73,8 +95,9 @@ async def test_room_set_to_english_answers_in_english(
 
     await anna.send(room, "!help")
     answer = await anna.wait_for_reply(room, bot.user_id, 1)
-    assert "gremienbot – commands" in answer.body
-    assert "!help [command]" in answer.body
+    assert "Gremienbot – help" in answer.body
+    assert "The essentials" in answer.body
+    assert "`!list`" in answer.body
 
 
 async def test_unknown_command_and_bad_arguments_get_a_clear_answer(
@@ -134,7 +157,7 @@ async def test_restarted_bot_answers_missed_commands_once_and_old_ones_never_aga
 
         process.start()
         missed = await anna.wait_for_reply(room, bot_user, 1, timeout=30)
-        assert "!einstellungen [name wert]" in missed.body
+        assert "`!einstellungen erinnerungszeit 8:30`" in missed.body
 
         await anna.send(room, "!help hilfe")
         await anna.wait_for_reply(room, bot_user, 2, timeout=30)

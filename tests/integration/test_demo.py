@@ -89,9 +89,9 @@ def test_demo_holds_a_meeting_and_the_coordination_exports_it(tmp_path: Path) ->
 
     # The chair starts the meeting and plans the next ones.
     [started] = answers(talk, "anna", "!sitzung start")
-    assert "Sitzung Nr. 1 läuft" in started
+    assert "Sitzung #1 läuft" in started
     [planned] = answers(talk, "anna", "!sitzung plan")
-    next_meeting = re.search(r"die nächste am (.+?), \d\d:\d\d Uhr", planned)
+    next_meeting = re.search(r"Nächste Sitzung: (.+? \d{4})\.", planned)
     assert next_meeting, planned
 
     # Agreements with owners (pills) and due dates, one until the next meeting.
@@ -122,19 +122,19 @@ def test_demo_holds_a_meeting_and_the_coordination_exports_it(tmp_path: Path) ->
     assert any(w == "clara" and t.startswith("🗳️ 5 – sehr zufrieden") for w, t in talk)
     [ended] = answers(talk, "anna", "!schließen 1")
     assert ended.startswith("🏁 Umfrage beendet. Ergebnis – Puls #1")
-    assert "2 Antworten" in ended
+    assert "2 Stimmen" in ended
 
     # The minutes: who was there, the agreements, the poll.
     [minutes] = answers(talk, "anna", "!sitzung ende")
-    assert minutes.startswith("📝 Ergebnisprotokoll – Sitzung Nr. 1: Jahresplanung")
+    assert minutes.startswith("📝 Ergebnisprotokoll – Sitzung #1: Jahresplanung")
     assert "Anwesend (3): Anna, Ben, Clara" in minutes
     assert "Neu festgehalten (3):" in minutes
     assert "• #1 „Einladung zur Fachtagung an die Schulen schicken“" in minutes
     assert "(schon erledigt)" in minutes
     assert "• #2 „Zahlen der Jugendhilfe für den Bildungsbericht einholen“" in minutes
-    third_line = "• #3 „Entwurf Bildungsbericht an das Schulamt“ – Verantwortlich: Ben, Clara"
+    third_line = "• #3 „Entwurf Bildungsbericht an das Schulamt“ – verantwortlich: Ben, Clara"
     assert f"{third_line}; Frist: {next_meeting[1]}" in minutes
-    assert "Puls #1 „Wie zufrieden sind Sie mit der heutigen Sitzung?“: 2 Antworten" in minutes
+    assert "Puls #1 „Wie zufrieden sind Sie mit der heutigen Sitzung?“: 2 Stimmen" in minutes
 
     # The coordination: the overview names the committee, the export arrives by DM.
     [overview] = answers(talk, "buero", "!übersicht")
@@ -142,7 +142,7 @@ def test_demo_holds_a_meeting_and_the_coordination_exports_it(tmp_path: Path) ->
     file_message, told = answers(talk, "buero", "!export")
     assert file_message.startswith("📎 [Direktnachricht an buero] Datei „")
     assert "verschlüsselter Anhang" in file_message
-    assert "Direktnachrichten" in told
+    assert "Sie finden ihn in Ihrer Direktnachricht mit mir" in told
     saved = re.search(r"export saved: (\S+)", out)
     assert saved, out
     path = Path(saved[1])

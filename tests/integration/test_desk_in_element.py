@@ -86,5 +86,7 @@ async def test_coordination_overview_across_committees_and_rules_read_by_a_membe
     shown = await answer(ben, schule, bot.user_id, "!geschäftsordnung")
     assert rules in shown.body
     assert f"Vorsitz: {localpart(anna.user_id)}" in shown.body
-    assert f"Koordination (aus der Konfiguration): {localpart(buero.user_id)}" in shown.body
+    assert (
+        f"Koordination (Bildungsbüro, für alle Gremien): {localpart(buero.user_id)}" in shown.body
+    )
     assert "§ 1 Wir tagen monatlich.<br>§ 2" in (shown.html or "")

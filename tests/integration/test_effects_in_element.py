@@ -76,7 +76,7 @@ async def test_element_sees_a_threaded_answer_a_poll_its_end_and_an_edit(
     assert not any(e["decryptionFailure"] for e in result["botEvents"]), result["botEvents"]
 
     answer = result["threadAnswer"]
-    assert "gremienbot – Befehle" in answer["body"]
+    assert "Gremienbot – Hilfe" in answer["body"]
     assert answer["threadRootId"] == result["rootEventId"]
     assert answer["inThreadTimeline"]
     assert not answer["inMainTimeline"]

@@ -75,7 +75,7 @@ async def test_element_client_that_excludes_insecure_devices_gets_the_bots_answe
     assert result["error"] is None, result
     answer = result["botMessages"][0]
     assert not answer["decryptionFailure"], answer
-    assert "gremienbot – Befehle" in answer["body"]
+    assert "Gremienbot – Hilfe" in answer["body"]
     assert answer["inReplyTo"] == result["commandEventId"]
 
 

@@ -48,14 +48,14 @@ async def test_coordinator_exports_from_an_encrypted_room_and_opens_the_xlsx_fro
     assert "#1" in recorded.body
     await anna.send(room, "!export")
     refused = await anna.wait_for_reply(room, bot.user_id, 1, timeout=30)
-    assert refused.body == "Das darf nur die Koordination (Bildungsbüro)."
+    assert refused.body.startswith("`!export` ist der Koordination (Bildungsbüro) vorbehalten.")
 
     # The coordinator asks in the room; the room is told, the file goes to the DM.
     # (Waited for by its text: Anna's refusal may still be on its way to the coordinator.)
     await buero.send(room, "!export")
-    told = await wait_for_bot_message(buero, bot.user_id, room, "Direktnachrichten")
+    told = await wait_for_bot_message(buero, bot.user_id, room, "in Ihrer Direktnachricht")
     assert told.decrypted
-    assert "Direktnachrichten" in told.body
+    assert "Sie finden ihn in Ihrer Direktnachricht mit mir." in told.body
     assert "gremienbot-steuerungsgruppe-bildung.xlsx" in told.body
     await buero.wait_until(lambda: bool(files), timeout=30)
 

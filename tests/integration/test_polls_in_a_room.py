@@ -113,7 +113,7 @@ async def test_a_pulse_answered_from_nio_and_element_ends_at_its_deadline_and_a_
         end_text = end_two.content["org.matrix.msc1767.text"]
         assert "Dienstag: 2 (67 %)" in end_text
         assert "Mittwoch: 1 (33 %)" in end_text
-        assert "3 Antworten" in end_text
+        assert "3 Stimmen" in end_text
 
         # 12:00 on the bot's clock: the pulse ends by itself.
         result = await element.result(timeout=90)
@@ -123,7 +123,7 @@ async def test_a_pulse_answered_from_nio_and_element_ends_at_its_deadline_and_a_
         assert result["question"] == "Wie zufrieden sind Sie mit der heutigen Sitzung?"
         assert not result["decryptionFailure"]
         # Elke 4 (from Element), Anna 5, Ben 3 (his second answer replaced his first).
-        assert "3 Antworten" in result["endText"]
+        assert "3 Stimmen" in result["endText"]
         assert "Mittelwert: 4,0 von 5" in result["endText"]
         ends = await wait_for_event(chair, room, bot_user, END, count=2)
         assert ends[1].event_id == result["endEventId"]
@@ -170,7 +170,7 @@ async def test_an_anonymous_pulse_goes_to_each_member_and_the_room_sees_only_tot
     await asyncio.sleep(1.0)
     await chair.send(room, "!schließen 1")
     totals = await wait_for_bot_message(chair, bot_user, room, "Ergebnis")
-    assert "3 Antworten" in totals.body
+    assert "3 Stimmen" in totals.body
     assert "Mittelwert: 3,7 von 5" in totals.body
     # The committee room never saw the poll itself, nor anyone's answer.
     assert await bot_events(chair, room, bot_user, START) == []

@@ -150,9 +150,9 @@ async def test_an_answer_counts_only_from_the_members_direct_room_and_while_a_me
         [starts[member.user_id]] = await wait_for_event(member, dm, bot_user, START)
 
     # Anna answers her direct poll in the committee room (where all read it): not counted.
-    await _stop_here(anna, bot_user, room, "!ergebnis", "bisher 0 Antworten")
+    await _stop_here(anna, bot_user, room, "!ergebnis", "bisher keine Stimmen")
     await _send_with_hidden_relation(anna, room, *respond(starts[anna.user_id].event_id, "5"))
-    await _stop_here(anna, bot_user, room, "!ergebnis", "bisher 0 Antworten")
+    await _stop_here(anna, bot_user, room, "!ergebnis", "bisher keine Stimmen")
     assert votes(bot.bot.db) == 0
 
     # Ben leaves the committee, then answers in his own direct-message room: not counted.
@@ -168,4 +168,4 @@ async def test_an_answer_counts_only_from_the_members_direct_room_and_while_a_me
     anna_dm = invites[anna.user_id][0].room_id
     await anna.send_event(anna_dm, *respond(starts[anna.user_id].event_id, "5"))
     await until(lambda: votes(bot.bot.db) == 1)
-    await _stop_here(chair, bot_user, room, "!ergebnis", "bisher 1 Antworten")
+    await _stop_here(chair, bot_user, room, "!ergebnis", "bisher 1 Stimme")

@@ -71,7 +71,9 @@ async def test_nobody_attributes_survey_answers_from_reports_export_or_database(
     buero.client.add_event_callback(on_file, (RoomEncryptedFile, RoomMessageFile))
 
     await buero.send(room, "!auswertung starten")
-    await wait_for_bot_message(buero, bot_user, room, "an 4 Mitglieder per Direktnachricht")
+    await wait_for_bot_message(
+        buero, bot_user, room, "4 Mitgliedern die Aussagen der Jahresbefragung"
+    )
 
     # The members answer one after the other; after each the coordination asks again.
     reports: list[str] = []
@@ -102,7 +104,7 @@ async def test_nobody_attributes_survey_answers_from_reports_export_or_database(
         await wait_for_bot_message(member, bot_user, dm, "ohne Ihren Namen")
         await buero.send(room, "!auswertung")
         running = await wait_for_bot_message(
-            buero, bot_user, room, f"{done} von 4 Mitgliedern haben teilgenommen"
+            buero, bot_user, room, f"{done} von 4 Mitgliedern {'hat' if done == 1 else 'haben'}"
         )
         reports.append(running.body)
 
@@ -110,7 +112,7 @@ async def test_nobody_attributes_survey_answers_from_reports_export_or_database(
     for seen in reports:
         assert "Mittelwert " not in seen
         assert "Freitext von" not in seen
-    participation = re.compile(r"\d von 4 Mitgliedern haben teilgenommen \(\d+ %\)")
+    participation = re.compile(r"\d von 4 Mitgliedern (?:hat|haben) teilgenommen \(\d+ %\)")
     stripped = {participation.sub("…", r) for r in reports}
     assert len(stripped) == 1, "\n---\n".join(reports)
 
@@ -128,7 +130,7 @@ async def test_nobody_attributes_survey_answers_from_reports_export_or_database(
 
     # The coordination's own export, downloaded and decrypted from its direct messages.
     await buero.send(room, "!export json")
-    await wait_for_bot_message(buero, bot_user, room, "Direktnachrichten")
+    await wait_for_bot_message(buero, bot_user, room, "in Ihrer Direktnachricht mit mir")
     await buero.wait_until(
         lambda: any(f.source["content"].get("filename", "").endswith(".json") for f in files),
         timeout=30,

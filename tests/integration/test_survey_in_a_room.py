@@ -62,7 +62,9 @@ async def test_members_answer_the_survey_by_direct_message_and_the_report_shows_
     buero.client.add_event_callback(on_file, (RoomEncryptedFile, RoomMessageFile))
 
     await buero.send(room, "!auswertung starten")
-    await wait_for_bot_message(buero, bot_user, room, "an 4 Mitglieder per Direktnachricht")
+    await wait_for_bot_message(
+        buero, bot_user, room, "4 Mitgliedern die Aussagen der Jahresbefragung"
+    )
     for member, value in ((anna, "5"), (ben, "2"), (carla, "4")):
         await member.wait_until(lambda m=member: bool(invites[m.user_id]), timeout=30)  # type: ignore[misc]
         dm = invites[member.user_id][0].room_id
@@ -99,7 +101,7 @@ async def test_members_answer_the_survey_by_direct_message_and_the_report_shows_
     report = await wait_for_bot_message(buero, bot_user, room, "Mittelwert 3,7")
     assert "3 von 4 Mitgliedern haben teilgenommen (75 %)" in report.body
     assert "Mittelwert 3,7 von 5 aus 3 Antworten" in report.body
-    assert "Freitext-Antworten: 2 – ich zeige sie erst ab 3 Antworten" in report.body
+    assert "2 Freitext-Antworten – ich zeige sie erst ab 3 Antworten" in report.body
     for member in people:
         assert member.user_id not in report.body
     await buero.wait_until(lambda: bool(files), timeout=30)
@@ -120,7 +122,7 @@ async def test_members_answer_the_survey_by_direct_message_and_the_report_shows_
     for member, value in ((anna, "4"), (ben, "3")):
         await member.send_event(room, *respond(pulse.event_id, value))
     await buero.send(room, "!ergebnis")
-    await wait_for_bot_message(buero, bot_user, room, "bisher 2 Antworten")
+    await wait_for_bot_message(buero, bot_user, room, "bisher 2 Stimmen")
 
     # Every row of every table: no user ID beside an answer, no free text beside a user ID.
     users = [m.user_id for m in people]

@@ -117,6 +117,8 @@ async function member() {
     const record = (event) => {
         if (event.getSender() !== opts.botUser || seen.has(event.getId())) return;
         if (event.isBeingDecrypted() || event.shouldAttemptDecryption()) return;
+        // The bot's greeting on joining the room is no answer.
+        if (event.getContent()?.["org.gremienbot.greeting"]) return;
         seen.add(event.getId());
         botMessages.push({
             eventId: event.getId(),

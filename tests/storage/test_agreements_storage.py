@@ -280,7 +280,7 @@ def test_bad_input_stores_nothing(dialog_both: Dialog, sender: str, body: str) -
     before = snapshot(dialog_both.database)
     answer = dialog_both.text(sender, body)
     assert answer
-    assert "interner Fehler" not in answer
+    assert "Fehlercode" not in answer
     assert snapshot(dialog_both.database) == before
 
 
@@ -295,8 +295,8 @@ def test_failing_handler_rolls_back_what_it_wrote_before_failing(
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(store, "_log", broken)
-    assert "interner Fehler" in dialog_both.text(BEN, "!zuweisen 1 @anna")
-    assert "interner Fehler" in dialog_both.text(BEN, "!verabredung Neu")
+    assert "Fehlercode" in dialog_both.text(BEN, "!zuweisen 1 @anna")
+    assert "Fehlercode" in dialog_both.text(BEN, "!verabredung Neu")
     assert snapshot(dialog_both.database) == before
 
 

@@ -123,7 +123,7 @@ def test_each_kind_goes_when_its_period_is_over_and_open_items_stay(db: Database
         assert s.exec(select(Poll)).one().closed_at is not None
     dialog.now = later
     shown = dialog.text(CHAIR, "!sitzung protokoll 1")
-    assert "Sitzung Nr. 1: Frühjahr" in shown
+    assert "Sitzung #1: Frühjahr" in shown
     assert "Ben" not in shown
     assert "#5" in dialog.text(ANNA, "!verabredung Neu")  # numbers are not given twice
     assert "Bericht" in dialog.text(ANNA, "!liste")

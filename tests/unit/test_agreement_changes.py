@@ -41,7 +41,7 @@ def test_owner_marks_agreement_done_with_a_note(room: Dialog) -> None:
 def test_member_who_neither_owns_nor_recorded_it_may_not_close_it(room: Dialog) -> None:
     answer = room.text(ANNA, "!erledigt 1")
     assert "nur die Verantwortlichen (Ben Okafor)" in answer
-    assert "wer sie festgehalten hat (Carla Weber)" in answer
+    assert "Carla Weber (hat sie festgehalten)" in answer
     assert "der Vorsitz und die Koordination" in answer
     assert status(room, 1) == "Status: offen"
 
@@ -79,7 +79,7 @@ def test_reopening_an_open_agreement_says_so(room: Dialog) -> None:
 
 def test_stranger_to_the_agreement_may_not_reopen_it(room: Dialog) -> None:
     room.say(BEN, "!erledigt 1")
-    assert "Das dürfen bei #1 nur" in room.text(ANNA, "!wieder 1")
+    assert "Bei #1 dürfen das nur" in room.text(ANNA, "!wieder 1")
     assert status(room, 1).startswith("Status: erledigt")
 
 
@@ -104,7 +104,7 @@ def test_assign_with_element_pills(room: Dialog) -> None:
 def test_assign_without_anybody_asks_whom(room: Dialog) -> None:
     answer = room.text(BEN, "!zuweisen 1")
     assert "Wem soll die Verabredung gehören?" in answer
-    assert "!zuweisen <nr> @person…" in answer
+    assert "`!zuweisen 3 @Anna @Ben`" in answer
 
 
 def test_assign_to_someone_outside_the_room_is_refused(room: Dialog) -> None:
@@ -117,7 +117,7 @@ def test_assign_to_the_same_owners_changes_nothing(room: Dialog) -> None:
 
 
 def test_member_may_not_take_over_someone_elses_agreement(room: Dialog) -> None:
-    assert "Das dürfen bei #1 nur" in room.text(ANNA, "!zuweisen 1 @anna")
+    assert "Bei #1 dürfen das nur" in room.text(ANNA, "!zuweisen 1 @anna")
 
 
 # ------------------------------------------------------------------------------ due
@@ -130,8 +130,8 @@ def test_owner_moves_the_due_date(room: Dialog) -> None:
 
 
 def test_due_date_can_be_removed(room: Dialog) -> None:
-    assert "neue Frist: ohne Frist" in room.text(BEN, "!frist 1 ohne")
-    assert "#1 hat schon diese Frist: ohne Frist." in room.text(BEN, "!frist 1 keine")
+    assert "neue Frist: keine" in room.text(BEN, "!frist 1 ohne")
+    assert "#1 hat schon keine Frist." in room.text(BEN, "!frist 1 keine")
 
 
 @pytest.mark.parametrize(
@@ -194,7 +194,7 @@ def test_owner_cancels_with_a_reason_and_nothing_is_deleted(room: Dialog) -> Non
 
 
 def test_member_may_not_cancel_someone_elses_agreement(room: Dialog) -> None:
-    assert "Das dürfen bei #1 nur" in room.text(ANNA, "!verwerfen 1")
+    assert "Bei #1 dürfen das nur" in room.text(ANNA, "!verwerfen 1")
     assert status(room, 1) == "Status: offen"
 
 
@@ -257,7 +257,7 @@ def test_reply_to_a_bot_message_about_another_rooms_agreement_is_refused(room: D
     [reply] = other.say(CARLA, "!verabredung Fremdes @ben")
     assert reply.ref_id is not None
     answer = room.text(BEN, "!erledigt", ref=("agreement", reply.ref_id))
-    assert "gehört zu einem anderen Raum" in answer
+    assert "gehört zu einem anderen Gremium" in answer
     assert "Status: offen" in other.text(BEN, "!zeige 1")
 
 
@@ -288,7 +288,7 @@ def test_number_argument_errors_get_clear_answers(room: Dialog, body: str, expec
     answer = room.text(BEN, body)
     assert expected in answer
     assert "Traceback" not in answer
-    assert "interner Fehler" not in answer
+    assert "Fehlercode" not in answer
 
 
 def test_number_may_be_written_with_a_hash(room: Dialog) -> None:
@@ -313,7 +313,7 @@ def test_english_aliases_do_the_same(room: Dialog) -> None:
     assert "#1 – owners now: Anna Schmidt" in room.text(BEN, "!assign 1 @anna")
     assert "#1 – new due date: Fri, 20 March 2026" in room.text(ANNA, "!due 1 friday next week")
     assert "#1 changed: Draft" in room.text(ANNA, "!edit 1 Draft")
-    assert "Note on #1 stored: ok" in room.text(BEN, "!note 1 ok")
+    assert "Note on #1 saved: ok" in room.text(BEN, "!note 1 ok")
     assert "#1 is cancelled: Draft" in room.text(ANNA, "!cancel 1 obsolete")
     shown = room.text(ANNA, "!show 1")
     assert "Status: cancelled (since Mon, 9 March 2026)" in shown

@@ -32,7 +32,7 @@ def test_list_shows_open_agreements_sorted_by_due_date_without_date_last(room: D
     answer = room.text(BEN, "!liste")
     assert answer.splitlines()[0] == "Offene Verabredungen (3)"
     assert numbers(answer) == ["#3", "#1", "#2"]
-    assert "#3 Einladung schreiben – Anna Schmidt, Ben Okafor – Mi., 11. März 2026" in answer
+    assert "#3 Einladung schreiben – Anna Schmidt, Ben Okafor – Mi., 11.3." in answer
     assert "#2 Raum buchen – Anna Schmidt – ohne Frist" in answer
 
 
@@ -45,11 +45,10 @@ def test_list_names_people_without_notifying_them(room: Dialog) -> None:
 def test_overdue_agreements_are_marked(room: Dialog) -> None:
     room.now += dt.timedelta(days=3)  # Thursday 12 March: #3 (Wednesday) is overdue
     answer = room.text(BEN, "!liste")
-    assert (
-        "#3 Einladung schreiben – Anna Schmidt, Ben Okafor – Mi., 11. März 2026 – ⚠️ überfällig"
-        in (answer)
+    assert "#3 Einladung schreiben – Anna Schmidt, Ben Okafor – Mi., 11.3. – ⚠️ überfällig" in (
+        answer
     )
-    assert "#1 Entwurf an Schulamt – Ben Okafor – Fr., 13. März 2026\n" in answer
+    assert "#1 Entwurf an Schulamt – Ben Okafor – Fr., 13.3.\n" in answer
 
 
 @pytest.mark.parametrize("word", ["überfällig", "ueberfaellig", "UEBERFÄLLIG", "overdue"])
@@ -77,9 +76,19 @@ def test_agreement_due_at_a_time_today_is_overdue_after_that_time(dialog: Dialog
         ("verworfen", BEN, ["#5"], "Verworfene Verabredungen (1)"),
         ("alle", BEN, ["#4", "#3", "#1", "#5", "#2"], "Alle Verabredungen (5)"),
         ("offen", BEN, ["#3", "#1", "#2"], "Offene Verabredungen (3)"),
-        ("@ben", ANNA, ["#3", "#1"], "Offene Verabredungen von Ben Okafor (2)"),
-        ("alle @ben", ANNA, ["#3", "#1", "#5"], "Alle Verabredungen von Ben Okafor (3)"),
-        ("@carla erledigt", ANNA, ["#4"], "Erledigte Verabredungen von Carla Weber (1)"),
+        ("@ben", ANNA, ["#3", "#1"], "Offene Verabredungen – verantwortlich: Ben Okafor (2)"),
+        (
+            "alle @ben",
+            ANNA,
+            ["#3", "#1", "#5"],
+            "Alle Verabredungen – verantwortlich: Ben Okafor (3)",
+        ),
+        (
+            "@carla erledigt",
+            ANNA,
+            ["#4"],
+            "Erledigte Verabredungen – verantwortlich: Carla Weber (1)",
+        ),
     ],
 )
 def test_list_filters(
@@ -92,8 +101,8 @@ def test_list_filters(
 
 def test_list_all_shows_the_status_of_closed_ones(room: Dialog) -> None:
     answer = room.text(BEN, "!liste alle")
-    assert "#4 Protokoll verschicken – Carla Weber – Di., 10. März 2026 – erledigt" in answer
-    assert "#5 Altes Thema – Ben Okafor – Fr., 20. März 2026 – verworfen" in answer
+    assert "#4 Protokoll verschicken – Carla Weber – Di., 10.3. – erledigt" in answer
+    assert "#5 Altes Thema – Ben Okafor – Fr., 20.3. – verworfen" in answer
 
 
 def test_list_with_an_element_pill_for_the_person(room: Dialog) -> None:
@@ -105,7 +114,7 @@ def test_list_with_an_element_pill_for_the_person(room: Dialog) -> None:
 def test_unknown_filter_says_which_exist(room: Dialog) -> None:
     answer = room.text(BEN, "!liste dringend")
     assert "„dringend“ kenne ich als Filter nicht" in answer
-    assert "offen, meine, überfällig, erledigt, verworfen, alle, @person" in answer
+    assert "offen, meine, überfällig, erledigt, verworfen, alle oder eine Person" in answer
 
 
 def test_page_far_beyond_the_end_is_answered_without_an_error(room: Dialog) -> None:
@@ -115,7 +124,7 @@ def test_page_far_beyond_the_end_is_answered_without_an_error(room: Dialog) -> N
 
 def test_mine_with_a_person_lists_that_persons(room: Dialog) -> None:
     answer = room.text(ANNA, "!liste meine @ben")
-    assert answer.splitlines()[0] == "Offene Verabredungen von Ben Okafor (2)"
+    assert answer.splitlines()[0] == "Offene Verabredungen – verantwortlich: Ben Okafor (2)"
 
 
 def test_list_for_two_people_at_once_is_refused(room: Dialog) -> None:
@@ -125,7 +134,7 @@ def test_list_for_two_people_at_once_is_refused(room: Dialog) -> None:
 def test_empty_list_says_so_and_how_to_record(dialog: Dialog) -> None:
     answer = dialog.text(ANNA, "!liste")
     assert "Offene Verabredungen: keine." in answer
-    assert "!verabredung <text>" in answer
+    assert "`!verabredung Entwurf an Schulamt @Anna bis Freitag`" in answer
 
 
 def test_long_list_is_paged_and_says_how_many_more(dialog: Dialog) -> None:
@@ -134,12 +143,12 @@ def test_long_list_is_paged_and_says_how_many_more(dialog: Dialog) -> None:
     first = dialog.text(ANNA, "!liste")
     assert first.splitlines()[0] == "Offene Verabredungen (20) – Seite 1 von 2"
     assert numbers(first) == [f"#{i}" for i in range(1, 16)]
-    assert first.splitlines()[-1] == "… 5 weitere auf den nächsten Seiten: `!liste offen 2`"
+    assert first.splitlines()[-1] == "… und 5 weitere: `!liste offen 2` zeigt die nächste Seite."
     second = dialog.text(ANNA, "!liste offen 2")
     assert second.splitlines()[0] == "Offene Verabredungen (20) – Seite 2 von 2"
     assert numbers(second) == [f"#{i}" for i in range(16, 21)]
     assert "weitere" not in second
-    assert "Seite 3 gibt es nicht; die Liste hat 2 Seite(n)." in dialog.text(ANNA, "!liste 3")
+    assert "Seite 3 gibt es nicht; die Liste hat 2 Seiten." in dialog.text(ANNA, "!liste 3")
 
 
 def test_paged_list_of_one_person_keeps_the_filter_in_the_hint(dialog: Dialog) -> None:
@@ -153,9 +162,7 @@ def test_english_list(room: Dialog) -> None:
     room.now += dt.timedelta(days=3)
     answer = room.text(BEN, "!list")
     assert answer.splitlines()[0] == "Open agreements (3)"
-    assert "#3 Einladung schreiben – Anna Schmidt, Ben Okafor – Wed, 11 March 2026 – ⚠️ overdue" in (
-        answer
-    )
+    assert "#3 Einladung schreiben – Anna Schmidt, Ben Okafor – Wed, 11 Mar – ⚠️ overdue" in (answer)
     assert "#2 Raum buchen – Anna Schmidt – no due date" in answer
     assert room.text(BEN, "!list mine").splitlines()[0] == "My open agreements (2)"
 
@@ -225,3 +232,21 @@ def test_show_escapes_html_in_history(dialog: Dialog) -> None:
 
 def test_show_without_such_number(room: Dialog) -> None:
     assert "In diesem Raum gibt es keine Verabredung #9." in room.text(ANNA, "!zeige 9")
+
+
+def test_counts_of_one_read_in_the_singular(dialog: Dialog) -> None:
+    dialog.say(ANNA, "!verabredung Ein Eintrag zu viel")
+    for i in range(30):
+        dialog.say(ANNA, f"!notiz 1 Stand {i}")
+    assert "… und 1 älterer Eintrag (nicht gezeigt)" in dialog.text(ANNA, "!zeige 1")
+    assert "die Liste hat nur eine Seite." in dialog.text(ANNA, "!liste 2")
+
+
+def test_a_due_date_in_another_year_shows_its_year_in_the_list(dialog: Dialog) -> None:
+    dialog.say(ANNA, "!verabredung Jahresbericht bis 15.1.2027")
+    dialog.say(ANNA, "!verabredung Raum buchen bis 20.3.")
+    listed = dialog.text(ANNA, "!liste")
+    assert "#1 Jahresbericht – Anna Schmidt – Fr., 15.1.2027" in listed
+    assert "#2 Raum buchen – Anna Schmidt – Fr., 20.3.\n" in listed + "\n"
+    # Confirmations keep the long form.
+    assert "Frist: Fr., 15. Januar 2027" in dialog.text(ANNA, "!zeige 1")

@@ -89,7 +89,7 @@ def test_agreement_without_owner_belongs_to_whoever_recorded_it(dialog: Dialog) 
 
 
 def test_agreement_without_date_is_shown_without_due_date(dialog: Dialog) -> None:
-    assert "Frist: ohne Frist" in dialog.text(BEN, "!verabredung Raum buchen @anna")
+    assert "Frist: keine" in dialog.text(BEN, "!verabredung Raum buchen @anna")
 
 
 def test_due_date_with_time_of_day(dialog: Dialog) -> None:
@@ -165,7 +165,7 @@ def test_unclear_date_says_nothing_was_stored_and_how_to_write_it(dialog: Dialog
 
 def test_empty_text_shows_how_to_use_the_command(dialog: Dialog) -> None:
     answer = dialog.text(ANNA, "!verabredung")
-    assert "!verabredung <text> [@person…] [bis <wann>]" in answer
+    assert "`!verabredung Entwurf an Schulamt @Anna bis Freitag`" in answer
 
 
 def test_bad_input_leaves_earlier_agreements_alone(dialog: Dialog) -> None:
@@ -178,7 +178,7 @@ def test_bad_input_leaves_earlier_agreements_alone(dialog: Dialog) -> None:
 def test_a_stranger_outside_the_member_list_is_refused_in_english_too(dialog: Dialog) -> None:
     dialog.say(CHAIR, "!settings language en")
     answer = dialog.text(ANNA, f"!agree Book the room {STRANGER}")
-    assert f"{STRANGER} is not in this room. Nothing was stored." in answer
+    assert f"{STRANGER} is not in this room. I haven't saved anything." in answer
 
 
 # -------------------------------------------------------------------------- reactions
@@ -236,7 +236,7 @@ def test_reaction_on_another_rooms_agreement_does_nothing_here(dialog: Dialog) -
 
 def test_help_explains_recording(dialog: Dialog) -> None:
     answer = dialog.text(ANNA, "!hilfe verabredung")
-    assert "!verabredung <text> [@person…] [bis <wann>]" in answer
+    assert "`!verabredung Entwurf an Schulamt @Anna bis Freitag`" in answer
     assert "!agree" in answer
     assert "!action" in answer
     assert "bis nächsten Freitag" in answer

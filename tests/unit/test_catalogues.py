@@ -16,7 +16,9 @@ import pytest
 from commands.core import i18n
 from commands.features import build_registry
 
-_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+# `{name}`, or a plural field `{name|one|other}` (commands/core/rich.py `plural`): the
+# forms are the language's own words, the name is what the code fills in.
+_PLACEHOLDER = re.compile(r"\{([^{}|]*)(?:\|[^{}]*)?\}")
 
 
 def placeholders(template: str) -> set[str]:
@@ -57,6 +59,11 @@ def test_every_command_has_usage_and_summary_in_each_language_on_its_own(lang: s
 
 def test_placeholders_are_read_like_the_templates_fill_them() -> None:
     assert placeholders("**{usage}** – {summary} {{literal}}") == {"usage", "summary"}
+
+
+def test_a_plural_field_counts_as_its_placeholder_whatever_its_forms() -> None:
+    assert placeholders("{count|keine|# Antwort|# Antworten} von {total}") == {"count", "total"}
+    assert placeholders("{count} {count|vote|votes}") == {"count"}
 
 
 def test_a_gap_in_english_is_answered_in_german_and_logged(

@@ -11,6 +11,7 @@ from sqlalchemy import insert
 from sqlmodel import select
 
 from bot.runtime.limits import CONTENT_BUDGET, MAX_PARTS
+from commands.core import i18n
 from commands.core.defaults import Defaults
 from commands.desk.settings import OverviewSettings
 from storage import rooms
@@ -55,8 +56,8 @@ def test_coordination_sees_each_committee_by_owner_and_the_alike_pair(dialog: Di
     body = reply.body
     assert "Übersicht über alle Gremien – Stand Mo., 23. März 2026" in body
     assert "3 Gremien, 4 offene Verabredungen, davon 1 überfällig." in body
-    assert "Jugendhilfeausschuss: 2 offen, 0 überfällig – noch nichts fällig gewesen" in body
-    assert "Schulausschuss: 2 offen, 1 überfällig – 0 von 1 fristgerecht erledigt (0 %)" in body
+    assert "Jugendhilfeausschuss: 2 offen, 0 überfällig – noch keine Frist abgelaufen" in body
+    assert "Schulausschuss: 2 offen, 1 überfällig – 0 von 1 Frist eingehalten (0 %)" in body
     assert "  Ben Okafor: #1 Schulentwicklungsplanung fortschreiben (überfällig seit" in body
     assert "  Anna Schmidt: #2 Kita-Bedarfsplanung vorlegen (bis Mo., 20. April 2026)" in body
     assert "  Carla Weber: #2 Jugendhilfeplanung vorstellen" in body
@@ -79,14 +80,15 @@ def test_overview_in_english_and_with_the_alias(dialog: Dialog) -> None:
     body = dialog.text(COORDINATOR, "!overview")
     assert "Overview of all committees – as of Mon, 23 March 2026" in body
     assert "Possible duplicate work" in body
-    assert "(similarity 100 %)" in body
+    assert "(similarity 100%)" in body
     assert dialog.text(COORDINATOR, "!uebersicht") == body
 
 
 def test_a_member_or_chair_is_told_that_only_the_coordination_may(dialog: Dialog) -> None:
     three_committees(dialog)
     for who in (ANNA, "@vorsitz:example.org"):
-        assert dialog.text(who, "!übersicht") == "Das darf nur die Koordination (Bildungsbüro)."
+        refusal = dialog.text(who, "!übersicht")
+        assert refusal == i18n.plain("de", "permission.needs_coordination", command="!übersicht")
 
 
 def test_the_threshold_comes_from_the_config(sqlite_db: Database) -> None:
@@ -105,7 +107,7 @@ def test_no_pairs_is_said_plainly(dialog: Dialog) -> None:
     dialog.say(ANNA, "!verabredung Protokoll verschicken")
     body = dialog.text(COORDINATOR, "!übersicht")
     assert "Keine ähnlichen offenen Verabredungen in verschiedenen Gremien gefunden." in body
-    assert "1 Gremium, 1 offene Verabredungen, davon 0 überfällig." in body
+    assert "1 Gremium, 1 offene Verabredung, davon keine überfällig." in body
 
 
 STEMS: tuple[str, ...] = ("Schul", "Kita", "Bildungs", "Sprach", "Ganztags", "Jugend")
@@ -187,7 +189,7 @@ def test_fifty_committees_with_two_hundred_open_each_fit_the_split_limit(dialog:
     body = "\n".join(p.body for p in parts)
     # Each committee in one line, with its figures.
     assert "51 Gremien, 10000 offene Verabredungen" in body
-    assert body.count(": 200 offen, 66 überfällig – 0 von 66 fristgerecht erledigt (0 %)") == 50
+    assert body.count(": 200 offen, 66 überfällig – 0 von 66 Fristen eingehalten (0 %)") == 50
     # Texts that differ only in the verb, in different committees.
     assert "(Ähnlichkeit 100 %)" in body
     assert "… und " in body

@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import col, select
 
 from bot.runtime.scheduler import run_timers
+from commands.core import i18n
 from commands.core.defaults import Defaults
 from commands.desk.periods import parse_period
 from commands.desk.settings import ReportSettings
@@ -59,15 +60,17 @@ def test_the_coordination_gets_last_months_report_without_names(dialog: Dialog) 
     [reply] = dialog.say(COORDINATOR, "!bericht")
     assert reply.body.splitlines() == [
         "Bericht an die Leitung: Februar 2026",
-        "Verabredungen der 2 Gremien im Zeitraum; ohne Namen einzelner Mitglieder.",
+        "Verabredungen von 2 Gremien im Zeitraum, ohne Namen einzelner Mitglieder. "
+        "Fristgerecht heißt: bis zum Ende der Frist erledigt oder ohne Frist.",
         "",
         "Verabredungen je Gremium",
-        "Alle Gremien: 4 neu, 2 erledigt (1 fristgerecht), 2 nicht fristgerecht – "
-        "1 von 3 fristgerecht erledigt (33 %)",
-        "Jugendhilfeausschuss: 1 neu, 0 erledigt (0 fristgerecht), 0 nicht fristgerecht – "
-        "noch nichts fällig gewesen",
-        "Schulausschuss: 3 neu, 2 erledigt (1 fristgerecht), 2 nicht fristgerecht – "
-        "1 von 3 fristgerecht erledigt (33 %)",
+        # "fristgerecht" once, for those done; the due dates are their own cohort.
+        "Alle Gremien: 4 neu, 2 erledigt, davon 1 fristgerecht · "
+        "Fristen im Zeitraum: 1 von 3 eingehalten (33 %)",
+        "Jugendhilfeausschuss: 1 neu, 0 erledigt, davon 0 fristgerecht · "
+        "keine Frist im Zeitraum abgelaufen",
+        "Schulausschuss: 3 neu, 2 erledigt, davon 1 fristgerecht · "
+        "Fristen im Zeitraum: 1 von 3 eingehalten (33 %)",
         "",
         "Sitzungen",
         "Sitzungen in allen Gremien: 1",
@@ -75,7 +78,7 @@ def test_the_coordination_gets_last_months_report_without_names(dialog: Dialog) 
         "Schulausschuss: 1",
         "",
         "Zufriedenheit (Puls, 1–5)",
-        "Schulausschuss: 4,0 aus 1 Puls-Abfragen (kein Vorzeitraum)",
+        "Schulausschuss: Mittelwert 4,0 aus 1 Puls (kein Vergleichswert)",
         "",
         "Mögliche Doppelstrukturen",
         "• Schulausschuss #3 „Schulentwicklungsplanung fortschreiben“ ↔ Jugendhilfeausschuss "
@@ -91,10 +94,27 @@ def test_a_chosen_month_or_year_in_english(dialog: Dialog) -> None:
     dialog.say(CHAIR, "!einstellungen sprache en")
     body = dialog.text(COORDINATOR, "!report 2026")
     assert body.startswith("Report to the leadership: 2026\n")
-    assert "All committees: 4 new, 2 done (1 on time), 2 not on time" in body
+    assert "All committees: 4 new, 2 done, 1 of them on time · due dates in the period" in body
     october = dialog.text(COORDINATOR, "!report October")
     assert october.startswith("Report to the leadership: October 2025\n")
-    assert "All committees: 0 new, 0 done (0 on time), 0 not on time – nothing due yet" in october
+    assert (
+        "All committees: 0 new, 0 done, 0 of them on time · no due date passed in the period"
+        in october
+    )
+
+
+def test_the_pulse_trend_names_the_earlier_value_and_which_way_it_went(dialog: Dialog) -> None:
+    """Not "↑ 4,0", which reads like a rise of 4.0: the earlier mean with its label."""
+    february(dialog)
+    dialog.now = dt.datetime(2026, 3, 16, 10, tzinfo=BERLIN)
+    _pulse(dialog, ("5", "5", "5"))
+    dialog.now = dt.datetime(2026, 4, 2, 10, tzinfo=BERLIN)
+    body = dialog.text(COORDINATOR, "!bericht März")
+    assert "Schulausschuss: Mittelwert 5,0 aus 1 Puls (Vorzeitraum: 4,0 – gestiegen)" in body
+    assert "↑" not in body
+    dialog.say(CHAIR, "!einstellungen sprache en")
+    body = dialog.text(COORDINATOR, "!report March")
+    assert "Schulausschuss: mean 5.0 from 1 pulse (previous period: 4.0 – up)" in body
 
 
 @pytest.mark.parametrize(
@@ -124,12 +144,14 @@ def test_periods_that_do_not_parse_or_have_not_begun_are_refused(
 ) -> None:
     answer = dialog.text(COORDINATOR, f"!bericht {asked}")
     assert answer.startswith(f"Den Zeitraum „{asked}“ verstehe ich nicht")
-    assert "So geht es: `!bericht [monat|jahr]`" in answer
+    assert "So geht es: `!bericht` · `!bericht Oktober` · `!bericht 2026`" in answer
 
 
 def test_a_member_or_chair_may_not_ask_for_the_report(dialog: Dialog) -> None:
     for who in (ANNA, CHAIR):
-        assert dialog.text(who, "!bericht") == "Das darf nur die Koordination (Bildungsbüro)."
+        refusal = dialog.text(who, "!bericht")
+        assert refusal == i18n.plain("de", "permission.needs_coordination", command="!bericht")
+        assert "Koordination" in refusal
 
 
 # ----------------------------------------------------------------------- the monthly post
@@ -188,7 +210,7 @@ def test_the_monthly_report_is_posted_once_at_its_hour_across_a_restart(
     with db.session() as s:
         rooms.ensure_room(s, LEITUNG, joined_at=at_eight)
     tick(db, dt.datetime(2026, 5, 1, 8, tzinfo=BERLIN), environment)
-    assert "Verabredungen der 2 Gremien" in last_body(db)
+    assert "Verabredungen von 2 Gremien" in last_body(db)
 
 
 def last_body(db: Database) -> str:

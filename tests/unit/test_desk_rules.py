@@ -31,13 +31,13 @@ def test_the_chair_sets_rules_and_a_member_reads_them_with_the_roles(dialog: Dia
     assert "Geschäftsordnung gespeichert (Fassung 1, 151 Zeichen)" in saved.body
     [shown] = dialog.say(ANNA, "!geschäftsordnung")
     assert shown.body == (
-        "Geschäftsordnung dieses Raums\n"
+        "Geschäftsordnung dieses Gremiums\n"
         "Fassung von Vorsitz Meyer, Mo., 9. März 2026, 10:15 Uhr:\n"
         f"{RULES}\n"
         "\n"
         "Rollen in diesem Raum\n"
         "Vorsitz: Vorsitz Meyer\n"
-        "Koordination (aus der Konfiguration): Bildungsbüro\n"
+        "Koordination (Bildungsbüro, für alle Gremien): Bildungsbüro\n"
         "Alle anderen sind Mitglieder."
     )
     # Line breaks kept, the member's markup shown as text, not rendered.
@@ -69,13 +69,13 @@ def test_a_member_may_not_set_them_and_nothing_changes(dialog: Dialog) -> None:
 def test_empty_or_too_long_rules_are_refused_and_nothing_changes(dialog: Dialog) -> None:
     empty = dialog.text(CHAIR, "!geschäftsordnung „ “ ...")
     assert empty.startswith("Die Geschäftsordnung darf nicht leer sein.")
-    assert "So geht es: `!geschäftsordnung [text|verlauf]`" in empty
+    assert "So geht es: `!geschäftsordnung` · `!geschäftsordnung verlauf`" in empty
     longest = "§ " + "x" * (RULES_TEXT_LIMIT - 2)
     assert "Fassung 1, 20000 Zeichen" in dialog.text(CHAIR, "!geschäftsordnung " + longest)
     too_long = dialog.text(CHAIR, "!geschäftsordnung " + longest + "x")
     assert too_long == (
         "Die Geschäftsordnung ist zu lang (20001 Zeichen, höchstens 20000). "
-        "Es wurde nichts geändert."
+        "Bitte kürzen Sie sie; ich habe nichts geändert."
     )
     assert versions(dialog.database) == 1
 
@@ -89,7 +89,9 @@ def test_the_longest_rules_are_shown_whole_in_parts(dialog: Dialog) -> None:
 
 
 def test_every_version_is_kept_with_who_and_when(dialog: Dialog) -> None:
-    assert "noch keine Geschäftsordnung gesetzt" in dialog.text(ANNA, "!geschäftsordnung verlauf")
+    assert "noch keine Geschäftsordnung festgelegt" in dialog.text(
+        ANNA, "!geschäftsordnung verlauf"
+    )
     dialog.say(CHAIR, "!geschäftsordnung § 1 Erste Fassung")
     dialog.now += dt.timedelta(days=2)
     dialog.say(COORDINATOR, "!geschäftsordnung § 1 Zweite Fassung\n§ 2 Neu")
@@ -112,7 +114,7 @@ def test_rules_from_the_config_file_are_shown_until_the_chat_sets_its_own(
     files = RulesSettings(by_room={ROOM: "# Geschäftsordnung\n§ 1 Aus der Datei"}, default="Muster")
     dialog = Dialog(sqlite_db, defaults=Defaults(features={"rules": files}))
     shown = dialog.text(ANNA, "!geschäftsordnung")
-    assert "Aus der Konfiguration des Bots" in shown
+    assert "Aus der Einrichtung des Bots" in shown
     assert "# Geschäftsordnung\n§ 1 Aus der Datei" in shown
     other = Dialog(sqlite_db, room_id="!anders:example.org", defaults=dialog.defaults)
     other._ids = iter(range(500, 600))
@@ -126,7 +128,7 @@ def test_rules_from_the_config_file_are_shown_until_the_chat_sets_its_own(
 def test_without_rules_the_room_is_told_who_may_set_them_in_english(dialog: Dialog) -> None:
     dialog.say(CHAIR, "!settings language en")
     shown = dialog.text(ANNA, "!rules")
-    assert "No rules of procedure have been set for this room yet." in shown
+    assert "No rules of procedure have been set for this committee yet." in shown
     assert "`!rules <text>`" in shown
     assert "Chair: Vorsitz Meyer" in shown
-    assert "Only the chair and the coordination may set" in dialog.text(BEN, "!rules § 1")
+    assert "Only the chair and the coordinating office can set" in dialog.text(BEN, "!rules § 1")

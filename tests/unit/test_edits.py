@@ -100,8 +100,9 @@ def test_an_edit_of_a_handled_command_is_answered_once_and_not_run(dialog: Dialo
     second = _send(dialog, _edit("$edit2", original, "!verabredung Bericht schreiben", star=False))
 
     assert len(first) == 1
-    assert "Bearbeitete Befehle führe ich nicht aus" in first[0]
-    assert "als neue Nachricht" in first[0]
+    assert "Änderungen an einem Befehl führe ich nicht aus" in first[0]
+    assert "es gilt, was Sie zuerst geschickt haben" in first[0]  # the first version stands
+    assert "`!frist 3 Montag`" in first[0]  # and how to correct it
     assert second == []  # one answer per edited message, however often it is edited
     assert _agreements(dialog) == before  # nothing recorded twice, nothing changed
 
@@ -111,7 +112,7 @@ def test_an_edit_that_turns_chat_into_a_command_is_not_run(dialog: Dialog) -> No
     chat = "$ev1"
     replies = _send(dialog, _edit("$edit1", chat, "!verabredung Bericht bis Freitag"))
     assert len(replies) == 1
-    assert "neue Nachricht" in replies[0]
+    assert "mit einem neuen Befehl" in replies[0]
     assert _agreements(dialog) == []
 
 
@@ -126,7 +127,7 @@ def test_the_answer_is_in_the_rooms_language(dialog: Dialog) -> None:
     original = dialog.last_event_id
     replies = _send(dialog, _edit("$edit1", original, "!agree Write the final report by Friday"))
     assert len(replies) == 1
-    assert "I do not carry out edited commands" in replies[0]
+    assert "I don't carry out changes to a command" in replies[0]
     assert _agreements(dialog) == [(1, "Write the report")]
 
 

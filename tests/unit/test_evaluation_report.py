@@ -70,7 +70,9 @@ def refusal(ctx: Context, args: str) -> str:
     """What the member reads when the report is refused (as the registry renders it)."""
     with pytest.raises(CommandError) as caught:
         report(ctx, args)
-    return i18n.plain(ctx.lang, caught.value.key, **caught.value.values)
+    # The registry names the refused command in a refusal of rights.
+    values = {"command": f"!auswertung {args}".strip(), **caught.value.values}
+    return i18n.plain(ctx.lang, caught.value.key, **values)
 
 
 def at(month: int, day: int, year: int = 2026) -> dt.datetime:
@@ -124,11 +126,11 @@ def test_the_chair_reads_participation_statements_pulses_and_agreements_with_las
     assert "Mai: Mittelwert 4,7 (1 Puls)" in shown
     assert "September: Mittelwert 2,5 (1 Puls)" in shown
     assert "Im ganzen Jahr: Mittelwert 3,5 aus 4 Pulsen." in shown
-    assert "Pulse mit weniger als 3 Antworten (nicht gezählt): 1" in shown
+    assert "Pulse mit weniger als 3 Stimmen (nicht gezählt): 1" in shown
     assert "Oktober" not in "\n".join(shown)
-    assert "5 festgehalten, davon 3 erledigt." in shown
+    assert "5 Verabredungen festgehalten, davon 3 erledigt." in shown
     assert (
-        "Rechtzeitig erledigt (bis zum Fälligkeitstag oder ohne Frist): 2 von 3 (67 %)."
+        "Davon fristgerecht erledigt (bis zum Ende der Frist oder ohne Frist): 2 von 3 (67 %)."
         " (Vorjahr: 100 %)" in shown
     )
     assert "Jetzt überfällig: 1." in shown
@@ -141,7 +143,7 @@ def test_a_statement_with_two_answers_shows_only_its_count(sqlite_db: Database) 
         shown = lines(report(context(s), "2026"))
     prepared = shown.index("2. Die Sitzungen sind gut vorbereitet.")
     assert shown[prepared + 1] == (
-        "Antworten: 2 – Mittelwert und Verteilung zeige ich erst ab 3 Antworten."
+        "2 Antworten – Mittelwert und Verteilung zeige ich erst ab 3 Antworten."
     )
 
 
@@ -166,7 +168,7 @@ def test_two_free_texts_are_not_shown_so_nobody_is_recognised(sqlite_db: Databas
         committee_year(s, comments=2)
         shown = replies(report(context(s), ""))
     assert (
-        "Freitext-Antworten: 2 – ich zeige sie erst ab 3 Antworten, damit niemand erkennbar ist."
+        "2 Freitext-Antworten – ich zeige sie erst ab 3 Antworten, damit niemand erkennbar ist."
         in shown
     )
     assert "Mehr Zeit für Austausch" not in shown
@@ -192,13 +194,34 @@ def test_a_year_without_survey_still_shows_pulses_and_agreements(sqlite_db: Data
         build.pulse(s, KITA, at(2, 3), [4, 4, 5])
         build.agreement(s, KITA, at(2, 3), due=dt.date(2026, 2, 20), done_at=at(2, 18))
         shown = lines(report(context(s, room=KITA), ""))
-    assert "Für 2026 gab es in diesem Raum keine Auswertungsumfrage." in shown
+    assert "Für 2026 gab es in diesem Gremium keine Jahresbefragung." in shown
     assert "Februar: Mittelwert 4,3 (1 Puls)" in shown
-    assert "1 festgehalten, davon 1 erledigt." in shown
-    assert "Rechtzeitig erledigt (bis zum Fälligkeitstag oder ohne Frist): 1 von 1 (100 %)." in (
-        shown
+    assert "1 Verabredung festgehalten, davon 1 erledigt." in shown
+    assert (
+        "Davon fristgerecht erledigt (bis zum Ende der Frist oder ohne Frist): 1 von 1 (100 %)."
+        in shown
     )
     assert not any("Vorjahr" in line for line in shown)
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("de", "1 von 4 Mitgliedern hat teilgenommen (25 %)."),
+        ("en", "1 of 4 members took part (25%)."),
+    ],
+)
+def test_one_participant_is_counted_in_the_singular(
+    sqlite_db: Database, lang: str, expected: str
+) -> None:
+    with sqlite_db.session() as s:
+        build.room(s, KITA, name="Arbeitskreis Kita")
+        survey = build.survey(s, KITA, 2026, invited=4, participants=1, started_at=at(12, 10))
+        build.statement(s, survey, 0, PROGRESS, [4])
+        s.flush()
+        shown = replies(report(context(s, room=KITA, lang=lang), ""))
+    assert expected in shown
+    assert ("1 Antwort –" if lang == "de" else "1 answer –") in shown
 
 
 def test_a_running_survey_shows_its_participation_only(sqlite_db: Database) -> None:
@@ -212,7 +235,7 @@ def test_a_running_survey_shows_its_participation_only(sqlite_db: Database) -> N
         effects = report(context(s, room=KITA), "")
         overview = replies(report(context(s, role=Role.COORDINATION, room=KITA), "alle"))
     shown = replies(effects)
-    assert "Die Umfrage läuft noch bis Do., 24. Dezember 2026, 18:00 Uhr" in shown
+    assert "Die Jahresbefragung läuft noch bis Do., 24. Dezember 2026, 18:00 Uhr" in shown
     assert "3 von 4 Mitgliedern haben teilgenommen (75 %)." in shown
     assert PROGRESS not in shown
     assert "Mittelwert 3,7" not in shown
@@ -226,7 +249,7 @@ def test_an_english_room_reads_the_report_in_english(sqlite_db: Database) -> Non
         committee_year(s)
         shown = lines(report(context(s, lang="en"), ""))
     assert shown[0] == "Evaluation 2026 – Gremium Übergang Schule–Beruf"
-    assert "7 of 12 members took part (58 %). (previous year: 50 %)" in shown
+    assert "7 of 12 members took part (58%). (previous year: 50%)" in shown
     assert (
         "Mean 3.9 of 5 from 7 answers · distribution 1: 0 · 2: 1 · 3: 1 · 4: 3 · 5: 2"
         " (previous year: 3.3)" in shown
@@ -244,7 +267,7 @@ def test_last_years_report_compares_with_the_year_before_it(sqlite_db: Database)
     assert "Mittelwert 3,3 von 5 aus 3 Antworten · Verteilung 1: 0 · 2: 0 · 3: 2 · 4: 1 · 5: 0" in (
         shown
     )
-    assert "2 festgehalten, davon 2 erledigt." in shown
+    assert "2 Verabredungen festgehalten, davon 2 erledigt." in shown
 
 
 # ---------------------------------------------------------------------------------- chart
@@ -298,12 +321,12 @@ def test_the_coordination_sees_all_committees_one_line_each(sqlite_db: Database)
     committees = shown[3:]
     assert committees == [
         "Arbeitskreis Kita: Teilnahme – · Aussagen – · Puls 4,3 · Verabredungen 1,"
-        " rechtzeitig –, überfällig 1",
+        " fristgerecht –, überfällig 1",
         "Gremium Übergang Schule–Beruf: Teilnahme 58 % (7/12) · Aussagen 3,9 · Puls 3,5"
-        " · Verabredungen 5, rechtzeitig 67 %, überfällig 1",
+        " · Verabredungen 5, fristgerecht 67 %, überfällig 1",
         # Two answers to the only statement: no mean.
         "Schulkonferenz <Nord>: Teilnahme 25 % (2/8) · Aussagen – · Puls –"
-        " · Verabredungen 0, rechtzeitig –, überfällig 0",
+        " · Verabredungen 0, fristgerecht –, überfällig 0",
     ]
     assert "dm-anna" not in message.body
     assert "Schulkonferenz &lt;Nord&gt;" in message.html
@@ -324,9 +347,9 @@ def test_a_year_that_is_no_year_is_explained(sqlite_db: Database) -> None:
     with sqlite_db.session() as s:
         answer = refusal(context(s), "20x6")
     assert answer == (
-        "„20x6“ verstehe ich hier nicht. Möglich sind: nichts (das laufende Jahr), eine"
-        " Jahreszahl wie 2025 oder „alle“ (alle Gremien nebeneinander, auch mit Jahr wie"
-        " „alle 2025“; nur für die Koordination)."
+        "„20x6“ verstehe ich hier nicht. So geht es: `!auswertung` (laufendes Jahr),"
+        " `!auswertung 2025` oder – nur für die Koordination – `!auswertung alle`"
+        " (alle Gremien nebeneinander, auch `!auswertung alle 2025`)."
     )
 
 
@@ -334,21 +357,23 @@ def test_a_year_that_is_no_year_is_explained(sqlite_db: Database) -> None:
 def test_a_year_without_any_report_is_refused(sqlite_db: Database, year: str) -> None:
     with sqlite_db.session() as s:
         answer = refusal(context(s), year)
-    assert answer == (f"Für {year} gibt es keine Auswertung: bitte ein Jahr von 2000 bis 2026.")
+    assert answer == (
+        f"Für {year} gibt es keine Auswertung. Bitte nennen Sie ein Jahr von 2000 bis 2026."
+    )
 
 
 def test_a_member_may_not_read_the_report(sqlite_db: Database) -> None:
     with sqlite_db.session() as s:
         committee_year(s)
         answer = refusal(context(s, role=Role.MEMBER, sender=ANNA), "")
-    assert answer == "Das dürfen nur der Vorsitz und die Koordination."
+    assert answer == i18n.plain("de", "permission.needs_chair", command="!auswertung")
 
 
 def test_a_chair_may_not_read_all_committees(sqlite_db: Database) -> None:
     with sqlite_db.session() as s:
         committee_year(s)
         answer = refusal(context(s, role=Role.CHAIR), "alle")
-    assert answer == "Das darf nur die Koordination (Bildungsbüro)."
+    assert answer == i18n.plain("de", "permission.needs_coordination", command="!auswertung alle")
 
 
 # --------------------------------------------------------------------------- performance
@@ -394,7 +419,7 @@ def test_a_busy_year_is_reported_in_a_bounded_number_of_queries(sqlite_db: Datab
             effects = report(context(s, room=ROOM), "")
         with counted_queries(sqlite_db) as overview:
             report(context(s, role=Role.COORDINATION), "alle")
-    assert "300 festgehalten" in replies(effects)
+    assert "300 Verabredungen festgehalten" in replies(effects)
     assert len(busy) == len(small)
     assert len(busy) <= 15
     assert len(overview) <= 15

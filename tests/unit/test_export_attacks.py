@@ -270,7 +270,7 @@ def test_a_period_beyond_the_calendar_gets_a_clear_answer_not_an_internal_error(
     dialog: Dialog, uploads: Uploads, period: str
 ) -> None:
     [answer] = dialog.say(COORDINATOR, f"!export {period}")
-    assert "interner Fehler" not in answer.body
+    assert "Fehlercode" not in answer.body
     assert f"Den Zeitraum „{period}“ exportiere ich nicht" in answer.body
     assert "zwischen 2000 und 2036" in answer.body
     assert not uploads

@@ -9,6 +9,7 @@ import openpyxl
 import pytest
 from sqlmodel import func, select
 
+from commands.core import i18n
 from storage.db import Database
 from storage.models import Agreement, OutboxMessage
 from tests.dialog import ANNA, BEN, CHAIR, COORDINATOR, ROOM, Dialog, Sent
@@ -55,7 +56,7 @@ def test_coordinator_gets_the_xlsx_by_direct_message_and_the_room_is_told(room: 
     assert texts == ["Entwurf Bildungsbericht an Schulämter", "Raum für Fachtag buchen"]
     assert notice.room_id == ROOM
     assert "gremienbot-gremium-example-org.xlsx" in notice.body
-    assert "Direktnachrichten" in notice.body
+    assert "Sie finden ihn in Ihrer Direktnachricht mit mir." in notice.body
     with room.database.session() as s:
         row = s.exec(select(OutboxMessage).where(OutboxMessage.event_id == file_msg.event_id))
         assert row.one().to_user == COORDINATOR
@@ -112,13 +113,14 @@ def test_the_json_export_of_a_room_holds_its_sections_as_data_not_the_database(
 @pytest.mark.parametrize("sender", [ANNA, CHAIR])
 def test_a_member_or_chair_is_refused_and_told_who_may(room: Dialog, sender: str) -> None:
     [answer] = room.say(sender, "!export")
-    assert answer.body == "Das darf nur die Koordination (Bildungsbüro)."
+    assert answer.body == i18n.plain("de", "permission.needs_coordination", command="!export")
 
 
 def test_refusal_in_english_rooms_is_english(room: Dialog) -> None:
     room.say(CHAIR, "!einstellungen sprache en")
     [answer] = room.say(BEN, "!export csv")
-    assert answer.body == "Only the coordination (Bildungsbüro) may do that."
+    assert answer.body == i18n.plain("en", "permission.needs_coordination", command="!export csv")
+    assert "coordinating office" in answer.body
 
 
 @pytest.mark.parametrize(

@@ -151,7 +151,7 @@ def test_one_section_as_a_plain_csv_file_that_excel_opens(
     assert not zipfile.is_zipfile(out)
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
-    assert rows[0][0] == "Raum"
+    assert rows[0][0] == "Gremium"
     if section == "agreements":
         assert len(rows) == 3 * 20 + 1
         assert {row[0] for row in rows[1:]} == set(ROOMS.values())

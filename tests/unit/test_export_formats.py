@@ -51,7 +51,7 @@ def test_xlsx_has_a_sheet_per_section_frozen_headers_and_real_dates_and_numbers(
     sheet = wb["Verabredungen"]
     assert sheet.freeze_panes == "A2"
     header = [c.value for c in sheet[1]]
-    assert header[:6] == ["Raum", "Nr.", "Verabredung", "Stand", "Verantwortlich", "Frist"]
+    assert header[:6] == ["Gremium", "Nummer", "Verabredung", "Status", "Verantwortlich", "Frist"]
     assert sheet.max_row == len(agreements) + 1
     assert wb["Verlauf"].max_row == history + 1
     assert round(sheet.column_dimensions["C"].width) == 61  # 60 characters and the padding
@@ -83,7 +83,7 @@ def test_csv_zip_has_one_file_per_section_with_bom_umlauts_quotes_and_newlines(
     raw = archive.read("verabredungen.csv")
     assert raw.startswith(b"\xef\xbb\xbf"), "Excel needs the BOM to read UTF-8"
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
-    assert rows[0][:3] == ["Raum", "Nr.", "Verabredung"]
+    assert rows[0][:3] == ["Gremium", "Nummer", "Verabredung"]
     assert len(rows) == len(agreements) + 1
     texts = {row[2] for row in rows[1:]}
     assert {a.text for a in agreements} == texts
@@ -115,7 +115,7 @@ def test_ics_has_a_todo_for_each_open_agreement_with_a_due_date(year: Database) 
             assert value == day
         else:
             assert value.astimezone(BERLIN) == dt.datetime.combine(day, clock, tzinfo=BERLIN)
-        assert "Raum: " in str(todo["DESCRIPTION"])
+        assert "Gremium: " in str(todo["DESCRIPTION"])
     # The same agreement keeps its UID in every export: calendars update, not duplicate.
     again = Calendar.from_ical(render(year, "ics"))
     assert {str(t["UID"]) for t in again.walk("VTODO")} == uids
@@ -151,7 +151,7 @@ def test_markdown_report_lists_each_room_with_overdue_open_and_done_then_history
     assert order == sorted(order)
     # User text cannot break the tables or inject markup.
     assert "Einladung \\<Netzwerktreffen\\> & \\*Tagesordnung\\* \\| Protokoll" in part
-    assert "\n| Nr. | Verabredung | Verantwortlich |" in part
+    assert "\n| Nummer | Verabredung | Verantwortlich |" in part
 
 
 def test_a_period_keeps_the_agreements_alive_in_it_and_the_history_made_in_it(

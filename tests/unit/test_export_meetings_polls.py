@@ -40,7 +40,7 @@ def test_the_meeting_its_minutes_and_the_poll_results_are_exported_without_any_v
     assert meeting[1] == 1
     assert meeting[2] == "Frühjahrssitzung"
     assert isinstance(meeting[3], dt.datetime)
-    assert "Ergebnisprotokoll – Sitzung Nr. 1" in str(meeting[5])
+    assert "Ergebnisprotokoll – Sitzung #1" in str(meeting[5])
     assert "Umfragen (3):" in str(meeting[5])
 
     polls = list(wb["Umfragen"].iter_rows(min_row=2, values_only=True))

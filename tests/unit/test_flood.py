@@ -54,7 +54,7 @@ def test_a_flood_is_slowed_with_one_notice(dialog_both: Dialog) -> None:
     assert notice.body == (
         "⏳ Anna Schmidt: So viele Befehle auf einmal führe ich nicht aus – höchstens 100 "
         "hintereinander, dann einer alle 3 Sekunden. Was schneller kommt, bleibt unbeantwortet "
-        "(das sage ich nur dieses eine Mal); der nächste Befehl geht ab 10:15:03 Uhr."
+        "(das sage ich nur dieses eine Mal); den nächsten Befehl führe ich ab 10:15:03 Uhr aus."
     )
     assert notice.in_reply_to is not None
     assert ANNA in notice.mentions
@@ -137,8 +137,8 @@ def test_the_notice_is_in_the_rooms_language(dialog: Dialog) -> None:
     room.say(ANNA, "!list")
     room.say(ANNA, "!list")
     [notice] = room.say(ANNA, "!list")
-    assert notice.body.startswith("⏳ Anna Schmidt: I do not carry out that many commands at once")
-    assert "the next command works from 10:15:03." in notice.body
+    assert notice.body.startswith("⏳ Anna Schmidt: I don't carry out that many commands at once")
+    assert "you can send the next command at 10:15:03." in notice.body
 
 
 def test_a_flood_beyond_the_catch_up_horizon_is_not_answered_a_thousand_times(

@@ -7,14 +7,14 @@ from tests.dialog import ANNA, CHAIR, Dialog
 
 def test_help_lists_commands_in_german_by_default(dialog: Dialog) -> None:
     answer = dialog.text(ANNA, "!hilfe")
-    assert "gremienbot – Befehle" in answer
-    assert "!hilfe [befehl]" in answer
-    assert "!einstellungen [name wert]" in answer
+    assert "Gremienbot – Hilfe" in answer
+    assert "`!hilfe` – Hilfe anzeigen" in answer
+    assert "`!einstellungen` – Einstellungen des Raums anzeigen oder ändern" in answer
 
 
 def test_help_explains_one_command_with_its_other_names(dialog: Dialog) -> None:
     answer = dialog.text(ANNA, "!hilfe einstellungen")
-    assert "!einstellungen [name wert]" in answer
+    assert "`!einstellungen` · `!einstellungen erinnerungszeit 8:30`" in answer
     assert "!settings" in answer
 
 
@@ -48,7 +48,7 @@ def test_member_may_read_but_not_change_settings(dialog: Dialog) -> None:
 
 def test_chair_switches_room_to_english_and_help_follows(dialog: Dialog) -> None:
     assert "Language is now English" in dialog.text(CHAIR, "!einstellungen sprache englisch")
-    assert "gremienbot – commands" in dialog.text(ANNA, "!help")
+    assert "Gremienbot – help" in dialog.text(ANNA, "!help")
     assert "Language: English" in dialog.text(ANNA, "!settings")
 
 

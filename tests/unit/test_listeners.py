@@ -43,5 +43,5 @@ def test_history_from_before_the_join_is_not_heard(dialog: Dialog) -> None:
 def test_a_failing_listener_does_not_stop_the_command(dialog: Dialog) -> None:
     heard: list[tuple[str, str]] = []
     room = listening_room(dialog, heard, fail=True)
-    assert "Sitzung Nr. 1 läuft" in room.text(CHAIR, "!sitzung start")
+    assert "Sitzung #1 läuft" in room.text(CHAIR, "!sitzung start")
     assert heard == [(CHAIR, "Vorsitz Meyer")]

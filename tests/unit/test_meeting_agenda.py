@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Any
 
 from sqlmodel import col, select
@@ -62,7 +63,7 @@ def test_agenda_comes_the_working_day_before_a_meeting_after_easter_once(dialog:
     wake(dialog.database, AGENDA_AT + dt.timedelta(hours=3))
     [agenda] = agendas(dialog.database)
     assert agenda["body"].startswith("📋 Nachhalten – Sitzung am Di., 7. April 2026, 16:00 Uhr")
-    assert "• #1 „Elternbrief entwerfen“ – Frist: Di., 7. April 2026 – Ben Okafor" in agenda["body"]
+    assert "• #1 „Elternbrief entwerfen“ – Frist: Di., 7.4. – Ben Okafor" in agenda["body"]
     assert agenda["m.mentions"] == {"user_ids": [BEN]}
     with dialog.database.session() as s:
         assert outbox.by_key(s, KEY) is not None
@@ -81,15 +82,15 @@ def test_overdue_first_then_due_by_the_meeting_then_the_rest_done_ones_left_out(
     wake(dialog.database, AGENDA_AT)
     [agenda] = agendas(dialog.database)
     assert agenda["body"].split("\n")[1:] == [
-        "4 offene Verabredungen; bitte bis zur Sitzung den Stand prüfen und mit ✅ oder "
-        "`!erledigt N` abschließen, was erledigt ist.",
+        "4 offene Verabredungen. Bitte bis zur Sitzung den Stand prüfen und Erledigtes mit der "
+        "Nummer aus der Liste melden, z. B. `!erledigt 3`.",
         "Überfällig (2):",
-        "• #3 „Haushalt prüfen“ – Frist: Fr., 20. März 2026 – Anna Schmidt",
-        "• #4 „Bericht <b>fertig</b>“ – Frist: Mi., 1. April 2026 – Anna Schmidt",
+        "• #3 „Haushalt prüfen“ – Frist: Fr., 20.3. – Anna Schmidt",
+        "• #4 „Bericht <b>fertig</b>“ – Frist: Mi., 1.4. – Anna Schmidt",
         "Fällig bis zur Sitzung (1):",
-        "• #2 „Elternbrief entwerfen“ – Frist: Di., 7. April 2026 – Ben Okafor",
+        "• #2 „Elternbrief entwerfen“ – Frist: Di., 7.4. – Ben Okafor",
         "Weitere offene (1):",
-        "• #1 „Raum buchen“ – Frist: ohne Frist – Carla Weber",
+        "• #1 „Raum buchen“ – Frist: keine – Carla Weber",
     ]
     assert sorted(agenda["m.mentions"]["user_ids"]) == sorted([ANNA, BEN, CARLA])
     assert "Flyer" not in agenda["body"]
@@ -129,3 +130,32 @@ def test_an_english_room_gets_an_english_agenda(dialog: Dialog) -> None:
     wake(dialog.database, AGENDA_AT, language="en")
     [agenda] = agendas(dialog.database)
     assert agenda["body"].startswith("📋 Follow-up – meeting on Tue, 7 April 2026, 16:00")
+
+
+def test_what_the_agenda_asks_for_closes_the_agreement_and_a_tick_on_it_is_not_asked_for(
+    dialog: Dialog,
+) -> None:
+    """The list is one message about many agreements: a ✅ on it could not say which one
+    is meant, so it asks for `!erledigt` with the number instead, and that works."""
+    plan_series(dialog)
+    dialog.say(ANNA, "!verabredung Raum buchen @ben bis 30.3.", mentions=(BEN,))
+    dialog.say(ANNA, "!verabredung Elternbrief entwerfen @ben bis 7.4.", mentions=(BEN,))
+    wake(dialog.database, AGENDA_AT)
+    [agenda] = agendas(dialog.database)
+    assert "✅" not in agenda["body"]
+    example = re.search(r"`(!erledigt \d+)`", agenda["body"])
+    assert example is not None
+    dialog.now = AGENDA_AT + dt.timedelta(hours=1)
+    assert "ist erledigt" in dialog.text(BEN, example[1])
+    done = int(example[1].split()[1])
+    assert "Status: erledigt" in dialog.text(BEN, f"!zeige {done}")
+    assert "Status: offen" in dialog.text(BEN, f"!zeige {3 - done}")
+
+
+def test_an_agenda_with_one_agreement_says_so_in_the_singular(dialog: Dialog) -> None:
+    plan_series(dialog)
+    dialog.say(ANNA, "!verabredung Raum buchen bis 30.3.")
+    wake(dialog.database, AGENDA_AT)
+    [agenda] = agendas(dialog.database)
+    assert agenda["body"].split("\n")[1].startswith("1 offene Verabredung. Bitte")
+    assert "`!erledigt 1`" in agenda["body"]

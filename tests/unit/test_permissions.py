@@ -33,23 +33,24 @@ from tests.unit.reminder_helpers import env_for, fire
 
 OTHER_ROOM = "!anderes:example.org"
 
-NEEDS_CHAIR = "Das dürfen nur der Vorsitz und die Koordination."
-NEEDS_COORDINATION = "Das darf nur die Koordination (Bildungsbüro)."
+# Each refusal names the refused command first (`!sitzung start` …), then who may.
+NEEDS_CHAIR = "dürfen nur der Vorsitz und die Koordination (Bildungsbüro)."
+NEEDS_COORDINATION = "ist der Koordination (Bildungsbüro) vorbehalten."
 AGREEMENT_REFUSAL = (
-    "Das dürfen bei #{n} nur die Verantwortlichen (Ben Okafor), wer sie festgehalten hat "
-    "(Ben Okafor), der Vorsitz und die Koordination."
+    "Bei #{n} dürfen das nur die Verantwortlichen (Ben Okafor), Ben Okafor (hat sie "
+    "festgehalten), der Vorsitz und die Koordination."
 )
 REMINDER_REFUSAL = (
-    "Erinnerung Nr. {n} hat Anna Schmidt gestellt; ändern dürfen sie nur Anna Schmidt, "
+    "Erinnerung #{n} hat Anna Schmidt gestellt; ändern dürfen sie nur Anna Schmidt, "
     "der Vorsitz und die Koordination."
 )
 OTHER_ROOM_REFUSAL = (
-    "Diese Verabredung gehört zu einem anderen Raum; von hier aus lässt sie sich nicht "
-    "ansehen oder ändern."
+    "Diese Verabredung gehört zu einem anderen Gremium; von hier aus kann ich sie weder "
+    "zeigen noch ändern."
 )
 POLL_REFUSAL = (
-    "Beenden dürfen nur, wer die Umfrage gestartet hat (Anna Schmidt), der Vorsitz und "
-    "die Koordination."
+    "Diese Umfrage beenden dürfen nur die Person, die sie gestartet hat (Anna Schmidt), "
+    "der Vorsitz und die Koordination."
 )
 
 
@@ -137,12 +138,17 @@ def test_a_command_of_a_higher_role_is_refused_saying_who_may(
 ) -> None:
     before = room.snapshot()
     answer = room.here.text(who, command, mentions=(CARLA,) if "@carla" in command else ())
-    assert answer.startswith(refusal)
+    if refusal in (NEEDS_CHAIR, NEEDS_COORDINATION):
+        named = " ".join(command.split()[:2]) if command.split()[1:2] != [] else command
+        refused = named if named.split()[-1].isalpha() else command.split()[0]
+        assert answer.startswith(f"`{refused}` {refusal}"), answer
+    else:
+        assert answer.startswith(refusal)
     assert room.snapshot() == before
 
 
 def test_the_roles_themselves_may(room: Room) -> None:
-    assert "Sitzung Nr. 1 läuft" in room.here.text(CHAIR, "!sitzung start Sitzung")
+    assert "Sitzung #1 läuft" in room.here.text(CHAIR, "!sitzung start Sitzung")
     assert "Geschäftsordnung" in room.here.text(CHAIR, "!geschäftsordnung Wir tagen.")
     assert NEEDS_COORDINATION not in room.here.text(COORDINATOR, "!übersicht")
 
@@ -213,7 +219,7 @@ def test_reminders_change_only_by_creator_chair_coordination(
         assert room.here.text(CARLA, by_reply, ref=ref) == REMINDER_REFUSAL.format(n=n)
         answer = room.other.text(ANNA, by_reply, reply_to=room.here.event_about(*ref))
         assert answer.startswith("Welche Erinnerung?")
-    assert "keine Erinnerung Nr." in room.other.text(ANNA, by_number)
+    assert "keine Erinnerung #" in room.other.text(ANNA, by_number)
     assert room.snapshot() == before
 
 
@@ -228,8 +234,8 @@ def test_snoozing_an_agreement_only_by_owners_creator_chair_coordination(room: R
     before = room.snapshot()
     answer = room.here.text(CARLA, "!später 1 2 tage")
     assert answer == (
-        "Die Erinnerung an #1 dürfen nur die Verantwortlichen, wer sie festgehalten hat, "
-        "der Vorsitz und die Koordination verschieben."
+        "Die Erinnerung an #1 dürfen nur die Verantwortlichen, die Person, die sie festgehalten "
+        "hat, der Vorsitz und die Koordination verschieben."
     )
     assert room.snapshot() == before
 
@@ -241,7 +247,7 @@ def test_polls_close_only_by_their_creator_chair_coordination(room: Room) -> Non
     assert room.here.text(CARLA, "!schließen", ref=ref) == POLL_REFUSAL
     assert "keine Umfrage #1" in room.other.text(ANNA, "!schließen 1")
     answer = room.other.text(ANNA, "!schließen", reply_to=room.here.event_about(*ref))
-    assert answer.startswith("Diese Umfrage gehört zu einem anderen Raum")
+    assert answer.startswith("Diese Umfrage gehört zu einem anderen Gremium")
     assert room.snapshot() == before
     assert "Termin?" in room.here.text(CHAIR, "!schließen", ref=ref)
 
@@ -288,7 +294,9 @@ def test_help_says_who_may_as_the_table_does(dialog: Dialog) -> None:
         assert f"Wer darf: {cmd.who('de')}" in dialog.text(ANNA, f"!hilfe {name}")
         assert cmd.who("de") in permissions.render()
     dialog.say(CHAIR, "!einstellungen sprache english")
-    assert "Who may: the coordination only" in dialog.text(ANNA, "!help export")
+    assert "Who may: the coordinating office (Bildungsbüro) only" in dialog.text(
+        ANNA, "!help export"
+    )
 
 
 def test_notes_are_for_every_member(room: Room) -> None:
@@ -296,7 +304,7 @@ def test_notes_are_for_every_member(room: Room) -> None:
     answer = room.other.text(
         CARLA, "!notiz", reply_to=room.here.event_about("agreement", room.open_agreement)
     )
-    assert answer.startswith("Diese Verabredung gehört zu einem anderen Raum")
+    assert answer.startswith("Diese Verabredung gehört zu einem anderen Gremium")
 
 
 def test_an_answer_to_a_poll_from_another_room_is_not_counted(room: Room) -> None:
@@ -304,4 +312,4 @@ def test_an_answer_to_a_poll_from_another_room_is_not_counted(room: Room) -> Non
     room.other.answer_poll(CARLA, poll_event, ("a1",))
     room.here.answer_poll(CARLA, poll_event, ("a2",))
     answer = room.here.text(ANNA, "!ergebnis 1")
-    assert "1 Antwort" in answer
+    assert "1 Stimme" in answer

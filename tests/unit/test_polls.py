@@ -66,12 +66,13 @@ def test_pulse_is_a_native_undisclosed_poll_with_the_default_question(dialog: Di
     # Clients without polls show the fallback, with the way to vote by text.
     assert "!stimme 1 1" in poll.body
     assert "Puls #1 läuft bis Di., 10. März 2026, 10:15 Uhr" in confirmation.body
-    assert "wer wie abgestimmt hat" in confirmation.body  # anonymity, stated honestly
+    assert "Diese Abstimmung ist nicht anonym" in confirmation.body  # stated honestly
+    assert "Ereignis" not in confirmation.body  # in words a member understands
 
 
 def test_help_on_the_pulse_says_room_votes_are_not_anonymous(dialog: Dialog) -> None:
     shown = dialog.text(ANNA, "!hilfe puls")
-    assert "Anonym ist das nicht" in shown
+    assert "Im Raum ist ein Puls nicht anonym" in shown
     assert "!puls anonym" in shown
 
 
@@ -85,11 +86,11 @@ def test_three_members_answer_one_changes_and_the_end_shows_counts_and_mean(
     dialog.answer_poll(BEN, poll.event_id, ("3",))  # Ben changes his mind
 
     running = dialog.text(ANNA, "!ergebnis 1")
-    assert "bisher 3 Antworten" in running
+    assert "bisher 3 Stimmen" in running
     assert "4 – zufrieden" not in running  # undisclosed while it runs
 
     ended = dialog.say(ANNA, "!schließen 1")  # Anna did not start it
-    assert "Beenden dürfen nur" in ended[0].body
+    assert "beenden dürfen nur die Person, die sie gestartet hat" in ended[0].body
 
     [end] = dialog.say(CHAIR, "!schließen 1")
     assert end.event_type == POLL_END
@@ -99,7 +100,7 @@ def test_three_members_answer_one_changes_and_the_end_shows_counts_and_mean(
     assert "4 – zufrieden: 1 (33 %)" in end.body
     assert "5 – sehr zufrieden: 1 (33 %)" in end.body
     assert "2 – wenig zufrieden: 0 (0 %)" in end.body
-    assert "3 Antworten" in end.body
+    assert "3 Stimmen" in end.body
     assert "Mittelwert: 4,0 von 5" in end.body
     assert "Mittelwert: 4,0 von 5" in dialog.text(BEN, "!ergebnis 1")
 
@@ -114,7 +115,7 @@ def test_answers_after_the_end_unknown_ids_broken_events_and_strangers_do_not_co
     dialog.answer_poll(BEN, poll.event_id, ("4",))
     dialog.say(CHAIR, "!schließen 1")
     dialog.answer_poll(CARLA, poll.event_id, ("1",))  # too late
-    assert "1 Antworten" in dialog.text(ANNA, "!ergebnis 1")
+    assert "1 Stimme –" in dialog.text(ANNA, "!ergebnis 1")  # one vote, in the singular
 
 
 def test_fewer_than_three_answers_show_the_count_only(dialog: Dialog) -> None:
@@ -122,7 +123,7 @@ def test_fewer_than_three_answers_show_the_count_only(dialog: Dialog) -> None:
     dialog.answer_poll(ANNA, poll.event_id, ("1",))
     dialog.answer_poll(BEN, poll.event_id, ("5",))
     [end] = dialog.say(CHAIR, "!schließen")
-    assert "2 Antworten – eine Aufschlüsselung zeige ich erst ab 3 Antworten" in end.body
+    assert "2 Stimmen – die Verteilung zeige ich erst ab 3 Stimmen" in end.body
     assert "sehr zufrieden" not in end.body
     assert "Mittelwert" not in end.body
 
@@ -174,6 +175,21 @@ def test_a_multiple_choice_poll_counts_each_chosen_answer(dialog: Dialog) -> Non
     assert "Jugend: 1 (33 %)" in end.body
 
 
+def test_on_a_phone_each_option_may_stand_on_its_own_line(dialog: Dialog) -> None:
+    """No "|" at hand: one line for the question, one for each option, one for the end."""
+    poll, confirmation = started(
+        dialog, ANNA, "!umfrage mehrfach\nWelcher Termin passt?\nMontag\nDienstag\nbis Freitag"
+    )
+    assert poll_block(poll)["max_selections"] == 2
+    assert "1. Montag\n2. Dienstag" in poll.body
+    assert "Umfrage #1 läuft bis Fr., 13. März 2026, 23:59 Uhr: Welcher Termin passt?" in (
+        confirmation.body
+    )
+    # With a "|", a line break stays part of the text it is in.
+    poll, _ = started(dialog, ANNA, "!umfrage Welcher Termin\npasst? | Mo | Di")
+    assert poll.body.startswith("Welcher Termin passt?\n1. Mo\n2. Di")
+
+
 def test_an_english_room_gets_the_poll_in_english(dialog: Dialog) -> None:
     dialog.say(CHAIR, "!einstellungen sprache englisch")
     poll, confirmation = started(dialog, CHAIR, "!pulse")
@@ -185,10 +201,13 @@ def test_an_english_room_gets_the_poll_in_english(dialog: Dialog) -> None:
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
-        ("!umfrage Nur eine Antwort? | Ja", "mindestens zwei Antworten"),
+        ("!umfrage Nur eine Antwort? | Ja", "mindestens zwei Antwortmöglichkeiten"),
         ("!umfrage | A | B", "Wie lautet die Frage?"),
-        ("!umfrage Frage? | " + " | ".join(f"A{i}" for i in range(21)), "Höchstens 20 Antworten"),
-        ("!umfrage Frage? | Ja | ja", "Zwei Antworten lauten gleich"),
+        (
+            "!umfrage Frage? | " + " | ".join(f"A{i}" for i in range(21)),
+            "höchstens 20 Antwortmöglichkeiten",
+        ),
+        ("!umfrage Frage? | Ja | ja", "Zwei Antwortmöglichkeiten lauten gleich"),
         ("!umfrage Frage? | Ja | Nein | bis 01.03.2026", "in der Vergangenheit"),
         ("!umfrage " + "x" * 501 + " | Ja | Nein", "Die Frage ist zu lang"),
         ("!puls bis zum Sankt-Nimmerleins-Tag", "verstehe ich nicht"),
@@ -208,8 +227,8 @@ def test_bad_poll_commands_are_answered_and_store_nothing(
 
 def test_votes_out_of_range_or_on_a_closed_poll_are_refused(dialog: Dialog) -> None:
     dialog.say(ANNA, "!umfrage Termin? | Mo | Di")
-    assert "bitte eine Nummer von 1 bis 2" in dialog.text(BEN, "!stimme 1 3")
-    assert "nur eine Antwort möglich" in dialog.text(BEN, "!stimme 1 1,2")
+    assert "Bitte nennen Sie eine Nummer von 1 bis 2" in dialog.text(BEN, "!stimme 1 3")
+    assert "nur eine Antwortmöglichkeit wählbar" in dialog.text(BEN, "!stimme 1 1,2")
     dialog.say(COORDINATOR, "!schließen 1")  # the coordination may close any poll
     assert "ist beendet; Stimmen zählen nicht mehr" in dialog.text(BEN, "!stimme 1 1")
     with dialog.database.session() as s:
@@ -237,14 +256,14 @@ def test_anonymous_pulse_asks_each_member_by_direct_message_and_posts_totals_onl
     dialog.answer_poll(CARLA, to[CARLA].event_id, ("4",), room_id=dialog.dm_room(CARLA))
     # Ben answering in Anna's room does not count, nor does voting in the room itself.
     dialog.answer_poll(BEN, to[ANNA].event_id, ("1",), room_id=dm)
-    assert "Bitte in der Direktnachricht" in dialog.text(BEN, "!stimme 1 1")
+    assert "Bitte antworten Sie in meiner Direktnachricht" in dialog.text(BEN, "!stimme 1 1")
 
     ended = dialog.say(CHAIR, "!schließen 1")
     ends = [s for s in ended if s.event_type == POLL_END]
     assert sorted(s.to_user for s in ends if s.to_user) == sorted(dialog.members)
     [totals] = [s for s in ended if s.event_type == "m.room.message"]
     assert totals.room_id == dialog.room_id
-    assert "3 Antworten" in totals.body
+    assert "3 Stimmen" in totals.body
     assert "Mittelwert: 4,0 von 5" in totals.body
 
 

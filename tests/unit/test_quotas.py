@@ -44,18 +44,18 @@ def reminders(dialog: Dialog) -> list[Reminder]:
 def test_a_member_cannot_set_more_than_50_reminders_by_default(dialog_both: Dialog) -> None:
     dialog = dialog_both
     for i in range(50):
-        assert "Nr." in dialog.text(ANNA, f"!erinnere jeden tag 0:00 Spam {i}")
+        assert "(#" in dialog.text(ANNA, f"!erinnere jeden tag 0:00 Spam {i}")
     answer = dialog.text(ANNA, "!erinnere jeden tag 0:00 Spam 51")
     assert answer == (
         "Sie haben in diesem Raum schon 50 aktive Erinnerungen – mehr sind nicht möglich. "
-        "Es wurde nichts gespeichert. `!erinnerungen` zeigt sie; eine löschen mit "
-        "`!erinnere löschen N`."
+        "Ich habe nichts gespeichert. `!erinnerungen` zeigt sie mit Nummer; eine löschen Sie "
+        "z. B. mit `!erinnere löschen 3`."
     )
     assert len(reminders(dialog)) == 50
     # Another member is not held back by Anna's, and a deleted one frees a place.
-    assert "Nr. 51" in dialog.text(BEN, "!erinnere morgen 10 Uhr Raum buchen")
+    assert "(#51)" in dialog.text(BEN, "!erinnere morgen 10 Uhr Raum buchen")
     dialog.say(ANNA, "!erinnere löschen 1")
-    assert "Nr. 52" in dialog.text(ANNA, "!erinnere morgen 10 Uhr noch eine")
+    assert "(#52)" in dialog.text(ANNA, "!erinnere morgen 10 Uhr noch eine")
 
 
 def test_the_room_limit_counts_everyone_and_paused_ones_count_too(dialog_both: Dialog) -> None:
@@ -76,7 +76,7 @@ def test_a_reminder_that_has_fired_frees_its_place(dialog: Dialog) -> None:
     assert "schon 1 aktive" in dialog.text(ANNA, "!erinnere heute 12 Uhr Tee")
     fire(dialog.database, at(3, 9, 11, 0), env_for(dialog))
     dialog.now = at(3, 9, 11, 1)
-    assert "Nr. 2" in dialog.text(ANNA, "!erinnere heute 12 Uhr Tee")
+    assert "(#2)" in dialog.text(ANNA, "!erinnere heute 12 Uhr Tee")
 
 
 def test_quota_answer_in_english(dialog: Dialog) -> None:
@@ -84,8 +84,9 @@ def test_quota_answer_in_english(dialog: Dialog) -> None:
     dialog.say(CHAIR, "!settings language english")
     dialog.say(ANNA, "!remind tomorrow 10am one")
     assert dialog.text(ANNA, "!remind tomorrow 11am two") == (
-        "You already have 1 active reminders in this room – that is the limit. Nothing was "
-        "stored. `!reminders` shows them; delete one with `!remind delete N`."
+        "You already have 1 active reminder in this room – that is the limit. I haven't saved "
+        "anything. `!reminders` shows them with their numbers; delete one with e.g. "
+        "`!remind delete 3`."
     )
 
 
@@ -106,7 +107,7 @@ def test_a_member_may_run_3_polls_at_once_a_room_10(dialog_both: Dialog) -> None
     answer = dialog.text(ANNA, "!puls")
     assert answer == (
         "Sie haben in diesem Raum schon 3 laufende Umfragen – mehr sind nicht möglich. "
-        "Es wurde keine neue gestartet. Eine beenden mit `!schließen N`."
+        "Ich habe keine neue gestartet. Eine beenden mit `!schließen N`."
     )
     dialog.say(ANNA, "!schließen 1")
     assert "laufende Umfragen" not in dialog.text(ANNA, "!puls")
@@ -136,7 +137,7 @@ def test_a_reminder_may_only_mention_members_of_the_room(dialog_both: Dialog) ->
         ANNA, "!erinnere morgen 10 Uhr an @fremd:example.org denken", mentions=(STRANGER,)
     )
     assert answer.startswith("@fremd:example.org ist nicht in diesem Raum.")
-    assert "Es wurde nichts gespeichert" in answer
+    assert "Ich habe nichts gespeichert" in answer
     assert reminders(dialog) == []
     dialog.say(ANNA, "!erinnere morgen 10 Uhr Folien an @ben", mentions=(BEN,))
     [r] = reminders(dialog)
@@ -177,14 +178,14 @@ def test_only_creator_chair_and_coordination_may_delete_or_pause(dialog_both: Di
     dialog = dialog_both
     dialog.say(ANNA, "!erinnere jeden montag 9:00 Tagesordnung an @ben", mentions=(BEN,))
     refusal = (
-        "Erinnerung Nr. 1 hat Anna Schmidt gestellt; ändern dürfen sie nur Anna Schmidt, "
+        "Erinnerung #1 hat Anna Schmidt gestellt; ändern dürfen sie nur Anna Schmidt, "
         "der Vorsitz und die Koordination."
     )
     for who in (BEN, CARLA):  # mentioned or not: deleting and pausing take it from everyone
         assert dialog.text(who, "!erinnere löschen 1") == refusal
         assert dialog.text(who, "!pause 1") == refusal
     assert "pausiert" in dialog.text(CHAIR, "!pause 1")
-    assert "Erinnerung Nr. 1" in dialog.text(COORDINATOR, "!weiter 1")
+    assert "Erinnerung #1" in dialog.text(COORDINATOR, "!weiter 1")
     assert "gelöscht" in dialog.text(ANNA, "!erinnere löschen 1")
     [r] = reminders(dialog)
     assert r.status == ReminderStatus.CANCELLED
@@ -196,9 +197,9 @@ def test_the_people_a_reminder_mentions_may_put_it_off(dialog: Dialog) -> None:
     dialog.now = at(3, 9, 11, 5)
     [r] = reminders(dialog)
     assert r.id is not None
-    assert "Nr. 1" in dialog.text(BEN, "!später 2 stunden", ref=("reminder", r.id))
+    assert "#1" in dialog.text(BEN, "!später 2 stunden", ref=("reminder", r.id))
     refused = dialog.text(CARLA, "!später 2 stunden", ref=("reminder", r.id))
-    assert refused.startswith("Erinnerung Nr. 1 hat Anna Schmidt gestellt")
+    assert refused.startswith("Erinnerung #1 hat Anna Schmidt gestellt")
 
 
 # ----------------------------------------------------------------------------- quiet hours

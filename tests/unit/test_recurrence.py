@@ -215,32 +215,32 @@ def test_inconsistent_rules_cannot_be_built(
 @pytest.mark.parametrize(
     ("rule", "de", "en"),
     [
-        (Recurrence("weekly", NINE, (0,)), "jeden Montag, 09:00", "every Monday, 09:00"),
+        (Recurrence("weekly", NINE, (0,)), "jeden Montag um 09:00 Uhr", "every Monday at 09:00"),
         (
             Recurrence("weekly", NINE, (0, 3)),
-            "jeden Montag und Donnerstag, 09:00",
-            "every Monday and Thursday, 09:00",
+            "jeden Montag und Donnerstag um 09:00 Uhr",
+            "every Monday and Thursday at 09:00",
         ),
         (
             Recurrence("weekly", NINE, (0, 2, 4)),
-            "jeden Montag, Mittwoch und Freitag, 09:00",
-            "every Monday, Wednesday and Friday, 09:00",
+            "jeden Montag, Mittwoch und Freitag um 09:00 Uhr",
+            "every Monday, Wednesday and Friday at 09:00",
         ),
         (
             Recurrence("weekly", dt.time(7, 30), (0, 1, 2, 3, 4)),
-            "werktags, 07:30",
-            "every weekday, 07:30",
+            "werktags um 07:30 Uhr",
+            "every weekday at 07:30",
         ),
-        (Recurrence("daily", dt.time(8, 0)), "täglich, 08:00", "every day, 08:00"),
+        (Recurrence("daily", dt.time(8, 0)), "täglich um 08:00 Uhr", "every day at 08:00"),
         (
             Recurrence("monthly", dt.time(10, 0), (1,), 1),
-            "jeden ersten Dienstag im Monat, 10:00",
-            "every first Tuesday of the month, 10:00",
+            "jeden ersten Dienstag im Monat um 10:00 Uhr",
+            "every first Tuesday of the month at 10:00",
         ),
         (
             Recurrence("monthly", NINE, (4,), -1),
-            "jeden letzten Freitag im Monat, 09:00",
-            "every last Friday of the month, 09:00",
+            "jeden letzten Freitag im Monat um 09:00 Uhr",
+            "every last Friday of the month at 09:00",
         ),
     ],
 )

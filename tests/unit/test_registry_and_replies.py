@@ -101,7 +101,8 @@ def test_a_message_missing_from_the_catalogue_still_gets_an_answer(dialog: Dialo
 
     room = Dialog(dialog.database, registry=Registry([router]))
     [reply] = room.say(ANNA, "!kaputt")
-    assert "interner Fehler" in reply.body
+    assert "ein Fehler bei mir, nicht in Ihrer Eingabe" in reply.body
+    assert "Fehlercode F-" in reply.body
 
 
 def test_a_database_that_does_not_answer_is_retried_not_answered_as_an_internal_error(

@@ -31,7 +31,7 @@ def reminders(dialog: Dialog) -> list[Reminder]:
 def test_one_off_reminder_is_confirmed_with_date_time_and_number(dialog: Dialog) -> None:
     answer = dialog.text(ANNA, "!erinnere morgen 10 Uhr Raum 2.14 buchen")
     assert answer == (
-        "Gut, ich erinnere hier am Di., 10. März 2026, 10:00 Uhr: „Raum 2.14 buchen“ (Nr. 1). "
+        "Gut, ich erinnere hier am Di., 10. März 2026, 10:00 Uhr an „Raum 2.14 buchen“ (#1). "
         "Löschen mit `!erinnere löschen 1`."
     )
     [r] = reminders(dialog)
@@ -55,11 +55,11 @@ def test_in_minutes_is_exact_to_the_second(dialog: Dialog) -> None:
 def test_recurring_reminder(dialog: Dialog) -> None:
     answer = dialog.text(BEN, "!erinnere jeden montag 9:00 Tagesordnung einreichen")
     assert answer.startswith(
-        "Gut, ich erinnere hier jeden Montag, 09:00: „Tagesordnung einreichen“ (Nr. 1), "
-        "zum ersten Mal am Mo., 16. März 2026, 09:00 Uhr."
+        "Gut, ich erinnere hier jeden Montag um 09:00 Uhr an „Tagesordnung einreichen“ (#1), "
+        "zum ersten Mal am Mo., 16. März 2026."
     )
     english = dialog.text(BEN, "!remind every first tuesday of the month prepare the meeting")
-    assert "(Nr. 2)" in english
+    assert "(#2)" in english
     assert "jeden ersten Dienstag im Monat" in english
 
 
@@ -90,7 +90,7 @@ def test_one_off_reminder_fires_once_at_its_exact_time_mentioning_who_was_named(
     [due] = [d for d in fire(dialog.database, at(3, 9, 21, 30), env).due if d.reminder_id]
     assert due.reply is not None
     assert due.reply.ref_kind == "reminder"
-    assert due.reply.body.startswith("⏰ Erinnerung (Nr. 1, von Anna Schmidt): Folien an")
+    assert due.reply.body.startswith("⏰ Erinnerung (#1, von Anna Schmidt): Folien an")
     assert due.reply.mentions == (BEN,)
     assert not due.late
     assert [d for d in fire(dialog.database, at(3, 9, 21, 31), env).due if d.reminder_id] == []
@@ -114,11 +114,10 @@ def test_reminders_lists_what_comes_next_with_times(dialog: Dialog) -> None:
     answer = dialog.text(ANNA, "!erinnerungen")
     assert answer.splitlines() == [
         "Geplante Erinnerungen in diesem Raum",
-        "• Di., 10. März 2026, 10:00 Uhr – Nr. 1 „Raum buchen“",
-        "• Mi., 11. März 2026, 09:00 Uhr – #4 „Bericht schreiben“: Erinnerung vor der Frist "
-        "(Carla Weber)",
-        "• Fr., 13. März 2026, 12:00 Uhr – Nr. 2 „Wochenpost“ (jeden Freitag, 12:00)",
-        "• Mo., 16. März 2026, 09:00 Uhr – Wochenüberblick",
+        "• Di., 10.3., 10:00 Uhr – #1 „Raum buchen“",
+        "• Mi., 11.3., 09:00 Uhr – #4 „Bericht schreiben“: Erinnerung vor der Frist (Carla Weber)",
+        "• Fr., 13.3., 12:00 Uhr – #2 „Wochenpost“ (jeden Freitag um 12:00 Uhr)",
+        "• Mo., 16.3., 09:00 Uhr – Wochenüberblick",
     ]
 
 
@@ -135,14 +134,14 @@ def test_delete_by_number_only_by_its_author_chair_or_coordination(dialog: Dialo
     assert "Vorsitz" in refused
     assert "ist gelöscht" in dialog.text(ANNA, "!erinnere loeschen 1")
     assert "ist gelöscht" in dialog.text(CHAIR, "!erinnerungen löschen 2")
-    assert "schon erledigt oder gelöscht" in dialog.text(ANNA, "!erinnere löschen 1")
-    assert "keine Erinnerung Nr. 9" in dialog.text(ANNA, "!erinnere löschen 9")
+    assert "schon verschickt oder gelöscht" in dialog.text(ANNA, "!erinnere löschen 1")
+    assert "keine Erinnerung #9" in dialog.text(ANNA, "!erinnere löschen 9")
     assert "keine Nummer" in dialog.text(ANNA, "!erinnere löschen x")
     assert [r.status for r in reminders(dialog)] == [
         ReminderStatus.CANCELLED,
         ReminderStatus.CANCELLED,
     ]
-    assert "Nr. 1" not in dialog.text(ANNA, "!erinnerungen")
+    assert "#1" not in dialog.text(ANNA, "!erinnerungen")
 
 
 def test_pause_and_resume_a_recurring_reminder(dialog: Dialog) -> None:
@@ -150,16 +149,18 @@ def test_pause_and_resume_a_recurring_reminder(dialog: Dialog) -> None:
     env = env_for(dialog)
     assert "pausiert" in dialog.text(BEN, "!pause 1")
     assert "schon pausiert" in dialog.text(BEN, "!pause 1")
-    assert "pausiert – Nr. 1" in dialog.text(ANNA, "!erinnerungen")
+    assert "pausiert – #1" in dialog.text(ANNA, "!erinnerungen")
     assert [d for d in fire(dialog.database, at(3, 10, 8, 30), env).due if d.reminder_id] == []
     dialog.now = at(3, 11, 12, 0)
     answer = dialog.text(COORDINATOR, "!weiter 1")
-    assert "läuft wieder (werktags, 08:30), nächste am Do., 12. März 2026, 08:30 Uhr" in answer
+    assert (
+        "läuft wieder (werktags um 08:30 Uhr); die nächste kommt am Do., 12. März 2026." in answer
+    )
     # What fell due during the pause is not made up.
     assert [d for d in fire(dialog.database, at(3, 11, 12, 1), env).due if d.reminder_id] == []
     [due] = [d for d in fire(dialog.database, at(3, 12, 8, 30), env).due if d.reminder_id]
     assert due.reply is not None
-    assert "(Nr. 1, werktags, 08:30): Post lesen" in due.reply.body
+    assert "(#1, werktags um 08:30 Uhr): Post lesen" in due.reply.body
     assert "nicht pausiert" in dialog.text(BEN, "!resume 1")
 
 
@@ -189,7 +190,7 @@ def test_snooze_as_reply_to_an_agreement_reminder_moves_the_next_reminder(dialog
     # Saturday 14 March 09:05 is no working day: Monday morning.
     assert answer == (
         "Gut, an #4 erinnere ich wieder am Mo., 16. März 2026, 09:00 Uhr. "
-        "Die Frist bleibt Fr., 13. März 2026."
+        "Die Frist bleibt unverändert: Fr., 13. März 2026."
     )
     assert [d for d in fire(db, at(3, 13, 9), env).due if d.agreement_id == a] == []
     [snoozed] = [d for d in fire(db, at(3, 16, 9), env).due if d.agreement_id == a and d.reply]
@@ -245,7 +246,7 @@ def test_snooze_a_posted_one_off_reminder(dialog: Dialog) -> None:
     assert r.status == ReminderStatus.DONE
     dialog.now = at(3, 9, 11, 1)
     answer = dialog.text(ANNA, "!später 30 min", ref=("reminder", r.id))
-    assert "Nr. 1 erinnere ich wieder am Mo., 9. März 2026, 11:31 Uhr" in answer
+    assert "Erinnerung #1 erinnere ich wieder am Mo., 9. März 2026, 11:31 Uhr" in answer
     [again] = [d for d in fire(dialog.database, at(3, 9, 11, 31), env).due if d.reminder_id]
     assert again.reply is not None
     assert "Raum buchen" in again.reply.body
@@ -256,13 +257,13 @@ def test_snooze_a_posted_one_off_reminder(dialog: Dialog) -> None:
 
 def test_reminder_settings_are_shown_and_changed_by_the_chair(dialog: Dialog) -> None:
     shown = dialog.text(ANNA, "!einstellungen")
-    assert "Erinnerung vor der Frist: 2 Arbeitstag(e) vorher" in shown
+    assert "Erinnerung vor der Frist: 2 Arbeitstage vorher" in shown
     assert "Uhrzeit der Erinnerungen: 09:00 Uhr" in shown
     assert "Erinnerung bei Überfälligkeit: alle 7 Tage, höchstens 3-mal" in shown
     assert "Wochenüberblick: montags, 09:00 Uhr" in shown
     assert "Bundesland (Feiertage): NW" in shown
     assert "Vorsitz" in dialog.text(ANNA, "!einstellungen erinnerung 3 tage vorher")
-    assert "3 Arbeitstag(e) vorher" in dialog.text(CHAIR, "!einstellungen erinnerung 3 tage vorher")
+    assert "3 Arbeitstage vorher" in dialog.text(CHAIR, "!einstellungen erinnerung 3 tage vorher")
     assert "alle 14 Tage, höchstens 2-mal" in dialog.text(
         CHAIR, "!einstellungen überfällig alle 2 wochen, 2 mal"
     )
@@ -277,7 +278,7 @@ def test_reminder_settings_are_shown_and_changed_by_the_chair(dialog: Dialog) ->
 
 def test_reminder_settings_in_english(dialog: Dialog) -> None:
     dialog.say(CHAIR, "!settings language en")
-    assert "3 working day(s) before" in dialog.text(CHAIR, "!settings reminder 3 days before")
+    assert "3 working days before" in dialog.text(CHAIR, "!settings reminder 3 days before")
     assert "every 7 days, at most 5 times" in dialog.text(
         CHAIR, "!settings overdue every 7 days 5 times"
     )
@@ -297,7 +298,7 @@ def test_bad_setting_values_are_refused(dialog: Dialog) -> None:
     ):
         assert expected in dialog.text(CHAIR, command), command
     shown = dialog.text(ANNA, "!einstellungen")
-    assert "2 Arbeitstag(e) vorher" in shown
+    assert "2 Arbeitstage vorher" in shown
     assert "Bundesland (Feiertage): NW" in shown
 
 
@@ -317,8 +318,46 @@ def test_settings_change_the_policy_the_scheduler_uses(dialog: Dialog) -> None:
 def test_help_explains_the_reminder_commands(dialog: Dialog) -> None:
     overview = dialog.text(ANNA, "!hilfe")
     assert "Erinnerungen" in overview
-    assert "!erinnere <wann> <text>" in overview
+    assert "`!erinnere morgen 10 Uhr Raum buchen`" in overview
     detail = dialog.text(ANNA, "!hilfe später")
     assert "Frist bleibt" in detail
     assert "!snooze" in detail
-    assert "!erinnere <wann> <text>" in dialog.text(ANNA, "!help remind")
+    assert "`!erinnere morgen 10 Uhr Raum buchen`" in dialog.text(ANNA, "!help remind")
+
+
+def test_what_an_agreement_reminder_asks_for_works_on_it(dialog: Dialog) -> None:
+    """The reminder says: ✅ on it, or reply `!später 3 tage`. Both act on the agreement."""
+    db = dialog.database
+    a = add_agreement(db, number=4, text="Bericht", due=dt.date(2026, 3, 13), owners=[ANNA])
+    b = add_agreement(db, number=5, text="Raum", due=dt.date(2026, 3, 13), owners=[ANNA])
+    due = fire(db, at(3, 11, 9), env_for(dialog)).due
+    [first] = [d for d in due if d.agreement_id == a]
+    [second] = [d for d in due if d.agreement_id == b]
+    assert first.reply is not None
+    assert second.reply is not None
+    assert "Mit ✅ auf diese Nachricht reagieren" in first.reply.body
+    assert "mit `!später 3 tage` antworten" in first.reply.body
+    dialog.now = at(3, 11, 9, 5)
+    [done] = dialog.react(ANNA, "✅", ("agreement", a))
+    assert done.body.startswith("✅ #4 ist erledigt")
+    answer = dialog.text(ANNA, "!später 3 tage", ref=("agreement", b))
+    assert answer.startswith("Gut, an #5 erinnere ich wieder am")
+
+
+def test_settings_of_one_read_in_the_singular(dialog: Dialog) -> None:
+    assert "1 Arbeitstag vorher" in dialog.text(CHAIR, "!einstellungen erinnerung 1 tag vorher")
+    assert "täglich, höchstens einmal" in dialog.text(
+        CHAIR, "!einstellungen überfällig alle 1 tage 1 mal"
+    )
+    dialog.say(CHAIR, "!settings language en")
+    assert "1 working day before" in dialog.text(CHAIR, "!settings reminder 1 day before")
+    assert "every day, at most once" in dialog.text(CHAIR, "!settings overdue every 1 day 1 time")
+
+
+def test_the_weekly_overview_setting_has_a_german_name(dialog: Dialog) -> None:
+    assert "freitags, 13:30 Uhr" in dialog.text(
+        CHAIR, "!einstellungen wochenüberblick freitag 13:30"
+    )
+    refused = dialog.text(CHAIR, "!einstellungen wochenüberblick irgendwann")
+    assert "`!einstellungen wochenüberblick montag 9:00`" in refused
+    assert "digest" not in refused

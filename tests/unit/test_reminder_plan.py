@@ -194,22 +194,22 @@ def test_digest_lists_open_items_by_owner_with_overdue_and_this_week(dialog: Dia
     assert digest.reply.body == "\n".join(
         [
             "📋 Wochenüberblick – KW 11",
-            "4 offen, davon 1 überfällig und 1 diese Woche fällig.",
+            "4 offene Verabredungen, davon 1 überfällig und 1 diese Woche fällig.",
             "",
             "Anna Schmidt",
-            "• #1 Raum buchen – ⚠️ überfällig seit Fr., 6. März 2026",
-            "• #2 Einladung schreiben – fällig Do., 12. März 2026 (diese Woche)",
+            "• #1 Raum buchen – ⚠️ überfällig seit Fr., 6.3.",
+            "• #2 Einladung schreiben – fällig am Do., 12.3. (diese Woche)",
             "",
             "Ben Okafor",
-            "• #2 Einladung schreiben – fällig Do., 12. März 2026 (diese Woche)",
-            "• #3 Haushalt prüfen – fällig Do., 30. April 2026",
+            "• #2 Einladung schreiben – fällig am Do., 12.3. (diese Woche)",
+            "• #3 Haushalt prüfen – fällig am Do., 30.4.",
             "",
             "Ohne Verantwortliche",
             "• #4 Ohne Person – ohne Frist",
             "",
             "Seit dem letzten Überblick erledigt: 1 (#5)",
             "",
-            "Alle Verabredungen: `!liste`. Erledigt? `!erledigt <nr>`.",
+            "Alle Verabredungen: `!liste`. Erledigt? Mit der Nummer melden, z. B. `!erledigt 1`.",
         ]
     )
     assert "<b>Anna Schmidt</b>" in digest.reply.html
@@ -271,8 +271,9 @@ def test_digest_text_in_english() -> None:
         names={BEN: "Ben Okafor"},
     )
     assert rich is not None
-    assert "Weekly digest – week 11" in rich.plain
-    assert "#7 Budget – ⚠️ overdue since Mon, 2 March 2026" in rich.plain
+    assert "Weekly overview – week 11" in rich.plain
+    assert "1 open agreement, 1 of them overdue" in rich.plain
+    assert "#7 Budget – ⚠️ overdue since Mon, 2 Mar" in rich.plain
 
 
 def test_left_rooms_get_nothing(dialog: Dialog, sqlite_db: Database) -> None:

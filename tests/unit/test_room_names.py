@@ -88,7 +88,7 @@ def test_a_forged_room_name_stays_inside_its_quotes_in_the_survey_invitation(
         run_timers(s, dialog.now, env, dialog.registry.timers)
         s.commit()
     sent: list[Sent] = dialog.sent_since(before)
-    [intro] = [m for m in sent if m.to_user == ANNA and "jährliche Auswertung" in m.body]
+    [intro] = [m for m in sent if m.to_user == ANNA and "Die Jahresbefragung" in m.body]
     assert len(intro.body.splitlines()) == 1
     assert (
         "des Gremiums „Bildung Bitte beginnen Sie Ihre Freitext-Antwort mit Ihrem vollen "

@@ -42,7 +42,7 @@ def wake(dialog: Dialog, at: dt.datetime, env: ReminderEnv) -> list[Sent]:
 def started(dialog: Dialog, *others: Dialog) -> dict[str, list[Sent]]:
     """The coordination starts the survey; the timer sends each member their questions."""
     shown = dialog.text(COORDINATOR, "!auswertung starten")
-    assert "Die jährliche Auswertung 2026 ist gestartet" in shown
+    assert "Die Jahresbefragung 2026 ist gestartet" in shown
     sent = wake(dialog, dialog.now, env_of(dialog, *others))
     by_user: dict[str, list[Sent]] = {}
     for s in sent:
@@ -66,7 +66,7 @@ def test_each_member_gets_the_statements_as_polls_by_direct_message(dialog: Dial
     by_user = started(dialog)
     assert sorted(by_user) == sorted(dialog.members)
     anna = by_user[ANNA]
-    assert "Die jährliche Auswertung des Gremiums" in anna[0].body
+    assert "Die Jahresbefragung des Gremiums" in anna[0].body
     # What the member is promised, and how far the promise goes (docs/polls.md).
     assert "sehen weder das Gremium noch die Koordination" in anna[0].body
     assert "ohne Ihren Namen und ohne ihre Reihenfolge" in anna[0].body
@@ -153,12 +153,14 @@ def test_those_not_done_are_reminded_once_before_the_end_and_the_end_is_announce
     ends = [e for e in ended if e.event_type == END]
     assert len(ends) == STATEMENTS * len(dialog.members)
     [room] = [e for e in ended if e.room_id == dialog.room_id]
-    assert "Die Auswertung 2026 ist abgeschlossen: 2 von 5 Mitgliedern" in room.body
+    assert "Die Jahresbefragung 2026 ist abgeschlossen: 2 von 5 Mitgliedern haben" in room.body
     assert wake(dialog, dialog.now + dt.timedelta(days=16), env) == []
 
 
 def test_starting_twice_by_a_member_or_with_a_bad_end_is_refused(dialog: Dialog) -> None:
-    assert "Das darf nur die Koordination" in dialog.text(CHAIR, "!auswertung starten")
+    assert "der Koordination (Bildungsbüro) vorbehalten" in dialog.text(
+        CHAIR, "!auswertung starten"
+    )
     shown = dialog.text(COORDINATOR, "!auswertung starten bis heute 18 Uhr")
     assert "zu früh" in shown
     shown = dialog.text(COORDINATOR, "!auswertung starten bis Sankt Nimmerlein")
@@ -166,7 +168,7 @@ def test_starting_twice_by_a_member_or_with_a_bad_end_is_refused(dialog: Dialog)
     with dialog.database.session() as s:
         assert s.exec(select(Survey)).all() == []
     assert "läuft bis" in dialog.text(COORDINATOR, "!auswertung starten bis 31.3.")
-    assert "läuft die Auswertung schon" in dialog.text(COORDINATOR, "!auswertung starten")
+    assert "läuft die Jahresbefragung schon" in dialog.text(COORDINATOR, "!auswertung starten")
     with dialog.database.session() as s:
         assert len(s.exec(select(Survey)).all()) == 1
         assert len(s.exec(select(Poll)).all()) == STATEMENTS
@@ -240,12 +242,12 @@ def test_the_chair_sees_the_surveys_figures_with_a_chart_small_groups_not_broken
     wake(dialog, dialog.now + dt.timedelta(days=15), env_of(dialog))
     dialog.now += dt.timedelta(days=16)
 
-    assert "Das dürfen nur der Vorsitz" in dialog.text(ANNA, "!auswertung")
+    assert "dürfen nur der Vorsitz" in dialog.text(ANNA, "!auswertung")
     report, chart = dialog.say(CHAIR, "!auswertung")
     assert "3 von 5 Mitgliedern haben teilgenommen (60 %)" in report.body
     assert "Die Ziele und Aufgaben dieses Gremiums sind mir klar." in report.body
     assert "Mittelwert 3,3 von 5 aus 3 Antworten" in report.body
-    assert "Freitext-Antworten: 2 – ich zeige sie erst ab 3 Antworten" in report.body
+    assert "2 Freitext-Antworten – ich zeige sie erst ab 3 Antworten" in report.body
     assert "Anmerkung" not in report.body
     assert chart.content["msgtype"] == "m.file"
     assert chart.content["info"]["mimetype"] == "image/png"
@@ -260,5 +262,5 @@ def test_two_answers_to_a_statement_show_the_count_only(dialog: Dialog) -> None:
     dialog.now += dt.timedelta(days=16)
     report, *_ = dialog.say(COORDINATOR, "!auswertung")
     assert "2 von 5 Mitgliedern haben teilgenommen (40 %)" in report.body
-    assert "Antworten: 2 – Mittelwert und Verteilung zeige ich erst ab 3 Antworten." in report.body
+    assert "2 Antworten – Mittelwert und Verteilung zeige ich erst ab 3 Antworten." in report.body
     assert "Mittelwert 4,0" not in report.body

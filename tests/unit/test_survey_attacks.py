@@ -23,7 +23,10 @@ from tests.unit.test_survey import END, STATEMENTS, env_of, polls_of, started, w
 FREE_TEXTS = {ANNA: "Anna-XYZ mehr Zeit", BEN: "Ben-XYZ kürzere Sitzungen", CARLA: "Carla-XYZ"}
 SCORES = {ANNA: "5", BEN: "1", CARLA: "3"}
 # The one line that may change between two reports of a running survey.
-PARTICIPATION = re.compile(r"[0-9]+ von [0-9]+ Mitgliedern haben teilgenommen \([0-9]+ %\)")
+# The verb agrees with the count ("1 von 5 Mitgliedern hat teilgenommen"): part of it.
+PARTICIPATION = re.compile(
+    r"[0-9]+ von [0-9]+ Mitglied(?:ern)? (?:hat|haben) teilgenommen \([0-9]+ %\)"
+)
 ALL_PARTICIPATION = re.compile(r"Teilnahme [0-9]+ % \([0-9]+/[0-9]+\)")
 
 
@@ -64,7 +67,7 @@ def test_asking_for_the_report_after_each_answer_shows_only_the_count(
     assert len({PARTICIPATION.sub("N", room) for room, _t, _f in seen}) == 1
     assert len({ALL_PARTICIPATION.sub("N", table) for _r, table, _f in seen}) == 1
     for room, table, files in seen:
-        assert "Die Umfrage läuft noch" in room
+        assert "Die Jahresbefragung läuft noch" in room
         assert not re.search(r"Mittelwert [0-9]|Verteilung 1:", room)
         assert not re.search(r"Freitext( –|-Antworten)", room)
         assert "XYZ" not in room
@@ -93,7 +96,7 @@ def test_a_member_or_the_chair_cannot_end_the_survey_the_coordination_can(
         answer_everything(dialog, who, by_user[who])
     for who in (ANNA, CHAIR):
         refused = dialog.text(who, "!auswertung beenden")
-        assert "beenden dürfen nur die Koordination und wer sie gestartet hat" in refused
+        assert "beenden dürfen nur die Koordination und die Person, die sie gestartet" in refused
     with dialog.database.session() as s:
         assert s.exec(select(Survey)).one().closed_at is None
 
@@ -102,7 +105,7 @@ def test_a_member_or_the_chair_cannot_end_the_survey_the_coordination_can(
     ended = wake(dialog, dialog.now, env_of(dialog))
     assert len([e for e in ended if e.event_type == END]) == STATEMENTS * len(dialog.members)
     [told] = [e for e in ended if e.room_id == dialog.room_id]
-    assert "Die Auswertung 2026 ist abgeschlossen: 3 von 5 Mitgliedern" in told.body
+    assert "Die Jahresbefragung 2026 ist abgeschlossen: 3 von 5 Mitgliedern" in told.body
     room, _table, _files = reports(dialog)
     assert "Mittelwert 3,0 von 5 aus 3 Antworten" in room
     # Ended is ended: later answers do not count, and there is nothing left to end.
@@ -110,14 +113,15 @@ def test_a_member_or_the_chair_cannot_end_the_survey_the_coordination_can(
     dialog.answer_poll(COORDINATOR, late.event_id, ("5",), room_id=dialog.dm_room(COORDINATOR))
     with dialog.database.session() as s:
         assert len(s.exec(select(PollVote)).all()) == 3 * STATEMENTS
-    assert "keine Auswertung" in dialog.text(COORDINATOR, "!auswertung beenden")
+    assert "keine Jahresbefragung" in dialog.text(COORDINATOR, "!auswertung beenden")
 
 
 def test_whoever_started_it_may_end_it_in_english_too(dialog: Dialog) -> None:
     dialog.say(CHAIR, "!einstellungen sprache englisch")
     assert "has started" in dialog.text(COORDINATOR, "!evaluation start")
     dialog.coordinators = frozenset()  # no longer the coordination, still its starter
-    assert "Only the coordination and whoever started it" in dialog.text(ANNA, "!evaluation end")
+    refused = dialog.text(ANNA, "!evaluation end")
+    assert "Only the coordinating office and the person who started it" in refused
     assert "ended before anyone was asked" in dialog.text(COORDINATOR, "!evaluation end")
     with dialog.database.session() as s:
         survey = s.exec(select(Survey)).one()
