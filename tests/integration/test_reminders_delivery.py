@@ -67,7 +67,7 @@ async def test_reminder_arrives_at_its_time_mentioning_the_owner_and_not_for_a_d
             db,
             room,
             number=2,
-            text="Raum buchen",
+            text="Tagungsraum für den Fachtag reservieren",
             due=DUE,
             owners=[anna.user_id],
             created_by=anna.user_id,
@@ -92,7 +92,9 @@ async def test_reminder_arrives_at_its_time_mentioning_the_owner_and_not_for_a_d
 
         await asyncio.sleep(2.5)
         assert len(bot_messages(anna, bot_user, room, "Heute fällig")) == 1
-        about_second = [m.body for m in bot_messages(anna, bot_user, room, "Raum buchen")]
+        about_second = [
+            m.body for m in bot_messages(anna, bot_user, room, "Tagungsraum für den Fachtag")
+        ]
         assert len(about_second) == 1, "the completed agreement must not be reminded"
         assert "ist erledigt" in about_second[0], "the completed agreement must not be reminded"
 
