@@ -135,15 +135,12 @@ def latest(db: Session, room_id: str) -> Poll | None:
 def record_vote(db: Session, poll_id: int, voter: str, answers: Sequence[str]) -> bool:
     """Store a voter's answer; True when this voter had not answered before. The poll's
     votes are all written again, in random order under new random IDs."""
-    value = json.dumps(list(answers))
     # One rewrite of a poll's votes at a time (PostgreSQL; SQLite has a single writer).
     db.exec(select(Poll.id).where(Poll.id == poll_id).with_for_update()).first()
-    stmt = select(PollVote.voter, PollVote.answers).where(PollVote.poll_id == poll_id)
-    votes: dict[str, str] = dict(db.exec(stmt).all())
-    first = voter not in votes
-    votes[voter] = value
-    rewrite_votes(db, poll_id, votes.items())
-    return first
+    table = PollVote.__table__  # type: ignore[attr-defined]
+    return shuffled.put(
+        db, table, ("poll_id", poll_id), voter, "answers", json.dumps(list(answers))
+    )
 
 
 def rewrite_votes(db: Session, poll_id: int, votes: Iterable[tuple[str, str]]) -> None:

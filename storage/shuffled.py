@@ -20,7 +20,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, TableClause
+from sqlalchemy import ColumnElement, TableClause, select
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
@@ -62,3 +62,26 @@ def rewrite(
         for obj in list(db.identity_map.values()):
             if getattr(type(obj), "__table__", None) is table:
                 db.expunge(obj)
+
+
+def put(
+    db: Session,
+    table: TableClause,
+    scope: tuple[str, int],
+    voter: str,
+    column: str,
+    value: str,
+) -> bool:
+    """One voter's answer (`column` = `value`) in the set of `table` rows whose `scope`
+    column has the scope's ID (a poll's votes, a survey's free texts): it replaces the
+    voter's earlier one, and the whole set is written again (`rewrite`). True when the
+    voter had none before. The caller holds the lock on the set's owner."""
+    scope_column, scope_id = scope
+    where = table.c[scope_column] == scope_id
+    found = db.execute(select(table.c.voter, table.c[column]).where(where)).all()
+    answers: dict[str, str] = {str(v): str(a) for v, a in found}
+    first = voter not in answers
+    answers[voter] = value
+    rows = [{scope_column: scope_id, "voter": v, column: a} for v, a in answers.items()]
+    rewrite(db, table, where, rows)
+    return first

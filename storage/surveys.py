@@ -148,14 +148,8 @@ def save_comment(db: Session, survey_id: int, voter: str, text: str) -> bool:
     """Store a free-text answer; True when it is this voter's first. The survey's free
     texts are all written again, in random order under new random IDs."""
     _lock(db, survey_id)
-    stmt = select(SurveyComment.voter, SurveyComment.text).where(
-        SurveyComment.survey_id == survey_id
-    )
-    texts: dict[str, str] = dict(db.exec(stmt).all())
-    first = voter not in texts
-    texts[voter] = text
-    rewrite_comments(db, survey_id, texts.items())
-    return first
+    table = SurveyComment.__table__  # type: ignore[attr-defined]
+    return shuffled.put(db, table, ("survey_id", survey_id), voter, "text", text)
 
 
 def rewrite_comments(db: Session, survey_id: int, texts: Iterable[tuple[str, str]]) -> None:
