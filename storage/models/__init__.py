@@ -12,7 +12,7 @@ from storage.models.desk import ReportLog, RulesText
 from storage.models.direct import DirectRoom
 from storage.models.events import ProcessedEvent, SyncState
 from storage.models.meetings import Meeting, MeetingAgenda, MeetingAttendee, MeetingPlan
-from storage.models.outbox import OutboxFile, OutboxKind, OutboxMessage, OutboxStatus
+from storage.models.outbox import OutboxFile, OutboxKind, OutboxMessage, OutboxStatus, RefKind
 from storage.models.polls import (
     Poll,
     PollKind,
@@ -24,6 +24,7 @@ from storage.models.polls import (
 from storage.models.reminders import (
     LogStatus,
     Reminder,
+    ReminderKind,
     ReminderLog,
     ReminderSnooze,
     ReminderStatus,
@@ -51,7 +52,9 @@ __all__ = [
     "PollKind",
     "PollVote",
     "ProcessedEvent",
+    "RefKind",
     "Reminder",
+    "ReminderKind",
     "ReminderLog",
     "ReminderSnooze",
     "ReminderStatus",

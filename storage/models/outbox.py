@@ -28,6 +28,18 @@ class OutboxKind(StrEnum):
     FILE = "file"  # uploads its file first
 
 
+class RefKind(StrEnum):
+    """What a bot message is about (`ref_kind`), so a reaction or a reply to it finds its
+    object; also the object kinds of `!später` (ReminderSnooze) and the retention's scrub."""
+
+    AGREEMENT = "agreement"
+    REMINDER = "reminder"
+    POLL = "poll"
+    SURVEY_STATEMENT = "survey"  # one statement of the annual survey, sent as a native poll
+    SURVEY_TEXT = "survey-text"  # the survey's free question, answered by a plain reply
+    MEETING = "meeting"
+
+
 class OutboxMessage(SQLModel, table=True):
     """An event the bot owes; sent with a fixed transaction ID until confirmed.
 
@@ -55,9 +67,9 @@ class OutboxMessage(SQLModel, table=True):
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     # What the message is about, so reactions and replies to it can act on that object.
-    ref_kind: str | None = Field(default=None, max_length=32)
+    ref_kind: str | None = Field(default=None, max_length=32)  # a RefKind
     ref_id: int | None = None
-    kind: str = Field(default=OutboxKind.REPLY, max_length=16)
+    kind: str = Field(default=OutboxKind.REPLY, max_length=16)  # an OutboxKind
     # The member whose direct-message room this goes to; messages to one member keep order.
     to_user: str | None = Field(default=None, max_length=255, index=True)
     # The earlier row whose event this one relates to (an edit's original, a poll's start).

@@ -36,6 +36,18 @@ class LogStatus(StrEnum):
 Index("ix_agreement_status_due_date", col(Agreement.status), col(Agreement.due_date))
 
 
+class ReminderKind(StrEnum):
+    """What a handled occurrence in `reminder_log` was."""
+
+    BEFORE = "before"  # an agreement's reminder before its due date
+    DUE = "due"  # on the due date
+    OVERDUE = "overdue"  # a follow-up after it
+    SNOOZE = "snooze"  # the moment a `!später` put reminders off to
+    DIGEST = "digest"  # the room's weekly overview
+    ONCE = "once"  # a one-off `!erinnere`
+    RECURRING = "recurring"  # one occurrence of a recurring `!erinnere`
+
+
 class Reminder(SQLModel, table=True):
     """A reminder set with `!erinnere`: once at `due_at`, or recurring by `recurrence`."""
 
@@ -78,8 +90,7 @@ class ReminderLog(SQLModel, table=True):
     # e.g. "agreement:12:due:2026-04-06", "reminder:3:2026-04-06T07:00:00+00:00", "digest:…"
     key: str = Field(max_length=255)
     room_id: str = Field(max_length=255, index=True)
-    # before | due | overdue | snooze | digest | once | recurring
-    kind: str = Field(max_length=16)
+    kind: str = Field(max_length=16)  # a ReminderKind
     agreement_id: int | None = Field(default=None, index=True)
     reminder_id: int | None = Field(default=None, index=True)
     occurrence_at: dt.datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
