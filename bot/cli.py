@@ -5,14 +5,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
 import os
 import signal
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from bot import transfer
-from bot.config import Config, ConfigError, load_config
+from bot.config import ENV_RECOVERY_KEY, Config, ConfigError, load_config
+from bot.crypto import status as crypto_status
+from bot.devtools.demo import run_demo
+from bot.forget import run_forget
+from bot.runtime.app import BotStartError, GremienBot
+from bot.runtime.logs import setup_logging
+from commands.features import EXPORT_FORMATS, EXPORT_SECTIONS
+from storage.db import Database
+from storage.migrate import current_revision, upgrade
 
 log = logging.getLogger("gremienbot")
 
@@ -39,9 +50,6 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from storage.db import Database
-    from storage.migrate import current_revision, upgrade
-
     config = load_or_exit(args.config)
     config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     db = Database(config.database_url)
@@ -54,9 +62,6 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot.runtime.app import BotStartError, GremienBot
-    from bot.runtime.logs import setup_logging
-
     config = load_or_exit(args.config)
     setup_logging(config.logging.level, config.logging.format)
 
@@ -79,9 +84,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_healthcheck(args: argparse.Namespace) -> int:
     """Ask the running bot's /healthz (the container's HEALTHCHECK): 0 healthy, 1 not."""
-    import urllib.error
-    import urllib.request
-
     config = load_or_exit(args.config)
     address = config.metrics.address
     if address is None:
@@ -103,18 +105,10 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from bot.devtools.demo import run_demo
-
     return asyncio.run(run_demo(keep=args.keep, output=args.output))
 
 
 def cmd_crypto(args: argparse.Namespace) -> int:
-    import getpass
-    import os
-
-    from bot.config import ENV_RECOVERY_KEY
-    from bot.crypto import status as crypto_status
-
     config = load_or_exit(args.config)
     logging.basicConfig(level=logging.WARNING)
     if args.action == "status":
@@ -135,9 +129,15 @@ def cmd_crypto(args: argparse.Namespace) -> int:
 
 
 def cmd_forget(args: argparse.Namespace) -> int:
-    from bot.forget import run_forget
-
     return run_forget(load_or_exit(args.config), args.user, yes=args.yes, names=args.name)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    return transfer.run_export(load_or_exit(args.config), args)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    return transfer.run_import(load_or_exit(args.config), args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--key-file", type=Path, help="import: read the recovery key from this file ('-': stdin)"
     )
     crypto.set_defaults(func=cmd_crypto)
-    transfer.add_parsers(sub)
+    _add_transfer_parsers(sub)
     forget = sub.add_parser(
         "forget", help="erase a person: their user ID replaced by 'ehemaliges Mitglied N'"
     )
@@ -185,6 +185,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(func=cmd_demo)
     return parser
+
+
+def _add_transfer_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    exp = sub.add_parser("export", help="export agreements and their history to a file")
+    exp.add_argument("--config", "-c", type=Path, default=Path("config.yaml"))
+    exp.add_argument("--format", "-f", required=True, choices=list(EXPORT_FORMATS))
+    exp.add_argument("--room", help="a room ID or the room's name (default: every room)")
+    exp.add_argument("--from", dest="date_from", help="first day, YYYY-MM-DD or DD.MM.YYYY")
+    exp.add_argument("--to", dest="date_to", help="last day, included")
+    exp.add_argument(
+        "--section",
+        choices=list(EXPORT_SECTIONS),
+        help="only this table; with csv: one plain CSV file instead of a ZIP",
+    )
+    exp.add_argument(
+        "--out",
+        "-o",
+        type=Path,
+        required=True,
+        help="the file to write (csv: a .zip name for all tables, a .csv name with --section)",
+    )
+    exp.add_argument(
+        "--user", help="everything stored about this person (@name:server), as JSON (Art. 15)"
+    )
+    exp.set_defaults(func=cmd_export)
+    imp = sub.add_parser("import", help="restore a JSON export into an empty database")
+    imp.add_argument("--config", "-c", type=Path, default=Path("config.yaml"))
+    imp.add_argument("file", type=Path, help="a file written by `export --format json`")
+    imp.set_defaults(func=cmd_import)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,10 +26,10 @@ from sqlmodel import Session
 
 from bot.config import Config
 from bot.runtime import voter_key
-from commands.polls.voters import voter_hash
 from storage import erasure
 from storage.db import Database
 from storage.migrate import current_revision, head_revision
+from storage.voters import voter_hash
 
 USAGE_ERROR = 2
 _USER_ID = re.compile(r"@[^\s:]+:[^\s]+")

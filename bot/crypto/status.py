@@ -14,12 +14,14 @@ import sys
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from nio import AsyncClient, LoginResponse
 from sqlmodel import Session
 
 from bot.config import Config
 from bot.crypto import crosssigning
 from bot.runtime import credentials
 from storage import events
+from storage.db import Database
 
 UNDECRYPTABLE_KEY = "crypto.undecryptable_hourly"
 _KEEP_HOURS = 48
@@ -180,8 +182,6 @@ You cannot:
 
 def _api_for(config: Config) -> tuple[crosssigning.MatrixApi | None, str | None]:
     """An API session from the bot's stored login (or the configured token); no new device."""
-    from nio import AsyncClient
-
     saved = credentials.load(config.data_dir)
     client = AsyncClient(config.homeserver, config.user_id)
     if saved is not None and saved.user_id == config.user_id:
@@ -194,8 +194,6 @@ def _api_for(config: Config) -> tuple[crosssigning.MatrixApi | None, str | None]
 
 
 def _undecryptable_count(config: Config) -> int | None:
-    from storage.db import Database
-
     db = Database(config.database_url)
     try:
         with db.session() as s:
@@ -249,8 +247,6 @@ def cli_export(config: Config) -> int:
 
 async def cli_import(config: Config, recovery: str) -> int:
     """Restore the keys from the account's secret storage with the recovery key."""
-    from nio import AsyncClient, LoginResponse
-
     try:
         crosssigning.decode_recovery_key(recovery)
     except crosssigning.RecoveryKeyError as exc:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
+import importlib.util
 import logging
 import re
 import shutil
@@ -36,10 +37,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
+from sqlmodel import col, func, select
 
+from bot.config import load_config
 from bot.devtools.demo_script import (
     CAST,
     COORDINATION,
@@ -51,11 +54,12 @@ from bot.devtools.demo_script import (
     Step,
     Vote,
 )
-
-if TYPE_CHECKING:
-    from bot.devtools.member import Member, SeenMessage
-    from bot.devtools.synapse import LocalSynapse
-    from bot.runtime.app import GremienBot
+from bot.devtools.member import Member, SeenMessage, pill
+from bot.devtools.synapse import LocalSynapse, LocalSynapseError
+from bot.runtime.app import GremienBot
+from bot.runtime.matrix_content import parse_poll_end, parse_poll_start
+from storage import events
+from storage.models import OutboxMessage, OutboxStatus
 
 PASSWORD = "demo-password-not-secret"
 BOT_NAME = "gremienbot"
@@ -101,21 +105,12 @@ class BotWatch:
         self.after = self._last_row()
 
     def _last_row(self) -> int:
-        from sqlmodel import func, select
-
-        from storage.models import OutboxMessage
-
         with self.db.session() as s:
             return int(s.exec(select(func.max(OutboxMessage.id))).one() or 0)
 
     def _settled(self, event_id: str) -> list[_Sent] | None:
         """The rows queued since the last step, once `event_id` is handled and nothing is
         waiting to be sent; None before."""
-        from sqlmodel import col, select
-
-        from storage import events
-        from storage.models import OutboxMessage, OutboxStatus
-
         with self.db.session() as s:
             if not events.is_processed(s, event_id):
                 return None
@@ -161,8 +156,6 @@ class _Asked:
 
 class _Demo:
     def __init__(self, base: Path, output: Path) -> None:
-        from bot.devtools.synapse import LocalSynapse
-
         self.base = base
         self.output = output
         self.server: LocalSynapse = LocalSynapse(base / "synapse")
@@ -177,10 +170,6 @@ class _Demo:
     # -- set-up ------------------------------------------------------------------------
 
     async def setup(self) -> None:
-        from bot.config import load_config
-        from bot.devtools.member import Member
-        from bot.runtime.app import GremienBot
-
         _info("starting a throwaway Synapse homeserver on 127.0.0.1 …")
         await asyncio.to_thread(self.server.start)
         register = self.server.register
@@ -264,8 +253,6 @@ class _Demo:
     def _content(self, text: str) -> tuple[str, str | None, list[str] | None, str]:
         """What a client sends for `text` (body; HTML with a pill and m.mentions for each
         `{name}`, as Element does), and the line the transcript shows (`@Name`)."""
-        from bot.devtools.member import pill
-
         people = {p.name: p for p in CAST}
         names = _MENTION.findall(text)
         unknown = sorted(set(names) - set(people))
@@ -310,8 +297,6 @@ class _Demo:
         await self._show_answers(event_id)
 
     async def _vote(self, step: Vote) -> None:
-        from bot.runtime.matrix_content import parse_poll_start
-
         asked = self._earlier(step.poll)
         polls = [(a, parse_poll_start(a.type, a.content)) for a in asked.answers]
         found = [(a, p) for a, p in polls if p is not None]
@@ -359,8 +344,6 @@ class _Demo:
         return shown
 
     async def _show(self, seen: SeenMessage, where: str, reader: Member) -> None:
-        from bot.runtime.matrix_content import parse_poll_end, parse_poll_start
-
         poll = parse_poll_start(seen.type, seen.content)
         if poll is not None:
             lines = [f"📊 {where}Umfrage: {poll.question}"]
@@ -459,9 +442,7 @@ def _sheets(archive: zipfile.ZipFile) -> str:
 async def run_demo(
     *, keep: bool = False, output: Path | None = None, script: list[Step] | None = None
 ) -> int:
-    try:
-        from bot.devtools.synapse import LocalSynapseError
-    except ImportError:  # pragma: no cover - depends on the installed extra
+    if importlib.util.find_spec("synapse") is None:  # pragma: no cover - the demo extra
         print("The demo needs Synapse: pip install 'gremienbot[demo]'")
         return 1
 

@@ -308,6 +308,8 @@ class LocalSynapse:
         (self.base_dir / "media_store").mkdir(exist_ok=True)
         key_path = self.base_dir / SIGNING_KEY_NAME
         if not key_path.exists():
+            # Comes with Synapse (the demo and test extras): `gremienbot run` imports this
+            # module too, on a server that has no Synapse.
             from signedjson.key import generate_signing_key, write_signing_keys
 
             key = generate_signing_key(secrets.token_hex(3))

@@ -1,4 +1,4 @@
-"""The secret behind the voters' hashes (commands.polls.voters), kept outside the database:
+"""The secret behind the voters' hashes (storage.voters), kept outside the database:
 voter.key in the data directory, or the file `privacy.voter_key_file` names (best on
 another volume than the database, backed up apart from it: docs/deployment.md).
 

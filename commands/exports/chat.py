@@ -18,8 +18,8 @@ from commands.core.errors import CommandError
 from commands.core.registry import Router, fold
 from commands.core.rich import Rich, code
 from commands.core.room_names import room_label
-from commands.exports.formats import Format
 from commands.exports.period import Period, PeriodError, parse_period
+from commands.exports.rendering import Format
 from commands.exports.run import DEFAULT_FORMAT, FORMATS, export, filename, find_format, make_scope
 from storage import rooms
 

@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from sqlmodel import Session
 
-from commands.exports.formats import Progress, counted
+from commands.exports.rendering import Progress, counted
 from commands.exports.sections import Scope, Section, text_value
 
 # What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection"; ASVS 1.2.10

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from sqlmodel import Session
 
-from commands.exports.formats import Progress
+from commands.exports.rendering import Progress
 from commands.exports.sections import CalendarItem, Scope, Section
 
 if TYPE_CHECKING:
@@ -50,6 +50,7 @@ def render_todos(
 ) -> None:
     cal = _calendar(scope)
     stamp = scope.now.astimezone(dt.UTC)
+    # For an export only, as in _calendar.
     from icalendar import Todo
 
     for item in _items(db, sections, scope, progress):
@@ -70,6 +71,7 @@ def render_events(
 ) -> None:
     cal = _calendar(scope)
     stamp = scope.now.astimezone(dt.UTC)
+    # For an export only, as in _calendar.
     from icalendar import Event
 
     for item in _items(db, sections, scope, progress):

@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 from sqlmodel import Session
 
-from commands.exports.formats import Progress, counted
+from commands.exports.rendering import Progress, counted
 from commands.exports.sections import Column, Scope, Section, Value
 from storage import dump
 

@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from commands.core import i18n
 from commands.core.room_names import room_name
-from commands.exports.formats import Progress, counted
+from commands.exports.rendering import Progress, counted
 from commands.exports.sections import Scope, Section, Value, local, text_value
 from commands.parsing.dates import format_datetime
 from storage import exports as store

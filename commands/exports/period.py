@@ -12,8 +12,9 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from commands.core.when import combine_local
 from commands.parsing.date_words import fold
-from commands.parsing.dates import YEARS_AHEAD_LIMIT, combine_local
+from commands.parsing.dates import YEARS_AHEAD_LIMIT
 
 _MONTHS = {
     # German and English month names and abbreviations, folded (März = maerz).

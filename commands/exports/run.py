@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from commands.exports.agreement_sections import AGREEMENTS, HISTORY
-from commands.exports.formats import ALIASES, Format, Progress, all_formats, no_progress
+from commands.exports.formats import ALIASES, all_formats
 from commands.exports.meeting_poll_sections import MEETINGS, POLLS
 from commands.exports.period import Period
+from commands.exports.rendering import Format, Progress, no_progress
 from commands.exports.sections import Scope, Section
 from commands.parsing.date_words import fold
 from storage.exports import Window

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from sqlmodel import Session
 
-from commands.exports.formats import Progress, counted
+from commands.exports.rendering import Progress, counted
 from commands.exports.sections import ColumnType, Scope, Section, local
 
 if TYPE_CHECKING:
