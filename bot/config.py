@@ -10,25 +10,26 @@ import dataclasses
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    create_model,
+    field_validator,
+)
 
+from commands.core.config_section import BuildContext, ConfigSection, ConfigSectionRule
 from commands.core.defaults import Defaults, Limits
 from commands.core.i18n import Language
-from commands.desk.settings import (
-    DEFAULT_OVERLAP_THRESHOLD,
-    RULES_TEXT_LIMIT,
-    OverviewSettings,
-    ReportSettings,
-    RulesSettings,
-)
-from commands.evaluation.config import EvaluationSettings
-from commands.polls.config import PollSettings
-from commands.privacy.config import RetentionSettings
-from storage.retention import RetentionPolicy
+from commands.core.matrix_ids import check_user_id
+from commands.features import build_registry
 
 ENV_PASSWORD = "GREMIENBOT_PASSWORD"
 ENV_ACCESS_TOKEN = "GREMIENBOT_ACCESS_TOKEN"
@@ -79,7 +80,7 @@ class InvitersConfig(_Strict):
     @classmethod
     def _user_ids(cls, values: list[str]) -> list[str]:
         for v in values:
-            _check_user_id(v)
+            check_user_id(v)
         return values
 
 
@@ -119,143 +120,6 @@ class CatchupConfig(_Strict):
         le=365,
         description="commands older than this when the bot reads them are not carried out",
     )
-
-
-class PollsConfig(_Strict):
-    pulse_question: str = Field(
-        default="", max_length=500, description="empty: 'Wie zufrieden sind Sie …' by language"
-    )
-    pulse_hours: float = Field(default=24, gt=0, le=24 * 60, description="a pulse's duration")
-    poll_hours: float = Field(default=72, gt=0, le=24 * 365, description="a poll's duration")
-    anonymous_pulse_members: bool = Field(
-        default=PollSettings.anonymous_pulse_members,
-        description="true: every member may start `!puls anonym`; false: chair and coordination",
-    )
-    anonymous_pulses_per_day: int = Field(
-        default=PollSettings.anonymous_pulses_per_day,
-        ge=0,
-        le=1000,
-        description="anonymous pulses one member may start per room in 24 hours (0: no limit)",
-    )
-
-    def build(self, voter_key: bytes | None) -> PollSettings:
-        base = PollSettings()
-        return PollSettings(
-            pulse_question=self.pulse_question.strip(),
-            pulse_duration=dt.timedelta(hours=self.pulse_hours),
-            poll_duration=dt.timedelta(hours=self.poll_hours),
-            voter_key=voter_key or base.voter_key,
-            anonymous_pulse_members=self.anonymous_pulse_members,
-            anonymous_pulses_per_day=self.anonymous_pulses_per_day,
-        )
-
-
-class EvaluationConfig(_Strict):
-    statements: list[str] = Field(
-        default_factory=list,
-        max_length=30,
-        description="statements rated 1–5; empty: the built-in questionnaire by language",
-    )
-    free_question: str | None = Field(
-        default="", max_length=500, description="empty: the built-in one; null: none"
-    )
-    duration_days: float = Field(default=14, ge=1, le=120)
-    remind_days_before: float = Field(default=3, ge=0, le=60)
-
-    @field_validator("statements")
-    @classmethod
-    def _statements(cls, values: list[str]) -> list[str]:
-        cleaned = [" ".join(v.split()) for v in values]
-        if any(not v or len(v) > 500 for v in cleaned):
-            raise ValueError("each statement must have 1 to 500 characters")
-        return cleaned
-
-    def build(self) -> EvaluationSettings:
-        return EvaluationSettings(
-            statements=tuple(self.statements),
-            free_question=self.free_question.strip() if self.free_question is not None else None,
-            duration=dt.timedelta(days=self.duration_days),
-            remind_before=dt.timedelta(days=self.remind_days_before),
-        )
-
-
-class OverviewConfig(_Strict):
-    overlap_threshold: float = Field(
-        default=DEFAULT_OVERLAP_THRESHOLD,
-        ge=50,
-        le=100,
-        description="how alike (0-100) two open agreements of different committees must be "
-        "to be shown as possible duplicate work",
-    )
-
-    def build(self) -> OverviewSettings:
-        return OverviewSettings(overlap_threshold=self.overlap_threshold)
-
-
-class RulesConfig(_Strict):
-    files: dict[str, Path] = Field(
-        default_factory=dict, description="room ID -> Markdown file with its rules of procedure"
-    )
-    default_file: Path | None = Field(
-        default=None, description="Markdown file with the rules of every other room"
-    )
-
-    @field_validator("files")
-    @classmethod
-    def _room_ids(cls, values: dict[str, Path]) -> dict[str, Path]:
-        for room_id in values:
-            _check_room_id(room_id)
-        return values
-
-    def resolve(self, base: Path) -> None:
-        """Relative paths count from the config file's folder."""
-        self.files = {room: base / path for room, path in self.files.items()}
-        if self.default_file is not None:
-            self.default_file = base / self.default_file
-
-    def problems(self) -> list[str]:
-        """Files that cannot be read or are too long, by their key."""
-        found: list[str] = []
-        named = {f"rules.files.{room}": path for room, path in self.files.items()}
-        if self.default_file is not None:
-            named["rules.default_file"] = self.default_file
-        for key, path in named.items():
-            try:
-                text = path.read_text("utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                found.append(f"{key}: cannot read {path}: {exc}")
-                continue
-            if not text.strip():
-                found.append(f"{key}: {path} is empty")
-            elif len(text) > RULES_TEXT_LIMIT:
-                found.append(
-                    f"{key}: {path} has {len(text)} characters, at most {RULES_TEXT_LIMIT}"
-                )
-        return found
-
-    def build(self) -> RulesSettings:
-        by_room = {room: path.read_text("utf-8").strip() for room, path in self.files.items()}
-        default = self.default_file.read_text("utf-8").strip() if self.default_file else None
-        return RulesSettings(by_room=by_room, default=default)
-
-
-class ReportConfig(_Strict):
-    room: str | None = Field(
-        default=None,
-        description="room ID for the monthly report to the leadership; empty: no monthly post",
-    )
-    day: int = Field(
-        default=1, ge=1, le=31, description="day of the month (31: the month's last day)"
-    )
-    hour: int = Field(default=8, ge=0, le=23, description="hour, in defaults.timezone")
-
-    @field_validator("room")
-    @classmethod
-    def _room_id(cls, value: str | None) -> str | None:
-        return None if not value else _check_room_id(value)
-
-    def build(self) -> ReportSettings:
-        return ReportSettings(room=self.room, day=self.day, hour=self.hour)
 
 
 class LimitsConfig(_Strict):
@@ -329,44 +193,6 @@ class PrivacyConfig(_Strict):
     )
 
 
-class RetentionConfig(_Strict):
-    """How long records are kept (days; null: for good); docs/datenschutz.md."""
-
-    closed_agreements_days: int | None = Field(
-        default=3 * 365, ge=1, description="done or cancelled agreements, after closing"
-    )
-    poll_votes_days: int | None = Field(
-        default=365, ge=1, description="votes of ended polls and surveys, then anonymised"
-    )
-    minutes_days: int | None = Field(
-        default=3 * 365, ge=1, description="meetings' minutes and attendance, after the end"
-    )
-    processed_events_days: int | None = Field(
-        default=90, ge=30, description="records of handled Matrix events (above the catch-up)"
-    )
-    sent_outbox_days: int | None = Field(
-        default=90, ge=1, description="messages the bot sent (its outbox)"
-    )
-    hour: int = Field(default=3, ge=0, le=23, description="the daily job's hour")
-
-    def build(self, catchup_days: float) -> RetentionSettings:
-        def days(value: int | None) -> dt.timedelta | None:
-            return None if value is None else dt.timedelta(days=value)
-
-        events = days(self.processed_events_days)
-        if events is not None:
-            # A command the bot may still catch up on must still be known as handled.
-            events = max(events, dt.timedelta(days=catchup_days + 1))
-        policy = RetentionPolicy(
-            closed_agreements=days(self.closed_agreements_days),
-            poll_votes=days(self.poll_votes_days),
-            minutes=days(self.minutes_days),
-            processed_events=events,
-            sent_outbox=days(self.sent_outbox_days),
-        )
-        return RetentionSettings(policy=policy, hour=self.hour)
-
-
 class LoggingConfig(_Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # "text": one readable line per event; "json": one JSON object per line for collectors.
@@ -399,7 +225,9 @@ class MetricsConfig(_Strict):
         return host.strip("[]"), int(port)
 
 
-class Config(_Strict):
+class _BeforeFeatures(_Strict):
+    """The bot's own keys that come before the features' sections (see Config)."""
+
     homeserver: str = Field(description="URL of the homeserver's client API")
     user_id: str
     password: SecretStr | None = None
@@ -414,17 +242,6 @@ class Config(_Strict):
     encryption: EncryptionConfig = Field(default_factory=EncryptionConfig)
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
     catchup: CatchupConfig = Field(default_factory=CatchupConfig)
-    polls: PollsConfig = Field(default_factory=PollsConfig)
-    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
-    overview: OverviewConfig = Field(default_factory=OverviewConfig)
-    rules: RulesConfig = Field(default_factory=RulesConfig)
-    report: ReportConfig = Field(default_factory=ReportConfig)
-    retention: RetentionConfig = Field(default_factory=RetentionConfig)
-    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
-    logging: LoggingConfig = Field(default_factory=LoggingConfig)
-    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
-    limits: LimitsConfig = Field(default_factory=LimitsConfig)
-    quiet_hours: QuietHoursConfig = Field(default_factory=QuietHoursConfig)
 
     @field_validator("homeserver")
     @classmethod
@@ -436,13 +253,13 @@ class Config(_Strict):
     @field_validator("user_id")
     @classmethod
     def _user_id(cls, value: str) -> str:
-        return _check_user_id(value)
+        return check_user_id(value)
 
     @field_validator("coordination")
     @classmethod
     def _coordinators(cls, values: list[str]) -> list[str]:
         for v in values:
-            _check_user_id(v)
+            check_user_id(v)
         return values
 
     @field_validator("command_prefix")
@@ -451,6 +268,39 @@ class Config(_Strict):
         if not value or " " in value or len(value) > 3:
             raise ValueError("must be 1 to 3 characters without spaces, e.g. '!'")
         return value
+
+
+# Every feature's section (`router.config_section`), in the order of the feature list.
+FEATURE_SECTIONS: tuple[ConfigSectionRule, ...] = tuple(build_registry().config_sections)
+
+
+def _with_feature_sections(base: type[_BeforeFeatures]) -> type[_BeforeFeatures]:
+    fields: dict[str, Any] = {
+        rule.name: (rule.model, Field(default_factory=rule.model)) for rule in FEATURE_SECTIONS
+    }
+    return create_model("_WithFeatures", __base__=base, __module__=__name__, **fields)
+
+
+if TYPE_CHECKING:
+    _WithFeatures = _BeforeFeatures
+else:
+    _WithFeatures = _with_feature_sections(_BeforeFeatures)
+
+
+class Config(_WithFeatures):
+    """The whole file: the bot's own sections and, between `catchup` and `privacy`, each
+    feature's. pydantic reports mistakes in the order of the fields, so the features'
+    sections stand where operators have always seen their mistakes listed."""
+
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    quiet_hours: QuietHoursConfig = Field(default_factory=QuietHoursConfig)
+
+    # The config file's folder: relative file names in the features' sections count from
+    # it (load_config sets it; a Config made in code reads them from the working directory).
+    _folder: Path = PrivateAttr(default_factory=Path)
 
     @property
     def server_name(self) -> str:
@@ -467,18 +317,24 @@ class Config(_Strict):
         """The voter key's file: `privacy.voter_key_file`, else voter.key in data_dir."""
         return self.privacy.voter_key_file or self.data_dir / "voter.key"
 
+    def feature_sections(self) -> dict[str, ConfigSection]:
+        """Each feature's section by its name."""
+        return {rule.name: getattr(self, rule.name) for rule in FEATURE_SECTIONS}
+
+    def build_context(self, *, voter_key: bytes | None = None) -> BuildContext:
+        """What the features' sections need from the rest of the config."""
+        return BuildContext(
+            folder=self._folder,
+            catchup_horizon=dt.timedelta(days=self.catchup.horizon_days),
+            voter_key=voter_key,
+        )
+
     def build_defaults(self, *, voter_key: bytes | None = None) -> Defaults:
         """The configured defaults, with each feature's settings from its section;
         `voter_key` is the secret behind poll voters' hashes (from the data directory)."""
-        features: dict[str, object] = {
-            "polls": self.polls.build(voter_key),
-            "evaluation": self.evaluation.build(),
-            "overview": self.overview.build(),
-            "rules": self.rules.build(),
-            "report": self.report.build(),
-            "retention": self.retention.build(self.catchup.horizon_days),
-            "limits": build_limits(self.limits, self.quiet_hours),
-        }
+        context = self.build_context(voter_key=voter_key)
+        features = {name: s.build(context) for name, s in self.feature_sections().items()}
+        features["limits"] = build_limits(self.limits, self.quiet_hours)
         return dataclasses.replace(self.defaults.build(), features=features)
 
     def may_invite(self, user_id: str) -> bool:
@@ -489,16 +345,10 @@ class Config(_Strict):
         return server in inviters.servers
 
 
-def _check_room_id(value: str) -> str:
-    if not value.startswith("!") or ":" not in value:
-        raise ValueError(f"{value!r} is no Matrix room ID, expected e.g. !abc123:example.org")
-    return value
-
-
-def _check_user_id(value: str) -> str:
-    if not value.startswith("@") or ":" not in value:
-        raise ValueError(f"{value!r} is no Matrix user ID, expected e.g. @name:example.org")
-    return value
+# A feature's section under a key of the bot's own would silently replace it (or vanish).
+_OWN_KEYS = {*_BeforeFeatures.model_fields, *Config.__annotations__}
+if _taken := [rule.name for rule in FEATURE_SECTIONS if rule.name in _OWN_KEYS]:
+    raise ValueError(f"config sections {_taken} are keys of the bot's own")
 
 
 class ConfigError(Exception):
@@ -549,8 +399,10 @@ def load_config(path: Path, *, environ: dict[str, str] | None = None) -> Config:
     key_file = config.privacy.voter_key_file
     if key_file is not None and not key_file.is_absolute():
         config.privacy.voter_key_file = (path.parent / key_file).resolve()
-    config.rules.resolve(path.parent.resolve())
-    if problems := config.rules.problems():
+    config._folder = path.parent.resolve()
+    context = config.build_context()
+    sections = config.feature_sections().values()
+    if problems := [p for section in sections for p in section.problems(context)]:
         raise ConfigError([f"{path}: {p}" for p in problems])
     return config
 

@@ -21,8 +21,9 @@ class Defaults:
     timezone: str = "Europe/Berlin"
     # German state whose public holidays are no working days (DESIGN.md: reminders).
     state: str = "NW"
-    # Each feature's own settings from the config (polls, evaluation, overview …), by the
-    # feature's name; a feature reads its own with `feature_settings()`.
+    # Each feature's own settings, built from its config section (polls, evaluation,
+    # overview …; commands.core.config_section), by the section's name; a feature reads
+    # its own with `feature_settings()`.
     features: Mapping[str, Any] = field(default_factory=dict)
 
     @property

@@ -6,7 +6,11 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 
+from pydantic import Field
+
+from commands.core.config_section import BuildContext, ConfigSection
 from commands.core.defaults import Defaults, feature_settings
+from commands.core.registry import Router
 
 # Without a configured key (dialog tests, the CLI) votes are hashed with a key of this
 # process; the bot always passes the one kept in its data directory.
@@ -30,3 +34,36 @@ class PollSettings:
 
 def poll_settings(defaults: Defaults) -> PollSettings:
     return feature_settings(defaults, "polls", PollSettings())
+
+
+class PollsConfig(ConfigSection):
+    pulse_question: str = Field(
+        default="", max_length=500, description="empty: 'Wie zufrieden sind Sie …' by language"
+    )
+    pulse_hours: float = Field(default=24, gt=0, le=24 * 60, description="a pulse's duration")
+    poll_hours: float = Field(default=72, gt=0, le=24 * 365, description="a poll's duration")
+    anonymous_pulse_members: bool = Field(
+        default=PollSettings.anonymous_pulse_members,
+        description="true: every member may start `!puls anonym`; false: chair and coordination",
+    )
+    anonymous_pulses_per_day: int = Field(
+        default=PollSettings.anonymous_pulses_per_day,
+        ge=0,
+        le=1000,
+        description="anonymous pulses one member may start per room in 24 hours (0: no limit)",
+    )
+
+    def build(self, context: BuildContext) -> PollSettings:
+        base = PollSettings()
+        return PollSettings(
+            pulse_question=self.pulse_question.strip(),
+            pulse_duration=dt.timedelta(hours=self.pulse_hours),
+            poll_duration=dt.timedelta(hours=self.poll_hours),
+            voter_key=context.voter_key or base.voter_key,
+            anonymous_pulse_members=self.anonymous_pulse_members,
+            anonymous_pulses_per_day=self.anonymous_pulses_per_day,
+        )
+
+
+router = Router()
+router.config_section("polls", PollsConfig)

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_config
+from bot.config import FEATURE_SECTIONS, Config, ConfigError, load_config
 from commands.core.defaults import Defaults
+from commands.core.registry import Registry, Router
 from commands.desk.settings import OverviewSettings, ReportSettings, RulesSettings
-from commands.polls.config import poll_settings
+from commands.polls.config import PollsConfig, poll_settings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -191,3 +192,29 @@ def test_the_anonymous_pulse_keys_reach_the_polls_and_mistakes_are_named(tmp_pat
     problems = "\n".join(err.value.problems)
     assert f"{bad}:5: polls.anonymous_pulse_members:" in problems
     assert f"{bad}:6: polls.anonymous_pulses_per_day:" in problems
+
+
+def test_each_feature_section_is_a_key_of_the_file_and_explained_in_the_example() -> None:
+    example = (REPO / "config.example.yaml").read_text("utf-8")
+    assert [rule.name for rule in FEATURE_SECTIONS] == [
+        "polls",
+        "evaluation",
+        "overview",
+        "rules",
+        "report",
+        "retention",
+    ]
+    for rule in FEATURE_SECTIONS:
+        assert rule.name in Config.model_fields
+        assert f"\n{rule.name}:\n" in example, rule.name
+        block = example.split(f"\n{rule.name}:\n", 1)[1].split("\n\n", 1)[0]
+        for key in rule.model.model_fields:
+            assert f" {key}:" in block, f"{rule.name}.{key}"
+
+
+def test_a_config_section_declared_twice_stops_the_bot() -> None:
+    first, second = Router(), Router()
+    first.config_section("polls", PollsConfig)
+    second.config_section("polls", PollsConfig)
+    with pytest.raises(ValueError, match="config section 'polls' declared twice"):
+        Registry([first, second])
