@@ -14,7 +14,9 @@ from sqlmodel import Session, col, select
 from storage.db import in_chunks
 from storage.models import (
     LogStatus,
+    RefKind,
     Reminder,
+    ReminderKind,
     ReminderLog,
     ReminderSnooze,
     ReminderStatus,
@@ -111,7 +113,7 @@ def update_reminder(db: Session, reminder: Reminder, *, now: dt.datetime, **chan
 def set_snooze(
     db: Session,
     *,
-    ref_kind: str,
+    ref_kind: RefKind,
     ref_id: int,
     room_id: str,
     until: dt.datetime,
@@ -135,7 +137,7 @@ def set_snooze(
     return row
 
 
-def snoozes(db: Session, ref_kind: str, ids: Sequence[int]) -> dict[int, ReminderSnooze]:
+def snoozes(db: Session, ref_kind: RefKind, ids: Sequence[int]) -> dict[int, ReminderSnooze]:
     found: dict[int, ReminderSnooze] = {}
     for chunk in in_chunks(list(ids)):
         stmt = select(ReminderSnooze).where(
@@ -173,7 +175,7 @@ def record(
     *,
     key: str,
     room_id: str,
-    kind: str,
+    kind: ReminderKind,
     occurrence_at: dt.datetime,
     now: dt.datetime,
     status: LogStatus = LogStatus.SENT,
@@ -218,7 +220,7 @@ def log_entries(db: Session, *, room_id: str | None = None) -> list[ReminderLog]
 # Room settings of all rooms at once (one query instead of one per room)
 
 
-def active_snoozes(db: Session, ref_kind: str, *, since: dt.datetime) -> list[ReminderSnooze]:
+def active_snoozes(db: Session, ref_kind: RefKind, *, since: dt.datetime) -> list[ReminderSnooze]:
     stmt = select(ReminderSnooze).where(
         ReminderSnooze.ref_kind == ref_kind, col(ReminderSnooze.until) >= since
     )

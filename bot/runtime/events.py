@@ -69,10 +69,8 @@ from commands.core import i18n
 from commands.core.defaults import limits
 from commands.core.effects import Reply
 from commands.core.rich import mention
+from commands.core.room import CREATOR_POWER_LEVEL, greeting, room_language
 from commands.core.text_input import clean, one_line
-from commands.general import settings
-from commands.general.help import greeting
-from commands.general.role_rules import CREATOR_POWER_LEVEL
 from commands.parsing.mentions import member_names
 from storage import direct_rooms, events, outbox, rooms
 from storage.db import Database
@@ -270,7 +268,7 @@ class EventHandlers:
             key = greeting_key(room_id)
             if outbox.by_key(s, key) is not None:
                 return False
-            lang = settings.room_language(s, room_id, self.rt.settings.defaults.language)
+            lang = room_language(s, room_id, self.rt.settings.defaults.language)
             content = render_reply(Reply(greeting(lang, self.rt.settings.prefix)))
             content[GREETING_MARK] = True
             outbox.enqueue(s, key=key, room_id=room_id, content=content)
@@ -345,7 +343,7 @@ class EventHandlers:
             if not rt.settings.flood.check(room_id, event.sender, event_id, sent_at, quota).allowed:
                 events.mark_processed(s, event_id, room_id)
                 return 0
-            lang = settings.room_language(s, room_id, rt.settings.defaults.language)
+            lang = room_language(s, room_id, rt.settings.defaults.language)
             queued = queue_effects(
                 s,
                 f"edit:{edited}",  # one answer per edited message, however often edited
@@ -525,7 +523,7 @@ class EventHandlers:
             if events.is_processed(s, event.event_id):
                 return 0
             crypto_status.record_undecryptable(s, rt.clock())
-            lang = settings.room_language(s, room_id, rt.settings.defaults.language)
+            lang = room_language(s, room_id, rt.settings.defaults.language)
             text = i18n.t(lang, "error.undecryptable", user=mention(event.sender, name))
             queue_effects(
                 s,

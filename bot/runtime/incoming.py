@@ -24,8 +24,7 @@ from commands.core.effects import AnyEffect, PollStart, Reply
 from commands.core.listeners import Activity
 from commands.core.registry import Registry
 from commands.core.rich import mention
-from commands.general import role_rules as roles
-from commands.general import settings
+from commands.core.room import effective_role, room_language, room_timezone
 from commands.parsing.dates import format_datetime
 from storage import direct_rooms, events, outbox, rooms
 from storage.db import Database
@@ -341,8 +340,8 @@ def _flood_verdict(
 
 
 def _flood_notice(s: Session, msg: IncomingMessage, conf: BotSettings, verdict: Verdict) -> Reply:
-    tz = settings.room_timezone(s, msg.room_id, conf.defaults.timezone)
-    lang = settings.room_language(s, msg.room_id, conf.defaults.language)
+    tz = room_timezone(s, msg.room_id, conf.defaults.timezone)
+    lang = room_language(s, msg.room_id, conf.defaults.language)
     quota = limits(conf.defaults)
     assert verdict.next_at is not None
     text = i18n.t(
@@ -357,8 +356,8 @@ def _flood_notice(s: Session, msg: IncomingMessage, conf: BotSettings, verdict: 
 
 
 def _too_old(s: Session, msg: IncomingMessage, conf: BotSettings) -> Reply:
-    tz = settings.room_timezone(s, msg.room_id, conf.defaults.timezone)
-    lang = settings.room_language(s, msg.room_id, conf.defaults.language)
+    tz = room_timezone(s, msg.room_id, conf.defaults.timezone)
+    lang = room_language(s, msg.room_id, conf.defaults.language)
     days = conf.catchup_horizon / dt.timedelta(days=1)
     text = i18n.t(
         lang,
@@ -375,7 +374,7 @@ def _context(
     conf: BotSettings,
     now: Callable[[], dt.datetime],
 ) -> Context:
-    tz = settings.room_timezone(s, msg.room_id, conf.defaults.timezone)
+    tz = room_timezone(s, msg.room_id, conf.defaults.timezone)
     reply_to = msg.reply_to if isinstance(msg, IncomingMessage) else None
     return Context(
         room_id=msg.room_id,
@@ -385,10 +384,10 @@ def _context(
         now=min(now(), msg.timestamp).astimezone(tz),
         db=s,
         registry=conf.registry,
-        lang=settings.room_language(s, msg.room_id, conf.defaults.language),
+        lang=room_language(s, msg.room_id, conf.defaults.language),
         tz=tz,
         defaults=conf.defaults,
-        role=roles.effective_role(
+        role=effective_role(
             s,
             msg.room_id,
             msg.sender,

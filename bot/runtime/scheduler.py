@@ -2,8 +2,9 @@
 
 At start-up and after every change (`poke()`), the next due moment is computed from the
 database and one wake-up job with a fixed ID is (re)scheduled. On waking, in the database
-thread and in one transaction, everything due and not yet handled is put into the outbox
-with a stable key and recorded as handled; then the outbox sender is woken. A crash at any
+thread and in one transaction, the features' timers (commands.core.timers; the reminders
+are one) say what is due and not yet handled; it is put into the outbox with a stable key
+and recorded as handled; then the outbox sender is woken. A crash at any
 point leaves either both (message owed, occurrence handled) or neither, and the outbox's
 fixed transaction IDs make a resend after a crash a no-op at the homeserver.
 
@@ -37,9 +38,8 @@ from sqlmodel import Session
 from bot.runtime.dbthread import UNAVAILABLE, DbThread
 from bot.runtime.events import display_names
 from bot.runtime.outgoing import enqueue_effect
-from commands.core.timers import TimerResult, TimerRule
-from commands.general.role_rules import CREATOR_POWER_LEVEL
-from commands.reminders.plan import Plan, ReminderEnv, mark_handled, plan
+from commands.core.room import CREATOR_POWER_LEVEL
+from commands.core.timers import Timed, TimerEnv, TimerResult, TimerRule
 from storage import lease as lease_store
 from storage import rooms
 from storage.db import Database
@@ -73,22 +73,21 @@ class LeaseHeld(Exception):
 wall_clock = utcnow
 
 
-def queue_due(s: Session, now: dt.datetime, env: ReminderEnv, room_id: str | None = None) -> Plan:
-    """Queue every reminder due at ``now`` in the outbox and record it as handled, in the
-    caller's transaction: both happen or neither does."""
-    result = plan(s, now, env, room_id=room_id)
-    for due in result.due:
-        outbox_id: int | None = None
-        if due.reply is not None:
-            outbox_id = enqueue_effect(s, f"reminder:{due.key}", due.room_id, due.reply).id
-        mark_handled(s, due, outbox_id=outbox_id, now=now)
-    return result
+def queue_owed(s: Session, owed: Sequence[Timed]) -> None:
+    """Queue what a timer owes in the caller's transaction, and tell the timer each
+    message's outbox row: what it did and the message are stored together or not at all."""
+    for timed in owed:
+        row = None
+        if timed.effect is not None:
+            row = enqueue_effect(s, timed.key, timed.room_id, timed.effect)
+        if timed.queued is not None:
+            timed.queued(None if row is None else row.id)
 
 
 def run_timers(
     s: Session,
     now: dt.datetime,
-    env: ReminderEnv,
+    env: TimerEnv,
     timers: Sequence[TimerRule],
     room_id: str | None = None,
     *,
@@ -97,25 +96,36 @@ def run_timers(
     """Run the features' timers (commands.core.timers) in the caller's transaction and
     queue what they owe (`post` False: only find out whether and when something is due).
 
-    Each timer runs in a savepoint: one that fails is logged and looked at again in a
-    minute, and neither the reminders nor the other timers are held up by it.
+    Each timer runs in a savepoint, so one that fails holds up none of the others. Looking
+    at one room, the failing timer is logged and looked at again in a minute. Looking at
+    all rooms, the failure is raised once the others have run: the caller's transaction
+    is then undone and the scheduler looks at the rooms one by one, so that only the
+    room whose data the timer fails on is skipped (`ReminderScheduler._check`). A
+    database that does not answer is raised at once: that is an outage, not a bug.
     """
     total = TimerResult()
+    failed: Exception | None = None
     for rule in timers:
         savepoint = s.begin_nested()
         try:
             result = rule.run(s, now, env, room_id)
             if post:
-                for owed in result.effects:
-                    enqueue_effect(s, owed.key, owed.room_id, owed.effect)
+                queue_owed(s, result.effects)
             savepoint.commit()
-        except Exception:
+        except UNAVAILABLE:
+            raise
+        except Exception as exc:
             savepoint.rollback()
+            if room_id is None:
+                failed = failed or exc
+                continue
             log.exception("the timer %s failed (room %s); retrying in a minute", rule.name, room_id)
             total.later(now + dt.timedelta(minutes=1))
             continue
         total.effects.extend(result.effects)
         total.later(now if result.effects and not post else result.next_at)
+    if failed is not None:
+        raise failed
     return total
 
 
@@ -125,7 +135,7 @@ class ReminderScheduler:
         db: Database,
         dbt: DbThread,
         *,
-        env: ReminderEnv,
+        env: TimerEnv,
         clock: Callable[[], dt.datetime],
         wake_outbox: Callable[[], None],
         lease_ttl: dt.timedelta = LEASE_TTL,
@@ -350,18 +360,20 @@ class ReminderScheduler:
     async def _check(self, room_id: str | None) -> list[dt.datetime | None]:
         """Post (or, offline, only look at) what is due in one room or in all of them.
 
-        All rooms are planned in one go; should that fail on one room's data, they are
-        planned room by room and only the failing room is skipped (logged, retried in a
-        minute): one room's bad data never stops another room's reminders.
+        All rooms are looked at in one go; should a timer fail on one room's data, they
+        are looked at room by room and only the failing room is skipped (logged, retried
+        in a minute): one room's bad data never stops another room's reminders.
         """
         try:
             return [await self._check_one(room_id)]
         except Exception:
+            retry = self.clock() + dt.timedelta(minutes=1)
             if room_id is not None:
-                log.exception("the reminders of %s failed; skipping that room", room_id)
-                return [self.clock() + dt.timedelta(minutes=1)]
-            log.exception("planning all rooms at once failed; planning room by room")
-        found: list[dt.datetime | None] = []
+                log.exception("the timers of %s failed; skipping that room", room_id)
+                return [retry]
+            log.exception("the timers failed on all rooms at once; looking room by room")
+        # A timer of no room (the daily retention) is looked at again in a minute too.
+        found: list[dt.datetime | None] = [retry]
         for rid in await self.dbt.run_until_answered(self._room_ids):
             found.extend(await self._check(rid))
         return found
@@ -422,20 +434,18 @@ class ReminderScheduler:
                 log.error("not posting reminders: another process holds the lease")
                 self.lease_lost = True
                 return 0, None
-            result = queue_due(s, now, self.env, room_id)
-            timed = run_timers(s, now, self.env, self.timers, room_id)
-            result.later(timed.next_at)
+            result = run_timers(s, now, self.env, self.timers, room_id)
         # Counted once the transaction holding them is committed.
-        posted = [due for due in result.due if due.reply is not None]
-        queued = len(posted) + len(timed.effects)
-        if queued:
-            self.on_posted(len(posted), sum(1 for due in posted if due.late))
+        posted = [owed for owed in result.effects if owed.effect is not None]
+        if posted:
+            reminders = [owed for owed in posted if owed.reminder]
+            self.on_posted(len(reminders), sum(1 for owed in reminders if owed.late))
             log.info(
                 "queued %d reminder(s) and timed messages; next check at %s",
-                queued,
+                len(posted),
                 result.next_at,
             )
-        return queued, result.next_at
+        return len(posted), result.next_at
 
     def _fire_now(self, room_id: str | None) -> tuple[int, dt.datetime | None]:
         return self._fire(self.clock(), room_id)
@@ -446,10 +456,10 @@ class ReminderScheduler:
     def _next(self, now: dt.datetime, room_id: str | None = None) -> dt.datetime | None:
         """When something is due, without posting it (``now`` if something is due now)."""
         with self.db.session() as s:
-            result = plan(s, now, self.env, room_id=room_id)
-            result.later(run_timers(s, now, self.env, self.timers, room_id, post=False).next_at)
+            # A timer with something due now owes effects (`now`), even one to skip.
+            result = run_timers(s, now, self.env, self.timers, room_id, post=False)
             s.rollback()
-            return now if result.due else result.next_at
+            return result.next_at
 
 
 # ---------------------------------------------------------------------------------------------
@@ -480,7 +490,7 @@ def for_bot(bot: Any) -> ReminderScheduler:
             levels[creator] = CREATOR_POWER_LEVEL
         return levels
 
-    env = ReminderEnv(
+    env = TimerEnv(
         defaults=bot.settings.defaults,
         coordinators=frozenset(config.coordination),
         late_after=dt.timedelta(seconds=config.reminders.late_after_seconds),

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from commands.parsing.dates import When
+from commands.core.when import When
 
 if TYPE_CHECKING:
     from sqlmodel import Session

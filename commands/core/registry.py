@@ -24,6 +24,7 @@ from enum import StrEnum
 from functools import partial
 
 from commands.core import i18n, text_input
+from commands.core.config_section import ConfigSection, ConfigSectionRule
 from commands.core.context import Context, Role
 from commands.core.effects import AnyEffect, Effect, HandlerResult, Reply
 from commands.core.errors import CommandError, PermissionDenied, UsageError
@@ -40,7 +41,7 @@ from commands.core.reactions import (
 from commands.core.rich import Rich, code
 from commands.core.setting import Setting
 from commands.core.timers import Timer, TimerRule
-from commands.parsing.dates import When
+from commands.core.when import When
 from storage.db import UNAVAILABLE as DATABASE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
@@ -149,6 +150,7 @@ class Router:
         self.timers: list[TimerRule] = []
         self.listeners: list[Listener] = []
         self.due_dates: list[DueDateResolver] = []
+        self.config_sections: list[ConfigSectionRule] = []
         self.included: list[Router] = []
 
     def command(
@@ -199,6 +201,10 @@ class Router:
         """A room setting; `!einstellungen` lists them in the order the routers give."""
         self.settings.append(setting)
         return setting
+
+    def config_section(self, name: str, model: type[ConfigSection]) -> None:
+        """The feature's section `name:` of the config file (see commands.core.config_section)."""
+        self.config_sections.append(ConfigSectionRule(name, model))
 
     def timer(self, name: str) -> Callable[[Timer], Timer]:
         """Work at a time of the feature's own (see commands.core.timers)."""
@@ -260,6 +266,7 @@ class Registry:
         self.timers: list[TimerRule] = []
         self.listeners: list[Listener] = []
         self.due_dates: list[DueDateResolver] = []
+        self.config_sections: list[ConfigSectionRule] = []
         self._by_name: dict[str, Command] = {}
         self._setting_by_name: dict[str, Setting] = {}
         self._observers: list[CommandObserver] = []
@@ -275,6 +282,8 @@ class Registry:
                 self.due_dates.extend(router.due_dates)
                 for setting in router.settings:
                     self._add_setting(setting)
+                for section in router.config_sections:
+                    self._add_config_section(section)
 
     def _add_command(self, cmd: Command) -> None:
         for n in cmd.names:
@@ -283,6 +292,11 @@ class Registry:
                 raise ValueError(f"command name {n!r} declared twice")
             self._by_name[key] = cmd
         self.commands.append(cmd)
+
+    def _add_config_section(self, section: ConfigSectionRule) -> None:
+        if any(s.name == section.name for s in self.config_sections):
+            raise ValueError(f"config section {section.name!r} declared twice")
+        self.config_sections.append(section)
 
     def _add_setting(self, setting: Setting) -> None:
         if any(s.key == setting.key for s in self.settings):

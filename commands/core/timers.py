@@ -1,13 +1,14 @@
-"""Work a feature does at a time of its own (a poll's deadline, a meeting's agenda, the
-monthly report), declared on its router with `@router.timer()`.
+"""Work a feature does at a time of its own (reminders, a poll's deadline, a meeting's
+agenda, the monthly report), declared on its router with `@router.timer()`.
 
 The scheduler (`bot.runtime.scheduler`) calls every timer at each wake-up, in the database
 thread and in one transaction with the effects it returns: a timer reads the database,
 records what it did (a poll closed, an agenda posted) and returns the effects to send,
 each under a key unique for all time, and the moment it wants to be called next. Calling
 it twice for the same moment must do nothing the second time: what it did is in the
-database, and the outbox stores one message per key. A timer that fails is logged and
-retried a minute later; the other timers and the reminders go on.
+database, and the outbox stores one message per key. A timer that fails undoes that
+wake-up's transaction; the scheduler then calls the timers room by room, so that one
+room's bad data holds up only that room (logged, and retried a minute later).
 """
 
 from __future__ import annotations
@@ -15,31 +16,35 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from sqlmodel import Session
 
 from commands.core.defaults import Defaults
 from commands.core.effects import AnyEffect
 
+# A timed message posted later than this after its moment says so ("verspätet").
+DEFAULT_LATE_AFTER = dt.timedelta(minutes=5)
 
-class TimerEnv(Protocol):
-    """What the bot knows beyond the database (the scheduler's ReminderEnv has it all)."""
 
-    @property
-    def defaults(self) -> Defaults: ...
+def _no_members(room_id: str) -> Mapping[str, str]:
+    return {}
 
-    @property
-    def coordinators(self) -> frozenset[str]: ...
 
-    @property
-    def bot_user(self) -> str | None: ...
+def _no_levels(room_id: str) -> Mapping[str, int]:
+    return {}
 
-    @property
-    def members(self) -> Callable[[str], Mapping[str, str]]: ...
 
-    @property
-    def power_levels(self) -> Callable[[str], Mapping[str, int]]: ...
+@dataclass(frozen=True)
+class TimerEnv:
+    """What the bot knows beyond the database: the config and the rooms' members."""
+
+    defaults: Defaults = field(default_factory=Defaults)
+    coordinators: frozenset[str] = frozenset()
+    late_after: dt.timedelta = DEFAULT_LATE_AFTER
+    bot_user: str | None = None
+    # Display names and power levels of a room's members (read in the database thread).
+    members: Callable[[str], Mapping[str, str]] = _no_members
+    power_levels: Callable[[str], Mapping[str, int]] = _no_levels
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,15 @@ class Timed:
 
     key: str
     room_id: str
-    effect: AnyEffect
+    # None: due now, but nothing to post (the timer notes that in `queued`).
+    effect: AnyEffect | None
+    # Counted as a reminder in the operator's metrics, and whether it went out later than
+    # `TimerEnv.late_after` after its moment.
+    reminder: bool = False
+    late: bool = False
+    # Called with the queued message's outbox ID (None: nothing posted) in the transaction
+    # that queues it, so that the timer records the message beside what it did.
+    queued: Callable[[int | None], None] | None = None
 
 
 @dataclass

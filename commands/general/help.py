@@ -136,9 +136,3 @@ def _settings_explained(ctx: Context) -> Rich:
 
 def _settings_word(ctx: Context) -> str:
     return "settings" if ctx.lang == "en" else "einstellungen"
-
-
-def greeting(lang: str, prefix: str = "!") -> Rich:
-    """What the bot says once when it joins a committee room: who it is, the three
-    commands to start with, and where to read more (`!hilfe`)."""
-    return i18n.t(lang, "greeting", prefix=prefix)

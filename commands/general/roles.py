@@ -1,7 +1,7 @@
 """`!rolle` / `!role`: show this room's roles, or make someone chair (Vorsitz).
 
 Chair is whoever has power level 50 or more in the room, or was made chair with
-`!rolle @person vorsitz` (stored in room_role, read by commands.general.role_rules.effective_role).
+`!rolle @person vorsitz` (stored in room_role, read by commands.core.room.effective_role).
 Coordination comes from the bot's configuration only; the chat cannot grant it.
 """
 
@@ -10,9 +10,10 @@ from __future__ import annotations
 from commands.core import i18n
 from commands.core.context import Context, Role
 from commands.core.errors import CommandError, PermissionDenied, UsageError
+from commands.core.names import name_list
 from commands.core.registry import Router, fold
 from commands.core.rich import Rich, bold, mention
-from commands.general.role_rules import CHAIR_POWER_LEVEL, chairs
+from commands.core.room import CHAIR_POWER_LEVEL, chairs
 from commands.parsing.mentions import require_in_room, take_mentions
 from storage import rooms
 
@@ -90,7 +91,7 @@ def role(ctx: Context, args: str) -> Rich:
 
 def _names(ctx: Context, user_ids: list[str]) -> str:
     """People by name, without notifying them."""
-    return ", ".join(ctx.display_name(u) for u in user_ids)
+    return name_list(user_ids, ctx.members)
 
 
 def _chairs(ctx: Context) -> list[str]:

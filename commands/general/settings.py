@@ -1,20 +1,20 @@
 """`!einstellungen` / `!settings`: per-room settings, each declared once as a Setting.
 
 Each feature declares its own settings on its router (`router.setting(Setting(...))`);
-this module declares language and time zone and shows and changes them all.
+this module declares language and time zone and shows and changes them all. What they
+hold is read with commands.core.room (`room_language`, `room_timezone`).
 """
 
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlmodel import Session
-
 from commands.core import i18n
 from commands.core.context import Context, Role
 from commands.core.errors import CommandError, PermissionDenied
 from commands.core.registry import Router, fold
 from commands.core.rich import Rich
+from commands.core.room import LANGUAGE_KEY, TIMEZONE_KEY
 from commands.core.setting import Setting
 from storage import rooms
 
@@ -48,12 +48,12 @@ def _show_timezone(ctx: Context, value: str | None) -> str:
 
 LANGUAGE = router.setting(
     Setting(
-        "language", ("sprache", "language"), "settings.language", _parse_language, _show_language
+        LANGUAGE_KEY, ("sprache", "language"), "settings.language", _parse_language, _show_language
     )
 )
 TIMEZONE = router.setting(
     Setting(
-        "timezone", ("zeitzone", "timezone"), "settings.timezone", _parse_timezone, _show_timezone
+        TIMEZONE_KEY, ("zeitzone", "timezone"), "settings.timezone", _parse_timezone, _show_timezone
     )
 )
 
@@ -61,14 +61,6 @@ TIMEZONE = router.setting(
 def setting_word(setting: Setting, lang: str) -> str:
     """The word to type for a setting: its German name first, its English name last."""
     return setting.names[0 if lang == "de" else -1]
-
-
-def room_language(db: Session, room_id: str, default: str) -> str:
-    return rooms.get_setting(db, room_id, LANGUAGE.key) or default
-
-
-def room_timezone(db: Session, room_id: str, default: str) -> ZoneInfo:
-    return ZoneInfo(rooms.get_setting(db, room_id, TIMEZONE.key) or default)
 
 
 @router.command("einstellungen", aliases=("settings",))

@@ -19,9 +19,9 @@ import datetime as dt
 import itertools
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from commands.core.text_input import MAX_DATE_CHARS
+from commands.core.when import When
 from commands.parsing.date_words import (
     DE_MONTHS,
     DE_WD_SHORT,
@@ -36,8 +36,6 @@ from commands.parsing.date_words import (
 )
 
 __all__ = [
-    "When",
-    "combine_local",
     "fold",
     "format_date",
     "format_date_short",
@@ -61,28 +59,6 @@ YEARS_AHEAD_LIMIT = 10
 
 def too_far_ahead(day: dt.date, today: dt.date) -> bool:
     return (day - today).days > 365 * YEARS_AHEAD_LIMIT + YEARS_AHEAD_LIMIT // 4 + 1
-
-
-@dataclass(frozen=True)
-class When:
-    """A resolved date, with the time of day only when the text named one."""
-
-    date: dt.date
-    time: dt.time | None = None
-
-    def at(self, default_time: dt.time, tz: dt.tzinfo) -> dt.datetime:
-        """The aware moment: the named time, else ``default_time``, as wall-clock time in ``tz``."""
-        return combine_local(self.date, self.time or default_time, tz)
-
-
-def combine_local(day: dt.date, clock: dt.time, tz: dt.tzinfo) -> dt.datetime:
-    """Wall-clock ``day`` + ``clock`` in ``tz``; a time that the DST switch skips moves forward.
-
-    The round trip through UTC normalises 02:30 on the spring-forward day to 03:30, so
-    reminders still fire instead of pointing at a moment that never exists.
-    """
-    naive = dt.datetime.combine(day, clock.replace(tzinfo=None))
-    return naive.replace(tzinfo=tz).astimezone(dt.UTC).astimezone(tz)
 
 
 # ---------------------------------------------------------------------------------------------

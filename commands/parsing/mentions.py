@@ -20,6 +20,7 @@ from urllib.parse import unquote
 
 from commands.core.context import Context
 from commands.core.errors import CommandError
+from commands.core.names import localpart
 from commands.core.text_input import MAX_MENTIONS, check_length, check_with_names, one_line
 
 # A user ID typed as text: "@anna", "@anna.schmidt:example.org", "@ben:matrix.example.org:8448".
@@ -177,7 +178,7 @@ def _search(
 
 def _traces(ctx: Context, user_id: str) -> list[re.Pattern[str]]:
     """How `user_id` may appear in the plain text: full ID, @localpart, display name."""
-    local = user_id.split(":", 1)[0].lstrip("@")
+    local = localpart(user_id)
     found = [
         _word(user_id.lstrip("@")),
         re.compile(r"(?<![\w@])@" + re.escape(local) + r"(?![\w:])"),

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from commands.core.when import combine_local
 from commands.parsing.date_words import DE_WEEKDAYS, EN_WEEKDAYS, WEEKDAY_WORDS, fold
-from commands.parsing.dates import combine_local, parse_clock
+from commands.parsing.dates import parse_clock
 
 __all__ = ["Recurrence", "parse_recurrence"]
 

@@ -2,6 +2,6 @@
 an agreement's due date; the weekly digest), with the room settings that shape them."""
 
 from commands.core.registry import Router
-from commands.reminders import commands, settings
+from commands.reminders import commands, plan, settings
 
-router = Router("reminders").include(commands.router, settings.router)
+router = Router("reminders").include(commands.router, settings.router, plan.router)

@@ -30,8 +30,10 @@ from commands.core import i18n
 from commands.core.context import Context, Role, command_hint
 from commands.core.defaults import limits
 from commands.core.errors import CommandError, PermissionDenied, UsageError
+from commands.core.names import name_list
 from commands.core.registry import Router
 from commands.core.rich import Rich, text
+from commands.core.timers import TimerEnv
 from commands.parsing.dates import (
     YEARS_AHEAD_LIMIT,
     fold,
@@ -47,10 +49,7 @@ from commands.parsing.dates import (
 from commands.parsing.mentions import require_in_room, take_mentions
 from commands.parsing.recurrence import parse_recurrence
 from commands.reminders.plan import (
-    REF_AGREEMENT,
-    REF_REMINDER,
     PlanItem,
-    ReminderEnv,
     collect_items,
     handled_keys,
     number_label,
@@ -70,7 +69,14 @@ from commands.reminders.settings import policy_from_settings
 from storage import agreements as agreement_store
 from storage import reminders as store
 from storage import rooms
-from storage.models import Agreement, AgreementStatus, Reminder, ReminderStatus
+from storage.models import (
+    Agreement,
+    AgreementStatus,
+    RefKind,
+    Reminder,
+    ReminderKind,
+    ReminderStatus,
+)
 
 router = Router()
 
@@ -90,10 +96,10 @@ _NUMBER = re.compile(r"(?:#|nr\.?|no\.?)?\s*(\d{1,9})[.:,]?")
 # Commands
 
 
-def _env(ctx: Context) -> ReminderEnv:
+def _env(ctx: Context) -> TimerEnv:
     members = dict(ctx.members or {})
     levels = dict(ctx.power_levels)
-    return ReminderEnv(
+    return TimerEnv(
         defaults=ctx.defaults,
         coordinators=ctx.coordinators,
         members=lambda _room: members,
@@ -257,7 +263,7 @@ def _target_reminder(ctx: Context, args: str, command: str) -> tuple[Reminder, s
         if found is None:
             raise CommandError("reminder.no_such", number=int(m[1]))
         return found, rest.strip()
-    if ctx.extra.get("ref_kind") == REF_REMINDER and ctx.extra.get("ref_id") is not None:
+    if ctx.extra.get("ref_kind") == RefKind.REMINDER and ctx.extra.get("ref_id") is not None:
         ref = store.reminder_by_id(ctx.db, int(ctx.extra["ref_id"]))
         if ref is not None and ref.room_id == ctx.room_id:
             return ref, stripped
@@ -335,17 +341,17 @@ def list_reminders(ctx: Context, args: str) -> Rich:
 
 def _describe(ctx: Context, item: PlanItem, occ: Occurrence, names: Mapping[str, str]) -> Rich:
     lang = ctx.lang
-    if item.kind == "digest":
+    if item.kind == ReminderKind.DIGEST:
         return i18n.t(lang, "reminder.list.digest")
-    if item.kind == "agreement":
+    if item.kind == RefKind.AGREEMENT:
         a = item.agreement
         assert a is not None
         people = item.owners or (a.created_by,)
-        shown = ", ".join(names.get(u) or u.split(":", 1)[0].lstrip("@") for u in people)
+        shown = name_list(people, names)
         key = {
-            "before": "reminder.list.agreement_before",
-            "due": "reminder.list.agreement_due",
-            "overdue": "reminder.list.agreement_overdue",
+            ReminderKind.BEFORE: "reminder.list.agreement_before",
+            ReminderKind.DUE: "reminder.list.agreement_due",
+            ReminderKind.OVERDUE: "reminder.list.agreement_overdue",
         }.get(occ.kind, "reminder.list.agreement_snooze")
         return i18n.t(
             lang,
@@ -406,10 +412,10 @@ def snooze(ctx: Context, args: str) -> Rich:
     # "!später 3 tage" as a reply: the whole text is the duration. "!später 4 3 tage": #4.
     whole_is_time = not stripped or _is_time(ctx, stripped)
     rest_is_time = not rest.strip() or _is_time(ctx, rest)
-    has_ref = ref_kind in (REF_AGREEMENT, REF_REMINDER) and ref_id is not None
+    has_ref = ref_kind in (RefKind.AGREEMENT, RefKind.REMINDER) and ref_id is not None
     agreement: Agreement | None = None
     if has_ref and whole_is_time and ref_id is not None:
-        if ref_kind == REF_REMINDER:
+        if ref_kind == RefKind.REMINDER:
             r = store.reminder_by_id(ctx.db, int(ref_id))
             if r is None or r.room_id != ctx.room_id:
                 raise UsageError("reminder.snooze_which")
@@ -437,7 +443,7 @@ def snooze(ctx: Context, args: str) -> Rich:
     until = _snooze_until(ctx, value, policy)
     store.set_snooze(
         ctx.db,
-        ref_kind=REF_AGREEMENT,
+        ref_kind=RefKind.AGREEMENT,
         ref_id=agreement.id,
         room_id=ctx.room_id,
         until=until,
@@ -474,7 +480,7 @@ def _snooze_reminder(ctx: Context, r: Reminder, value: str) -> Rich:
     until = _snooze_until(ctx, value, policy)
     store.set_snooze(
         ctx.db,
-        ref_kind=REF_REMINDER,
+        ref_kind=RefKind.REMINDER,
         ref_id=r.id,
         room_id=ctx.room_id,
         until=until,

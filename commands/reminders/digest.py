@@ -11,15 +11,12 @@ import html
 from collections.abc import Mapping, Sequence
 
 from commands.core import i18n
+from commands.core.names import display_name
 from commands.core.rich import Rich, text
 from commands.parsing.dates import format_date_short
 from storage.models import Agreement
 
 _LINE_LIMIT = 120
-
-
-def _name(user_id: str, names: Mapping[str, str]) -> str:
-    return names.get(user_id) or user_id.split(":", 1)[0].lstrip("@")
 
 
 def _short(value: str) -> str:
@@ -71,7 +68,9 @@ def digest_text(
         people: list[str | None] = list(owners.get(a.id) or []) or [None]
         for owner in people:
             groups.setdefault(owner, []).append(a)
-    ordered = sorted(groups, key=lambda o: (o is None, _name(o, names).casefold() if o else ""))
+    ordered = sorted(
+        groups, key=lambda o: (o is None, display_name(o, names).casefold() if o else "")
+    )
     _year, week, _ = today.isocalendar()
     lines: list[Rich] = [
         i18n.t(lang, "digest.title", week=week),
@@ -83,7 +82,7 @@ def digest_text(
             lines.append(i18n.t(lang, "digest.nobody"))
         else:
             # Names only, no pills: the weekly digest must not notify everyone.
-            name: str = _name(owner, names)
+            name: str = display_name(owner, names)
             lines.append(Rich(name, f"<b>{html.escape(name)}</b>"))
         for a in groups[owner]:
             line = i18n.t(

@@ -4,8 +4,9 @@
 and not yet handled (agreement reminders before/on/after the due date, overdue escalation,
 the weekly digest, `!erinnere` reminders), with the message to post and the moment the
 next one falls due. Nothing about the future is stored, so a completed, re-dated or
-reassigned agreement changes its reminders at once. `mark_handled()` records an
-occurrence in the same transaction that queues its message.
+reassigned agreement changes its reminders at once. The reminders' timer (`reminders_due`)
+hands the scheduler what is due; `mark_handled()` records an occurrence in the same
+transaction that queues its message.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from typing import Any
 from sqlmodel import Session
 
 from commands.core import i18n
-from commands.core.defaults import Defaults
 from commands.core.effects import Reply
-from commands.core.rich import Rich, mention, text, trusted
-from commands.general.role_rules import CHAIR_POWER_LEVEL
-from commands.general.settings import LANGUAGE
+from commands.core.names import display_name, pills
+from commands.core.registry import Router
+from commands.core.rich import Rich, text, trusted
+from commands.core.room import CHAIR_POWER_LEVEL, LANGUAGE_KEY
+from commands.core.timers import Timed, TimerEnv, TimerResult
 from commands.parsing.dates import (
     format_date,
     format_datetime,
@@ -32,7 +34,6 @@ from commands.parsing.dates import (
 from commands.parsing.recurrence import Recurrence
 from commands.reminders.digest import digest_text
 from commands.reminders.policy import (
-    DEFAULT_LATE_AFTER,
     AgreementFacts,
     Occurrence,
     Policy,
@@ -48,38 +49,15 @@ from commands.reminders.settings import policy_from_settings
 from storage import agreements as agreement_store
 from storage import lease, rooms
 from storage import reminders as store
-from storage.models import Agreement, LogStatus, Reminder, ReminderStatus
+from storage.models import Agreement, LogStatus, RefKind, Reminder, ReminderKind, ReminderStatus
 
 log = logging.getLogger(__name__)
 
-# What a reminder message is about: reactions and replies to it act on that object.
-REF_AGREEMENT = "agreement"
-REF_REMINDER = "reminder"
+router = Router()
 
 
 # ---------------------------------------------------------------------------------------------
 # What the scheduler gets
-
-
-def _no_members(room_id: str) -> Mapping[str, str]:
-    return {}
-
-
-def _no_levels(room_id: str) -> Mapping[str, int]:
-    return {}
-
-
-@dataclass(frozen=True)
-class ReminderEnv:
-    """What the bot knows beyond the database: config defaults and the rooms' members."""
-
-    defaults: Defaults = field(default_factory=Defaults)
-    coordinators: frozenset[str] = frozenset()
-    late_after: dt.timedelta = DEFAULT_LATE_AFTER
-    bot_user: str | None = None
-    # Display names and power levels of a room's members (read in the database thread).
-    members: Callable[[str], Mapping[str, str]] = _no_members
-    power_levels: Callable[[str], Mapping[str, int]] = _no_levels
 
 
 @dataclass(frozen=True)
@@ -87,7 +65,7 @@ class Due:
     """One occurrence to handle now: post `reply`, or (reply None) record it as skipped."""
 
     key: str
-    kind: str
+    kind: ReminderKind
     room_id: str
     occurrence_at: dt.datetime
     reply: Reply | None
@@ -123,7 +101,8 @@ class _RoomInfo:
 class PlanItem:
     """One object (agreement, reminder, room digest) and its occurrences."""
 
-    kind: str  # agreement | reminder | digest
+    # RefKind.AGREEMENT, RefKind.REMINDER or ReminderKind.DIGEST (the room's)
+    kind: RefKind | ReminderKind
     room_id: str
     occurrences: list[Occurrence]
     agreement: Agreement | None = None
@@ -131,7 +110,7 @@ class PlanItem:
     reminder: Reminder | None = None
 
 
-def _rooms(db: Session, env: ReminderEnv, room_id: str | None) -> dict[str, _RoomInfo]:
+def _rooms(db: Session, env: TimerEnv, room_id: str | None) -> dict[str, _RoomInfo]:
     if room_id is None:
         stored = rooms.all_room_settings(db)
         active = rooms.active_room_ids(db)
@@ -143,7 +122,7 @@ def _rooms(db: Session, env: ReminderEnv, room_id: str | None) -> dict[str, _Roo
     for rid, joined_at in active:
         values = stored.get(rid, {})
         policy = policy_from_settings(values, env.defaults)
-        lang = values.get(LANGUAGE.key) or env.defaults.language
+        lang = values.get(LANGUAGE_KEY) or env.defaults.language
         found[rid] = _RoomInfo(policy, lang, joined_at)
     return found
 
@@ -156,7 +135,7 @@ def _calendar_days(working_days: int) -> int:
 def collect_items(
     db: Session,
     now: dt.datetime,
-    env: ReminderEnv,
+    env: TimerEnv,
     room_id: str | None = None,
     *,
     ahead_days: int = 0,
@@ -180,7 +159,7 @@ def collect_items(
     )
     snoozes = {
         s.ref_id: s
-        for s in store.active_snoozes(db, REF_AGREEMENT, since=now - dt.timedelta(days=behind))
+        for s in store.active_snoozes(db, RefKind.AGREEMENT, since=now - dt.timedelta(days=behind))
     }
     known = {a.id for a in agreements}
     extra = [i for i in snoozes if i not in known]
@@ -220,16 +199,18 @@ def collect_items(
             snooze,
         )
         if found is not None:
-            items.append(PlanItem("agreement", a.room_id, found, agreement=a, owners=facts.owners))
+            items.append(
+                PlanItem(RefKind.AGREEMENT, a.room_id, found, agreement=a, owners=facts.owners)
+            )
     for rid, info in infos.items():
         joined = max(info.joined_at, floor or info.joined_at)
         digests = _guarded(
             f"the digest of {rid}", digest_occurrences, rid, info.policy, now, joined_at=joined
         )
         if digests:
-            items.append(PlanItem("digest", rid, digests))
+            items.append(PlanItem(ReminderKind.DIGEST, rid, digests))
     reminders = store.active_reminders(db, room_id)
-    reminder_snoozes = store.snoozes(db, REF_REMINDER, [r.id for r in reminders if r.id])
+    reminder_snoozes = store.snoozes(db, RefKind.REMINDER, [r.id for r in reminders if r.id])
     for r in reminders:
         info = infos.get(r.room_id)
         if info is None or r.id is None:
@@ -240,7 +221,7 @@ def collect_items(
             f"reminder {r.number} in {r.room_id}", _reminder_occurrences, r, info, now, rsnooze
         )
         if occ is not None:
-            items.append(PlanItem("reminder", r.room_id, occ, reminder=r))
+            items.append(PlanItem(RefKind.REMINDER, r.room_id, occ, reminder=r))
     return infos, items
 
 
@@ -281,7 +262,7 @@ def handled_keys(db: Session, items: Sequence[PlanItem]) -> set[str]:
 # The plan at a wake-up
 
 
-def plan(db: Session, now: dt.datetime, env: ReminderEnv, *, room_id: str | None = None) -> Plan:
+def plan(db: Session, now: dt.datetime, env: TimerEnv, *, room_id: str | None = None) -> Plan:
     """Everything due at ``now`` and not handled yet, and when the next thing falls due."""
     infos, items = collect_items(db, now, env, room_id)
     handled = handled_keys(db, items)
@@ -303,14 +284,14 @@ def _plan_item(
     info: _RoomInfo,
     handled: set[str],
     now: dt.datetime,
-    env: ReminderEnv,
+    env: TimerEnv,
 ) -> tuple[list[Due], dt.datetime | None]:
     found: list[Due] = []
     decision = decide(item.occurrences, handled, now, info.policy, late_after=env.late_after)
     done = {o.key for o in item.occurrences if o.key in handled}
     for skipped in decision.skip:
         done.add(skipped.key)
-        logged = not (item.kind == "reminder" and skipped.kind == "recurring")
+        logged = not (item.kind == RefKind.REMINDER and skipped.kind == ReminderKind.RECURRING)
         found.append(_due(item, skipped, None, False, log=logged))
     if decision.send is not None:
         occ = decision.send
@@ -360,10 +341,42 @@ def mark_handled(db: Session, due: Due, *, outbox_id: int | None, now: dt.dateti
     if reminder.due_at is not None:
         if due.reply is not None:
             store.update_reminder(db, reminder, now=now, status=ReminderStatus.DONE)
-    elif due.kind == "recurring" and (
+    elif due.kind == ReminderKind.RECURRING and (
         reminder.last_fired_at is None or due.occurrence_at > reminder.last_fired_at
     ):
         store.update_reminder(db, reminder, now=now, last_fired_at=due.occurrence_at)
+
+
+@router.timer("reminders")
+def reminders_due(db: Session, now: dt.datetime, env: TimerEnv, room_id: str | None) -> TimerResult:
+    """What is due now, for the scheduler to queue (see `owed`)."""
+    return owed(db, plan(db, now, env, room_id=room_id), now)
+
+
+def owed(db: Session, result: Plan, now: dt.datetime) -> TimerResult:
+    """A plan's occurrences as the messages to queue, each under a stable key; each is
+    recorded as handled with its outbox message when queued (one passed over has none)."""
+    return TimerResult(
+        [
+            Timed(
+                f"reminder:{due.key}",
+                due.room_id,
+                due.reply,
+                reminder=True,
+                late=due.late,
+                queued=_recorder(db, due, now),
+            )
+            for due in result.due
+        ],
+        result.next_at,
+    )
+
+
+def _recorder(db: Session, due: Due, now: dt.datetime) -> Callable[[int | None], None]:
+    def record(outbox_id: int | None) -> None:
+        mark_handled(db, due, outbox_id=outbox_id, now=now)
+
+    return record
 
 
 # ---------------------------------------------------------------------------------------------
@@ -371,9 +384,7 @@ def mark_handled(db: Session, due: Due, *, outbox_id: int | None, now: dt.dateti
 
 
 def _people(user_ids: Sequence[str], names: Mapping[str, str]) -> Rich:
-    return Rich.join(
-        [mention(u, names.get(u) or u.split(":", 1)[0].lstrip("@")) for u in user_ids], ", "
-    )
+    return pills(user_ids, names)
 
 
 def number_label(value: int) -> Rich:
@@ -392,20 +403,20 @@ def _render(
     late: bool,
     info: _RoomInfo,
     now: dt.datetime,
-    env: ReminderEnv,
+    env: TimerEnv,
 ) -> Reply | None:
     lang, tz = info.lang, info.policy.tz
     lines: list[Rich] = []
     if late:
         when = format_datetime(occ.at.astimezone(tz), lang)
         lines.append(i18n.t(lang, "reminder.late", when=when))
-    if item.kind == "digest":
+    if item.kind == ReminderKind.DIGEST:
         body = _digest(db, item.room_id, lang, now.astimezone(tz).date(), env)
         if body is None:
             return None  # nothing open: no digest this week
         return Reply(Rich.join([*lines, body]), notice=True, room_id=item.room_id)
     names = env.members(item.room_id)
-    if item.kind == "agreement":
+    if item.kind == RefKind.AGREEMENT:
         a = item.agreement
         assert a is not None
         assert a.id is not None
@@ -414,7 +425,7 @@ def _render(
         return Reply(
             Rich.join(lines),
             notice=False,
-            ref_kind=REF_AGREEMENT,
+            ref_kind=RefKind.AGREEMENT,
             ref_id=a.id,
             room_id=item.room_id,
         )
@@ -422,7 +433,7 @@ def _render(
     assert r is not None
     assert r.id is not None
     rule = recurrence_of(r)
-    creator = names.get(r.created_by) or r.created_by.split(":", 1)[0].lstrip("@")
+    creator = display_name(r.created_by, names)
     if rule is not None:
         lines.append(
             i18n.t(
@@ -442,7 +453,7 @@ def _render(
     if people:
         lines.append(i18n.t(lang, "reminder.for_people", people=_people(people, names)))
     return Reply(
-        Rich.join(lines), notice=False, ref_kind=REF_REMINDER, ref_id=r.id, room_id=item.room_id
+        Rich.join(lines), notice=False, ref_kind=RefKind.REMINDER, ref_id=r.id, room_id=item.room_id
     )
 
 
@@ -452,16 +463,20 @@ def _agreement_lines(
     occ: Occurrence,
     info: _RoomInfo,
     names: Mapping[str, str],
-    env: ReminderEnv,
+    env: TimerEnv,
     now: dt.datetime,
 ) -> list[Rich]:
     lang, tz = info.lang, info.policy.tz
     assert a.due_date is not None
     due = format_date(a.due_date, lang)
-    today = occ.at.astimezone(tz).date() if occ.kind != "snooze" else now.astimezone(tz).date()
+    today = (
+        occ.at.astimezone(tz).date()
+        if occ.kind != ReminderKind.SNOOZE
+        else now.astimezone(tz).date()
+    )
     number = number_label(a.number)
     body = text(shorten(a.text))
-    if occ.kind == "overdue":
+    if occ.kind == ReminderKind.OVERDUE:
         main = i18n.t(
             lang, "reminder.agreement.overdue", number=number, text=body, due=due, index=occ.index
         )
@@ -489,7 +504,7 @@ def _agreement_lines(
 
 
 def _watchers(
-    room_id: str, env: ReminderEnv, names: Mapping[str, str], *, exclude: Sequence[str]
+    room_id: str, env: TimerEnv, names: Mapping[str, str], *, exclude: Sequence[str]
 ) -> list[str]:
     """Chair (power level 50 or more) and coordination, for the escalation."""
     levels = env.power_levels(room_id)
@@ -501,7 +516,7 @@ def _watchers(
     return found
 
 
-def _digest(db: Session, room_id: str, lang: str, today: dt.date, env: ReminderEnv) -> Rich | None:
+def _digest(db: Session, room_id: str, lang: str, today: dt.date, env: TimerEnv) -> Rich | None:
     items = agreement_store.open_agreements(db, room_id=room_id, with_due_date=False)
     if not items:
         return None

@@ -39,16 +39,15 @@ from zoneinfo import ZoneInfo
 import holidays
 
 from commands.core.defaults import Defaults, Limits
-from commands.parsing.dates import combine_local
+from commands.core.timers import DEFAULT_LATE_AFTER
+from commands.core.when import combine_local
 from commands.parsing.recurrence import Recurrence
-from storage.models import AgreementStatus
+from storage.models import AgreementStatus, ReminderKind
 
 # Automatic reminders are never posted from this time of day until the next morning.
 NIGHT_STARTS = dt.time(20, 0)
 DEFAULT_HOUR = dt.time(9, 0)
-# How late a reminder may be before it is marked "verspätet".
-DEFAULT_LATE_AFTER = dt.timedelta(minutes=5)
-# A room without settings of its own; the bot's config may give others (ReminderEnv).
+# A room without settings of its own; the bot's config may give others (TimerEnv).
 _DEFAULTS = Defaults()
 _LIMITS = Limits()
 GERMAN_STATES = tuple(s for s in holidays.Germany.subdivisions if len(s) == 2)
@@ -151,7 +150,7 @@ class Occurrence:
     would have without the working-day and night rules."""
 
     key: str
-    kind: str  # before | due | overdue | snooze | digest | once | recurring
+    kind: ReminderKind
     at: dt.datetime
     nominal: dt.datetime
     index: int = 0  # overdue: 1, 2, … ; the others 0
@@ -260,10 +259,11 @@ def agreement_occurrences(
     if policy.before_days > 0:
         day = cal.working_days_before(due, policy.before_days)
         moment = _morning(day, policy.hour, policy)
-        found.append(Occurrence(f"{base}:before:{due}", "before", moment, moment))
+        found.append(Occurrence(f"{base}:before:{due}", ReminderKind.BEFORE, moment, moment))
     if policy.on_due:
         nominal = _morning(due, policy.hour, policy)
-        found.append(Occurrence(f"{base}:due:{due}", "due", next_allowed(nominal, policy), nominal))
+        at = next_allowed(nominal, policy)
+        found.append(Occurrence(f"{base}:due:{due}", ReminderKind.DUE, at, nominal))
     if policy.overdue_every_days > 0:
         for n in range(1, policy.overdue_times + 1):
             day = due + dt.timedelta(days=n * policy.overdue_every_days)
@@ -271,7 +271,7 @@ def agreement_occurrences(
             found.append(
                 Occurrence(
                     f"{base}:overdue{n}:{due}",
-                    "overdue",
+                    ReminderKind.OVERDUE,
                     next_allowed(nominal, policy),
                     nominal,
                     index=n,
@@ -281,7 +281,8 @@ def agreement_occurrences(
     if snooze is not None:
         found = [o for o in found if not (snooze.set_at <= o.at < snooze.until)]
         at = next_allowed(snooze.until, policy)
-        found.append(Occurrence(f"{base}:snooze:{_iso(snooze.until)}", "snooze", at, snooze.until))
+        key = f"{base}:snooze:{_iso(snooze.until)}"
+        found.append(Occurrence(key, ReminderKind.SNOOZE, at, snooze.until))
     return sorted((o for o in found if o.at >= a.active_since), key=lambda o: (o.at, o.index))
 
 
@@ -302,7 +303,8 @@ def digest_occurrences(
         if at < since:
             continue
         year, week, _ = day.isocalendar()
-        found.append(Occurrence(f"digest:{room_id}:{year}-W{week:02d}", "digest", at, nominal))
+        key = f"digest:{room_id}:{year}-W{week:02d}"
+        found.append(Occurrence(key, ReminderKind.DIGEST, at, nominal))
     return found
 
 
@@ -317,9 +319,8 @@ def once_occurrences(
     """A one-off reminder; with the room's ``policy`` its quiet hours move it (see
     ``explicit_post_time``; ``created_at``: when it was asked for)."""
     at = explicit_post_time(due_at, policy, created_at)
-    found = [
-        Occurrence(f"reminder:{reminder_id}:{_iso(due_at)}", "once", at, due_at, automatic=False)
-    ]
+    key = f"reminder:{reminder_id}:{_iso(due_at)}"
+    found = [Occurrence(key, ReminderKind.ONCE, at, due_at, automatic=False)]
     return found + _explicit_snooze(reminder_id, snooze, policy)
 
 
@@ -342,7 +343,7 @@ def recurring_occurrences(
         found.append(
             Occurrence(
                 f"reminder:{reminder_id}:{_iso(moment)}",
-                "recurring",
+                ReminderKind.RECURRING,
                 explicit_post_time(moment, policy),
                 moment,
                 automatic=False,
@@ -363,7 +364,7 @@ def _explicit_snooze(
     return [
         Occurrence(
             f"reminder:{reminder_id}:snooze:{_iso(snooze.until)}",
-            "snooze",
+            ReminderKind.SNOOZE,
             explicit_post_time(snooze.until, policy, snooze.set_at),
             snooze.until,
             automatic=False,
@@ -443,4 +444,4 @@ def upcoming(
 
 
 def _start(o: Occurrence, policy: Policy) -> dt.time:
-    return policy.digest_time if o.kind == "digest" else policy.hour
+    return policy.digest_time if o.kind == ReminderKind.DIGEST else policy.hour

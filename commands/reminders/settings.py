@@ -20,8 +20,8 @@ from commands.core.context import Context
 from commands.core.defaults import Defaults, limits
 from commands.core.errors import CommandError
 from commands.core.registry import Router
+from commands.core.room import TIMEZONE_KEY
 from commands.core.setting import Setting
-from commands.general.settings import TIMEZONE
 from commands.parsing.dates import fold, format_time, parse_clock
 from commands.reminders.policy import DEFAULT_HOUR, GERMAN_STATES, NIGHT_STARTS, Policy
 
@@ -315,7 +315,7 @@ def policy_from_settings(stored: dict[str, str], defaults: Defaults) -> Policy:
     day, clock, since = _digest(stored.get(DIGEST.key))
     before = stored.get(BEFORE.key)
     return Policy(
-        tz=ZoneInfo(stored.get(TIMEZONE.key) or defaults.timezone),
+        tz=ZoneInfo(stored.get(TIMEZONE_KEY) or defaults.timezone),
         state=stored.get(STATE.key) or defaults.state,
         hour=_clock(stored.get(HOUR.key)) or DEFAULT_HOUR,
         before_days=int(before) if before else Policy().before_days,

@@ -16,13 +16,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from bot.runtime.dbthread import DbThread
-from bot.runtime.scheduler import LEASE_NAME, LeaseHeld, ReminderScheduler
-from commands.reminders.plan import ReminderEnv
+from bot.runtime.scheduler import LEASE_NAME, LeaseHeld, ReminderScheduler, run_timers
+from commands.core.timers import TimerEnv, TimerResult, TimerRule
+from commands.features import build_registry
 from storage import agreements, lease, outbox, rooms
 from storage import reminders as store
 from storage.db import Database
 from storage.migrate import downgrade, upgrade
-from storage.models import HistoryAction, LogStatus, OutboxMessage
+from storage.models import HistoryAction, LogStatus, OutboxMessage, ReminderKind
 from storage.models.reminders import ReminderLog, SchedulerLease
 from tests.unit.reminder_helpers import add_agreement, change_agreement
 
@@ -49,7 +50,7 @@ def test_an_occurrence_key_can_be_recorded_only_once(db: Database) -> None:
             s,
             key="agreement:1:due:2026-03-13",
             room_id=ROOM,
-            kind="due",
+            kind=ReminderKind.DUE,
             occurrence_at=NOW,
             now=NOW,
         )
@@ -58,7 +59,7 @@ def test_an_occurrence_key_can_be_recorded_only_once(db: Database) -> None:
             s,
             key="agreement:1:due:2026-03-13",
             room_id=ROOM,
-            kind="due",
+            kind=ReminderKind.DUE,
             occurrence_at=NOW,
             now=NOW,
         )
@@ -83,7 +84,8 @@ def _scheduler(
     return ReminderScheduler(
         db,
         dbt,
-        env=ReminderEnv(members=lambda _r: {ANNA: "Anna Schmidt"}),
+        env=TimerEnv(members=lambda _r: {ANNA: "Anna Schmidt"}),
+        timers=build_registry().timers,
         clock=lambda: clock,
         wake_outbox=lambda: None,
         lease_ttl=dt.timedelta(seconds=ttl),
@@ -221,3 +223,29 @@ async def test_an_expired_lease_of_another_machine_is_taken_over(db: Database) -
     finally:
         await sched.stop()
         dbt.close()
+
+
+def _broken(*_args: object) -> TimerResult:
+    raise RuntimeError("a feature's timer with a bug")
+
+
+def test_a_failing_timer_holds_up_no_reminder_of_the_room(db: Database) -> None:
+    add_agreement(db, number=3, text="Bericht", due=dt.date(2026, 3, 13), owners=[ANNA])
+    timers = (TimerRule("broken", _broken), *build_registry().timers)
+    env = TimerEnv(members=lambda _r: {ANNA: "Anna Schmidt"})
+    with db.session() as s:
+        # All rooms at once: the failure is raised after the others ran, and the caller's
+        # transaction is undone so that the rooms are looked at one by one.
+        with pytest.raises(RuntimeError, match="a feature's timer"):
+            run_timers(s, NOW, env, timers)
+        s.rollback()
+        # One room: the broken timer is skipped (and looked at again in a minute), the
+        # owner's reminder goes out all the same.
+        result = run_timers(s, NOW, env, timers, ROOM)
+        s.commit()
+    assert result.next_at is not None
+    assert result.next_at <= NOW + dt.timedelta(minutes=1)
+    with db.session() as s:
+        sent = [json.loads(m.content)["body"] for m in s.exec(select(OutboxMessage))]
+        assert any("Bericht" in body for body in sent), sent
+        assert s.exec(select(ReminderLog)).all()

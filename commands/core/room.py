@@ -1,19 +1,40 @@
-"""Who is what in a room: coordination (config), chair (power level or `!rolle`), member."""
+"""What the bot knows of a room beyond its messages: the language and time zone it speaks
+(room settings, changed with `!einstellungen`), who is what in it (coordination from the
+config, chair by power level or `!rolle`, member), and the greeting it hears once.
+
+The runtime reads these for every event, and features for the rooms they post to; the
+`general` feature declares the settings and the commands that show and change them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from commands.core import i18n
 from commands.core.context import Role
+from commands.core.rich import Rich
 from storage import rooms
+
+# The room settings (storage.rooms) that hold the room's language and time zone.
+LANGUAGE_KEY = "language"
+TIMEZONE_KEY = "timezone"
 
 # Power levels (m.room.power_levels): from this one up a member counts as chair.
 CHAIR_POWER_LEVEL = 50
 # Room version 12 (MSC4289) gives creators unlimited power outside power_levels; they
 # count with the highest level a canonical JSON integer can carry.
 CREATOR_POWER_LEVEL = 2**53 - 1
+
+
+def room_language(db: Session, room_id: str, default: str) -> str:
+    return rooms.get_setting(db, room_id, LANGUAGE_KEY) or default
+
+
+def room_timezone(db: Session, room_id: str, default: str) -> ZoneInfo:
+    return ZoneInfo(rooms.get_setting(db, room_id, TIMEZONE_KEY) or default)
 
 
 def effective_role(
@@ -49,3 +70,9 @@ def chairs(
     ]
     by_command = [r.user_id for r in rooms.room_roles(db, room_id) if r.role == rooms.CHAIR_ROLE]
     return sorted(set(by_level) | set(by_command))
+
+
+def greeting(lang: str, prefix: str = "!") -> Rich:
+    """What the bot says once when it joins a committee room: who it is, the three
+    commands to start with, and where to read more (`!hilfe`)."""
+    return i18n.t(lang, "greeting", prefix=prefix)
