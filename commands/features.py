@@ -3,6 +3,9 @@
 A new feature adds its package's router here; its commands, reaction rules and room
 settings come with it. The order is the order of the help sections and of the settings
 in `!einstellungen`.
+
+It is also bot/'s one door to the features: what the operator's command line needs of
+them outside the chat (`gremienbot export`) is imported here, and bot/ imports it from here.
 """
 
 from __future__ import annotations
@@ -19,7 +22,22 @@ from commands import (
     reminders,
 )
 from commands.core.registry import Registry
+from commands.exports.operator import (
+    EXPORT_FORMATS,
+    EXPORT_SECTIONS,
+    ExportRefused,
+    operator_export,
+)
 from commands.general import roles
+
+# The bot's registry, and the command line's door to the exports (bot/transfer.py).
+__all__ = [
+    "EXPORT_FORMATS",
+    "EXPORT_SECTIONS",
+    "ExportRefused",
+    "build_registry",
+    "operator_export",
+]
 
 
 def build_registry() -> Registry:

@@ -266,7 +266,7 @@ def next_pseudonym(db: Session) -> str:
     return f"{PSEUDONYM} {highest + 1}"
 
 
-# (scope, user ID) -> the keyed hash that stands in for that voter (commands.polls.voters).
+# (scope, user ID) -> the keyed hash that stands in for that voter (storage.voters).
 VoterHash = Callable[[str, str], str]
 
 

@@ -21,7 +21,7 @@ HEAD = "0009"
 
 
 def _config(engine: Engine) -> Config:
-    from alembic.config import Config
+    from alembic.config import Config  # lazy: Alembic only when migrating (see above)
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -32,13 +32,13 @@ def _config(engine: Engine) -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     if revision == "head" and stored_revision(engine) == HEAD:
         return
-    from alembic import command
+    from alembic import command  # lazy: Alembic only when migrating (see above)
 
     command.upgrade(_config(engine), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    from alembic import command
+    from alembic import command  # lazy: Alembic only when migrating (see above)
 
     command.downgrade(_config(engine), revision)
 
@@ -52,13 +52,14 @@ def stored_revision(engine: Engine) -> str | None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    from alembic.runtime.migration import MigrationContext
+    from alembic.runtime.migration import MigrationContext  # lazy: see the module's docstring
 
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
 def head_revision() -> str | None:
+    # Lazy: Alembic only when migrating (see the module's docstring).
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 

@@ -24,7 +24,7 @@ from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
 from storage.db import keyed, secret_of
-from storage.models import OutboxFile, OutboxKind, OutboxMessage, OutboxStatus
+from storage.models import OutboxFile, OutboxKind, OutboxMessage, OutboxStatus, RefKind
 from storage.types import utcnow
 
 
@@ -224,7 +224,7 @@ def find_by_event_id(db: Session, event_id: str) -> OutboxMessage | None:
     return db.exec(select(OutboxMessage).where(OutboxMessage.event_id == event_id)).first()
 
 
-def rows_about(db: Session, ref_kind: str, ref_id: int) -> list[OutboxMessage]:
+def rows_about(db: Session, ref_kind: RefKind, ref_id: int) -> list[OutboxMessage]:
     """Every message about one object (e.g. a poll's start in each member's DM room)."""
     stmt = select(OutboxMessage).where(
         OutboxMessage.ref_kind == ref_kind, OutboxMessage.ref_id == ref_id

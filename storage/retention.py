@@ -47,6 +47,7 @@ from storage.models import (
     Poll,
     PollVote,
     ProcessedEvent,
+    RefKind,
     Reminder,
     ReminderLog,
     ReminderSnooze,
@@ -61,14 +62,6 @@ EXPIRED = "—"
 # Voters (and survey participants) replaced by a running number start with this; a
 # keyed hash is hex and a user ID starts with "@", so neither ever does.
 ANONYMOUS_PREFIX = "anon:"
-
-# The objects outbox rows refer to (`ref_kind`), as the features name them.
-REF_AGREEMENT = "agreement"
-REF_REMINDER = "reminder"
-REF_POLL = "poll"
-REF_SURVEY_STATEMENT = "survey"
-REF_SURVEY_TEXT = "survey-text"
-REF_MEETING = "meeting"
 
 DAY = dt.timedelta(days=1)
 
@@ -181,7 +174,7 @@ def _agreements(db: Session, cutoff: dt.datetime, done: Purged) -> None:
             _delete(
                 db,
                 delete(ReminderSnooze).where(
-                    col(ReminderSnooze.ref_kind) == REF_AGREEMENT,
+                    col(ReminderSnooze.ref_kind) == RefKind.AGREEMENT,
                     col(ReminderSnooze.ref_id).in_(chunk),
                 ),
             ),
@@ -191,7 +184,7 @@ def _agreements(db: Session, cutoff: dt.datetime, done: Purged) -> None:
             _delete(db, delete(ReminderLog).where(col(ReminderLog.agreement_id).in_(chunk))),
         )
     for chunk in in_chunks(gone):
-        _forget_refs(db, REF_AGREEMENT, chunk)
+        _forget_refs(db, RefKind.AGREEMENT, chunk)
         done.add(
             "agreement: deleted", _delete(db, delete(Agreement).where(col(Agreement.id).in_(chunk)))
         )
@@ -222,13 +215,13 @@ def _reminders(db: Session, cutoff: dt.datetime, done: Purged) -> None:
             _delete(
                 db,
                 delete(ReminderSnooze).where(
-                    col(ReminderSnooze.ref_kind) == REF_REMINDER,
+                    col(ReminderSnooze.ref_kind) == RefKind.REMINDER,
                     col(ReminderSnooze.ref_id).in_(chunk),
                 ),
             ),
         )
     for chunk in in_chunks(gone):
-        _forget_refs(db, REF_REMINDER, chunk)
+        _forget_refs(db, RefKind.REMINDER, chunk)
         done.add(
             "reminder: deleted", _delete(db, delete(Reminder).where(col(Reminder.id).in_(chunk)))
         )
@@ -240,7 +233,7 @@ def _reminders(db: Session, cutoff: dt.datetime, done: Purged) -> None:
     done.add("reminder: emptied (kept for its number)", len(kept))
 
 
-def _forget_refs(db: Session, ref_kind: str, ids: Sequence[int]) -> None:
+def _forget_refs(db: Session, ref_kind: RefKind, ids: Sequence[int]) -> None:
     """Bot messages about deleted objects no longer point at them (an ID may be given
     again, and a reply to an old message must not act on a new object)."""
     db.execute(
@@ -381,22 +374,22 @@ def _open_refs(db: Session, refs: Iterable[tuple[str | None, int | None]]) -> se
     found: set[Any] = set()
     for kind, ids in by_kind.items():
         for chunk in in_chunks(ids):
-            if kind == REF_AGREEMENT:
+            if kind == RefKind.AGREEMENT:
                 q: Any = select(Agreement.id).where(
                     col(Agreement.id).in_(chunk), Agreement.status == AgreementStatus.OPEN
                 )
-            elif kind == REF_REMINDER:
+            elif kind == RefKind.REMINDER:
                 q = select(Reminder.id).where(
                     col(Reminder.id).in_(chunk),
                     col(Reminder.status).in_([ReminderStatus.ACTIVE, ReminderStatus.PAUSED]),
                 )
-            elif kind in (REF_POLL, REF_SURVEY_STATEMENT):
+            elif kind in (RefKind.POLL, RefKind.SURVEY_STATEMENT):
                 q = select(Poll.id).where(col(Poll.id).in_(chunk), col(Poll.closed_at).is_(None))
-            elif kind == REF_SURVEY_TEXT:
+            elif kind == RefKind.SURVEY_TEXT:
                 q = select(Survey.id).where(
                     col(Survey.id).in_(chunk), col(Survey.closed_at).is_(None)
                 )
-            elif kind == REF_MEETING:
+            elif kind == RefKind.MEETING:
                 q = select(Meeting.id).where(
                     col(Meeting.id).in_(chunk), col(Meeting.ended_at).is_(None)
                 )

@@ -8,7 +8,6 @@ the number may be left out. Every change is one history row; nothing is deleted.
 from __future__ import annotations
 
 from commands.agreements.common import (
-    REF_KIND,
     check_text,
     date_text,
     due_text,
@@ -17,7 +16,6 @@ from commands.agreements.common import (
     names,
     number,
     parse_due,
-    pills,
     require_may_change,
     target,
     user_text,
@@ -26,18 +24,19 @@ from commands.core import i18n
 from commands.core.context import Context, command_hint
 from commands.core.effects import Reply
 from commands.core.errors import CommandError, UsageError
+from commands.core.names import pills
 from commands.core.registry import Router
 from commands.core.rich import Rich
 from commands.parsing.mentions import require_in_room, take_mentions
 from storage import agreements as store
-from storage.models import Agreement, AgreementStatus
+from storage.models import Agreement, AgreementStatus, RefKind
 
 router = Router()
 
 
 def _about(ctx: Context, a: Agreement, rich: Rich) -> Reply:
     """A reply about `a`: reacting to it or answering it acts on `a` again."""
-    return Reply(rich, in_reply_to=ctx.event_id, ref_kind=REF_KIND, ref_id=a.id)
+    return Reply(rich, in_reply_to=ctx.event_id, ref_kind=RefKind.AGREEMENT, ref_id=a.id)
 
 
 def _owners(ctx: Context, a: Agreement) -> list[str]:
@@ -116,7 +115,7 @@ def assign(ctx: Context, args: str) -> Reply:
         ctx.lang,
         "agreement.assigned",
         number=number(a),
-        owners=pills(ctx, new),  # the new owners are notified
+        owners=pills(new, ctx.members),  # the new owners are notified
         text=user_text(a.text),
     )
     return _about(ctx, a, rich)

@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from commands.core import i18n
 from commands.core.context import Context, Role, command_hint
 from commands.core.errors import CommandError, PermissionDenied, UsageError
-from commands.core.rich import Rich, bold, mention, text
+from commands.core.names import name_list
+from commands.core.rich import Rich, bold, text
 from commands.core.text_input import MAX_DATE_CHARS, clean
+from commands.core.when import When
 from commands.parsing.dates import (
     YEARS_AHEAD_LIMIT,
-    When,
     format_date,
     format_date_short,
     format_datetime,
@@ -23,10 +24,9 @@ from commands.parsing.dates import (
     too_far_ahead,
 )
 from storage import agreements as store
-from storage.models import Agreement
+from storage.models import Agreement, RefKind
 
 TEXT_LIMIT = 2000
-REF_KIND = "agreement"
 
 _NUMBER = re.compile(r"#?([0-9]+)[.:,]?")
 _NO_DUE_WORDS = frozenset({"ohne", "keine", "kein", "none", "no", "-", "–"})
@@ -99,7 +99,7 @@ def _first_word(value: str) -> tuple[str, str]:
 
 def referenced(ctx: Context) -> Agreement | None:
     """The agreement of the bot message this command replies to, if it is one of ours."""
-    if ctx.extra.get("ref_kind") != REF_KIND or ctx.extra.get("ref_id") is None:
+    if ctx.extra.get("ref_kind") != RefKind.AGREEMENT or ctx.extra.get("ref_id") is None:
         return None
     found = store.by_id(ctx.db, int(ctx.extra["ref_id"]))
     if found is None or found.room_id != ctx.room_id:
@@ -189,12 +189,7 @@ def names(ctx: Context, user_ids: Sequence[str]) -> str:
     """People by name, without notifying them (for lists and history)."""
     if not user_ids:
         return i18n.plain(ctx.lang, "agreement.history.nobody")
-    return ", ".join(ctx.display_name(u) for u in user_ids)
-
-
-def pills(ctx: Context, user_ids: Sequence[str]) -> Rich:
-    """People as pills: their clients notify them."""
-    return Rich.join([mention(u, ctx.display_name(u)) for u in user_ids], ", ")
+    return name_list(user_ids, ctx.members)
 
 
 def user_text(value: str) -> Rich:

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from commands.agreements.common import (
-    REF_KIND,
     date_text,
     due_text,
     label_due_text,
@@ -32,7 +31,7 @@ from commands.core.registry import Router, fold
 from commands.core.rich import Rich, bold, code
 from commands.parsing.mentions import take_mentions
 from storage import agreements as store
-from storage.models import Agreement, AgreementHistory, AgreementStatus, HistoryAction
+from storage.models import Agreement, AgreementHistory, AgreementStatus, HistoryAction, RefKind
 
 router = Router()
 
@@ -239,7 +238,9 @@ def show(ctx: Context, args: str) -> Reply:
         lines.append(i18n.t(ctx.lang, "agreement.history.older", count=hidden))
         entries = entries[hidden:]
     lines.extend(history_line(ctx, h) for h in entries)
-    return Reply(Rich.join(lines), in_reply_to=ctx.event_id, ref_kind=REF_KIND, ref_id=a.id)
+    return Reply(
+        Rich.join(lines), in_reply_to=ctx.event_id, ref_kind=RefKind.AGREEMENT, ref_id=a.id
+    )
 
 
 def history_line(ctx: Context, h: AgreementHistory) -> Rich:

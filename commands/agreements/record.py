@@ -9,24 +9,23 @@ so a ✅ on it by an owner marks it done and a reply to it acts on it without a 
 from __future__ import annotations
 
 from commands.agreements.common import (
-    REF_KIND,
     TEXT_LIMIT,
     check_text,
     label_due_text,
     number,
     parse_due,
-    pills,
     user_text,
 )
 from commands.core import i18n
 from commands.core.context import Context, command_hint
 from commands.core.effects import Reply
 from commands.core.errors import CommandError
+from commands.core.names import pills
 from commands.core.registry import Router
 from commands.parsing.dates import split_deadline
 from commands.parsing.mentions import require_in_room, take_mentions
 from storage import agreements as store
-from storage.models import Agreement, AgreementStatus
+from storage.models import Agreement, AgreementStatus, RefKind
 
 router = Router()
 
@@ -66,11 +65,11 @@ def confirmation(ctx: Context, a: Agreement, owners: list[str]) -> Reply:
         "agreement.recorded",
         number=number(a),
         text=user_text(a.text),
-        owners=pills(ctx, owners),
+        owners=pills(owners, ctx.members),
         due=label_due_text(ctx, a.due_date, a.due_time),
         cmd=command_hint(ctx, "erledigt", "done", a.number),
     )
-    return Reply(rich, in_reply_to=ctx.event_id, ref_kind=REF_KIND, ref_id=a.id)
+    return Reply(rich, in_reply_to=ctx.event_id, ref_kind=RefKind.AGREEMENT, ref_id=a.id)
 
 
 def _id(a: Agreement) -> int:
@@ -78,7 +77,7 @@ def _id(a: Agreement) -> int:
     return a.id
 
 
-@router.reaction(REF_KIND, DONE_REACTIONS)
+@router.reaction(RefKind.AGREEMENT, DONE_REACTIONS)
 def done_by_reaction(ctx: Context, key: str, ref_id: int) -> Reply | None:
     """An owner's ✅ (or 👍) marks it done; anyone else's reaction is just a reaction."""
     a = store.by_id(ctx.db, ref_id)
@@ -97,4 +96,4 @@ def done_by_reaction(ctx: Context, key: str, ref_id: int) -> Reply | None:
         text=user_text(a.text),
     )
     # A reaction is no message to reply to: the answer stands on its own.
-    return Reply(rich, ref_kind=REF_KIND, ref_id=a.id)
+    return Reply(rich, ref_kind=RefKind.AGREEMENT, ref_id=a.id)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from commands.core.defaults import Defaults
+from commands.core.names import display_name
 from commands.core.rich import Rich, code
 
 if TYPE_CHECKING:
@@ -65,9 +66,7 @@ class Context:
         return replace(self, **changes)
 
     def display_name(self, user_id: str) -> str:
-        if self.members and user_id in self.members and self.members[user_id]:
-            return self.members[user_id]
-        return user_id.split(":", 1)[0].lstrip("@")
+        return display_name(user_id, self.members)
 
 
 def command_hint(ctx: Context, de: str, en: str, *args: object) -> Rich:

@@ -24,13 +24,13 @@ from commands.core.effects import Reply
 from commands.core.errors import UsageError
 from commands.core.registry import Router
 from commands.core.rich import Rich, bold
+from commands.core.room import room_language
 from commands.core.room_names import room_name
 from commands.core.timers import Timed, TimerEnv, TimerResult
 from commands.desk.overlaps import Item, find_overlaps
 from commands.desk.periods import Asked, parse_period, previous_month
 from commands.desk.settings import OverviewSettings, ReportSettings
 from commands.desk.texts import overlap_lines, rate
-from commands.general.settings import room_language
 from commands.parsing.date_words import DE_MONTHS, EN_MONTHS
 from commands.polls.common import MIN_BREAKDOWN
 from storage import agreements as store

@@ -14,11 +14,12 @@ from commands.core import i18n
 from commands.core.context import Context, Role, command_hint
 from commands.core.defaults import feature_settings
 from commands.core.errors import CommandError, PermissionDenied, UsageError
+from commands.core.names import name_list
 from commands.core.registry import Router, fold
 from commands.core.rich import Rich, bold, text
+from commands.core.room import chairs
 from commands.desk.settings import RULES_TEXT_LIMIT, RulesSettings
 from commands.desk.texts import short
-from commands.general.role_rules import chairs
 from commands.parsing.dates import format_datetime
 from storage import rules as store
 
@@ -103,7 +104,7 @@ def _roles(ctx: Context) -> list[Rich]:
     coordination = sorted(ctx.coordinators)
 
     def names(user_ids: list[str]) -> str:
-        return ", ".join(ctx.display_name(u) for u in user_ids) if user_ids else nobody
+        return name_list(user_ids, ctx.members) if user_ids else nobody
 
     return [
         bold(i18n.plain(ctx.lang, "rolle.list_title")),

@@ -41,6 +41,7 @@ def _label(statement: str) -> str:
 
 def png(data: ChartData, lang: str) -> bytes:
     """The chart as PNG bytes."""
+    # Lazy: matplotlib costs the running bot tens of MB and is needed only for a chart.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

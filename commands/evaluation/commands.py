@@ -16,7 +16,7 @@ from commands.evaluation import report, survey
 from commands.polls.common import still_a_member
 from storage import polls as poll_store
 from storage import surveys as survey_store
-from storage.models import PollKind
+from storage.models import PollKind, RefKind
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def evaluation(ctx: Context, args: str) -> list[AnyEffect] | Reply:
     return report.report(ctx, args)
 
 
-@router.poll_response(survey.REF_STATEMENT)
+@router.poll_response(RefKind.SURVEY_STATEMENT)
 def statement_answered(
     ctx: Context, poll_id: int, answers: tuple[str, ...] | None
 ) -> list[Reply] | None:
@@ -49,7 +49,7 @@ def statement_answered(
     return survey.on_statement_answer(ctx, poll, answers)
 
 
-@router.text_reply(survey.REF_FREE_TEXT)
+@router.text_reply(RefKind.SURVEY_TEXT)
 def free_text(ctx: Context, survey_id: int, body: str) -> Reply | None:
     asked = survey_store.get(ctx.db, survey_id)
     if asked is not None and not still_a_member(ctx, asked.room_id):

@@ -12,6 +12,7 @@ from commands.core import i18n
 from commands.core.context import Context
 from commands.core.effects import AnyEffect, Reply
 from commands.core.rich import Rich, bold
+from commands.core.room import TIMEZONE_KEY
 from commands.core.room_names import room_name
 from commands.evaluation.figures import (
     mean_text,
@@ -21,7 +22,6 @@ from commands.evaluation.figures import (
     rate,
     survey_running,
 )
-from commands.general.settings import TIMEZONE
 from commands.polls.common import MIN_BREAKDOWN
 from storage import evaluation, rooms
 from storage.evaluation import Distribution
@@ -46,7 +46,7 @@ def overview(ctx: Context, year: int) -> list[AnyEffect]:
     settings = rooms.all_room_settings(ctx.db)
     default = ctx.defaults.zone
     zones = {
-        r.room_id: _zone(settings.get(r.room_id, {}).get(TIMEZONE.key), default) for r in committees
+        r.room_id: _zone(settings.get(r.room_id, {}).get(TIMEZONE_KEY), default) for r in committees
     }
     room_ids = list(zones)
     surveys = evaluation.surveys_by_room(ctx.db, year, room_ids)

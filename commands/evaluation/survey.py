@@ -19,12 +19,12 @@ from commands.core.context import Context, Role
 from commands.core.effects import AnyEffect, PollAnswer, PollEnd, PollStart, Reply
 from commands.core.errors import CommandError, PermissionDenied, UsageError
 from commands.core.rich import Rich, code, text
+from commands.core.room import room_language, room_timezone
 from commands.core.room_names import room_label
 from commands.core.timers import Timed, TimerEnv, TimerResult
+from commands.core.when import combine_local
 from commands.evaluation.config import evaluation_settings
-from commands.general import settings
 from commands.parsing.dates import (
-    combine_local,
     format_date,
     format_datetime,
     parse_when,
@@ -32,16 +32,14 @@ from commands.parsing.dates import (
 )
 from commands.polls.common import cast_vote, valid_selection
 from commands.polls.config import poll_settings
-from commands.polls.voters import voter_hash
 from storage import outbox, rooms
 from storage import polls as poll_store
 from storage import surveys as store
-from storage.models import OutboxKind, Poll, PollKind, Survey
+from storage.models import OutboxKind, Poll, PollKind, RefKind, Survey
+from storage.voters import voter_hash
 
 log = logging.getLogger(__name__)
 
-REF_STATEMENT = "survey"
-REF_FREE_TEXT = "survey-text"
 COMMENT_LIMIT = 2000
 SCALE = tuple(str(i) for i in range(1, 6))
 _ALL = frozenset({"alle", "all"})
@@ -169,7 +167,7 @@ def end_early(ctx: Context, args: str) -> Reply:
 
 def _create(ctx: Context, room_id: str, closes_at: dt.datetime) -> Survey:
     conf = evaluation_settings(ctx.defaults)
-    lang = settings.room_language(ctx.db, room_id, ctx.defaults.language)
+    lang = room_language(ctx.db, room_id, ctx.defaults.language)
     free = conf.free_question
     if free == "":
         free = i18n.plain(lang, "evaluation.default.free_question")
@@ -223,8 +221,8 @@ def on_statement_answer(ctx: Context, poll: Poll, answers: tuple[str, ...] | Non
     counted = store.count_answer(ctx.db, survey.id, ctx.sender, statements=total)
     if counted is None or not counted.thank_now:
         return []
-    lang = settings.room_language(ctx.db, survey.room_id, ctx.defaults.language)
-    tz = settings.room_timezone(ctx.db, survey.room_id, ctx.defaults.timezone)
+    lang = room_language(ctx.db, survey.room_id, ctx.defaults.language)
+    tz = room_timezone(ctx.db, survey.room_id, ctx.defaults.timezone)
     until = format_datetime(survey.closes_at.astimezone(tz), lang)
     thanks = i18n.t(lang, "evaluation.thanks", count=total, until=until)
     return [Reply(thanks, to_user=ctx.sender, key=f"survey:{survey.id}:thanks:{ctx.sender}")]
@@ -271,8 +269,8 @@ def run_surveys(s: Session, now: dt.datetime, env: TimerEnv, room_id: str | None
 
 
 def _room_texts(s: Session, survey: Survey, env: TimerEnv) -> tuple[str, dt.tzinfo, str]:
-    lang = settings.room_language(s, survey.room_id, env.defaults.language)
-    tz = settings.room_timezone(s, survey.room_id, env.defaults.timezone)
+    lang = room_language(s, survey.room_id, env.defaults.language)
+    tz = room_timezone(s, survey.room_id, env.defaults.timezone)
     return lang, tz, format_datetime(survey.closes_at.astimezone(tz), lang)
 
 
@@ -304,7 +302,7 @@ def _invite(s: Session, survey: Survey, env: TimerEnv, result: TimerResult) -> N
             PollStart(
                 key=f"survey:{survey.id}:q{poll.position}:to:{user}",
                 to_user=user,
-                ref_kind=REF_STATEMENT,
+                ref_kind=RefKind.SURVEY_STATEMENT,
                 ref_id=poll.id,
                 question=poll.question,
                 answers=tuple(PollAnswer(a.id, a.text) for a in poll_store.answers_of(poll)),
@@ -319,7 +317,7 @@ def _invite(s: Session, survey: Survey, env: TimerEnv, result: TimerResult) -> N
                     i18n.t(lang, "evaluation.free_question", question=text(survey.free_question)),
                     to_user=user,
                     key=f"survey:{survey.id}:text:{user}",
-                    ref_kind=REF_FREE_TEXT,
+                    ref_kind=RefKind.SURVEY_TEXT,
                     ref_id=survey.id,
                 )
             )
@@ -367,7 +365,7 @@ def _end(s: Session, survey: Survey, env: TimerEnv, result: TimerResult) -> None
     ended = i18n.t(lang, "evaluation.ended_dm")
     for poll in store.statements(s, survey.id):
         assert poll.id is not None
-        for row in outbox.rows_about(s, REF_STATEMENT, poll.id):
+        for row in outbox.rows_about(s, RefKind.SURVEY_STATEMENT, poll.id):
             if row.to_user is None or row.kind != OutboxKind.POLL_START:
                 continue
             key = f"survey:{survey.id}:q{poll.position}:end:{row.to_user}"

@@ -11,18 +11,20 @@ has not begun; one that fell due before the plan was set is not owed.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from sqlmodel import Session
 
 from commands.core import i18n
 from commands.core.effects import Reply
+from commands.core.names import pills
 from commands.core.registry import Router
-from commands.core.rich import Rich, mention, text
+from commands.core.rich import Rich, text
+from commands.core.room import LANGUAGE_KEY
 from commands.core.timers import Timed, TimerEnv, TimerResult
-from commands.general.settings import LANGUAGE
+from commands.core.when import combine_local
 from commands.meetings.calendar import Planned, upcoming_of
-from commands.parsing.dates import combine_local, format_date_short
+from commands.parsing.dates import format_date_short
 from commands.reminders.policy import Policy
 from commands.reminders.settings import policy_from_settings
 from storage import agreements as agreement_store
@@ -51,7 +53,7 @@ def post_agendas(db: Session, now: dt.datetime, env: TimerEnv, room_id: str | No
     for plan in store.active_plans(db, None if room_id is None else [room_id]):
         stored = rooms.get_settings(db, plan.room_id)
         policy = policy_from_settings(stored, env.defaults)
-        lang = stored.get(LANGUAGE.key) or env.defaults.language
+        lang = stored.get(LANGUAGE_KEY) or env.defaults.language
         local_now = now.astimezone(policy.tz)
         for meeting in upcoming_of(plan, local_now):
             due = agenda_moment(meeting, policy)
@@ -72,12 +74,6 @@ def post_agendas(db: Session, now: dt.datetime, env: TimerEnv, room_id: str | No
 def _short(value: str) -> str:
     flat = " ".join(value.split())
     return flat if len(flat) <= _TEXT_LIMIT else flat[: _TEXT_LIMIT - 1].rstrip() + "…"
-
-
-def _people(user_ids: Sequence[str], names: Mapping[str, str]) -> Rich:
-    return Rich.join(
-        [mention(u, names.get(u) or u.split(":", 1)[0].lstrip("@")) for u in user_ids], ", "
-    )
 
 
 def agenda_text(
@@ -125,7 +121,7 @@ def agenda_text(
                     number=f"#{a.number}",
                     text=text(_short(a.text)),
                     due=due,
-                    people=_people(owners[a.id] or [a.created_by], names),
+                    people=pills(owners[a.id] or [a.created_by], names),
                 )
             )
     return Rich.join(lines)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from commands.parsing.dates import When, combine_local, format_date, format_time
+from commands.core.when import When, combine_local
+from commands.parsing.dates import format_date, format_time
 from commands.parsing.recurrence import Recurrence
 from storage import meetings as store
 from storage.models import MeetingPlan

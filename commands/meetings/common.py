@@ -9,7 +9,6 @@ from commands.core.errors import PermissionDenied
 from commands.core.rich import Rich
 from commands.parsing.dates import format_datetime
 
-REF_KIND = "meeting"
 TITLE_LIMIT = 200
 
 

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from commands.core import i18n
+from commands.core.names import display_name
 from commands.core.rich import Rich, text
 from commands.parsing.dates import format_date, format_datetime
 from commands.polls.common import MIN_BREAKDOWN, breakdown_shown, is_open
@@ -45,10 +46,6 @@ class Gathering:
     members: Mapping[str, str]
 
 
-def _name(user_id: str, members: Mapping[str, str], known: str | None = None) -> str:
-    return members.get(user_id) or known or user_id.split(":", 1)[0].lstrip("@")
-
-
 def _short(value: str) -> str:
     flat = " ".join(value.split())
     return flat if len(flat) <= _TEXT_LIMIT else flat[: _TEXT_LIMIT - 1].rstrip() + "…"
@@ -60,7 +57,7 @@ def _short(value: str) -> str:
 def gather_attendees(g: Gathering) -> Facts:
     assert g.meeting.id is not None
     people = [
-        {"user_id": a.user_id, "name": _name(a.user_id, g.members, a.display_name)}
+        {"user_id": a.user_id, "name": display_name(a.user_id, g.members, a.display_name)}
         for a in store.attendees(g.db, g.meeting.id)
     ]
     people.sort(key=lambda p: p["name"].casefold())
@@ -92,7 +89,7 @@ def gather_agreements(g: Gathering) -> Facts:
             "number": a.number,
             "text": _short(a.text),
             "status": str(a.status),
-            "owners": [{"user_id": u, "name": _name(u, g.members)} for u in owners[a.id]],
+            "owners": [{"user_id": u, "name": display_name(u, g.members)} for u in owners[a.id]],
             "due": agreement_store.due_value(a.due_date, a.due_time),
             "actions": [x for x in actions if x != HistoryAction.CREATED],
         }

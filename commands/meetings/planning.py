@@ -10,11 +10,11 @@ from commands.core.context import Context
 from commands.core.errors import CommandError, UsageError
 from commands.core.registry import Router
 from commands.core.rich import Rich
+from commands.core.when import When
 from commands.meetings.calendar import Planned, upcoming
 from commands.meetings.common import command, moment_text, require_chair
 from commands.parsing.dates import (
     YEARS_AHEAD_LIMIT,
-    When,
     fold,
     format_date,
     format_when,

@@ -12,10 +12,10 @@ from commands.core.errors import CommandError, UsageError
 from commands.core.listeners import Activity
 from commands.core.registry import Router
 from commands.core.rich import Rich, text
-from commands.meetings.common import REF_KIND, TITLE_LIMIT, command, moment_text, require_chair
+from commands.meetings.common import TITLE_LIMIT, command, moment_text, require_chair
 from commands.meetings.minutes import Gathering, gather, period, render
 from storage import meetings as store
-from storage.models import Meeting
+from storage.models import Meeting, RefKind
 
 router = Router()
 
@@ -35,7 +35,7 @@ def note_attendance(activity: Activity) -> None:
 
 
 def _about(ctx: Context, m: Meeting, rich: Rich) -> Reply:
-    return Reply(rich, in_reply_to=ctx.event_id, ref_kind=REF_KIND, ref_id=m.id)
+    return Reply(rich, in_reply_to=ctx.event_id, ref_kind=RefKind.MEETING, ref_id=m.id)
 
 
 def start(ctx: Context, title_text: str) -> Reply:

@@ -10,8 +10,8 @@ from commands.core.context import Context
 from commands.core.effects import AnyEffect, Reply
 from commands.core.errors import CommandError, PermissionDenied
 from commands.core.registry import Router
+from commands.core.room import room_language, room_timezone
 from commands.core.timers import Timed, TimerEnv, TimerResult
-from commands.general import settings
 from commands.polls.common import (
     end_effects,
     find_poll,
@@ -55,8 +55,8 @@ def close_due(s: Session, now: dt.datetime, env: TimerEnv, room_id: str | None) 
             continue  # a survey's statements end with the survey
         assert poll.closes_at is not None
         store.close(s, poll, at=poll.closes_at, by=None)
-        lang = settings.room_language(s, poll.room_id, env.defaults.language)
-        tz = settings.room_timezone(s, poll.room_id, env.defaults.timezone)
+        lang = room_language(s, poll.room_id, env.defaults.language)
+        tz = room_timezone(s, poll.room_id, env.defaults.timezone)
         for effect in end_effects(s, poll, lang, tz, now):
             assert effect.key is not None
             result.effects.append(Timed(effect.key, poll.room_id, effect))

@@ -17,14 +17,13 @@ from commands.core.errors import CommandError, UsageError
 from commands.core.rich import Rich, bold, text
 from commands.parsing.dates import format_datetime
 from commands.polls.config import poll_settings
-from commands.polls.voters import voter_hash
 from storage import outbox
 from storage import polls as store
-from storage.models import OutboxKind, Poll, PollKind
+from storage.models import OutboxKind, Poll, PollKind, RefKind
+from storage.voters import voter_hash
 
 log = logging.getLogger(__name__)
 
-REF_KIND = "poll"
 # Fewer answers than this are shown as a count only: a breakdown of two answers tells
 # each of the two what the other answered.
 MIN_BREAKDOWN = 3
@@ -71,7 +70,7 @@ def find_poll(ctx: Context, args: str) -> tuple[Poll, str]:
 def _replied_poll(ctx: Context) -> Poll | None:
     """A command replying to the bot's message about a poll means that poll, not the
     latest; one of another room is refused."""
-    if ctx.extra.get("ref_kind") != REF_KIND or ctx.extra.get("ref_id") is None:
+    if ctx.extra.get("ref_kind") != RefKind.POLL or ctx.extra.get("ref_id") is None:
         return None
     poll = store.get(ctx.db, int(ctx.extra["ref_id"]))
     if poll is None:
@@ -197,7 +196,7 @@ def poll_start(poll: Poll, lang: str, *, to_user: str | None = None) -> PollStar
         key=start_key(poll, to_user),
         to_user=to_user,
         room_id=None if to_user is not None else poll.room_id,
-        ref_kind=REF_KIND,
+        ref_kind=RefKind.POLL,
         ref_id=poll.id,
         question=poll.question,
         answers=tuple(PollAnswer(a.id, a.text) for a in answers),
@@ -220,7 +219,7 @@ def end_effects(
                 room_id=poll.room_id,
                 poll_key=start_key(poll),
                 results=results,
-                ref_kind=REF_KIND,
+                ref_kind=RefKind.POLL,
                 ref_id=poll.id,
             )
         ]
@@ -232,7 +231,7 @@ def end_effects(
             poll_key=start_key(poll, row.to_user),
             results=results,
         )
-        for row in outbox.rows_about(db, REF_KIND, poll.id)
+        for row in outbox.rows_about(db, RefKind.POLL, poll.id)
         if row.to_user is not None and row.kind == OutboxKind.POLL_START
     ]
     effects.append(
@@ -240,7 +239,7 @@ def end_effects(
             results,
             room_id=poll.room_id,
             key=f"poll:{poll.id}:results",
-            ref_kind=REF_KIND,
+            ref_kind=RefKind.POLL,
             ref_id=poll.id,
         )
     )

@@ -25,7 +25,6 @@ from commands.parsing.dates import (
 from commands.polls.common import (
     ANSWER_LIMIT,
     MAX_ANSWERS,
-    REF_KIND,
     check_question,
     number_label,
     poll_start,
@@ -33,7 +32,7 @@ from commands.polls.common import (
 )
 from commands.polls.config import PollSettings, poll_settings
 from storage import polls as store
-from storage.models import Poll, PollKind
+from storage.models import Poll, PollKind, RefKind
 
 router = Router()
 
@@ -151,7 +150,7 @@ def _started(ctx: Context, poll: Poll, effects: list[AnyEffect]) -> list[AnyEffe
         results=command_hint(ctx, "ergebnis", "results", poll.number),
         close=command_hint(ctx, "schließen", "close", poll.number),
     )
-    reply = Reply(confirmation, in_reply_to=ctx.event_id, ref_kind=REF_KIND, ref_id=poll.id)
+    reply = Reply(confirmation, in_reply_to=ctx.event_id, ref_kind=RefKind.POLL, ref_id=poll.id)
     return [*effects, reply]
 
 

@@ -17,7 +17,6 @@ from commands.core.errors import CommandError, UsageError
 from commands.core.registry import Router
 from commands.core.rich import Rich, text
 from commands.polls.common import (
-    REF_KIND,
     cast_vote,
     find_poll,
     is_open,
@@ -26,7 +25,7 @@ from commands.polls.common import (
     valid_selection,
 )
 from storage import polls as store
-from storage.models import Poll, PollKind
+from storage.models import Poll, PollKind, RefKind
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +34,7 @@ router = Router()
 _SPLIT = re.compile(r"[,;\s]+")
 
 
-@router.poll_response(REF_KIND)
+@router.poll_response(RefKind.POLL)
 def on_poll_response(ctx: Context, poll_id: int, answers: tuple[str, ...] | None) -> None:
     poll = store.get(ctx.db, poll_id)
     if poll is None or poll.kind == PollKind.SURVEY:

@@ -1,7 +1,7 @@
 """Polls (pulse and general), their answers, and the annual survey of a committee.
 
 No row ever holds a user ID together with an answer: a vote is stored under a keyed hash
-of poll and voter (`commands.polls.voters`), so a changed answer replaces the earlier one
+of poll and voter (`storage.voters`), so a changed answer replaces the earlier one
 while the database alone cannot tell who gave it. Votes and free texts carry random IDs and
 are written again in random order at every change (`storage.shuffled`), so neither their
 IDs nor their place tells the order of answering. Who takes part in a running survey is
