@@ -1,10 +1,13 @@
 """Dialog tests: a member says something in a room, the bot's messages come back.
 
-Runs the bot's own event handling (`bot.runtime.incoming`), the real command layer and the
-real storage, without a homeserver, the way Zulip's and errbot's bot tests read:
-`dialog.say("@anna:example.org", "!liste")`. The Dialog plays the homeserver: what the bot
-queued in its outbox is "sent" (marked sent under a made-up event ID), so a later reply
-or reaction to that event finds the bot's message the way it does in a room.
+Runs the bot's own event handling (`bot.runtime.events.EventHandlers`, then
+`bot.runtime.incoming`), the real command layer and the real storage, without a
+homeserver, the way Zulip's and errbot's bot tests read: `dialog.say("@anna:example.org",
+"!liste")`. Each message is a nio event as the homeserver delivers it (sent at the
+dialog's `now`), in a `MatrixRoom` with the dialog's members and power levels; one bot
+(one runtime, one flood control) hears the whole dialog. The Dialog plays the homeserver:
+what the bot queued in its outbox is "sent" (marked sent under a made-up event ID), so a
+later reply or reaction to that event finds the bot's message the way it does in a room.
 """
 
 from __future__ import annotations
@@ -12,27 +15,18 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from nio import Event, MatrixRoom
 from sqlalchemy import func, or_
 from sqlmodel import col, select
 
-from bot.runtime.incoming import (
-    BotSettings,
-    IncomingActivity,
-    IncomingMessage,
-    IncomingPollResponse,
-    IncomingReaction,
-    handle_activity,
-    handle_message,
-    handle_poll_response,
-    handle_reaction,
-    handle_text_reply,
-    reply_key,
-)
+from bot.runtime.events import display_names
+from bot.runtime.flood import FloodControl
+from bot.runtime.incoming import BotSettings, reply_key
 from bot.runtime.limits import MAX_PARTS
 from bot.runtime.matrix_content import text_of
 from bot.runtime.matrix_render import with_target
@@ -42,6 +36,15 @@ from commands.features import build_registry
 from storage import direct_rooms, outbox, rooms
 from storage.db import Database
 from storage.models import OutboxMessage, OutboxStatus
+from tests import seed
+from tests.dialog_bot import (
+    DialogBot,
+    invite_event,
+    matrix_room,
+    poll_response_event,
+    reaction_event,
+    text_event,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW_FOR_TESTS = dt.datetime(2026, 3, 9, 10, 15, tzinfo=BERLIN)
@@ -102,6 +105,8 @@ class Dialog:
     # Monday, 9 March 2026, 10:15 in Berlin — the reference "now" of the date examples.
     # Every message is sent at `now`, and the bot handles it then.
     now: dt.datetime = NOW_FOR_TESTS
+    # The members' display names as set in Matrix ("": none); the bot shows them told
+    # apart where two look alike (bot.runtime.events.display_names).
     members: dict[str, str] = field(
         default_factory=lambda: {
             ANNA: "Anna Schmidt",
@@ -123,22 +128,62 @@ class Dialog:
     # Each member's direct-message room with the bot, where their direct messages land
     # (unnamed: `!dm-<user ID>`); a test may name opaque ones.
     dm_rooms: dict[str, str] = field(default_factory=dict)
+    # The room's name (m.room.name; "": none). None: the name stored for it, as the bot
+    # stores a room's name from its sync (a test names a room through storage).
+    room_name: str | None = None
+    # The bot's flood control, for as long as the dialog lasts (as for a running bot).
+    flood: FloodControl = field(default_factory=FloodControl)
+    _settings: BotSettings | None = field(default=None, init=False, repr=False, compare=False)
+    _bot: DialogBot | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def settings(self) -> BotSettings:
-        return BotSettings(
+        """The bot's settings: one object for the dialog, made anew (with the same flood
+        control) only when a test changes the bot's configuration, as by a restart."""
+        wanted = BotSettings(
             server_name=self.server_name,
             prefix="!",
             coordinators=self.coordinators,
             registry=self.registry,
             defaults=self.defaults,
             bot_user=self.bot_user,
+            flood=self.flood,
             room_members=self._room_members,
         )
+        if self._settings != wanted:
+            self._settings = wanted
+        return self._settings
 
-    def _room_members(self, room_id: str) -> dict[str, str]:
-        """What the bot knows of a room's members: this room's are `members`."""
-        return dict(self.members) if room_id == self.room_id else {}
+    @property
+    def bot(self) -> DialogBot:
+        """The bot: bot.runtime.events' handlers, one runtime for the whole dialog."""
+        if self._bot is None:
+            self._bot = DialogBot(
+                self.database, self.settings, lambda: self.now, bot_user=self.bot_user
+            )
+        self._bot.runtime.settings = self.settings
+        return self._bot
+
+    def _room_members(self, room_id: str) -> Mapping[str, str]:
+        """What the bot knows of a room's members: this room's are `members` (and the
+        bot), a direct-message room's those it had when last heard from."""
+        if room_id == self.room_id:
+            members = matrix_room(self.room_id, self.bot_user, self.members)
+            return display_names(members)
+        return self.bot.members(room_id)
+
+    def matrix_room(self, room_id: str | None = None, sender: str = "") -> MatrixRoom:
+        """This room as the bot's client knows it; or the member's direct-message room
+        `room_id` (the member and the bot)."""
+        if room_id is not None and room_id != self.room_id:
+            return matrix_room(room_id, self.bot_user, {sender: ""})
+        room = matrix_room(self.room_id, self.bot_user, self.members, self.power_levels)
+        room.name = self.room_name
+        if room.name is None:
+            with self.database.session() as s:
+                stored = rooms.get_room(s, self.room_id)
+                room.name = None if stored is None else stored.name
+        return room
 
     def dm_room(self, user_id: str) -> str:
         """The member's direct-message room with the bot."""
@@ -162,22 +207,11 @@ class Dialog:
             reply_to = self.event_about(*ref)
         event_id = self._next_event_id()
         self.last_event_id = event_id
-        msg = IncomingMessage(
-            room_id=self.room_id,
-            event_id=event_id,
-            sender=sender,
-            timestamp=self.now if sent_at is None else sent_at,
-            body=body,
-            html=html,
-            mentions=mentions,
-            reply_to=reply_to,
-            members=dict(self.members),
-            power_levels=dict(self.power_levels),
+        at = self.now if sent_at is None else sent_at
+        event = text_event(
+            event_id, sender, at, body, html=html, mentions=mentions, reply_to=reply_to
         )
-        self._join()
-        before = self._last_row()
-        queued = handle_message(self.database, msg, self.settings, lambda: self.now)
-        return self._sent(before, event_id, queued)
+        return self._handle(self.matrix_room(), event)
 
     def text(self, sender: str, body: str, **kw: Any) -> str:
         """The plain text of all replies, joined: what the member reads."""
@@ -186,55 +220,33 @@ class Dialog:
     def chat(self, sender: str, body: str) -> None:
         """A message that is no command, the way the bot hears it: only listeners see it."""
         assert not body.startswith("!")
-        self._join()
-        activity = IncomingActivity(
-            room_id=self.room_id,
-            event_id=self._next_event_id(),
-            sender=sender,
-            timestamp=self.now,
-            display_name=self.members.get(sender, ""),
+        event = text_event(self._next_event_id(), sender, self.now, body)
+        self._handle(self.matrix_room(), event)
+
+    def edit(
+        self, sender: str, original: str, new_body: str, *, fallback_star: bool = True
+    ) -> list[Sent]:
+        """Edit the message `original` (Element's "Edit", m.replace) into `new_body`."""
+        event_id = self._next_event_id()
+        event = text_event(
+            event_id, sender, self.now, new_body, replaces=original, fallback_star=fallback_star
         )
-        handle_activity(self.database, activity, self.settings, lambda: self.now)
+        return self._handle(self.matrix_room(), event)
 
     def react(self, sender: str, key: str, target: str | tuple[str, int]) -> list[Sent]:
         """React with `key` to the event `target`, or to the latest bot message about the
         object `target` = (kind, id)."""
         target_event_id = target if isinstance(target, str) else self.event_about(*target)
-        event_id = self._next_event_id()
-        reaction = IncomingReaction(
-            room_id=self.room_id,
-            event_id=event_id,
-            sender=sender,
-            timestamp=self.now,
-            key=key,
-            target_event_id=target_event_id,
-            members=dict(self.members),
-            power_levels=dict(self.power_levels),
-        )
-        self._join()
-        before = self._last_row()
-        queued = handle_reaction(self.database, reaction, self.settings, lambda: self.now)
-        return self._sent(before, event_id, queued)
+        event = reaction_event(self._next_event_id(), sender, self.now, key, target_event_id)
+        return self._handle(self.matrix_room(), event)
 
     def reply_plain(
         self, sender: str, body: str, reply_to: str, *, room_id: str | None = None
     ) -> list[Sent]:
         """A plain message (no command) answering the bot's message `reply_to`, in this
         room or in `room_id` (a direct-message room)."""
-        event_id = self._next_event_id()
-        msg = IncomingMessage(
-            room_id=room_id or self.room_id,
-            event_id=event_id,
-            sender=sender,
-            timestamp=self.now,
-            body=body,
-            reply_to=reply_to,
-            members=self._members_in(room_id, sender),
-        )
-        self._join()
-        before = self._last_row()
-        queued = handle_text_reply(self.database, msg, self.settings, lambda: self.now)
-        return self._sent(before, event_id, queued)
+        event = text_event(self._next_event_id(), sender, self.now, body, reply_to=reply_to)
+        return self._handle(self.matrix_room(room_id, sender), event)
 
     def answer_poll(
         self,
@@ -247,20 +259,29 @@ class Dialog:
         """Answer the native poll `poll_event_id` (an m.poll.response from the sender's
         client), in this room or in `room_id` (a direct-message room)."""
         event_id = self._next_event_id()
-        answer = IncomingPollResponse(
-            room_id=room_id or self.room_id,
-            event_id=event_id,
-            sender=sender,
-            timestamp=self.now,
-            start_event_id=poll_event_id,
-            answers=answers,
-            members=self._members_in(room_id, sender),
-            power_levels=dict(self.power_levels),
-        )
+        event = poll_response_event(event_id, sender, self.now, poll_event_id, answers)
+        return self._handle(self.matrix_room(room_id, sender), event)
+
+    def invite(
+        self, inviter: str, room_id: str | None = None, *, direct: bool = False
+    ) -> list[Sent]:
+        """`inviter` invites the bot to `room_id` (this room unless given; `direct`: a direct
+        chat): it joins, or declines an inviter it may not follow, and greets a committee."""
+        before = self._last_row()
+        room = MatrixRoom(room_id or self.room_id, self.bot_user)
+        self.bot.invited(room, invite_event(inviter, self.bot_user, direct=direct))
+        return self._sent(before)
+
+    def receive(self, event: Event, room: MatrixRoom | None = None) -> list[Sent]:
+        """The homeserver delivers `event` (as a test built it, or again) in this room or
+        in `room`; what the bot sent for it."""
+        return self._handle(self.matrix_room() if room is None else room, event)
+
+    def _handle(self, room: MatrixRoom, event: Event) -> list[Sent]:
         self._join()
         before = self._last_row()
-        queued = handle_poll_response(self.database, answer, self.settings, lambda: self.now)
-        return self._sent(before, event_id, queued)
+        queued = self.bot.handle(room, event)
+        return self._sent(before, event.event_id, queued)
 
     def event_about(self, ref_kind: str, ref_id: int) -> str:
         """The event ID of the latest message the bot sent about (kind, id), in any room."""
@@ -298,10 +319,6 @@ class Dialog:
                         direct_rooms.remember(s, row.to_user, row.room_id, at=self.now)
                 outbox.mark_sent(s, row.id, f"$bot{row.id}", at=self.now)
 
-    def _members_in(self, room_id: str | None, sender: str) -> dict[str, str]:
-        """This room's members, or those of a direct-message room: the member and the bot."""
-        return dict(self.members) if room_id is None else {sender: "", self.bot_user: ""}
-
     def _last_row(self) -> int:
         with self.database.session() as s:
             return int(s.exec(select(func.max(OutboxMessage.id))).one() or 0)
@@ -336,7 +353,7 @@ class Dialog:
         """The bot is in the room, since a month before the first message (the invite
         path records that once)."""
         with self.database.session() as s:
-            rooms.ensure_room(s, self.room_id, joined_at=self.now - dt.timedelta(days=30))
+            seed.room(s, self.room_id, joined_at=self.now - dt.timedelta(days=30))
 
 
 def _as_sent(row: OutboxMessage) -> Sent:

@@ -1,7 +1,7 @@
 """A committee year to export: rooms with names, settings and roles, agreements with
 owners and their whole history (done, reassigned, re-dated, edited, cancelled, notes),
 reminders, snoozes and the reminder log, written through the storage functions the
-commands use. Deterministic: the same seed gives the same database."""
+commands use (tests.seed). Deterministic: the same seed gives the same database."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from commands.exports.sections import Scope
 from storage import agreements as store
 from storage import outbox, reminders, rooms
 from storage.db import Database
-from storage.models import AgreementStatus, OutboxFile
+from storage.models import AgreementStatus, OutboxFile, RefKind, ReminderKind
+from tests import seed as rows
 from tests.dialog import ANNA, BEN, BERLIN, CARLA, CHAIR
 
 # When the formats' tests export: mid-year, after the year's agreements were made.
@@ -73,25 +74,32 @@ def fill_year(db: Database, *, per_room: int = 60, seed: int = 11) -> None:
     events = iter(range(1, 10**9))
     with db.session() as s:
         for room_id, name in ROOMS.items():
-            rooms.ensure_room(s, room_id, joined_at=YEAR_START - dt.timedelta(days=30))
-            rooms.remember_name(s, room_id, name)
-            rooms.set_setting(s, room_id, "language", "de")
-            rooms.set_setting(s, room_id, "reminder_days_before", "2")
+            rows.room(
+                s,
+                room_id,
+                joined_at=YEAR_START - dt.timedelta(days=30),
+                name=name,
+                settings={"language": "de", "reminder_days_before": "2"},
+            )
             rooms.set_room_role(s, room_id, CHAIR, "chair", set_by=ANNA, at=YEAR_START)
         for room_id in ROOMS:
             for n in range(per_room):
                 at = YEAR_START + dt.timedelta(days=n * 5, hours=rnd.randint(0, 6))
                 due = (at + dt.timedelta(days=rnd.randint(3, 60))).date()
-                a, _ = store.record(
+                text = f"{TEXTS[n % len(TEXTS)]} ({n + 1})"
+                owners = rnd.sample(PEOPLE, rnd.randint(1, 2))
+                due_date = due if n % 7 else None
+                due_time = dt.time(10, 0) if n % 4 == 0 else None
+                a = rows.agreement(
                     s,
-                    room_id=room_id,
-                    text=f"{TEXTS[n % len(TEXTS)]} ({n + 1})",
-                    owners=rnd.sample(PEOPLE, rnd.randint(1, 2)),
-                    due_date=due if n % 7 else None,
-                    due_time=dt.time(10, 0) if n % 4 == 0 else None,
-                    actor=rnd.choice(PEOPLE),
+                    room_id,
+                    text,
+                    by=rnd.choice(PEOPLE),
                     at=at,
-                    source_event_id=f"$rec{next(events)}",
+                    owners=owners,
+                    due=due_date,
+                    due_time=due_time,
+                    event=f"$rec{next(events)}",
                 )
                 step = at
                 for _ in range(rnd.randint(0, 4)):
@@ -117,25 +125,25 @@ def fill_year(db: Database, *, per_room: int = 60, seed: int = 11) -> None:
                         s,
                         key=f"agreement:{a.id}:due:{a.due_date}",
                         room_id=room_id,
-                        kind="due",
+                        kind=ReminderKind.DUE,
                         occurrence_at=step + dt.timedelta(days=1),
                         now=step + dt.timedelta(days=1, seconds=3),
                         agreement_id=a.id,
                     )
-            reminder = reminders.create_reminder(
+            reminder = rows.reminder(
                 s,
-                room_id=room_id,
-                text="Protokoll rumschicken",
-                created_by=ANNA,
-                now=YEAR_START,
-                source_event_id=f"$rem{next(events)}",
+                room_id,
+                "Protokoll rumschicken",
+                by=ANNA,
+                at=YEAR_START,
                 recurrence='{"freq": "weekly", "time": "09:00", "weekdays": [0], "nth": null}',
-                mentions=f'["{BEN}"]',
+                mentions=[BEN],
+                event=f"$rem{next(events)}",
             )
             assert reminder.id is not None
             reminders.set_snooze(
                 s,
-                ref_kind="reminder",
+                ref_kind=RefKind.REMINDER,
                 ref_id=reminder.id,
                 room_id=room_id,
                 until=YEAR_START + dt.timedelta(days=3),

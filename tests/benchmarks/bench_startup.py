@@ -52,7 +52,8 @@ import pytest
 from bot.config import load_config
 from bot.devtools.light_member import LightMember
 from bot.devtools.synapse import LocalSynapse
-from commands.reminders.plan import ReminderEnv, plan
+from commands.core.timers import TimerEnv
+from commands.reminders.plan import plan
 from storage.db import Database
 from storage.types import utcnow
 from tests.benchmarks.big_database import fill, settle_reminders
@@ -239,7 +240,7 @@ def _median(starts: list[Start], value: Callable[[Start], float]) -> float:
     return statistics.median(value(s) for s in starts)
 
 
-def reminder_pass(db: Database, env: ReminderEnv) -> tuple[float, float]:
+def reminder_pass(db: Database, env: TimerEnv) -> tuple[float, float]:
     """One reminder pass over all rooms, as the scheduler's wake-up makes it (without
     posting): the median time of three, and the peak of Python allocations (MB) of one."""
     times = []
@@ -311,7 +312,7 @@ async def test_startup_with_500_rooms_and_50000_agreements(
         db = Database(loaded_config.database_url)
         now = utcnow()
         filled = fill(db, members, AGREEMENTS, now=now)
-        env = ReminderEnv(
+        env = TimerEnv(
             defaults=loaded_config.build_defaults(),
             coordinators=frozenset(loaded_config.coordination),
             bot_user=bot_user,

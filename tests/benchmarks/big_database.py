@@ -28,10 +28,11 @@ from typing import Any, NamedTuple
 from sqlalchemy import Table, update
 from sqlmodel import SQLModel, col
 
-from bot.runtime.scheduler import queue_due
-from commands.general.settings import LANGUAGE
+from bot.runtime.scheduler import queue_owed
+from commands.core.room import LANGUAGE_KEY
+from commands.core.timers import TimerEnv
 from commands.parsing.recurrence import Recurrence
-from commands.reminders.plan import ReminderEnv, recurrence_value
+from commands.reminders.plan import owed, plan, recurrence_value
 from commands.reminders.settings import STATE
 from storage import events
 from storage.agreements import due_value, owners_value
@@ -175,7 +176,7 @@ def fill(
         settings: list[dict[str, Any]] = []
         for i, room_id in enumerate(room_ids):
             if i % 10 == 3:
-                settings.append({"room_id": room_id, "key": LANGUAGE.key, "value": "en"})
+                settings.append({"room_id": room_id, "key": LANGUAGE_KEY, "value": "en"})
             if i % 20 == 7:
                 settings.append({"room_id": room_id, "key": STATE.key, "value": "BY"})
         if settings:
@@ -399,11 +400,12 @@ def _between(rng: random.Random, a: dt.datetime, b: dt.datetime) -> dt.datetime:
     return (a + (b - a) * rng.random()).replace(microsecond=0)
 
 
-def settle_reminders(db: Database, env: ReminderEnv, now: dt.datetime) -> int:
+def settle_reminders(db: Database, env: TimerEnv, now: dt.datetime) -> int:
     """What the running bot would have done by `now`: every reminder due queued (or passed
     over) and recorded, and every message owed marked sent. Returns the messages queued."""
     with db.session() as s:
-        result = queue_due(s, now, env)
+        result = plan(s, now, env)
+        queue_owed(s, owed(s, result, now).effects)
     with db.engine.begin() as conn:
         conn.execute(
             update(_table(OutboxMessage))

@@ -1,27 +1,23 @@
 """Hostile events as the homeserver hands them over: text messages (with any content:
-mentions, relations, edits, HTML) through bot.runtime.events.EventHandlers.on_text, and
-answers to the bot's polls and reactions to its messages with any answer IDs and keys.
-Never an exception, never "interner Fehler", nothing stored before damaged."""
+mentions, relations, edits, HTML), answers to the bot's polls and reactions to its
+messages with any answer IDs and keys, through bot.runtime.events.EventHandlers (every
+dialog's bot). Never an exception, never "interner Fehler", nothing stored before damaged."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from collections.abc import Callable
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from nio import MatrixRoom, RoomMessageText
+from nio import RoomMessageText
 from sqlmodel import col, select
 
-from bot.runtime.events import EventHandlers, Runtime
 from commands.core import i18n
 from storage.db import Database
 from storage.models import Agreement, AgreementOwner, OutboxMessage
-from tests.dialog import ANNA, BEN, BOT, CARLA, CHAIR, ROOM, STRANGER, Dialog
+from tests.dialog import ANNA, BEN, CARLA, CHAIR, STRANGER, Dialog
 from tests.fuzz import COMMAND_EXAMPLES
 from tests.fuzz.strategies import args, json_value, piece
 
@@ -43,28 +39,6 @@ def bodies(db: Database, after: int) -> list[str]:
     with db.session() as s:
         rows = s.exec(select(OutboxMessage).where(col(OutboxMessage.id) > after)).all()
         return [row.content for row in rows]
-
-
-class _DbThread:
-    async def run_until_answered(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return fn(*args)
-
-
-def handlers(dialog: Dialog) -> EventHandlers:
-    rt = Runtime(
-        config=SimpleNamespace(  # type: ignore[arg-type]
-            command_prefix="!", encryption=SimpleNamespace(undecryptable_wait_seconds=1)
-        ),
-        settings=dialog.settings,
-        db=dialog.database,
-        dbt=_DbThread(),  # type: ignore[arg-type]
-        clock=lambda: dialog.now,
-        sender=SimpleNamespace(wake=lambda room=None: None),  # type: ignore[arg-type]
-        poke=lambda room: None,
-        stopping=lambda: False,
-        metrics=SimpleNamespace(answer_owed=lambda *a: None),  # type: ignore[arg-type]
-    )
-    return EventHandlers(rt, SimpleNamespace(user_id=BOT, rooms={}))
 
 
 @pytest.fixture
@@ -103,10 +77,6 @@ message_content = st.fixed_dictionaries(
 
 def test_text_events_with_any_content(room: tuple[Dialog, list[tuple[object, ...]], str]) -> None:
     dialog, _before, _poll = room
-    matrix_room = MatrixRoom(ROOM, BOT)
-    for user, name in dialog.members.items():
-        matrix_room.add_member(user, name, None)
-    bot = handlers(dialog)
     ids = iter(range(10**9))
 
     @settings(max_examples=COMMAND_EXAMPLES * 2)
@@ -125,7 +95,7 @@ def test_text_events_with_any_content(room: tuple[Dialog, list[tuple[object, ...
         if not isinstance(event, RoomMessageText):
             return  # nio refuses it before the bot sees it
         after = dialog._last_row()
-        asyncio.run(bot.on_text(matrix_room, event))
+        dialog.receive(event)
         for body in bodies(dialog.database, after):
             assert not any(text in body for text in INTERNAL), content
         if sender != CHAIR:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import json
-import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,12 +15,10 @@ from bot.config import load_config
 from bot.devtools.member import Member, SeenMessage
 from bot.runtime import voter_key
 from bot.runtime.app import GremienBot
-from storage import agreements, rooms
-from storage import reminders as reminder_store
 from storage.db import Database
 from storage.models import Agreement
-from storage.models.reminders import Reminder
 from storage.types import utcnow
+from tests import seed
 
 Clock = Callable[[], dt.datetime]
 T = TypeVar("T")
@@ -96,17 +92,9 @@ def insert_agreement(
 
     def write() -> int:
         with db.session() as s:
-            rooms.ensure_room(s, room_id, joined_at=created_at)
-            a, _ = agreements.record(
-                s,
-                room_id=room_id,
-                text=text,
-                owners=owners,
-                due_date=due,
-                due_time=None,
-                actor=created_by,
-                at=created_at,
-                source_event_id=f"$test-{uuid.uuid4().hex}",
+            seed.room(s, room_id, joined_at=created_at)
+            a = seed.agreement(
+                s, room_id, text, by=created_by, at=created_at, owners=owners, due=due
             )
             assert a.number == number
             assert a.id is not None
@@ -136,15 +124,8 @@ def insert_reminder(
 
     def write() -> int:
         with db.session() as s:
-            r: Reminder = reminder_store.create_reminder(
-                s,
-                room_id=room_id,
-                text=text,
-                created_by=created_by,
-                now=created_at,
-                source_event_id=f"$test-{uuid.uuid4().hex}",
-                due_at=due_at,
-                mentions=json.dumps(list(mentions)) if mentions else None,
+            r = seed.reminder(
+                s, room_id, text, by=created_by, at=created_at, due_at=due_at, mentions=mentions
             )
             assert r.id is not None
             return r.id

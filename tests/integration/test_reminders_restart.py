@@ -20,7 +20,8 @@ from bot.devtools.member import Member
 from bot.devtools.synapse import LocalSynapse, _http
 from bot.runtime import credentials
 from bot.runtime.matrix_render import render_reply
-from commands.reminders.plan import ReminderEnv, mark_handled, plan
+from commands.core.timers import TimerEnv
+from commands.reminders.plan import mark_handled, plan
 from storage import outbox
 from storage.models import LogStatus, OutboxMessage, OutboxStatus
 from storage.models.reminders import ReminderLog
@@ -116,7 +117,7 @@ async def test_killed_after_the_homeserver_took_the_reminder_it_is_not_posted_tw
         # What the killed bot had done: queued the reminder and recorded it (one transaction),
         # and its send reached the homeserver, but the kill came before it noted that.
         with db.session() as s:
-            [due] = plan(s, now, ReminderEnv()).due
+            [due] = plan(s, now, TimerEnv()).due
             assert due.reply is not None
             msg = outbox.enqueue(
                 s,

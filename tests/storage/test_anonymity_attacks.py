@@ -20,13 +20,13 @@ from sqlalchemy import inspect, text
 from sqlmodel import SQLModel, col, select
 
 from bot.runtime.scheduler import run_timers
+from commands.core.timers import TimerEnv
 from commands.polls.config import poll_settings
-from commands.polls.voters import voter_hash
-from commands.reminders.plan import ReminderEnv
 from storage import dump, erasure, events, outbox
 from storage.db import Database
 from storage.migrate import downgrade, upgrade
 from storage.models import OutboxMessage, Poll, PollKind, ProcessedEvent, Survey
+from storage.voters import voter_hash
 from tests.dialog import COORDINATOR, Dialog, Sent
 
 START = "org.matrix.msc3381.poll.start"
@@ -60,7 +60,7 @@ def _dialog(db: Database) -> tuple[Dialog, EventIds]:
 
 
 def _wake(dialog: Dialog, at: dt.datetime) -> list[Sent]:
-    env = ReminderEnv(
+    env = TimerEnv(
         members=lambda room_id: dialog.members if room_id == dialog.room_id else {},
         bot_user=dialog.bot_user,
     )

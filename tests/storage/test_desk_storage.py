@@ -4,15 +4,14 @@ for a period, rules of procedure with their history, the monthly report's log.""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 import pytest
 
-from storage import agreements as store
 from storage import reports, rooms, rules
 from storage.db import Database
 from storage.figures import Figures, Period, figures
 from storage.models import AgreementStatus
+from tests import seed
 from tests.dialog import ANNA, BEN, BERLIN, ROOM
 
 OTHER = "!jugendhilfe:example.org"
@@ -35,23 +34,25 @@ def add(
     cancelled: dt.datetime | None = None,
     room: str = ROOM,
 ) -> None:
+    if done is not None:
+        status, closed_at = AgreementStatus.DONE, done
+    elif cancelled is not None:
+        status, closed_at = AgreementStatus.CANCELLED, cancelled
+    else:
+        status, closed_at = AgreementStatus.OPEN, None
     with db.session() as s:
-        rooms.ensure_room(s, room, joined_at=at(1, month=1))
-        a, _ = store.record(
+        seed.room(s, room, joined_at=at(1, month=1))
+        seed.agreement(
             s,
-            room_id=room,
-            text=text,
-            owners=[ANNA],
-            due_date=due,
-            due_time=None,
-            actor=ANNA,
+            room,
+            text,
+            by=ANNA,
             at=created,
-            source_event_id=f"${uuid.uuid4().hex}",
+            owners=[ANNA],
+            due=due,
+            status=status,
+            closed_at=closed_at,
         )
-        if done is not None:
-            store.set_status(s, a, AgreementStatus.DONE, actor=ANNA, at=done)
-        if cancelled is not None:
-            store.set_status(s, a, AgreementStatus.CANCELLED, actor=ANNA, at=cancelled)
 
 
 def test_a_committees_month_counts_recorded_done_on_time_and_overdue(db: Database) -> None:
@@ -112,24 +113,22 @@ def test_a_year_of_fifty_committees_is_counted_in_one_go(db: Database) -> None:
     with db.session() as s:
         for r in range(50):
             room = f"!gremium{r}:example.org"
-            rooms.ensure_room(s, room, joined_at=at(1, month=1))
+            seed.room(s, room, joined_at=at(1, month=1))
             for n in range(24):  # two a month
                 day = dt.date(2025, 1, 1) + dt.timedelta(days=15 * n)
-                a, _ = store.record(
+                done_at = dt.datetime.combine(day + dt.timedelta(days=7), dt.time(9), BERLIN)
+                seed.agreement(
                     s,
-                    room_id=room,
-                    text=f"Punkt {n}",
-                    owners=[BEN],
-                    due_date=day + dt.timedelta(days=14),
-                    due_time=None,
-                    actor=BEN,
+                    room,
+                    f"Punkt {n}",
+                    by=BEN,
                     at=dt.datetime.combine(day, dt.time(9), tzinfo=BERLIN),
-                    source_event_id=f"$y{r}-{n}",
+                    owners=[BEN],
+                    due=day + dt.timedelta(days=14),
+                    status=AgreementStatus.DONE if n % 2 == 0 else AgreementStatus.OPEN,
+                    closed_at=done_at if n % 2 == 0 else None,
                 )
                 created += 1
-                if n % 2 == 0:
-                    done_at = dt.datetime.combine(day + dt.timedelta(days=7), dt.time(9), BERLIN)
-                    store.set_status(s, a, AgreementStatus.DONE, actor=BEN, at=done_at)
     year = Period(dt.date(2025, 1, 1), dt.date(2026, 1, 1))
     found = figures_of(db, year, now=at(1))
     assert len(found) == 50

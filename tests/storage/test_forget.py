@@ -18,13 +18,14 @@ from bot.config import Config, DatabaseConfig
 from bot.forget import run_forget
 from bot.transfer import run_export
 from commands.core.defaults import Defaults
+from commands.core.timers import TimerEnv
 from commands.exports.run import FORMATS, export, make_scope
 from commands.polls.config import poll_settings
-from commands.polls.voters import voter_hash
-from commands.reminders.plan import ReminderEnv, plan
+from commands.reminders.plan import plan
 from storage import erasure
 from storage.db import Database
 from storage.models import Agreement, AgreementOwner, PollVote, RoomRole
+from storage.voters import voter_hash
 from tests.dialog import ANNA, BEN, CARLA, CHAIR, Dialog
 
 POLL_START = "org.matrix.msc3381.poll.start"
@@ -118,7 +119,7 @@ def test_forget_replaces_the_person_everywhere_and_the_record_stays_consistent(
     assert "ehemaliges Mitglied 1" in dialog.text(BEN, "!sitzung protokoll 1")
     # A pseudonym is no person to link to or notify: #1's reminder on its due day pings Ben.
     with db.session() as s:
-        due = plan(s, dialog.now.replace(day=13, hour=9, minute=5), ReminderEnv()).due
+        due = plan(s, dialog.now.replace(day=13, hour=9, minute=5), TimerEnv()).due
         replies = [d.reply for d in due if d.reply is not None and d.agreement_id is not None]
     assert replies
     for reply in replies:

@@ -7,9 +7,10 @@ import datetime as dt
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from storage import agreements, meetings, rooms
+from storage import meetings, rooms
 from storage.db import Database
 from storage.models import AgreementStatus
+from tests import seed
 
 UTC = dt.UTC
 T0 = dt.datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
@@ -22,17 +23,12 @@ CHAIR = "@vorsitz:example.org"
 def _rooms(db: Database) -> None:
     with db.session() as s:
         for room in (ROOM, OTHER):
-            rooms.ensure_room(s, room, joined_at=T0 - dt.timedelta(days=30))
+            seed.room(s, room, joined_at=T0 - dt.timedelta(days=30))
 
 
 def _meeting(db: Database, room: str, start: dt.datetime, hours: float | None, event: str) -> int:
     with db.session() as s:
-        m, created = meetings.start(
-            s, room_id=room, title=None, by=CHAIR, at=start, source_event_id=event
-        )
-        assert created
-        if hours is not None:
-            meetings.end(s, m, by=CHAIR, at=start + dt.timedelta(hours=hours), minutes="{}")
+        m = seed.meeting(s, room, by=CHAIR, at=start, hours=hours, event=event)
         assert m.id is not None
         return m.id
 
@@ -87,17 +83,17 @@ def test_meetings_held_per_room_in_a_period(db: Database) -> None:
 def test_agreement_changes_of_the_meeting_window_only(db: Database) -> None:
     _rooms(db)
     with db.session() as s:
-        before, _ = agreements.record(
-            s, room_id=ROOM, text="Alt", owners=[ANNA], due_date=None, due_time=None,
-            actor=ANNA, at=T0 - dt.timedelta(days=1), source_event_id="$x",
-        )  # fmt: skip
-        _during, _ = agreements.record(
-            s, room_id=ROOM, text="Neu", owners=[ANNA], due_date=None, due_time=None,
-            actor=ANNA, at=T0 + dt.timedelta(minutes=10), source_event_id="$y",
-        )  # fmt: skip
-        agreements.set_status(
-            s, before, AgreementStatus.DONE, actor=ANNA, at=T0 + dt.timedelta(minutes=20)
+        seed.agreement(
+            s,
+            ROOM,
+            "Alt",
+            by=ANNA,
+            at=T0 - dt.timedelta(days=1),
+            owners=[ANNA],
+            status=AgreementStatus.DONE,
+            closed_at=T0 + dt.timedelta(minutes=20),
         )
+        seed.agreement(s, ROOM, "Neu", by=ANNA, at=T0 + dt.timedelta(minutes=10), owners=[ANNA])
     with db.session() as s:
         found = meetings.agreement_changes(s, ROOM, T0, T0 + dt.timedelta(hours=1))
         assert [(a.text, [str(r.action) for r in rows]) for a, rows in found] == [

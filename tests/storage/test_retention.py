@@ -12,9 +12,9 @@ from sqlmodel import Session, col, func, select
 
 from bot.runtime.scheduler import run_timers
 from commands.core.defaults import Defaults
+from commands.core.timers import TimerEnv
 from commands.privacy.config import RetentionSettings
 from commands.privacy.retention import LAST_RUN
-from commands.reminders.plan import ReminderEnv
 from storage import events, retention
 from storage.db import Database
 from storage.models import (
@@ -39,11 +39,11 @@ def count(s: Session, model: type) -> int:
 
 
 def wake(dialog: Dialog, at: dt.datetime, defaults: Defaults | None = None) -> dt.datetime | None:
-    """The scheduler's timers at `at` (the retention job among them)."""
+    """The scheduler's timers at `at` (the retention job among them); not the reminders',
+    whose digests would add to the outbox (they have tests of their own)."""
+    timers = [t for t in dialog.registry.timers if t.name != "reminders"]
     with dialog.database.session() as s:
-        result = run_timers(
-            s, at, ReminderEnv(defaults=defaults or Defaults()), dialog.registry.timers
-        )
+        result = run_timers(s, at, TimerEnv(defaults=defaults or Defaults()), timers)
     return result.next_at
 
 

@@ -1,22 +1,18 @@
-"""Helpers of the reminder tests: agreements written straight to the database, plans."""
+"""Helpers of the reminder tests: agreements written straight to the database (tests.seed),
+plans."""
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Sequence
 
-from sqlmodel import select
-from sqlmodel.sql.expression import SelectOfScalar
-
-from bot.runtime.scheduler import queue_due
-from commands.reminders.plan import Plan, ReminderEnv
-from storage import agreements, rooms
+from bot.runtime.scheduler import queue_owed
+from commands.core.timers import TimerEnv
+from commands.reminders.plan import Plan, owed, plan
 from storage.db import Database
-from storage.models import Agreement, AgreementHistory, AgreementOwner, AgreementStatus
+from storage.models import AgreementStatus
+from tests import seed
 from tests.dialog import BERLIN, CHAIR, COORDINATOR, ROOM, Dialog
-
-_events = itertools.count(1)
 
 
 def add_agreement(
@@ -32,22 +28,21 @@ def add_agreement(
     closed_at: dt.datetime | None = None,
     room_id: str = ROOM,
 ) -> int:
+    """An agreement of the dialog's room, numbered as the test says (tests.seed)."""
     with db.session() as s:
-        rooms.ensure_room(s, room_id, joined_at=created_at - dt.timedelta(days=30))
-        a, _ = agreements.record(
+        seed.room(s, room_id, joined_at=created_at - dt.timedelta(days=30))
+        a = seed.agreement(
             s,
-            room_id=room_id,
-            text=text,
-            owners=owners,
-            due_date=due,
-            due_time=None,
-            actor=created_by,
+            room_id,
+            text,
+            by=created_by,
             at=created_at,
-            source_event_id=f"$agreement{next(_events)}",
+            owners=owners,
+            due=due,
+            status=status,
+            closed_at=closed_at,
+            number=number,
         )
-        a.number = number  # a test picks the number the room shows, as if others came first
-        if status != AgreementStatus.OPEN:
-            agreements.set_status(s, a, status, actor=created_by, at=closed_at or created_at)
         assert a.id is not None
         return a.id
 
@@ -63,33 +58,14 @@ def change_agreement(
 ) -> None:
     """Change an agreement as the agreement commands do: the row and a history entry."""
     with db.session() as s:
-        a = s.get(Agreement, agreement_id)
-        assert a is not None
-        for name, value in values.items():
-            setattr(a, name, value)
-        a.updated_at = at
-        s.add(a)
-        if owners is not None:
-            for row in list(s.exec(_owner_rows(agreement_id))):
-                s.delete(row)
-            s.flush()
-            for i, owner in enumerate(owners):
-                s.add(AgreementOwner(agreement_id=agreement_id, user_id=owner, position=i))
-        if action:
-            s.add(
-                AgreementHistory(
-                    agreement_id=agreement_id, at=at, actor="@x:example.org", action=action
-                )
-            )
+        seed.change(
+            s, agreement_id, at=at, action=action, actor=seed.SOMEONE, owners=owners, **values
+        )
 
 
-def _owner_rows(agreement_id: int) -> SelectOfScalar[AgreementOwner]:
-    return select(AgreementOwner).where(AgreementOwner.agreement_id == agreement_id)
-
-
-def env_for(dialog: Dialog) -> ReminderEnv:
+def env_for(dialog: Dialog) -> TimerEnv:
     members = dict(dialog.members)
-    return ReminderEnv(
+    return TimerEnv(
         coordinators=frozenset({COORDINATOR}),
         members=lambda _room: members,
         power_levels=lambda _room: {CHAIR: 50, "@bot:example.org": 100},
@@ -97,11 +73,13 @@ def env_for(dialog: Dialog) -> ReminderEnv:
     )
 
 
-def fire(db: Database, now: dt.datetime, env: ReminderEnv) -> Plan:
+def fire(db: Database, now: dt.datetime, env: TimerEnv) -> Plan:
     """What the scheduler does at a wake-up: queue what is due in the outbox and mark it
     handled. A dialog's next message delivers what was queued, as the bot's sender does."""
     with db.session() as s:
-        return queue_due(s, now, env)
+        result = plan(s, now, env)
+        queue_owed(s, owed(s, result, now).effects)
+        return result
 
 
 def sent(result: Plan) -> list[str]:

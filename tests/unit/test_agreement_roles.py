@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from commands.core.context import Role
-from commands.general.role_rules import effective_role
+from commands.core.room import effective_role
 from tests.dialog import ANNA, BEN, CARLA, CHAIR, COORDINATOR, ROOM, Dialog
 
 

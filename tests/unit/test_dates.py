@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
+from commands.core.when import When
 from commands.parsing.dates import (
-    When,
     format_date,
     format_datetime,
     format_when,

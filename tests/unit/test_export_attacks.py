@@ -17,9 +17,9 @@ from icalendar import Calendar
 from sqlmodel import select
 
 from storage import agreements as agreement_store
-from storage import rooms
 from storage.db import Database
 from storage.models import PollVote, SurveyComment, SurveyParticipant
+from tests import seed
 from tests.dialog import ANNA, BEN, BERLIN, CARLA, CHAIR, COORDINATOR, ROOM, Dialog
 from tests.export_data import Uploads, keep_uploads, render
 from tests.unit.test_survey import answer_all, env_of, started, wake
@@ -163,18 +163,17 @@ def hostile(sqlite_db: Database) -> Database:
     """Agreements whose texts, notes, owners and editors start as a formula would."""
     at = dt.datetime(2026, 3, 2, 9, 0, tzinfo=BERLIN)
     with sqlite_db.session() as s:
-        rooms.ensure_room(s, ROOM, joined_at=at - dt.timedelta(days=30))
+        seed.room(s, ROOM, joined_at=at - dt.timedelta(days=30))
         for n, bad in enumerate(DANGEROUS):
-            a, _ = agreement_store.record(
+            a = seed.agreement(
                 s,
-                room_id=ROOM,
-                text=bad,
-                owners=[ANNA, f"@{bad.strip()}:example.org"],
-                due_date=dt.date(2026, 7, 1),
-                due_time=None,
-                actor=ANNA,
+                ROOM,
+                bad,
+                by=ANNA,
                 at=at,
-                source_event_id=f"$hostile{n}",
+                owners=[ANNA, f"@{bad.strip()}:example.org"],
+                due=dt.date(2026, 7, 1),
+                event=f"$hostile{n}",
             )
             agreement_store.add_note(s, a, bad, actor=BEN, at=at + dt.timedelta(hours=1))
             agreement_store.set_text(s, a, "-" + bad, actor=CARLA, at=at + dt.timedelta(hours=2))
@@ -234,18 +233,8 @@ def test_ics_keeps_a_text_with_line_breaks_inside_its_summary(sqlite_db: Databas
     at = dt.datetime(2026, 3, 2, 9, 0, tzinfo=BERLIN)
     forged = "Bericht\r\nEND:VTODO\r\nBEGIN:VEVENT\r\nSUMMARY:=cmd"
     with sqlite_db.session() as s:
-        rooms.ensure_room(s, ROOM, joined_at=at)
-        agreement_store.record(
-            s,
-            room_id=ROOM,
-            text=forged,
-            owners=[ANNA],
-            due_date=dt.date(2026, 7, 1),
-            due_time=None,
-            actor=ANNA,
-            at=at,
-            source_event_id="$forged",
-        )
+        seed.room(s, ROOM, joined_at=at)
+        seed.agreement(s, ROOM, forged, by=ANNA, at=at, owners=[ANNA], due=dt.date(2026, 7, 1))
     for fmt, kind in (("ics", "VTODO"), ("ics-events", "VEVENT")):
         cal = Calendar.from_ical(render(sqlite_db, fmt))
         [item] = list(cal.walk(kind))

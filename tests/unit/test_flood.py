@@ -1,43 +1,30 @@
 """Flood control (issue 13): a member's thousand commands are slowed with one notice.
 
-The bot builds its BotSettings (and with it the flood buckets) once; these dialogs do so
-too, where the other dialog tests make one per message and so never meet a flood.
+Every dialog's bot keeps its flood control for the whole dialog, as a running bot does;
+these dialogs send their commands in bursts, all at the same moment.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel import func, select
 
 from bot.runtime.flood import FloodControl
-from bot.runtime.incoming import BotSettings
 from commands.core.defaults import Defaults, Limits
 from storage.models import Agreement
 from tests.dialog import ANNA, BEN, CHAIR, NOW_FOR_TESTS, Dialog
 
 
-@dataclass
-class SteadyDialog(Dialog):
-    """A dialog whose bot keeps its settings, flood buckets included, between messages."""
-
-    flood: FloodControl = field(default_factory=FloodControl)
-
-    @property
-    def settings(self) -> BotSettings:
-        return dataclasses.replace(super().settings, flood=self.flood)
-
-
-def steady(dialog: Dialog, **limits: Any) -> SteadyDialog:
-    """A steady dialog; a burst of 20 unless given (None: the default)."""
+def steady(dialog: Dialog, **limits: Any) -> Dialog:
+    """A dialog with a burst of 20 unless given (None: the default)."""
     limits.setdefault("command_burst", 20)
     if limits["command_burst"] is None:
         del limits["command_burst"]
     defaults = Defaults(features={"limits": dataclasses.replace(Limits(), **limits)})
-    return SteadyDialog(dialog.database, defaults=defaults)
+    return Dialog(dialog.database, defaults=defaults)
 
 
 def agreements(dialog: Dialog) -> int:

@@ -9,17 +9,13 @@ names the command and who to ask; the bot says once who it is when it joins a ro
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from collections.abc import Callable
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from nio import InviteMemberEvent, JoinResponse, MatrixRoom
 
-from bot.runtime.events import EventHandlers, Runtime, greeting_key
+from bot.runtime.events import greeting_key
 from bot.runtime.matrix_render import GREETING_MARK
 from commands.core import i18n
 from commands.core.context import Role
@@ -253,55 +249,6 @@ def test_an_edited_command_says_the_first_version_stands() -> None:
 # ------------------------------------------------------------------ the greeting
 
 
-class _DbThread:
-    async def run_until_answered(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return fn(*args)
-
-
-def _handlers(dialog: Dialog) -> tuple[EventHandlers, list[str], list[str]]:
-    woken: list[str] = []
-    left: list[str] = []
-
-    async def join(room_id: str) -> JoinResponse:
-        return JoinResponse(room_id)
-
-    async def room_leave(room_id: str) -> None:
-        left.append(room_id)
-
-    rt = Runtime(
-        config=SimpleNamespace(  # type: ignore[arg-type]
-            command_prefix="!",
-            encryption=SimpleNamespace(undecryptable_wait_seconds=1),
-            may_invite=lambda user: user.endswith(":example.org"),
-        ),
-        settings=dialog.settings,
-        db=dialog.database,
-        dbt=_DbThread(),  # type: ignore[arg-type]
-        clock=lambda: dialog.now,
-        sender=SimpleNamespace(wake=lambda room=None: woken.append(room)),  # type: ignore[arg-type]
-        poke=lambda room: None,
-        stopping=lambda: False,
-        metrics=SimpleNamespace(answer_owed=lambda *a: None),  # type: ignore[arg-type]
-    )
-    client = SimpleNamespace(user_id=BOT, rooms={}, join=join, room_leave=room_leave)
-    return EventHandlers(rt, client), woken, left
-
-
-def _invite(room_id: str, sender: str, *, direct: bool = False) -> tuple[MatrixRoom, Any]:
-    content: dict[str, Any] = {"membership": "invite"}
-    if direct:
-        content["is_direct"] = True
-    event = InviteMemberEvent.from_dict(
-        {
-            "type": "m.room.member",
-            "sender": sender,
-            "state_key": BOT,
-            "content": content,
-        }
-    )
-    return MatrixRoom(room_id, BOT), event
-
-
 def _greetings(dialog: Dialog, room_id: str) -> list[dict[str, Any]]:
     import json
 
@@ -312,9 +259,8 @@ def _greetings(dialog: Dialog, room_id: str) -> list[dict[str, Any]]:
 
 def test_the_bot_introduces_itself_once_when_it_joins_a_committee_room(dialog: Dialog) -> None:
     room_id = "!neu:example.org"
-    handlers, woken, _ = _handlers(dialog)
-    room, invite = _invite(room_id, CHAIR)
-    asyncio.run(handlers.on_invite(room, invite))
+    woken = dialog.bot.sender.woken
+    dialog.invite(CHAIR, room_id)
     [hello] = _greetings(dialog, room_id)
     assert hello[GREETING_MARK] is True
     body = hello["body"]
@@ -324,16 +270,14 @@ def test_the_bot_introduces_itself_once_when_it_joins_a_committee_room(dialog: D
     assert "m.relates_to" not in hello  # not an answer to anything
     assert woken == [room_id]
     # Invited again (after leaving, or the invite seen twice): no second greeting.
-    asyncio.run(handlers.on_invite(room, invite))
+    dialog.invite(CHAIR, room_id)
     assert len(_greetings(dialog, room_id)) == 1
     assert woken == [room_id]
 
 
 def test_the_greeting_is_in_the_rooms_language(dialog: Dialog) -> None:
     dialog.say(CHAIR, "!einstellungen sprache en")  # a room the bot knew before
-    handlers, _, _ = _handlers(dialog)
-    room, invite = _invite(ROOM, CHAIR)
-    asyncio.run(handlers.on_invite(room, invite))
+    dialog.invite(CHAIR, ROOM)
     [hello] = _greetings(dialog, ROOM)
     assert hello["body"].startswith("Hello, I'm Gremienbot.")
     for command in ("`!agree ", "`!list`", "`!help`"):
@@ -341,12 +285,10 @@ def test_the_greeting_is_in_the_rooms_language(dialog: Dialog) -> None:
 
 
 def test_no_greeting_for_a_direct_chat_or_a_declined_invite(dialog: Dialog) -> None:
-    handlers, woken, left = _handlers(dialog)
-    room, invite = _invite("!dm:example.org", ANNA, direct=True)
-    asyncio.run(handlers.on_invite(room, invite))
+    woken, left = dialog.bot.sender.woken, dialog.bot.client.left
+    dialog.invite(ANNA, "!dm:example.org", direct=True)
     assert _greetings(dialog, "!dm:example.org") == []
-    room, invite = _invite("!fremd:example.org", "@mallory:evil.example")
-    asyncio.run(handlers.on_invite(room, invite))
+    dialog.invite("@mallory:evil.example", "!fremd:example.org")
     assert _greetings(dialog, "!fremd:example.org") == []
     assert left == ["!fremd:example.org"]
     assert woken == []

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from bot.runtime.scheduler import run_timers
 from commands.core.defaults import Defaults
 from commands.core.i18n import Language
-from commands.reminders.plan import ReminderEnv
+from commands.core.timers import TimerEnv
 from storage import outbox
 from storage.db import Database
 from storage.models import OutboxMessage
@@ -24,17 +24,19 @@ from tests.dialog import ANNA, BEN, BERLIN, CARLA, CHAIR, REGISTRY, ROOM, Dialog
 MEETING = dt.date(2026, 4, 7)
 AGENDA_AT = dt.datetime(2026, 4, 2, 9, 0, tzinfo=BERLIN)
 KEY = f"meeting-agenda:{ROOM}:2026-04-07"
+# The scheduler's timers but the reminders' (they have tests of their own).
+TIMERS = [t for t in REGISTRY.timers if t.name != "reminders"]
 NAMES = {ANNA: "Anna Schmidt", BEN: "Ben Okafor", CARLA: "Carla Weber", CHAIR: "Vorsitz Meyer"}
 
 
-def env(language: Language = "de") -> ReminderEnv:
-    return ReminderEnv(defaults=Defaults(language=language), members=lambda room: NAMES)
+def env(language: Language = "de") -> TimerEnv:
+    return TimerEnv(defaults=Defaults(language=language), members=lambda room: NAMES)
 
 
 def wake(db: Database, now: dt.datetime, language: Language = "de") -> dt.datetime | None:
     """One wake-up of the scheduler's timers; when they want to be called next."""
     with db.session() as s:
-        return run_timers(s, now, env(language), REGISTRY.timers).next_at
+        return run_timers(s, now, env(language), TIMERS).next_at
 
 
 def agendas(db: Database) -> list[dict[str, Any]]:

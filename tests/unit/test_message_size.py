@@ -9,11 +9,10 @@ import json
 from sqlmodel import select
 
 from bot.runtime.limits import CONTENT_BUDGET, split_rich
-from bot.runtime.scheduler import queue_due
 from commands.core.rich import Rich, mention, text, trusted
 from storage.models import OutboxMessage
 from tests.dialog import ANNA, BEN, BERLIN, Dialog
-from tests.unit.reminder_helpers import add_agreement, env_for
+from tests.unit.reminder_helpers import add_agreement, env_for, fire
 
 # What the homeserver refuses (the whole event, after encryption).
 EVENT_LIMIT = 65_536
@@ -95,8 +94,7 @@ def test_the_weekly_digest_of_a_room_with_300_open_agreements_fits(dialog: Dialo
             owners=[ANNA, BEN],
         )
     monday_nine = dt.datetime(2026, 3, 16, 9, 0, tzinfo=BERLIN)
-    with dialog.database.session() as s:
-        queue_due(s, monday_nine, env_for(dialog))
+    fire(dialog.database, monday_nine, env_for(dialog))
     with dialog.database.session() as s:
         contents = [json.loads(r.content) for r in s.exec(select(OutboxMessage))]
     assert len(contents) > 1

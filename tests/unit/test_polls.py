@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from bot.runtime.scheduler import run_timers
-from commands.reminders.plan import ReminderEnv
+from commands.core.timers import TimerEnv
 from storage.models import Poll, PollVote
 from tests.dialog import ANNA, BEN, CARLA, CHAIR, COORDINATOR, STRANGER, Dialog, Sent
 
@@ -44,7 +44,7 @@ def close_due(dialog: Dialog, at: dt.datetime) -> list[Sent]:
     """What the scheduler's poll timer sends when it wakes up at `at`."""
     before = dialog._last_row()
     with dialog.database.session() as s:
-        run_timers(s, at, ReminderEnv(), dialog.registry.timers)
+        run_timers(s, at, TimerEnv(), dialog.registry.timers)
         s.commit()
     return dialog.sent_since(before)
 

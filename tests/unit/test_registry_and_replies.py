@@ -121,12 +121,32 @@ def test_a_database_that_does_not_answer_is_retried_not_answered_as_an_internal_
         return text(f"notiert: {args}")
 
     room = Dialog(dialog.database, registry=Registry([router]))
+    room.bot.dbt.retry = False  # the one failed attempt, as the database thread sees it
     with pytest.raises(OperationalError):
         room.say(ANNA, "!notiere Raum buchen")
     with room.database.session() as s:  # nothing stored: neither answer nor processed mark
         assert outbox.pending(s) == []
     [reply] = room.say(ANNA, "!notiere Raum buchen")
     assert reply.body == "notiert: Raum buchen"
+
+
+def test_the_database_thread_retries_the_command_until_the_database_answers(
+    dialog: Dialog,
+) -> None:
+    router = Router("general")
+    calls: list[str] = []
+
+    @router.command("notiere")
+    def flaky(ctx: Context, args: str) -> Rich:
+        calls.append(args)
+        if len(calls) < 3:
+            raise OperationalError("INSERT …", {}, Exception("database is locked"))
+        return text(f"notiert: {args}")
+
+    room = Dialog(dialog.database, registry=Registry([router]))
+    [reply] = room.say(ANNA, "!notiere Raum buchen")  # one event, answered once
+    assert reply.body == "notiert: Raum buchen"
+    assert calls == ["Raum buchen"] * 3
 
 
 # ------------------------------------------------------------------- routers and features

@@ -16,18 +16,21 @@ from sqlmodel import Session, select
 from bot.runtime.dbthread import DbThread
 from bot.runtime.scheduler import MAX_SLEEP, ReminderScheduler
 from commands.core.effects import Reply
-from commands.reminders.plan import ReminderEnv
+from commands.core.timers import TimerEnv
+from commands.features import build_registry
 from commands.reminders.policy import Occurrence
 from storage import reminders as reminder_store
 from storage import rooms
 from storage.db import Database
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, RefKind
 from tests.dialog import ANNA, BERLIN, ROOM
 from tests.unit.reminder_helpers import add_agreement
 
 OTHER = "!other:example.org"
 NOON = dt.datetime(2026, 3, 10, 12, 0, tzinfo=BERLIN)  # Tuesday
 NINE = dt.datetime(2026, 3, 10, 9, 0, tzinfo=BERLIN)
+# The features' timers, as the bot runs them (the reminders are one).
+TIMERS = build_registry().timers
 
 
 class Clock:
@@ -49,7 +52,8 @@ def _scheduler(db: Database, dbt: DbThread, clock: Clock, woken: list[int]) -> R
     sched = ReminderScheduler(
         db,
         dbt,
-        env=ReminderEnv(),
+        env=TimerEnv(),
+        timers=TIMERS,
         clock=clock,
         wake_outbox=lambda: woken.append(1),
         sync_grace=0.5,
@@ -179,7 +183,7 @@ async def test_an_agreement_due_in_year_9999_does_not_stop_the_reminders_of_othe
     with sqlite_db.session() as s:
         reminder_store.set_snooze(
             s,
-            ref_kind="agreement",
+            ref_kind=RefKind.AGREEMENT,
             ref_id=ewig,
             room_id=ROOM,
             until=NINE + dt.timedelta(days=366),
@@ -209,7 +213,7 @@ async def test_a_room_whose_reminders_cannot_be_planned_is_skipped_and_the_other
         late: bool,
         info: planner._RoomInfo,
         now: dt.datetime,
-        env: ReminderEnv,
+        env: TimerEnv,
     ) -> Reply | None:
         if item.room_id == ROOM:
             raise RuntimeError("a bug that only this room's data triggers")
@@ -245,7 +249,8 @@ async def test_reminders_posted_late_are_counted_as_late(
     sched = ReminderScheduler(
         sqlite_db,
         dbt,
-        env=ReminderEnv(late_after=dt.timedelta(minutes=5)),
+        env=TimerEnv(late_after=dt.timedelta(minutes=5)),
+        timers=TIMERS,
         clock=clock,
         wake_outbox=lambda: None,
         on_posted=lambda sent, late: posted.append((sent, late)),

@@ -18,8 +18,8 @@ from bot.runtime.events import display_names, room_name, store_room_names, synce
 from bot.runtime.incoming import IncomingMessage, handle_message
 from bot.runtime.scheduler import run_timers
 from commands.core.room_names import room_label
+from commands.core.timers import TimerEnv
 from commands.parsing.mentions import member_names
-from commands.reminders.plan import ReminderEnv
 from storage import rooms
 from storage.db import Database
 from storage.models import Room
@@ -82,7 +82,7 @@ def test_a_forged_room_name_stays_inside_its_quotes_in_the_survey_invitation(
     store_name(dialog, ROOM, FULL_NAME + "\u2067\x1b\x00")
     dialog.text(COORDINATOR, "!auswertung starten")
     members: Mapping[str, str] = dialog.members
-    env = ReminderEnv(members=lambda room_id: members, bot_user=dialog.bot_user)
+    env = TimerEnv(members=lambda room_id: members, bot_user=dialog.bot_user)
     before = dialog._last_row()
     with dialog.database.session() as s:
         run_timers(s, dialog.now, env, dialog.registry.timers)
@@ -163,7 +163,8 @@ def test_the_bot_shows_two_annas_distinguishably(sqlite_db: Database) -> None:
     members = display_names(room)
     assert members == {schmidt: f"Anna ({schmidt})", impostor: f"Anna ({impostor})", BEN: "Ben"}
 
-    dialog = Dialog(sqlite_db, members=members)
+    # The dialog's room has the members' names as set; the bot tells them apart itself.
+    dialog = Dialog(sqlite_db, members={schmidt: "Anna", impostor: "Anna", BEN: "Ben"})
     shown = dialog.text(BEN, f"!verabredung Bericht {schmidt} bis Freitag")
     assert f"Verantwortlich: Anna ({schmidt})" in shown
     assert impostor not in shown

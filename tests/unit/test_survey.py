@@ -14,7 +14,7 @@ from sqlmodel import SQLModel, select
 
 from bot.runtime.matrix_content import text_of
 from bot.runtime.scheduler import run_timers
-from commands.reminders.plan import ReminderEnv
+from commands.core.timers import TimerEnv
 from storage.models import Poll, PollVote, Survey, SurveyComment, SurveyParticipant
 from tests.dialog import ANNA, BEN, CARLA, CHAIR, COORDINATOR, STRANGER, Dialog, Sent
 
@@ -23,14 +23,12 @@ END = "org.matrix.msc3381.poll.end"
 STATEMENTS = 7
 
 
-def env_of(*dialogs: Dialog) -> ReminderEnv:
+def env_of(*dialogs: Dialog) -> TimerEnv:
     members: dict[str, Mapping[str, str]] = {d.room_id: d.members for d in dialogs}
-    return ReminderEnv(
-        members=lambda room_id: members.get(room_id, {}), bot_user=dialogs[0].bot_user
-    )
+    return TimerEnv(members=lambda room_id: members.get(room_id, {}), bot_user=dialogs[0].bot_user)
 
 
-def wake(dialog: Dialog, at: dt.datetime, env: ReminderEnv) -> list[Sent]:
+def wake(dialog: Dialog, at: dt.datetime, env: TimerEnv) -> list[Sent]:
     """What the scheduler's timers send when it wakes up at `at`."""
     before = dialog._last_row()
     with dialog.database.session() as s:
