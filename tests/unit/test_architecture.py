@@ -16,6 +16,7 @@ Each rule fails with the offending import as `file:line: module -> imported`.
 from __future__ import annotations
 
 import ast
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -264,3 +265,21 @@ def test_the_rules_catch_what_they_forbid() -> None:
     assert _layer_violation(imp("commands.desk.report", "commands.polls.common")) is None
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": {"c"}}) is None
+
+
+def test_docs_architecture_names_every_shared_module_and_only_real_ones() -> None:
+    # The layers' shared parts are where a maintainer looks things up: each is named in
+    # docs/architecture.md, and every module file the page names exists.
+    doc = (ROOT / "docs" / "architecture.md").read_text("utf-8")
+    shared = [
+        path
+        for folder in ("bot", "bot/runtime", "commands", "commands/core", "storage")
+        for path in sorted((ROOT / folder).glob("*.py"))
+        if path.name != "__init__.py"
+    ]
+    unnamed = [str(p.relative_to(ROOT)) for p in shared if p.name not in doc]
+    assert not unnamed, "docs/architecture.md does not say what these hold: " + ", ".join(unnamed)
+    files = {p.name for p in ROOT.glob("*/**/*.py")} | {"__main__.py"}
+    named = set(re.findall(r"\b([a-z_]+\.py)\b", doc))
+    missing = sorted(named - files)
+    assert not missing, "docs/architecture.md names files that do not exist: " + ", ".join(missing)
