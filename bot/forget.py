@@ -167,7 +167,7 @@ def write_subject_access(config: Config, args: argparse.Namespace) -> int:
         print(f"export: {exc}", file=sys.stderr)
         return USAGE_ERROR
     try:
-        with db.session() as s:
+        with db.session(write=False) as s:
             data = erasure.subject_access(s, user_id, now=dt.datetime.now(dt.UTC))
     finally:
         db.dispose()

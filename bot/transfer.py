@@ -72,7 +72,7 @@ def run_export(config: Config, args: argparse.Namespace) -> int:
     db = Database(config.database_url)
     progress = TerminalProgress(sys.stderr)
     try:
-        with db.session() as s:
+        with db.session(write=False) as s:
             room_ids: tuple[str, ...] | None = None
             label = None
             if args.room is not None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlmodel import Session, create_engine
 
@@ -109,8 +109,20 @@ def _protect_quietly(path: Path) -> None:
         protect_sqlite_file(path)
 
 
-def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+# An execution option of the engine a read-only session binds to (`Database.session`).
+READ_ONLY = "gremienbot_read_only"
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # A deferred BEGIN that reads and then writes cannot wait for another writer: when that
+    # one commits first, SQLite refuses the upgrade at once (SQLITE_BUSY) whatever the busy
+    # timeout. IMMEDIATE takes the write lock up front, so a second writer (the bot, `forget`,
+    # `import`) waits out the busy timeout instead. WAL readers are not blocked by it, and
+    # pure reads keep a deferred BEGIN, so they neither wait for nor hold up a writer.
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 # The key of `keyed`, kept in `Session.info` of every session a `Database` opens.
@@ -143,12 +155,19 @@ class Database:
     def __init__(self, url: str, *, secret: bytes | None = None) -> None:
         self.url = url
         self.engine = make_engine(url)
+        # The same engine and pool; its transactions begin deferred on SQLite.
+        self.reader = self.engine.execution_options(**{READ_ONLY: True})
         self.secret = secret or _PROCESS_SECRET
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A unit of work: committed when the block ends, rolled back on error."""
-        with Session(self.engine, expire_on_commit=False, info={SECRET_INFO: self.secret}) as s:
+    def session(self, *, write: bool = True) -> Iterator[Session]:
+        """A unit of work: committed when the block ends, rolled back on error. On SQLite it
+        holds the write lock from its start (see `_sqlite_begin`); `write=False` for a
+        session that only reads (an export, a metrics scrape), which then neither waits for
+        a writer nor holds one up. Such a session must not write: SQLite would refuse the
+        upgrade at once while another process writes."""
+        bind = self.engine if write else self.reader
+        with Session(bind, expire_on_commit=False, info={SECRET_INFO: self.secret}) as s:
             try:
                 yield s
                 s.commit()

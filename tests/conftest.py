@@ -87,7 +87,20 @@ def _empty(db: Database) -> None:
             conn.execute(table.delete())
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "postgresql: runs on PostgreSQL (`scripts/test --fast` deselects it)"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Tests asking for PostgreSQL by name; those on both backends are marked by `db`'s param.
+    for item in items:
+        if "postgresql_database" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgresql)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
 def db(request: pytest.FixtureRequest) -> Iterator[Database]:
     """A migrated, empty database: every test using it runs on SQLite and on PostgreSQL."""
     database: Database = request.getfixturevalue(f"{request.param}_database")

@@ -196,7 +196,7 @@ def _api_for(config: Config) -> tuple[crosssigning.MatrixApi | None, str | None]
 def _undecryptable_count(config: Config) -> int | None:
     db = Database(config.database_url)
     try:
-        with db.session() as s:
+        with db.session(write=False) as s:
             return undecryptable_last_day(s, dt.datetime.now(dt.UTC))
     except Exception:
         return None

@@ -131,7 +131,7 @@ class _StateCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         try:
-            with self.db.session() as s:
+            with self.db.session(write=False) as s:
                 pending, oldest = outbox.pending_stats(s)
                 joined = rooms.count_active(s)
         except Exception as exc:  # the database is away: /healthz says so, /metrics goes on

@@ -62,7 +62,7 @@ class Health:
         elif (age := time.monotonic() - sync.last_ok) > self.max_sync_age:
             found.append(f"the last successful sync was {age:.0f} s ago")
         try:
-            with self.db.engine.connect() as conn:
+            with self.db.reader.connect() as conn:
                 conn.execute(text("SELECT 1"))
         except Exception as exc:
             found.append(f"the database does not answer: {exc.__class__.__name__}")

@@ -7,9 +7,7 @@ import contextlib
 import datetime as dt
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
-
-from sqlalchemy.exc import OperationalError
+from typing import Any
 
 from bot.config import load_config
 from bot.devtools.member import Member, SeenMessage
@@ -21,7 +19,6 @@ from storage.types import utcnow
 from tests import seed
 
 Clock = Callable[[], dt.datetime]
-T = TypeVar("T")
 
 
 def shifted_clock(target: dt.datetime, seconds_from_now: float) -> Clock:
@@ -57,19 +54,6 @@ async def room_with_bot(
     return room_id
 
 
-def beside_the_bot(write: Callable[[], T]) -> T:
-    """Run a test's write transaction on the database of a running bot. The test is a
-    second writer there: SQLite (WAL) refuses at once, without waiting, a transaction that
-    read before the bot's last commit and then writes. A fresh transaction reads anew."""
-    for _ in range(20):
-        try:
-            return write()
-        except OperationalError as exc:
-            if "locked" not in str(exc):
-                raise
-    return write()
-
-
 def database(config_path: Path) -> Database:
     """The bot's database with its voter key, as the bot opens it (see bot_process)."""
     config = load_config(config_path)
@@ -88,19 +72,14 @@ def insert_agreement(
     created_by: str,
     created_at: dt.datetime,
 ) -> int:
-    """An agreement as `!verabredung` stores it."""
-
-    def write() -> int:
-        with db.session() as s:
-            seed.room(s, room_id, joined_at=created_at)
-            a = seed.agreement(
-                s, room_id, text, by=created_by, at=created_at, owners=owners, due=due
-            )
-            assert a.number == number
-            assert a.id is not None
-            return a.id
-
-    return beside_the_bot(write)
+    """An agreement as `!verabredung` stores it (beside a running bot, whose writes this
+    waits for)."""
+    with db.session() as s:
+        seed.room(s, room_id, joined_at=created_at)
+        a = seed.agreement(s, room_id, text, by=created_by, at=created_at, owners=owners, due=due)
+        assert a.number == number
+        assert a.id is not None
+        return a.id
 
 
 def agreement_status(db: Database, agreement_id: int) -> str:
@@ -120,17 +99,13 @@ def insert_reminder(
     created_at: dt.datetime,
     mentions: Sequence[str] = (),
 ) -> int:
-    """A one-off reminder as `!erinnere` stores it."""
-
-    def write() -> int:
-        with db.session() as s:
-            r = seed.reminder(
-                s, room_id, text, by=created_by, at=created_at, due_at=due_at, mentions=mentions
-            )
-            assert r.id is not None
-            return r.id
-
-    return beside_the_bot(write)
+    """A one-off reminder as `!erinnere` stores it (beside a running bot, as above)."""
+    with db.session() as s:
+        r = seed.reminder(
+            s, room_id, text, by=created_by, at=created_at, due_at=due_at, mentions=mentions
+        )
+        assert r.id is not None
+        return r.id
 
 
 def bot_messages(member: Member, bot_user: str, room_id: str, needle: str) -> list[SeenMessage]:
