@@ -14,6 +14,7 @@ room loses nothing. Events of committee rooms keep their plain ID and room.
 
 from __future__ import annotations
 
+from sqlalchemy import ColumnElement, exists
 from sqlmodel import Session, col, select
 
 from storage import direct_rooms
@@ -30,19 +31,34 @@ def _hidden(db: Session, event_id: str) -> str:
     return keyed(secret_of(db), "event", event_id)
 
 
+def processed(db: Session, event_id: str) -> ColumnElement[bool]:
+    """Whether the event was handled, as an SQL truth value: a column of a bigger query
+    (storage.rooms.facts), so that checking it costs no statement of its own."""
+    ids = [event_id, _hidden(db, event_id)]
+    return exists().where(col(ProcessedEvent.event_id).in_(ids))
+
+
 def is_processed(db: Session, event_id: str) -> bool:
     ids = [event_id, _hidden(db, event_id)]
     stmt = select(ProcessedEvent.event_id).where(col(ProcessedEvent.event_id).in_(ids))
     return db.exec(stmt).first() is not None
 
 
-def mark_processed(db: Session, event_id: str, room_id: str) -> None:
-    if direct_rooms.is_direct_room(db, room_id):
+def mark_processed(
+    db: Session, event_id: str, room_id: str, *, direct: bool | None = None, new: bool = False
+) -> None:
+    """Record the event as handled. `direct`: whether its room is a member's
+    direct-message room, when the caller knows (else looked up); `new`: the caller saw in
+    this transaction that the event is not marked and has not marked it since (else
+    looked up, so that marking twice stores it once)."""
+    if direct is None:
+        direct = direct_rooms.is_direct_room(db, room_id)
+    if direct:
         day = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
         row = ProcessedEvent(event_id=_hidden(db, event_id), room_id=NO_ROOM, processed_at=day)
     else:
         row = ProcessedEvent(event_id=event_id, room_id=room_id)
-    if db.get(ProcessedEvent, row.event_id) is None:
+    if new or db.get(ProcessedEvent, row.event_id) is None:
         db.add(row)
 
 

@@ -11,7 +11,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 
-from sqlalchemy import func, or_
+from sqlalchemy import ColumnElement, exists, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -38,15 +38,25 @@ def running(db: Session, room_id: str) -> Meeting | None:
     return db.exec(stmt.order_by(col(Meeting.number).desc())).first()
 
 
-def running_at(db: Session, room_id: str, at: dt.datetime) -> Meeting | None:
-    """The meeting of the room that was running at `at` (an event replayed after the
-    meeting ended still counts for it)."""
-    stmt = select(Meeting).where(
-        Meeting.room_id == room_id,
+def _running_at(room_id: str, at: dt.datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        col(Meeting.room_id) == room_id,
         col(Meeting.started_at) <= at,
         or_(col(Meeting.ended_at).is_(None), col(Meeting.ended_at) >= at),
     )
+
+
+def running_at(db: Session, room_id: str, at: dt.datetime) -> Meeting | None:
+    """The meeting of the room that was running at `at` (an event replayed after the
+    meeting ended still counts for it)."""
+    stmt = select(Meeting).where(*_running_at(room_id, at))
     return db.exec(stmt.order_by(col(Meeting.number).desc())).first()
+
+
+def ran_at(room_id: str, at: dt.datetime) -> ColumnElement[bool]:
+    """Whether `running_at` finds a meeting, as an SQL truth value (a column of a bigger
+    query)."""
+    return exists().where(*_running_at(room_id, at))
 
 
 def by_number(db: Session, room_id: str, number: int) -> Meeting | None:

@@ -19,8 +19,9 @@ import json
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import exists, func, insert, literal
 from sqlalchemy import select as sql_select
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
 from storage.db import keyed, secret_of
@@ -77,12 +78,8 @@ def enqueue(
     """
     if room_id is None and to_user is None:
         raise ValueError(f"{key}: a message needs a room or a member to go to")
-    existing = _stored(db, key)
-    if existing is not None:
-        return existing
-    txn_id = txn_id_for(key, secret_of(db))
     msg = OutboxMessage(
-        txn_id=txn_id,
+        txn_id=txn_id_for(key, secret_of(db)),
         room_id=room_id,
         event_type=event_type,
         content=json.dumps(content, ensure_ascii=False),
@@ -92,8 +89,24 @@ def enqueue(
         to_user=to_user,
         target_id=target_id,
     )
+    # One statement: stored unless a row has the key already (also one from before the
+    # keyed IDs), which is then returned instead.
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    values = {c.name: getattr(msg, c.name) for c in table.columns if c.name != "id"}
+    keys = _txn_ids(db, key)
+    taken = sql_select(col(OutboxMessage.id)).where(col(OutboxMessage.txn_id).in_(keys))
+    row = sql_select(*(literal(v, table.c[name].type) for name, v in values.items()))
+    stmt = insert(table).from_select(list(values), row.where(~exists(taken))).returning(table.c.id)
+    db.flush()  # the rows this session added are among those a key is looked up in
+    new_id = db.execute(stmt).scalar_one_or_none()
+    if new_id is None:
+        existing = _stored(db, key)
+        assert existing is not None
+        return existing
+    msg.id = new_id
+    # What was inserted is known: the row joins the session as if read, without a read.
+    make_transient_to_detached(msg)
     db.add(msg)
-    db.flush()
     return msg
 
 

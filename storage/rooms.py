@@ -1,10 +1,21 @@
-"""Rooms the bot is in, and their settings (language, time zone, reminder policy…)."""
+"""Rooms the bot is in, and their settings (language, time zone, reminder policy…).
+
+A session keeps the settings of each room it has read (`get_settings`), until a setting
+is changed or the session commits or rolls back (a savepoint too): one event's handling
+reads them all in one statement, however many of them it needs (`facts`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, event, func, literal
+from sqlalchemy import select as sql_select
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session, col, select
 
 from storage.models import DirectRoom, Room, RoomRole, RoomSetting
@@ -49,17 +60,42 @@ def committee_rooms(db: Session) -> list[Room]:
     return list(db.exec(stmt))
 
 
+# The rooms' settings a session has read: Session.info[SETTINGS_INFO][room_id].
+SETTINGS_INFO = "gremienbot.room_settings"
+
+
+def _known_settings(db: OrmSession) -> dict[str, dict[str, str]]:
+    known: dict[str, dict[str, str]] = db.info.setdefault(SETTINGS_INFO, {})
+    return known
+
+
+@event.listens_for(OrmSession, "after_soft_rollback")
+def _forget_settings(db: OrmSession, *_: Any) -> None:
+    # A rolled-back savepoint may have changed a setting that was read back inside it.
+    db.info.pop(SETTINGS_INFO, None)
+
+
+@event.listens_for(OrmSession, "after_transaction_end")
+def _forget_settings_at_end(db: OrmSession, transaction: SessionTransaction) -> None:
+    # Once the transaction is over, another may change them.
+    if not transaction.nested:
+        db.info.pop(SETTINGS_INFO, None)
+
+
 def get_settings(db: Session, room_id: str) -> dict[str, str]:
-    rows = db.exec(select(RoomSetting).where(RoomSetting.room_id == room_id))
-    return {row.key: row.value for row in rows}
+    known = _known_settings(db)
+    if room_id not in known:
+        rows = db.exec(select(RoomSetting).where(RoomSetting.room_id == room_id))
+        known[room_id] = {row.key: row.value for row in rows}
+    return dict(known[room_id])
 
 
 def get_setting(db: Session, room_id: str, key: str) -> str | None:
-    row = db.get(RoomSetting, (room_id, key))
-    return row.value if row else None
+    return get_settings(db, room_id).get(key)
 
 
 def set_setting(db: Session, room_id: str, key: str, value: str | None) -> None:
+    _known_settings(db).pop(room_id, None)
     row = db.get(RoomSetting, (room_id, key))
     if value is None:
         if row is not None:
@@ -70,6 +106,57 @@ def set_setting(db: Session, room_id: str, key: str, value: str | None) -> None:
     else:
         row.value = value
     db.add(row)
+
+
+@dataclass(frozen=True)
+class RoomFacts:
+    """What handling one event needs to know of its room, read in one statement."""
+
+    # None: a room the database does not know yet.
+    room: Room | None
+    # When the bot made the room for one member (its direct-message room); None: no such.
+    direct_since: dt.datetime | None
+    # The role set with `!rolle` for the event's sender; None: none.
+    role: str | None
+    # The truth of each of the caller's `checks`, in their order.
+    checks: tuple[bool, ...]
+
+
+def facts(
+    db: Session, room_id: str, *, user_id: str, checks: Sequence[ColumnElement[bool]] = ()
+) -> RoomFacts:
+    """The room, whether it is a direct-message room, the sender's role and the room's
+    settings (kept for the session: `get_settings`), and the truth of the caller's
+    `checks` (e.g. storage.events.processed), in one statement: one row per setting (at
+    least one), each with the same room and answers."""
+    direct = (
+        sql_select(col(DirectRoom.created_at))
+        .where(col(DirectRoom.room_id) == room_id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    role = (
+        sql_select(col(RoomRole.role))
+        .where(col(RoomRole.room_id) == room_id, col(RoomRole.user_id) == user_id)
+        .scalar_subquery()
+    )
+    # One row whatever the room has: the room and its settings are joined onto it.
+    one = sql_select(literal(1).label("one")).subquery()
+    stmt = (
+        sql_select(Room, direct, role, col(RoomSetting.key), col(RoomSetting.value), *checks)
+        .select_from(one)
+        .outerjoin(Room, col(Room.room_id) == room_id)
+        .outerjoin(RoomSetting, col(RoomSetting.room_id) == room_id)
+    )
+    rows = db.execute(stmt).all()
+    first = rows[0]
+    _known_settings(db)[room_id] = {row[3]: row[4] for row in rows if row[3] is not None}
+    return RoomFacts(
+        room=first[0],
+        direct_since=first[1],
+        role=first[2],
+        checks=tuple(bool(value) for value in first[5:]),
+    )
 
 
 # Roles stored in room_role.

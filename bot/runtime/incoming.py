@@ -21,14 +21,14 @@ from commands.core import i18n
 from commands.core.context import Context
 from commands.core.defaults import Defaults, limits
 from commands.core.effects import AnyEffect, PollStart, Reply
-from commands.core.listeners import Activity
+from commands.core.listeners import Activity, Precondition, preconditions
 from commands.core.registry import Registry
 from commands.core.rich import mention
-from commands.core.room import effective_role, room_language, room_timezone
+from commands.core.room import role_of, room_language, room_timezone
 from commands.parsing.dates import format_datetime
-from storage import direct_rooms, events, outbox, rooms
+from storage import events, outbox, rooms
 from storage.db import Database
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, Room
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,8 @@ def handle_message(
 ) -> int:
     """Handle one command message; returns how many replies were queued."""
     with db.session() as s:
-        if not _is_new(s, msg, now):
+        arrival = _arrive(s, msg, conf, now)
+        if arrival is None:
             return 0
         too_old = now() - msg.timestamp > conf.catchup_horizon
         verdict = _flood_verdict(msg, conf, now)
@@ -135,18 +136,18 @@ def handle_message(
             queued = queue_effects(
                 s, msg.event_id, msg.room_id, notices, thread_root=msg.thread_root
             )
-            events.mark_processed(s, msg.event_id, msg.room_id)
+            arrival.mark_processed(s, msg)
             return queued
         if too_old:
             queue_effects(s, msg.event_id, msg.room_id, [_too_old(s, msg, conf)])
-            events.mark_processed(s, msg.event_id, msg.room_id)
+            arrival.mark_processed(s, msg)
             return 1
         rooms.remember_name(s, msg.room_id, msg.room_name)
-        _notice(s, msg, conf, now)
-        ctx = _context(s, msg, conf, now)
+        _notice(s, msg, conf, arrival)
+        ctx = _context(s, msg, conf, arrival)
         replies = conf.registry.dispatch(ctx, msg.body) or []
         queued = queue_effects(s, msg.event_id, msg.room_id, replies, thread_root=msg.thread_root)
-        events.mark_processed(s, msg.event_id, msg.room_id)
+        arrival.mark_processed(s, msg)
         return queued
 
 
@@ -155,17 +156,20 @@ def handle_reaction(
 ) -> int:
     """A reaction on one of the bot's messages acts on the object that message is about."""
     with db.session() as s:
-        if not _is_new(s, reaction, now) or now() - reaction.timestamp > conf.catchup_horizon:
-            events.mark_processed(s, reaction.event_id, reaction.room_id)
+        arrival = _arrive(s, reaction, conf, now)
+        if arrival is None:
+            return 0  # marked handled already, or by `_arrive`
+        if now() - reaction.timestamp > conf.catchup_horizon:
+            arrival.mark_processed(s, reaction)
             return 0
-        _notice(s, reaction, conf, now)
+        _notice(s, reaction, conf, arrival)
         target = outbox.find_by_event_id(s, reaction.target_event_id)
         replies: list[AnyEffect] = []
         if target is not None and target.ref_kind is not None and target.ref_id is not None:
-            ctx = _context(s, reaction, conf, now)
+            ctx = _context(s, reaction, conf, arrival)
             replies = conf.registry.react(ctx, reaction.key, target.ref_kind, target.ref_id)
         queued = queue_effects(s, reaction.event_id, reaction.room_id, replies)
-        events.mark_processed(s, reaction.event_id, reaction.room_id)
+        arrival.mark_processed(s, reaction)
         return queued
 
 
@@ -237,9 +241,12 @@ def _answer_to_bot(
     current members of any room (an answer by direct message counts only from a member
     of the committee it is about). An answer to a direct message counts only from the
     room that message was sent to."""
-    if target.ref_kind is None or target.ref_id is None or not _is_new(s, ev, now):
+    if target.ref_kind is None or target.ref_id is None:
         return 0
-    ctx = _context(s, ev, conf, now)
+    arrival = _arrive(s, ev, conf, now)
+    if arrival is None:
+        return 0
+    ctx = _context(s, ev, conf, arrival)
     members_of = conf.room_members or _only_room_of(ev)
     ctx = ctx.with_(extra={**ctx.extra, "sent_to": target.to_user, "members_of": members_of})
     if target.to_user is not None and target.room_id != ev.room_id:
@@ -254,7 +261,7 @@ def _answer_to_bot(
     else:
         effects = run(ctx, target.ref_kind, target.ref_id)
     queued = queue_effects(s, ev.event_id, ev.room_id, effects)
-    events.mark_processed(s, ev.event_id, ev.room_id)
+    arrival.mark_processed(s, ev)
     return queued
 
 
@@ -276,15 +283,72 @@ def handle_activity(
     would grow the table of handled events by the room's whole conversation.
     """
     with db.session() as s:
-        if _is_new(s, act, now) and now() - act.timestamp <= conf.catchup_horizon:
-            _notice(s, act, conf, now)
+        arrival = _arrive(s, act, conf, now)
+        if arrival is not None and now() - act.timestamp <= conf.catchup_horizon:
+            _notice(s, act, conf, arrival)
+
+
+AnyIncoming = IncomingMessage | IncomingReaction | IncomingPollResponse | IncomingActivity
+
+
+@dataclass(frozen=True)
+class _Arrival:
+    """An event that is the bot's business, and what handling it needs to know of its
+    room: read in one statement (storage.rooms.facts) and handed around."""
+
+    facts: rooms.RoomFacts
+    # Held for the whole handling: the session finds it again without a query.
+    room: Room
+    # The event's moment for the features: when it was sent, never later than now.
+    at: dt.datetime
+    # The truth of each guarded listener's precondition for the room at `at`.
+    holds: Mapping[Precondition, bool]
+
+    def mark_processed(self, s: Session, ev: AnyIncoming) -> None:
+        """Seen unmarked by `_arrive` in this transaction: marked without looking again."""
+        direct = self.facts.direct_since is not None
+        events.mark_processed(s, ev.event_id, ev.room_id, direct=direct, new=True)
+
+
+def _arrive(
+    s: Session, ev: AnyIncoming, conf: BotSettings, now: Callable[[], dt.datetime]
+) -> _Arrival | None:
+    """None for events already handled, for history from before the bot joined, and for
+    events of a room the bot has been removed from since (these two are marked handled).
+
+    One statement asks everything the handling of most events needs: whether the event
+    was handled, the room (its join), whether it is a member's direct-message room, its
+    settings, the sender's role, and the preconditions of the guarded listeners."""
+    # The moment a command's Context gets too, so that listeners and handlers compare alike.
+    at = min(now(), ev.timestamp)
+    wanted = preconditions(conf.registry.listeners)
+    checks = [events.processed(s, ev.event_id), *(p(ev.room_id, at) for p in wanted)]
+    facts = rooms.facts(s, ev.room_id, user_id=ev.sender, checks=checks)
+    handled, *holds = facts.checks
+    if handled:
+        return None
+    room = facts.room
+    if room is None:
+        # A direct-message room: the bot made it for one member, and everything since is
+        # meant for the bot (it still counts as no committee: see
+        # storage.rooms.committee_rooms). Any other room was joined before this database
+        # existed: what was said until now is history.
+        joined = facts.direct_since if facts.direct_since is not None else now()
+        room = rooms.ensure_room(s, ev.room_id, joined_at=joined)
+    arrival = _Arrival(facts=facts, room=room, at=at, holds=dict(zip(wanted, holds, strict=True)))
+    # Left: the kick may be seen while the room's earlier events are still being handled;
+    # an answer queued now could never be sent (and would hold up the sender's retries).
+    if ev.timestamp < room.joined_at or room.left_at is not None:
+        arrival.mark_processed(s, ev)
+        return None
+    return arrival
 
 
 def _notice(
     s: Session,
     ev: IncomingMessage | IncomingReaction | IncomingActivity,
     conf: BotSettings,
-    now: Callable[[], dt.datetime],
+    arrival: _Arrival,
 ) -> None:
     if not conf.registry.listeners:
         return
@@ -294,38 +358,12 @@ def _notice(
             room_id=ev.room_id,
             sender=ev.sender,
             display_name=name,
-            # The moment a command's Context gets too, so that both compare alike.
-            at=min(now(), ev.timestamp),
+            at=arrival.at,
             event_id=ev.event_id,
             db=s,
+            holds=arrival.holds,
         )
     )
-
-
-def _is_new(
-    s: Session,
-    ev: IncomingMessage | IncomingReaction | IncomingPollResponse | IncomingActivity,
-    now: Callable[[], dt.datetime],
-) -> bool:
-    """False for events already handled, for history from before the bot joined, and for
-    events of a room the bot has been removed from since."""
-    if events.is_processed(s, ev.event_id):
-        return False
-    room = rooms.get_room(s, ev.room_id)
-    direct = direct_rooms.by_room(s, ev.room_id) if room is None else None
-    if direct is not None:
-        # The bot made this room for one member: everything since is meant for the bot
-        # (it still counts as no committee: see storage.rooms.committee_rooms).
-        room = rooms.ensure_room(s, ev.room_id, joined_at=direct.created_at)
-    if room is None:
-        # Joined before this database existed: what was said until now is history.
-        room = rooms.ensure_room(s, ev.room_id, joined_at=now())
-    # Left: the kick may be seen while the room's earlier events are still being handled;
-    # an answer queued now could never be sent (and would hold up the sender's retries).
-    if ev.timestamp < room.joined_at or room.left_at is not None:
-        events.mark_processed(s, ev.event_id, ev.room_id)
-        return False
-    return True
 
 
 def _flood_verdict(
@@ -372,7 +410,7 @@ def _context(
     s: Session,
     msg: IncomingMessage | IncomingReaction | IncomingPollResponse,
     conf: BotSettings,
-    now: Callable[[], dt.datetime],
+    arrival: _Arrival,
 ) -> Context:
     tz = room_timezone(s, msg.room_id, conf.defaults.timezone)
     reply_to = msg.reply_to if isinstance(msg, IncomingMessage) else None
@@ -381,16 +419,15 @@ def _context(
         sender=msg.sender,
         event_id=msg.event_id,
         # "bis morgen" means the day after the command was written, however late it is read.
-        now=min(now(), msg.timestamp).astimezone(tz),
+        now=arrival.at.astimezone(tz),
         db=s,
         registry=conf.registry,
         lang=room_language(s, msg.room_id, conf.defaults.language),
         tz=tz,
         defaults=conf.defaults,
-        role=effective_role(
-            s,
-            msg.room_id,
+        role=role_of(
             msg.sender,
+            arrival.facts.role,
             power_level=msg.power_levels.get(msg.sender, 0),
             coordinators=conf.coordinators,
         ),

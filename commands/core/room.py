@@ -45,11 +45,21 @@ def effective_role(
     power_level: int,
     coordinators: Collection[str],
 ) -> Role:
+    if user_id in coordinators or power_level >= CHAIR_POWER_LEVEL:
+        return role_of(user_id, None, power_level=power_level, coordinators=coordinators)
+    stored = rooms.room_role(db, room_id, user_id)
+    return role_of(user_id, stored, power_level=power_level, coordinators=coordinators)
+
+
+def role_of(
+    user_id: str, stored: str | None, *, power_level: int, coordinators: Collection[str]
+) -> Role:
+    """`effective_role` once the role stored with `!rolle` (`stored`) is known."""
     if user_id in coordinators:
         return Role.COORDINATION
     if power_level >= CHAIR_POWER_LEVEL:
         return Role.CHAIR
-    if rooms.room_role(db, room_id, user_id) == rooms.CHAIR_ROLE:
+    if stored == rooms.CHAIR_ROLE:
         return Role.CHAIR  # set with `!rolle @person vorsitz`
     return Role.MEMBER
 

@@ -9,7 +9,7 @@ from commands.core import i18n
 from commands.core.context import Context
 from commands.core.effects import Reply
 from commands.core.errors import CommandError, UsageError
-from commands.core.listeners import Activity
+from commands.core.listeners import Activity, only_while
 from commands.core.registry import Router
 from commands.core.rich import Rich, text
 from commands.meetings.common import TITLE_LIMIT, command, moment_text, require_chair
@@ -25,6 +25,7 @@ _NUMBER = re.compile(r"(?:nr\.?\s*|#)?([0-9]{1,12})\.?", re.IGNORECASE)
 
 
 @router.listener()
+@only_while(store.ran_at)
 def note_attendance(activity: Activity) -> None:
     """Whoever writes or reacts while a meeting runs took part in it."""
     meeting = store.running_at(activity.db, activity.room_id, activity.at)
