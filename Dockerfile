@@ -1,14 +1,17 @@
-# gremienbot container image. Build: `docker build -t gremienbot .`; run and operate it:
-# docs/deployment.md (docker-compose.example.yml runs it beside Synapse and PostgreSQL).
+# gremienbot container image. Build: `docker build -t gremienbot .` (or scripts/image: with
+# podman on a Debian base, then run and checked); run and operate it: docs/deployment.md
+# (docker-compose.example.yml runs it beside Synapse and PostgreSQL).
 #
 # Two stages. The builder makes a virtual environment in /opt/venv holding exactly the
 # packages of requirements.lock (every version pinned, every file checked against its
 # sha256) and then the gremienbot package itself; the final image gets that environment
 # and nothing of the build (no sources, no pip cache, no build backend).
 
-# One base for both stages: the venv's interpreter is a link to the base image's
-# /usr/local/bin/python3.11 and must find the same Python in the final stage. For a
-# byte-identical base, pin its digest: --build-arg PYTHON_IMAGE=python:3.11-slim@sha256:...
+# One base for both stages: the venv's interpreter is a link to the base image's `python`
+# (/usr/local/bin/python3.11 in python:3.11-slim, Debian's /usr/bin/python3.11 in the base
+# scripts/image makes) and must find the same Python in the final stage. Any base with
+# Python 3.11 as `python`, its `pip`, groupadd and useradd will do. For a byte-identical
+# base, pin its digest: --build-arg PYTHON_IMAGE=python:3.11-slim@sha256:...
 ARG PYTHON_IMAGE=python:3.11-slim
 
 FROM ${PYTHON_IMAGE} AS builder
