@@ -10,10 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, func, or_
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Insert, and_, func, or_
+from sqlalchemy import insert as sql_insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import ScalarSelect
 from sqlmodel import Session, col, select
 
 from storage.db import in_chunks
@@ -165,9 +168,10 @@ def query(
                 ),
             )
         )
-    total = db.exec(select(func.count()).select_from(Agreement).where(*conditions)).one()
+    # The count of all matches rides along on every row of the page (the window is
+    # counted before LIMIT): one query, not two.
     stmt = (
-        select(Agreement)
+        select(Agreement, func.count().over())
         .where(*conditions)
         .order_by(
             col(Agreement.due_date).is_(None),
@@ -179,16 +183,31 @@ def query(
         .limit(limit)
         .offset(offset)
     )
-    return Page(list(db.exec(stmt)), int(total))
+    rows = db.exec(stmt).all()
+    if rows:
+        return Page([a for a, _ in rows], int(rows[0][1]))
+    if offset == 0:
+        return Page([], 0)
+    # A page past the end has no row to carry the count (asked for rarely).
+    total = db.exec(select(func.count()).select_from(Agreement).where(*conditions)).one()
+    return Page([], int(total))
 
 
 # -------------------------------------------------------------------------------- writing
 
 
-def _next_number(db: Session, room_id: str) -> int:
-    stmt = select(func.max(Agreement.number)).where(Agreement.room_id == room_id)
-    current = db.exec(stmt).one()
-    return int(current or 0) + 1
+def _next_number(room_id: str) -> ScalarSelect[int]:
+    """max+1 of the room, computed by the INSERT that takes it: no statement of its own."""
+    stmt = select(func.coalesce(func.max(Agreement.number), 0) + 1)
+    return stmt.where(Agreement.room_id == room_id).scalar_subquery()
+
+
+def _insert_skipping_conflicts(db: Session, values: dict[str, Any]) -> Insert:
+    """An INSERT of an agreement that skips a row a unique constraint refuses (this event's
+    agreement, or a number taken meanwhile) instead of failing: no savepoint needed."""
+    if db.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(Agreement).values(values).on_conflict_do_nothing()
+    return sqlite.insert(Agreement).values(values).on_conflict_do_nothing()
 
 
 def record(
@@ -209,36 +228,40 @@ def record(
     the unique constraint refuses the second insert, which then takes the next number.
     An event that already recorded one returns that one (created False).
     """
-    existing = by_source_event(db, source_event_id)
-    if existing is not None:
-        if existing.room_id != room_id:  # event IDs are unique across rooms
-            raise ValueError(f"event {source_event_id} already recorded in {existing.room_id}")
-        return existing, False
+    values: dict[str, Any] = {
+        "room_id": room_id,
+        "text": text,
+        "status": AgreementStatus.OPEN,
+        "due_date": due_date,
+        "due_time": due_time,
+        "created_by": actor,
+        "created_at": at,
+        "updated_at": at,
+        "closed_at": None,
+        "source_event_id": source_event_id,
+    }
     for _attempt in range(_NUMBER_ATTEMPTS):
-        agreement = Agreement(
-            room_id=room_id,
-            number=_next_number(db, room_id),
-            text=text,
-            status=AgreementStatus.OPEN,
-            due_date=due_date,
-            due_time=due_time,
-            created_by=actor,
-            created_at=at,
-            updated_at=at,
-            source_event_id=source_event_id,
-        )
-        try:
-            with db.begin_nested():
-                db.add(agreement)
-                db.flush()
-        except IntegrityError:
+        # The number is taken in the INSERT itself; a refused row returns nothing.
+        values["number"] = _next_number(room_id)
+        stmt = _insert_skipping_conflicts(db, values).returning(Agreement)
+        agreement = db.execute(stmt).scalar_one_or_none()
+        if agreement is None:
             existing = by_source_event(db, source_event_id)
-            if existing is not None:
-                return existing, False
-            continue  # someone else took this number meanwhile
+            if existing is None:
+                continue  # someone else took this number meanwhile
+            if existing.room_id != room_id:  # event IDs are unique across rooms
+                raise ValueError(f"event {source_event_id} already recorded in {existing.room_id}")
+            return existing, False
         assert agreement.id is not None
-        for position, user_id in enumerate(owners):
-            db.add(AgreementOwner(agreement_id=agreement.id, user_id=user_id, position=position))
+        if owners:
+            db.execute(
+                sql_insert(AgreementOwner).values(
+                    [
+                        {"agreement_id": agreement.id, "user_id": user_id, "position": position}
+                        for position, user_id in enumerate(owners)
+                    ]
+                )
+            )
         _log(
             db,
             agreement,
@@ -417,8 +440,11 @@ def open_agreements(
     due_to: dt.date | None = None,
     room_id: str | None = None,
     with_due_date: bool = True,
+    after_id: int | None = None,
+    limit: int | None = None,
 ) -> list[Agreement]:
-    """Open agreements of rooms the bot is in, optionally with a due date in a window."""
+    """Open agreements of rooms the bot is in, optionally with a due date in a window;
+    in pages by ID (`limit` of them, after `after_id`) when the caller bounds its memory."""
     stmt = (
         select(Agreement)
         .join(Room, col(Room.room_id) == col(Agreement.room_id))
@@ -432,7 +458,9 @@ def open_agreements(
         stmt = stmt.where(col(Agreement.due_date) <= due_to)
     if room_id is not None:
         stmt = stmt.where(Agreement.room_id == room_id)
-    return list(db.exec(stmt.order_by(col(Agreement.id))))
+    if after_id is not None:
+        stmt = stmt.where(col(Agreement.id) > after_id)
+    return list(db.exec(stmt.order_by(col(Agreement.id)).limit(limit)))
 
 
 def closed_agreements_since(db: Session, room_id: str, since: dt.datetime) -> list[Agreement]:

@@ -44,7 +44,7 @@ def record(ctx: Context, args: str) -> Reply:
     text = check_text(body)
     when = parse_due(ctx, when_text) if when_text is not None else None
     owners = list(found.user_ids) or [ctx.sender]
-    agreement, _created = store.record(
+    agreement, created = store.record(
         ctx.db,
         room_id=ctx.room_id,
         text=text,
@@ -55,8 +55,9 @@ def record(ctx: Context, args: str) -> Reply:
         at=ctx.now,
         source_event_id=ctx.event_id,
     )
-    # A replayed event gets the same confirmation, of the agreement it recorded the first time.
-    return confirmation(ctx, agreement, store.owners(ctx.db, _id(agreement)))
+    # A replayed event gets the same confirmation, of the agreement it recorded the first
+    # time; a new one has the owners just stored, in their order, without reading them back.
+    return confirmation(ctx, agreement, owners if created else store.owners(ctx.db, _id(agreement)))
 
 
 def confirmation(ctx: Context, a: Agreement, owners: list[str]) -> Reply:

@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from storage import agreements as store
 from storage import rooms
@@ -108,9 +108,9 @@ def test_number_taken_meanwhile_is_retried_with_the_next_one(
     real = store._next_number
     calls: list[int] = []
 
-    def stale_then_real(s: Session, room_id: str) -> int:
+    def stale_then_real(room_id: str) -> Any:
         calls.append(1)
-        return 1 if len(calls) == 1 else real(s, room_id)  # as if #1 was not seen yet
+        return 1 if len(calls) == 1 else real(room_id)  # as if #1 was not seen yet
 
     monkeypatch.setattr(store, "_next_number", stale_then_real)
     assert "#2" in dialog.text(BEN, "!verabredung Zweite")
@@ -133,12 +133,16 @@ def test_agreements_recorded_at_the_same_moment_get_distinct_numbers(
 
     reads: list[int] = []
 
-    def everyone_reads_the_same_maximum(s: Session, room_id: str) -> int:
-        n = real(s, room_id)
+    def everyone_reads_the_same_maximum(room_id: str) -> Any:
+        # The INSERT takes max+1 itself; reading it beforehand, as the INSERT's subquery
+        # would, and waiting for all, makes every first INSERT try the same number at once.
+        if getattr(first_call, "done", False):
+            return real(room_id)
+        first_call.done = True
+        with db.session() as peek:
+            n = peek.exec(select(real(room_id))).one()
         reads.append(n)
-        if not getattr(first_call, "done", False):
-            first_call.done = True
-            barrier.wait()  # all writers have read max+1 before anyone inserts
+        barrier.wait()  # all writers have read max+1 before anyone inserts
         return n
 
     monkeypatch.setattr(store, "_next_number", everyone_reads_the_same_maximum)
@@ -321,3 +325,16 @@ def test_list_query_sorts_by_due_date_with_undated_last_and_counts_all(db: Datab
         later = NOW + dt.timedelta(days=1, hours=1)  # tomorrow 11:15
         overdue = store.query(s, ROOM, overdue_at=later)
         assert [a.text for a in overdue.items] == ["früh mit Uhrzeit"]
+
+
+def test_list_query_counts_all_matches_on_any_page_also_past_the_end(db: Database) -> None:
+    dialog = Dialog(db)
+    for n in range(5):
+        dialog.say(ANNA, f"!verabredung Punkt {n + 1}")
+    with db.session() as s:
+        assert store.query(s, ROOM, limit=2).total == 5
+        last = store.query(s, ROOM, limit=2, offset=4)
+        assert ([a.text for a in last.items], last.total) == (["Punkt 5"], 5)
+        past = store.query(s, ROOM, limit=2, offset=6)
+        assert (past.items, past.total) == ([], 5)
+        assert store.query(s, "!leer:example.org", limit=2, offset=2).total == 0
