@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Insert, and_, func, or_
 from sqlalchemy import insert as sql_insert
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import ScalarSelect
 from sqlmodel import Session, col, select
@@ -206,6 +206,9 @@ def _insert_skipping_conflicts(db: Session, values: dict[str, Any]) -> Insert:
     """An INSERT of an agreement that skips a row a unique constraint refuses (this event's
     agreement, or a number taken meanwhile) instead of failing: no savepoint needed."""
     if db.get_bind().dialect.name == "postgresql":
+        # Lazy: SQLAlchemy's PostgreSQL dialect costs a bot on SQLite 2 MB for nothing.
+        from sqlalchemy.dialects import postgresql
+
         return postgresql.insert(Agreement).values(values).on_conflict_do_nothing()
     return sqlite.insert(Agreement).values(values).on_conflict_do_nothing()
 

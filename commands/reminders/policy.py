@@ -34,9 +34,8 @@ import datetime as dt
 import functools
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-import holidays
 
 from commands.core.defaults import Defaults, Limits
 from commands.core.timers import DEFAULT_LATE_AFTER
@@ -44,13 +43,15 @@ from commands.core.when import combine_local
 from commands.parsing.recurrence import Recurrence
 from storage.models import AgreementStatus, ReminderKind
 
+if TYPE_CHECKING:
+    from holidays import HolidayBase
+
 # Automatic reminders are never posted from this time of day until the next morning.
 NIGHT_STARTS = dt.time(20, 0)
 DEFAULT_HOUR = dt.time(9, 0)
 # A room without settings of its own; the bot's config may give others (TimerEnv).
 _DEFAULTS = Defaults()
 _LIMITS = Limits()
-GERMAN_STATES = tuple(s for s in holidays.Germany.subdivisions if len(s) == 2)
 
 _DAY = dt.timedelta(days=1)
 
@@ -59,14 +60,36 @@ _DAY = dt.timedelta(days=1)
 # Working days
 
 
+# The holidays library is imported only once a room's calendar or a setting needs it: 4 MB,
+# and with its first calendar it loads those of every country (9 MB more), which a bot in
+# no room yet never needs.
+
+
+@functools.cache
+def german_states() -> tuple[str, ...]:
+    """The states' codes: NW, BY, …"""
+    import holidays  # lazy: see above
+
+    return tuple(s for s in holidays.Germany.subdivisions if len(s) == 2)
+
+
+def state_aliases() -> dict[str, str]:
+    """The states' names (Bayern, Nordrhein-Westfalen, …) and their codes."""
+    import holidays  # lazy: see above
+
+    return dict(holidays.Germany.subdivisions_aliases)
+
+
 class WorkCalendar:
     """Working days of a German state: Monday to Friday except its public holidays."""
 
     def __init__(self, state: str) -> None:
-        if state not in GERMAN_STATES:
+        import holidays  # lazy: see above
+
+        if state not in german_states():
             raise ValueError(f"unknown German state {state!r}, e.g. NW or BY")
         self.state = state
-        self._holidays = holidays.country_holidays("DE", subdiv=state)
+        self._holidays: HolidayBase = holidays.country_holidays("DE", subdiv=state)
 
     def holiday(self, day: dt.date) -> str | None:
         name = self._holidays.get(day)

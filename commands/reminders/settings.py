@@ -13,8 +13,6 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
-import holidays
-
 from commands.core import i18n
 from commands.core.context import Context
 from commands.core.defaults import Defaults, limits
@@ -23,7 +21,13 @@ from commands.core.registry import Router
 from commands.core.room import TIMEZONE_KEY
 from commands.core.setting import Setting
 from commands.parsing.dates import fold, format_time, parse_clock
-from commands.reminders.policy import DEFAULT_HOUR, GERMAN_STATES, NIGHT_STARTS, Policy
+from commands.reminders.policy import (
+    DEFAULT_HOUR,
+    NIGHT_STARTS,
+    Policy,
+    german_states,
+    state_aliases,
+)
 
 router = Router()
 
@@ -250,12 +254,13 @@ def _show_digest(ctx: Context, value: str | None) -> str:
 
 def _parse_state(ctx: Context, value: str) -> str:
     text = value.strip()
-    if text.upper() in GERMAN_STATES:
+    states = german_states()
+    if text.upper() in states:
         return text.upper()
-    for name, code in holidays.Germany.subdivisions_aliases.items():
-        if fold(name) == fold(text) and code in GERMAN_STATES:
+    for name, code in state_aliases().items():
+        if fold(name) == fold(text) and code in states:
             return str(code)
-    raise CommandError("settings.reminder.bad_state", value=value, states=", ".join(GERMAN_STATES))
+    raise CommandError("settings.reminder.bad_state", value=value, states=", ".join(states))
 
 
 def _show_state(ctx: Context, value: str | None) -> str:

@@ -1,4 +1,5 @@
-"""Start-up to ready and resident memory with 500 rooms and 50,000 agreements.
+"""Start-up to ready and resident memory with 500 rooms and 50,000 agreements, next to the
+empty bot and a nio echo bot.
 
 Run: .venv/bin/python -m pytest -m benchmark tests/benchmarks/bench_startup.py -s
 (sizes by environment: BENCH_STARTUP_ROOMS=500, BENCH_STARTUP_AGREEMENTS=50000,
@@ -14,11 +15,15 @@ after BENCH_STARTUP_SETTLE seconds of running, when the reminder scheduler has p
 room. Then SIGTERM, as systemd stops it. Each kind of start is repeated and the median taken.
 
 1. The very first start on an empty data directory (login, device keys, cross-signing),
-   for the record; then restarts of the empty bot: the baseline.
-2. 500 committee rooms on the homeserver, each made by one of 200 members (plain HTTP) who
+   for the record; then restarts of the empty bot: the baseline (memory under 110 MB).
+2. The floor of the memory figures: the minimal nio bot (tests/benchmarks/echo_bot.py, with
+   its encryption store, as a plain nio bot runs) on the same homeserver, a user and no
+   room of its own, measured the same way (its ready line, then the same seconds of
+   running); the bot's peaks are given as a ratio to its peak.
+3. 500 committee rooms on the homeserver, each made by one of 200 members (plain HTTP) who
    invites three others and the bot; the bot joins each on invitation, as in production,
    and records it in its database. Restarts with these rooms and no agreements.
-3. The database filled (tests/benchmarks/big_database.py): 50,000 agreements over two
+4. The database filled (tests/benchmarks/big_database.py): 50,000 agreements over two
    years, about a quarter open, with owners, histories, handled events, sent answers,
    `!erinnere` reminders and the reminder log; every reminder owed by now is settled as the
    running bot would have. Restarts on it: the figure with the targets (ready under 5 s,
@@ -26,8 +31,8 @@ room. Then SIGTERM, as systemd stops it. Each kind of start is repeated and the 
 
 Also recorded, to tell where the time and memory go: one reminder pass over all rooms
 (commands.reminders.plan.plan, which the scheduler runs at every wake-up and twice at
-start-up) in this process, its time and its peak of Python allocations (tracemalloc), and
-the size of the database file.
+start-up; it reads the agreements page by page) in this process, its time and its peak of
+Python allocations (tracemalloc), and the size of the database file.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -57,6 +62,7 @@ from commands.reminders.plan import plan
 from storage.db import Database
 from storage.types import utcnow
 from tests.benchmarks.big_database import fill, settle_reminders
+from tests.benchmarks.echo_bot import READY as ECHO_READY
 from tests.benchmarks.results import Figures, below
 from tests.integration.bot_process import ROOT
 from tests.integration.conftest import PASSWORD, write_config
@@ -71,7 +77,8 @@ SETTLE = float(os.environ.get("BENCH_STARTUP_SETTLE", 10))
 
 READY = "ready: first sync done"
 READY_SECONDS = 5.0
-MEMORY_MB = 150.0
+MEMORY_MB = 150.0  # with the rooms and agreements
+EMPTY_MEMORY_MB = 110.0  # the empty bot
 # ERROR and CRITICAL lines (after one or two time stamp fields) and tracebacks.
 _PROBLEM = re.compile(r"^(?:\S+ ){1,2}(ERROR|CRITICAL) \S+: |^Traceback", re.MULTILINE)
 
@@ -102,15 +109,28 @@ def memory(pid: int) -> Memory:
 
 
 class BotRun:
-    """One `gremienbot run` process: started, watched for its ready line, stopped."""
+    """One process (the bot, or the echo bot): started, watched for its ready line, stopped."""
 
-    def __init__(self, config: Path) -> None:
+    def __init__(self, config: Path, command: Sequence[str] = (), ready: str = READY) -> None:
         self.config = config
-        self.log_path = config.parent / "bot.log"
+        self.log_path = config.parent / ("bot.log" if not command else "echo.log")
+        self.command = list(command) or [
+            sys.executable, "-m", "bot", "run", "--config", str(config)
+        ]  # fmt: skip
+        self.ready = ready
         self.proc: subprocess.Popen[bytes] | None = None
         self.started = 0.0
         self._offset = 0
         self._pos = 0
+
+    @classmethod
+    def echo(cls, server: LocalSynapse, user_id: str, store: Path) -> BotRun:
+        """The echo bot (tests/benchmarks/echo_bot.py) with its encryption store."""
+        command = [
+            sys.executable, "-m", "tests.benchmarks.echo_bot",
+            server.url, user_id, PASSWORD, str(store),
+        ]  # fmt: skip
+        return cls(store, command, ECHO_READY)
 
     def start(self) -> None:
         self._offset = self.log_path.stat().st_size if self.log_path.exists() else 0
@@ -119,11 +139,7 @@ class BotRun:
         with open(self.log_path, "ab") as log:
             self.started = time.perf_counter()
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot", "run", "--config", str(self.config)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=ROOT,
-                env=env,
+                self.command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env
             )
 
     @property
@@ -152,12 +168,13 @@ class BotRun:
             new = self._read_more()
             # Only whole lines count: the ready line may be half written.
             text += new
-            if any(READY in line for line in text.splitlines(keepends=True) if line.endswith("\n")):
+            lines = text.splitlines(keepends=True)
+            if any(self.ready in line for line in lines if line.endswith("\n")):
                 return time.perf_counter() - self.started
             if self.proc.poll() is not None:
-                raise RuntimeError(f"the bot exited at start-up:\n{text[-3000:]}")
+                raise RuntimeError(f"{self.command[2]} exited at start-up:\n{text[-3000:]}")
             if time.perf_counter() - self.started > timeout:
-                raise TimeoutError(f"the bot did not get ready:\n{text[-3000:]}")
+                raise TimeoutError(f"{self.command[2]} did not get ready:\n{text[-3000:]}")
             await asyncio.sleep(0.01)
 
     def stop(self) -> int:
@@ -178,7 +195,10 @@ class BotRun:
 
 async def measure(config: Path, settle: float = SETTLE) -> tuple[Start, list[str]]:
     """One start: time to ready, memory at ready and after `settle` seconds; log errors."""
-    run = BotRun(config)
+    return await measure_run(BotRun(config), settle)
+
+
+async def measure_run(run: BotRun, settle: float = SETTLE) -> tuple[Start, list[str]]:
     run.start()
     try:
         ready = await run.wait_ready()
@@ -190,17 +210,19 @@ async def measure(config: Path, settle: float = SETTLE) -> tuple[Start, list[str
     return Start(ready, at_ready, settled), run.errors()
 
 
-async def starts(label: str, config: Path, n: int = REPEATS) -> tuple[list[Start], list[str]]:
+async def starts(
+    label: str, config: Path, n: int = REPEATS, run: Callable[[], BotRun] | None = None
+) -> tuple[list[Start], list[str]]:
     found: list[Start] = []
     errors: list[str] = []
     for _ in range(n):
-        start, problems = await measure(config)
+        start, problems = await measure_run(run() if run is not None else BotRun(config))
         found.append(start)
         errors += problems
         print(
             f"  {label}: ready after {start.ready_s:.2f} s, VmRSS {start.at_ready.rss_mb:.0f} MB; "
             f"after {SETTLE:g} s: VmRSS {start.settled.rss_mb:.0f} MB, "
-            f"VmHWM {start.settled.hwm_mb:.0f} MB"
+            f"VmHWM {start.settled.hwm_mb:.1f} MB"
         )
     return found, errors
 
@@ -291,6 +313,13 @@ async def test_startup_with_500_rooms_and_50000_agreements(
         print(f"first start on an empty data directory: ready after {first.ready_s:.2f} s")
         empty, problems = await starts("empty bot", config)
         errors += problems
+        echo_user = await asyncio.to_thread(server.register, "echo", PASSWORD)
+        store = tmp_path / "echo" / "store"
+        store.parent.mkdir()
+        echo, problems = await starts(
+            "nio echo bot", config, run=partial(BotRun.echo, server, echo_user, store)
+        )
+        errors += problems
 
         started = time.monotonic()
         helper = BotRun(config)
@@ -325,7 +354,7 @@ async def test_startup_with_500_rooms_and_50000_agreements(
         )
         pass_s, pass_mb = reminder_pass(db, env)
         db.dispose()
-        print(f"one reminder pass over all rooms: {pass_s:.2f} s, Python peak {pass_mb:.0f} MB")
+        print(f"one reminder pass over all rooms: {pass_s:.2f} s, Python peak {pass_mb:.1f} MB")
         count = f"{filled.agreements:,}".replace(",", " ")
         scale = f"{len(members)} rooms, {count} agreements"
         loaded, problems = await starts(scale, config)
@@ -337,13 +366,16 @@ async def test_startup_with_500_rooms_and_50000_agreements(
         hwm = _median(loaded, lambda s: s.settled.hwm_mb)
         base_hwm = _median(empty, lambda s: s.settled.hwm_mb)
         rooms_hwm = _median(rooms_only, lambda s: s.settled.hwm_mb)
+        echo_hwm = _median(echo, lambda s: s.settled.hwm_mb)
         print(
             f"ready: {ready:.2f} s with {len(members)} rooms and {filled.agreements} agreements, "
             f"of which {base:.2f} s is the empty bot ({rooms_ready:.2f} s with the rooms and no "
             f"agreements); target < {READY_SECONDS:g} s\n"
-            f"memory (VmHWM after {SETTLE:g} s): {hwm:.0f} MB, of which {base_hwm:.0f} MB is the "
-            f"empty bot ({rooms_hwm:.0f} MB with the rooms and no agreements); "
-            f"target < {MEMORY_MB:g} MB"
+            f"memory (VmHWM after {SETTLE:g} s): {hwm:.1f} MB, of which {base_hwm:.1f} MB is the "
+            f"empty bot ({rooms_hwm:.1f} MB with the rooms and no agreements); "
+            f"targets < {MEMORY_MB:g} MB and < {EMPTY_MEMORY_MB:g} MB (empty)\n"
+            f"nio echo bot: {echo_hwm:.1f} MB; ratios {hwm / echo_hwm:.2f}× and "
+            f"{base_hwm / echo_hwm:.2f}× (empty)"
         )
         figures.add(
             f"start-up to ready, {scale}",
@@ -359,6 +391,22 @@ async def test_startup_with_500_rooms_and_50000_agreements(
             target=below(MEMORY_MB),
             note=f"of which {base_hwm:.0f} MB is the empty bot",
         )
+        figures.add(
+            f"resident memory, peak (VmHWM) {SETTLE:g} s after ready, empty bot",
+            base_hwm,
+            "MB",
+            target=below(EMPTY_MEMORY_MB),
+            note=f"median of {len(empty)} starts",
+        )
+        figures.add(
+            f"resident memory, peak (VmHWM) {SETTLE:g} s after ready, nio echo bot",
+            echo_hwm,
+            "MB",
+            note="tests/benchmarks/echo_bot.py with its encryption store, no room; "
+            f"median of {len(echo)} starts in this run",
+        )
+        figures.add(f"ratio of the peaks, gremienbot with {scale} / echo bot", hwm / echo_hwm, "×")
+        figures.add("ratio of the peaks, empty gremienbot / echo bot", base_hwm / echo_hwm, "×")
         figures.add(f"VmRSS at ready, {scale}", _median(loaded, lambda s: s.at_ready.rss_mb), "MB")
         figures.add(
             f"VmRSS {SETTLE:g} s after ready, {scale}",
@@ -367,9 +415,6 @@ async def test_startup_with_500_rooms_and_50000_agreements(
         )
         figures.add(
             "start-up to ready, empty bot (baseline)", base, "s", note=f"median of {_spread(empty)}"
-        )
-        figures.add(
-            f"resident memory, peak (VmHWM) {SETTLE:g} s after ready, empty bot", base_hwm, "MB"
         )
         figures.add(
             f"start-up to ready, {len(members)} rooms without agreements",

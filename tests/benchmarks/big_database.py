@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import Table, update
+from sqlalchemy import Table, func, select, update
 from sqlmodel import SQLModel, col
 
 from bot.runtime.scheduler import queue_owed
@@ -202,7 +202,10 @@ def fill(
     filled = Filled()
     writer = _Writer(db)
     numbers: dict[str, int] = {}
-    ids = _Ids()
+    with db.engine.connect() as conn:
+        # The bot's own messages (its greeting in each room it joined) come first.
+        sent = conn.execute(select(func.max(_table(OutboxMessage).c.id))).scalar() or 0
+    ids = _Ids(outbox=sent)
     today = now.date()
     for agreement_id, (created, room_id, status) in enumerate(plans, start=1):
         people = list(members[room_id])
@@ -349,11 +352,11 @@ def _reminders(
 
 
 class _Ids:
-    """The next IDs of the tables filled here (fresh database: they start at 1)."""
+    """The next IDs of the tables filled here (after those already there)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, outbox: int = 0) -> None:
         self.history = 0
-        self.outbox = 0
+        self.outbox = outbox
 
     def next_history(self) -> int:
         self.history += 1
