@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, func, or_
 from sqlalchemy import select as select_columns  # more columns than sqlmodel's select types
@@ -107,8 +107,8 @@ def owners(db: Session, window: Window) -> Iterator[tuple[int, str]]:
     yield from db.exec(stmt)
 
 
-@dataclass(frozen=True)
-class HistoryRow:
+class HistoryRow(NamedTuple):
+    # A tuple, not a dataclass: made for each of possibly very many rows.
     room_id: str
     room_name: str | None
     number: int
@@ -147,8 +147,7 @@ def history(db: Session, window: Window) -> Iterator[HistoryRow]:
         )
         .execution_options(yield_per=BATCH)
     )
-    for row in db.connection().execute(stmt):
-        yield HistoryRow(*row)
+    yield from map(HistoryRow._make, db.connection().execute(stmt))
 
 
 def room_ids_of(found: Sequence[Room]) -> tuple[str, ...]:

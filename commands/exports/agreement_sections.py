@@ -4,7 +4,8 @@ their history (who changed what when), and the open ones with a due date as cale
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from itertools import groupby
 
@@ -52,10 +53,16 @@ def with_owners(db: Session, scope: Scope) -> Iterator[tuple[Agreement, str | No
         yield a, name, owners
 
 
+def _room_names(lang: str) -> Callable[[str, str | None], str]:
+    """`room_name` in `lang`, worked out once per room for the many rows of an export."""
+    return functools.cache(functools.partial(room_name, lang))
+
+
 def _agreement_rows(db: Session, scope: Scope) -> Iterator[tuple[Value, ...]]:
+    shown = _room_names(scope.lang)
     for a, name, owners in with_owners(db, scope):
         yield (
-            room_name(scope.lang, a.room_id, name),
+            shown(a.room_id, name),
             a.number,
             a.text,
             state_of(a, scope),
@@ -70,18 +77,9 @@ def _agreement_rows(db: Session, scope: Scope) -> Iterator[tuple[Value, ...]]:
 
 
 def _history_rows(db: Session, scope: Scope) -> Iterator[tuple[Value, ...]]:
-    for h in store.history(db, scope.window):
-        yield (
-            room_name(scope.lang, h.room_id, h.room_name),
-            h.number,
-            h.at,
-            h.actor,
-            h.action,
-            h.old_value,
-            h.new_value,
-            h.note,
-            h.room_id,
-        )
+    shown = _room_names(scope.lang)
+    for room_id, name, number, at, actor, action, old, new, note in store.history(db, scope.window):
+        yield (shown(room_id, name), number, at, actor, action, old, new, note, room_id)
 
 
 def _calendar(db: Session, scope: Scope) -> Iterator[CalendarItem]:

@@ -8,23 +8,26 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from sqlmodel import Session
 
 from commands.exports.rendering import Progress, counted
-from commands.exports.sections import ColumnType, Scope, Section, local
+from commands.exports.sections import Column, ColumnType, Scope, Section, Value, local
 
 if TYPE_CHECKING:
     import xlsxwriter
+    import xlsxwriter.worksheet
 
 MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DATE_FORMAT = "DD.MM.YYYY"
 DATETIME_FORMAT = "DD.MM.YYYY HH:MM"
 # Sheet names: at most 31 characters, none of these.
 _FORBIDDEN = str.maketrans(dict.fromkeys("[]:*?/\\", "-"))
+# Writes one non-empty cell: (row, column, value).
+CellWriter = Callable[[int, int, Value], None]
 
 
 def sheet_name(title: str) -> str:
@@ -80,18 +83,52 @@ def _write(
     for i, column in enumerate(section.columns):
         ws.set_column(i, i, column.width)
     ws.write_row(0, 0, section.headers(scope.lang), formats["header"])
-    columns = section.columns
+    # A writer per column, chosen once: the loop below runs for every cell of large sheets.
+    writers = [_cell_writer(ws, formats, column, scope) for column in section.columns]
     for r, row in enumerate(counted(section.rows(db, scope), section.name, progress), 1):
-        for c, (column, value) in enumerate(zip(columns, row, strict=True)):
-            if value is None:
-                continue
-            if column.type == ColumnType.DATETIME and isinstance(value, dt.datetime):
-                ws.write_datetime(r, c, local(value, scope.tz), formats[ColumnType.DATETIME])
-            elif column.type == ColumnType.DATE and isinstance(value, dt.date):
-                ws.write_datetime(r, c, value, formats[ColumnType.DATE])
+        for c, (write, value) in enumerate(zip(writers, row, strict=True)):
+            if value is not None:
+                write(r, c, value)
+
+
+def _cell_writer(
+    ws: xlsxwriter.worksheet.Worksheet,
+    formats: dict[object, xlsxwriter.format.Format],
+    column: Column,
+    scope: Scope,
+) -> CellWriter:
+    lang, tz = scope.lang, scope.tz
+    write_string, write_datetime, write = ws.write_string, ws.write_datetime, ws.write
+
+    def plain(r: int, c: int, value: Value) -> None:
+        if isinstance(value, str):
+            write_string(r, c, value)
+        else:
+            write(r, c, value)
+
+    def labelled(r: int, c: int, value: Value) -> None:
+        plain(r, c, column.show(value, lang))
+
+    other = plain if column.labels is None else labelled
+
+    if column.type == ColumnType.DATETIME:
+        moment_format = formats[ColumnType.DATETIME]
+
+        def moment(r: int, c: int, value: Value) -> None:
+            if isinstance(value, dt.datetime):
+                write_datetime(r, c, local(value, tz), moment_format)
             else:
-                shown = column.show(value, scope.lang)
-                if isinstance(shown, str):
-                    ws.write_string(r, c, shown)
-                else:
-                    ws.write(r, c, shown)
+                other(r, c, value)
+
+        return moment
+    if column.type == ColumnType.DATE:
+        day_format = formats[ColumnType.DATE]
+
+        def day(r: int, c: int, value: Value) -> None:
+            if isinstance(value, dt.date):
+                write_datetime(r, c, value, day_format)
+            else:
+                other(r, c, value)
+
+        return day
+    return other

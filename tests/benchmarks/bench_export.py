@@ -4,7 +4,8 @@ Run: pytest -m benchmark tests/benchmarks/bench_export.py -s
 
 SQLite file (as in production): 10 rooms, 10,000 agreements with one owner each, 10 history
 entries per agreement. Each format is exported to a file twice: once timed (the design's
-target: under 5 s), once under tracemalloc for the peak of Python allocations. CSV and JSON
+target for XLSX: under 3 s; the other formats: under 5 s), once under tracemalloc for the
+peak of Python allocations. CSV and JSON
 stream, so their peak must not grow with the row count: the same export of 20,000 history
 rows is measured too and the ratio printed (1.0 = flat).
 """
@@ -30,7 +31,8 @@ BERLIN = ZoneInfo("Europe/Berlin")
 START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
 ROOMS = 10
 PER_AGREEMENT = 10
-TARGET_SECONDS = 5.0
+TARGET_SECONDS = {"xlsx": 3.0}
+DEFAULT_TARGET_SECONDS = 5.0
 FLAT_RATIO = 1.5
 ACTIONS = ("created", "assigned", "due_changed", "note", "edited", "note", "done", "reopened")
 
@@ -111,6 +113,7 @@ def test_export_of_100000_history_rows_in_every_format(tmp_path: Path, figures: 
     slow: list[str] = []
     for fmt in FORMATS:
         out = tmp_path / f"export.{fmt}"
+        target = TARGET_SECONDS.get(fmt, DEFAULT_TARGET_SECONDS)
         seconds = timed(large, fmt, out)
         size = out.stat().st_size
         peak_large = peak(large, fmt, out)
@@ -119,7 +122,7 @@ def test_export_of_100000_history_rows_in_every_format(tmp_path: Path, figures: 
             f"{fmt}: time for 100,000 history rows",
             seconds,
             "s",
-            target=below(TARGET_SECONDS),
+            target=below(target),
             note=f"{size / 1e6:.1f} MB written",
         )
         figures.add(f"{fmt}: peak of Python allocations (tracemalloc)", peak_large / 1e6, "MB")
@@ -137,8 +140,8 @@ def test_export_of_100000_history_rows_in_every_format(tmp_path: Path, figures: 
             # Streaming: five times the rows may not cost anywhere near five times the memory.
             assert ratio < FLAT_RATIO, f"{fmt}: memory grows with the row count ({ratio:.2f}x)"
         print(line)
-        if seconds >= TARGET_SECONDS:
-            slow.append(f"{fmt} {seconds:.1f}s")
-    print("over the 5 s target:", ", ".join(slow) or "none")
+        if seconds >= target:
+            slow.append(f"{fmt} {seconds:.1f}s (target {target:g} s)")
+    print("over the target:", ", ".join(slow) or "none")
     small.dispose()
     large.dispose()
