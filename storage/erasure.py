@@ -135,6 +135,8 @@ NO_USER: tuple[tuple[str, str], ...] = (
     ("outbox", "event_id"),
     ("outbox", "ref_kind"),
     ("outbox", "kind"),
+    # A file's job: rooms, format, period, language (commands.core.file_jobs), no member.
+    ("outbox", "file_job"),
     ("outbox_file", "filename"),
     ("outbox_file", "mimetype"),
     ("outbox_file", "data"),

@@ -71,10 +71,12 @@ def enqueue(
     kind: str = OutboxKind.REPLY,
     to_user: str | None = None,
     target_id: int | None = None,
+    file_job: str | None = None,
 ) -> OutboxMessage:
     """Store an event to send; the same `key` twice stores it once.
 
     `room_id` None needs `to_user`: the event goes to that member's direct-message room.
+    `file_job`: a file row whose file is made later by that job (see `file_jobs`).
     """
     if room_id is None and to_user is None:
         raise ValueError(f"{key}: a message needs a room or a member to go to")
@@ -88,6 +90,7 @@ def enqueue(
         kind=kind,
         to_user=to_user,
         target_id=target_id,
+        file_job=file_job,
     )
     # One statement: stored unless a row has the key already (also one from before the
     # keyed IDs), which is then returned instead.
@@ -135,6 +138,58 @@ def attach_file(db: Session, msg_id: int, *, filename: str, mimetype: str, data:
 
 def file_of(db: Session, msg_id: int) -> OutboxFile | None:
     return db.get(OutboxFile, msg_id)
+
+
+def file_jobs(db: Session, *, skip: Collection[int] = ()) -> list[OutboxMessage]:
+    """Rows still owed whose file is still to be made, oldest first (but those in `skip`)."""
+    stmt = select(OutboxMessage).where(
+        col(OutboxMessage.status) == OutboxStatus.PENDING,
+        col(OutboxMessage.file_job).is_not(None),
+    )
+    if skip:
+        stmt = stmt.where(col(OutboxMessage.id).not_in(list(skip)))
+    return list(db.exec(stmt.order_by(col(OutboxMessage.id))))
+
+
+def _waiting_for_file(db: Session, msg_id: int) -> OutboxMessage | None:
+    msg = db.get(OutboxMessage, msg_id)
+    if msg is None or msg.status != OutboxStatus.PENDING or msg.file_job is None:
+        return None  # made already, or no longer owed (dropped, erased)
+    return msg
+
+
+def file_made(
+    db: Session,
+    msg_id: int,
+    *,
+    filename: str,
+    mimetype: str,
+    data: bytes,
+    content: dict[str, Any],
+) -> bool:
+    """The row's file, made by its job, and its content completed (the file's size): the
+    row may be sent now. False when it no longer waits for its file."""
+    msg = _waiting_for_file(db, msg_id)
+    if msg is None:
+        return False
+    attach_file(db, msg_id, filename=filename, mimetype=mimetype, data=data)
+    msg.content = json.dumps(content, ensure_ascii=False)
+    msg.file_job = None
+    db.add(msg)
+    return True
+
+
+def file_failed(db: Session, msg_id: int, *, content: dict[str, Any]) -> bool:
+    """The row's job failed: the row becomes the message `content` (a text saying so), in
+    the file's place in its queue. False when it no longer waits for its file."""
+    msg = _waiting_for_file(db, msg_id)
+    if msg is None:
+        return False
+    msg.kind = OutboxKind.REPLY
+    msg.content = json.dumps(content, ensure_ascii=False)
+    msg.file_job = None
+    db.add(msg)
+    return True
 
 
 def get(db: Session, msg_id: int) -> OutboxMessage | None:

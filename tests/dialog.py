@@ -302,7 +302,9 @@ class Dialog:
         return found.event_id
 
     def deliver(self) -> None:
-        """The homeserver accepts everything the bot has queued (replies, reminders)."""
+        """The homeserver accepts everything the bot has queued (replies, reminders); files
+        still to be made (an export) are made first, as the bot's renderer would."""
+        self.bot.make_files()
         with self.database.session() as s:
             pending = select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING)
             for row in s.exec(pending.order_by(col(OutboxMessage.id))):

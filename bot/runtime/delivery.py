@@ -4,7 +4,8 @@
 - A row relating to an earlier row (an edit, a poll's end) learns the event ID that row
   became, and goes to the room it went to. While that row is not sent, this one waits;
   once that row failed for good, this one fails too.
-- A file row uploads its file (encrypted where the room is).
+- A file row uploads its file (encrypted where the room is). While its file is still to
+  be made (bot.runtime.renderer), it waits, and the renderer is asked for it.
 
 The room a row goes to is fixed in the database before it is sent, so a resend after a
 crash goes to the same room with the same transaction ID, which the homeserver recognises.
@@ -13,6 +14,7 @@ crash goes to the same room with the same transaction ID, which the homeserver r
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,15 +54,35 @@ Prepared = Ready | Waiting | Undeliverable
 
 
 class Delivery:
-    def __init__(self, db: Database, dbt: DbThread, direct: DirectRooms) -> None:
+    def __init__(
+        self,
+        db: Database,
+        dbt: DbThread,
+        direct: DirectRooms,
+        *,
+        file_wanted: Callable[[], None] = lambda: None,
+    ) -> None:
         self.db = db
         self.dbt = dbt
         self.direct = direct
+        # Told when a row waits for its file to be made (wakes the renderer).
+        self.file_wanted = file_wanted
         # Uploads of rows not sent yet: a retry in this process need not upload again.
         self._uploads: dict[int, dict[str, Any]] = {}
 
     async def prepare(self, client: AsyncClient, row: OutboxMessage) -> Prepared:
-        assert row.id is not None
+        msg_id = row.id
+        assert msg_id is not None
+        if row.file_job is not None:
+            # Asked before the room is looked for: a long export is waited for without a
+            # look at the member's room (and their devices) every time.
+            fresh = await self.dbt.run_until_answered(self._row, msg_id)
+            if fresh is None:
+                return Undeliverable("it is no longer stored")
+            if fresh.file_job is not None:
+                self.file_wanted()
+                return Waiting("its file is still being made")
+            row = fresh  # made since it was read (or failed: the failure's text now)
         content: dict[str, Any] = json.loads(row.content)
         room_id = row.room_id
         if row.target_id is not None:
@@ -85,9 +107,9 @@ class Delivery:
             # encrypted): sending now would fail and make the room's answers back off.
             return Waiting(f"the room {room_id} it greets is not synced yet")
         if room_id != row.room_id:
-            await self.dbt.run_until_answered(self._fix_room, row.id, room_id)
+            await self.dbt.run_until_answered(self._fix_room, msg_id, room_id)
         if row.kind == OutboxKind.FILE:
-            stored = await self._upload(client, row.id, room_id)
+            stored = await self._upload(client, msg_id, room_id)
             if stored is None:
                 return Undeliverable("its file is no longer stored")
             content = {**content, **stored}

@@ -11,7 +11,7 @@ import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from commands.core.effects import Edit, File, PollEnd, PollStart, Reply
+from commands.core.effects import Edit, File, LaterFile, PollEnd, PollStart, Reply
 
 HTML = "org.matrix.custom.html"
 
@@ -169,7 +169,7 @@ def render_edit(
     }
 
 
-def render_file(file: File) -> dict[str, Any]:
+def render_file(file: File | LaterFile) -> dict[str, Any]:
     """An m.file message without its upload; the sender adds `url` or the encrypted `file`.
 
     With a caption, `body` is the caption and `filename` the name (media captions,
@@ -179,8 +179,10 @@ def render_file(file: File) -> dict[str, Any]:
         "msgtype": "m.file",
         "body": file.filename,
         "filename": file.filename,
-        "info": {"mimetype": file.mimetype, "size": len(file.data)},
+        "info": {"mimetype": file.mimetype},
     }
+    if isinstance(file, File):  # a later file's size is added once it is made
+        content["info"]["size"] = len(file.data)
     if file.caption is not None:
         content["body"] = file.caption.plain
         content["format"] = HTML

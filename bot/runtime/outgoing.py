@@ -3,7 +3,8 @@
 Each row is rendered as far as it can be now. An edit and a poll's end go where the
 message they refer to went, and refer to its row: the event ID it became is filled in by
 the sender once that one is sent. A file keeps its bytes in a table of its own and is
-uploaded at send time. A message for a member (`to_user`) waits for the sender to find
+uploaded at send time; a file made later keeps its job instead, until the renderer
+(bot.runtime.renderer) has made it. A message for a member (`to_user`) waits for the sender to find
 that member's direct-message room.
 """
 
@@ -25,7 +26,7 @@ from bot.runtime.matrix_render import (
     render_poll_start,
     render_reply,
 )
-from commands.core.effects import AnyEffect, Edit, File, PollEnd, PollStart, Reply
+from commands.core.effects import AnyEffect, Edit, File, LaterFile, PollEnd, PollStart, Reply
 from storage import outbox
 from storage.models import OutboxKind, OutboxMessage
 
@@ -56,12 +57,16 @@ def enqueue_effect(
         return outbox.enqueue(
             s, content=content, event_type=event_type, kind=OutboxKind.POLL_START, **common
         )
-    assert isinstance(effect, File)
-    row = outbox.enqueue(s, content=render_file(effect), kind=OutboxKind.FILE, **common)
-    assert row.id is not None
-    outbox.attach_file(
-        s, row.id, filename=effect.filename, mimetype=effect.mimetype, data=effect.data
+    assert isinstance(effect, File | LaterFile)
+    job = effect.job.to_json() if isinstance(effect, LaterFile) else None
+    row = outbox.enqueue(
+        s, content=render_file(effect), kind=OutboxKind.FILE, file_job=job, **common
     )
+    assert row.id is not None
+    if isinstance(effect, File):
+        outbox.attach_file(
+            s, row.id, filename=effect.filename, mimetype=effect.mimetype, data=effect.data
+        )
     return row
 
 

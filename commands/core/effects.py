@@ -1,10 +1,11 @@
 """What a handler returns: effects, which the bot turns into Matrix events.
 
 A handler never talks to Matrix. It returns effects: a reply, a native poll and its end,
-a file, an edit of an earlier bot message; each may go to the command's room, another
-room, or one member's direct-message room with the bot. `bot/` stores every effect in the
-outbox under a stable key in the transaction of the command, and sends it with a
-transaction ID derived from that key, so each is sent exactly once, even after a crash.
+a file (or one made later), an edit of an earlier bot message; each may go to the
+command's room, another room, or one member's direct-message room with the bot. `bot/`
+stores every effect in the outbox under a stable key in the transaction of the command,
+and sends it with a transaction ID derived from that key, so each is sent exactly once,
+even after a crash.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from commands.core.file_jobs import FileJob
 from commands.core.rich import Rich
 
 
@@ -97,6 +99,18 @@ class File(Effect):
 
 
 @dataclass(frozen=True)
+class LaterFile(Effect):
+    """A file made after the command by `job` (commands.core.file_jobs), off the database
+    thread: a large export. Sent as a `File` would be; its message keeps its place in its
+    queue meanwhile."""
+
+    filename: str
+    mimetype: str
+    job: FileJob
+    caption: Rich | None = None
+
+
+@dataclass(frozen=True)
 class Edit(Effect):
     """New text for the earlier bot message that the effect named `target_key` became."""
 
@@ -104,7 +118,7 @@ class Edit(Effect):
     rich: Rich
 
 
-AnyEffect = Reply | PollStart | PollEnd | File | Edit
+AnyEffect = Reply | PollStart | PollEnd | File | LaterFile | Edit
 
 # What a handler returns: text (a reply to the command) or effects, one or several.
 HandlerResult = AnyEffect | Rich | Sequence[AnyEffect | Rich]

@@ -28,6 +28,7 @@ from commands.core.config_section import ConfigSection, ConfigSectionRule
 from commands.core.context import Context, Role
 from commands.core.effects import AnyEffect, Effect, HandlerResult, Reply
 from commands.core.errors import CommandError, PermissionDenied, UsageError
+from commands.core.file_jobs import FileJobRule, FileMaker
 from commands.core.listeners import Activity, DueDateResolver, Listener
 from commands.core.reactions import (
     PollResponseHandler,
@@ -151,6 +152,7 @@ class Router:
         self.listeners: list[Listener] = []
         self.due_dates: list[DueDateResolver] = []
         self.config_sections: list[ConfigSectionRule] = []
+        self.file_jobs: list[FileJobRule] = []
         self.included: list[Router] = []
 
     def command(
@@ -215,6 +217,15 @@ class Router:
 
         return declare
 
+    def file_job(self, name: str) -> Callable[[FileMaker], FileMaker]:
+        """A file made later, off the database thread (see commands.core.file_jobs)."""
+
+        def declare(make: FileMaker) -> FileMaker:
+            self.file_jobs.append(FileJobRule(name, make))
+            return make
+
+        return declare
+
     def listener(self) -> Callable[[Listener], Listener]:
         """Called for every message and reaction in a room (see commands.core.listeners)."""
 
@@ -267,6 +278,8 @@ class Registry:
         self.listeners: list[Listener] = []
         self.due_dates: list[DueDateResolver] = []
         self.config_sections: list[ConfigSectionRule] = []
+        # A job's name -> its maker (commands.core.file_jobs).
+        self.file_jobs: dict[str, FileMaker] = {}
         self._by_name: dict[str, Command] = {}
         self._setting_by_name: dict[str, Setting] = {}
         self._observers: list[CommandObserver] = []
@@ -284,6 +297,10 @@ class Registry:
                     self._add_setting(setting)
                 for section in router.config_sections:
                     self._add_config_section(section)
+                for job in router.file_jobs:
+                    if job.name in self.file_jobs:
+                        raise ValueError(f"file job {job.name!r} declared twice")
+                    self.file_jobs[job.name] = job.make
 
     def _add_command(self, cmd: Command) -> None:
         for n in cmd.names:

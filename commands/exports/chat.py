@@ -5,25 +5,40 @@ to XLSX; the period to everything. The file goes to the coordinator's direct-mes
 (encrypted where that room is), and the room is told so. Every format, JSON too, holds the
 same sections: results, never single answers (the operator's complete dump is the command
 line's alone).
+
+The file is made after the command, off the database thread (the `export` file job: a
+whole history takes seconds to render, and every room would wait for it meanwhile), from
+one consistent state of the database; the member's direct messages keep their order.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+from collections.abc import Mapping
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
 
 from commands.core import i18n
 from commands.core.context import Context, Role
-from commands.core.effects import File, Reply
+from commands.core.effects import LaterFile, Reply
 from commands.core.errors import CommandError
+from commands.core.file_jobs import FileJob
 from commands.core.registry import Router, fold
 from commands.core.rich import Rich, code
 from commands.core.room_names import room_label
 from commands.exports.period import Period, PeriodError, parse_period
 from commands.exports.rendering import Format
 from commands.exports.run import DEFAULT_FORMAT, FORMATS, export, filename, find_format, make_scope
+from commands.exports.sections import Scope
 from storage import rooms
+from storage.exports import Window
 
 router = Router()
+
+EXPORT_JOB = "export"
 
 _ALL_ROOMS = {"alle", "all", "allerooms", "alleraeume"}
 
@@ -57,7 +72,7 @@ def _parse(ctx: Context, args: str) -> tuple[Format, Period | None, bool]:
 
 
 @router.command("export", role=Role.COORDINATION)
-def export_command(ctx: Context, args: str) -> list[Reply | File]:
+def export_command(ctx: Context, args: str) -> list[Reply | LaterFile]:
     fmt, period, all_rooms = _parse(ctx, args)
     label = None if all_rooms else room_label(ctx.db, ctx.room_id, ctx.lang)
     scope = make_scope(
@@ -67,18 +82,16 @@ def export_command(ctx: Context, args: str) -> list[Reply | File]:
         tz=ctx.tz,
         now=ctx.now,
     )
-    out = io.BytesIO()
-    export(ctx.db, fmt, scope, out)
     # The file is named by the room's name, or its ID (an unnamed room's label would give
     # every unnamed room's file the same name).
     name = filename(fmt, None if all_rooms else rooms.room_label(ctx.db, ctx.room_id), period)
     where = i18n.plain(ctx.lang, "export.all_rooms") if all_rooms else label or ctx.room_id
     caption = i18n.t(ctx.lang, "export.caption", filename=name, rooms=where)
     return [
-        File(
+        LaterFile(
             filename=name,
-            data=out.getvalue(),
             mimetype=fmt.mimetype,
+            job=FileJob(EXPORT_JOB, _job_params(fmt, scope), lang=ctx.lang),
             caption=caption,
             to_user=ctx.sender,
         ),
@@ -87,3 +100,39 @@ def export_command(ctx: Context, args: str) -> list[Reply | File]:
             in_reply_to=ctx.event_id,
         ),
     ]
+
+
+def _job_params(fmt: Format, scope: Scope) -> dict[str, Any]:
+    window = scope.window
+    return {
+        "format": fmt.name,
+        "rooms": None if window.room_ids is None else list(window.room_ids),
+        "start": None if window.start is None else window.start.isoformat(),
+        "end": None if window.end is None else window.end.isoformat(),
+        "lang": scope.lang,
+        "tz": scope.tz.key,
+        "now": scope.now.isoformat(),
+    }
+
+
+def _moment(value: str | None) -> dt.datetime | None:
+    return None if value is None else dt.datetime.fromisoformat(value)
+
+
+@router.file_job(EXPORT_JOB)
+def make_export(db: Session, params: Mapping[str, Any]) -> bytes:
+    """The file of one `!export`, from what the command checked and stored."""
+    room_ids = params["rooms"]
+    scope = Scope(
+        Window(
+            None if room_ids is None else tuple(room_ids),
+            _moment(params["start"]),
+            _moment(params["end"]),
+        ),
+        params["lang"],
+        ZoneInfo(params["tz"]),
+        dt.datetime.fromisoformat(params["now"]),
+    )
+    out = io.BytesIO()
+    export(db, FORMATS[params["format"]], scope, out)
+    return out.getvalue()

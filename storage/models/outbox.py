@@ -46,7 +46,7 @@ class OutboxMessage(SQLModel, table=True):
     Most rows are complete when stored. Some are finished by the sender at send time:
     a row for `to_user` learns its room (that member's direct-message room), a row with a
     `target_id` (an edit, a poll's end) learns the event ID its target became, a `file`
-    row uploads its file first.
+    row uploads its file first (and waits while its `file_job` is still to make it).
     """
 
     __tablename__ = "outbox"
@@ -74,6 +74,9 @@ class OutboxMessage(SQLModel, table=True):
     to_user: str | None = Field(default=None, max_length=255, index=True)
     # The earlier row whose event this one relates to (an edit's original, a poll's start).
     target_id: int | None = Field(default=None, foreign_key="outbox.id")
+    # A `file` row whose file is still to be made: the job (commands.core.file_jobs) as
+    # JSON; None once made (or failed, the row then being the failure's answer).
+    file_job: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class OutboxFile(SQLModel, table=True):

@@ -1,0 +1,56 @@
+"""A file made later: a feature's maker, declared with `@router.file_job(name)`, and the
+job a handler hands to a `File` instead of its bytes (an export of the whole history).
+
+A handler that would keep every room waiting while it renders a large file returns
+`File(..., data=None, job=FileJob("export", params, lang=ctx.lang))`. The message is
+stored in the outbox in the command's transaction as usual (its key, its place in its
+queue), with the job instead of the file. The bot then calls the maker
+`(session, params) -> bytes` outside the database thread, in a session that sees one
+consistent state of the database and may only read; the sender holds the message, and
+those after it in its queue, until the file is there. A maker that fails sends the
+member the bot's internal-error answer (in `lang`) in its place; a restart makes what
+was not made yet.
+
+`params` is stored as JSON (plain values, lists and mappings) and must not name a
+member: rooms, formats, periods, languages.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+FileMaker = Callable[["Session", Mapping[str, Any]], bytes]
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """What to make (the maker declared under `name`) and with what (`params`); `lang` is
+    the language of the answer the member gets should it fail."""
+
+    name: str
+    params: Mapping[str, Any]
+    lang: str
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"name": self.name, "params": dict(self.params), "lang": self.lang},
+            ensure_ascii=False,
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, raw: str) -> FileJob:
+        data = json.loads(raw)
+        return cls(str(data["name"]), dict(data["params"]), str(data["lang"]))
+
+
+@dataclass(frozen=True)
+class FileJobRule:
+    name: str
+    make: FileMaker
