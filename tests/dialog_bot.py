@@ -7,6 +7,8 @@ Where it differs from the running bot, and why:
   thread per dialog;
 - the outbox sender is never started: the dialog plays the homeserver and marks what was
   queued as sent itself (`Dialog.deliver`); the sender only notes what it was woken for;
+- files made later (an export) are made at the end of each step, in the test's thread
+  and without a process of their own (`DialogBot.make_files`), before they are delivered;
 - the client is a real nio AsyncClient that never logs in: the handlers read its user ID
   and its rooms (members, power levels), as they do from a synced client.
 """
@@ -38,6 +40,7 @@ from bot.runtime.events import EventHandlers, Runtime, display_names
 from bot.runtime.incoming import BotSettings
 from bot.runtime.matrix_content import POLL_RESPONSE_TYPES
 from bot.runtime.metrics import Metrics
+from bot.runtime.renderer import Renderer
 from bot.runtime.sender import OutboxSender
 from storage.db import Database
 
@@ -78,9 +81,9 @@ class QuietSender(OutboxSender):
         super().__init__(db, dbt, client=lambda: None, clock=clock, max_retry_wait=0.0)
         self.woken: list[str | None] = []
 
-    def wake(self, room_id: str | None = None) -> None:
+    def wake(self, room_id: str | None = None, *args: Any, **kwargs: Any) -> None:
         self.woken.append(room_id)
-        super().wake(room_id)
+        super().wake(room_id, *args, **kwargs)
 
 
 class LocalClient(AsyncClient):
@@ -138,6 +141,17 @@ class DialogBot:
             metrics=Metrics(),
         )
         self.handlers = EventHandlers(self.runtime, self.client)
+        self.renderer = Renderer(
+            db,
+            self.dbt,
+            settings.registry.file_jobs,
+            language=settings.defaults.language,
+            separate_process=False,
+        )
+
+    def make_files(self) -> int:
+        """Make the files the outbox waits for (the renderer's work), here and now."""
+        return self.renderer.run_pending()
 
     def handle(self, room: MatrixRoom, event: Event) -> int:
         """The pipeline hands one event of `room` to the handlers; how many replies (of
@@ -145,9 +159,16 @@ class DialogBot:
         self.client.rooms[room.room_id] = room
         self.dbt.results.clear()
         self.run(self.handlers.handle(room.room_id, event))
-        # The handle_* functions of bot.runtime.incoming return the replies they queued;
-        # the other units of work return None, a bool or a row.
-        return sum(r for r in self.dbt.results if type(r) is int)
+        # The handle_* functions of bot.runtime.incoming return the replies they queued
+        # (EventHandlers._answer hands them on with the room's pending rows); the other
+        # units of work return None, a bool or a row.
+        queued = 0
+        for result in self.dbt.results:
+            if isinstance(result, tuple) and result and type(result[0]) is int:
+                queued += result[0]
+            elif type(result) is int:
+                queued += result
+        return queued
 
     def invited(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
         """An invitation in a sync (a nio callback in the running bot, not the pipeline)."""

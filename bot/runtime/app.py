@@ -6,6 +6,7 @@
 - `bot.runtime.events`: invitations, commands, reactions, undecryptable messages;
 - `bot.runtime.incoming`: one event's handling in one database transaction;
 - `bot.runtime.sender`: the outbox sender;
+- `bot.runtime.renderer`: files made later (an export), off the database thread;
 - `bot.runtime.scheduler`: reminders and digests.
 """
 
@@ -36,6 +37,7 @@ from bot.runtime.login import BotStartError, login
 from bot.runtime.metrics import Metrics
 from bot.runtime.monitoring import Health, MonitoringServer, SyncHealth
 from bot.runtime.pipeline import Pipeline, Watermark
+from bot.runtime.renderer import Renderer
 from bot.runtime.scheduler import LeaseHeld
 from bot.runtime.scheduler import for_bot as reminder_scheduler
 from bot.runtime.sender import OutboxSender
@@ -87,6 +89,14 @@ class GremienBot:
             bot_user=config.user_id,
             room_members=self.room_members,
         )
+        self.renderer = Renderer(
+            self.db,
+            self.dbt,
+            self.settings.registry.file_jobs,
+            language=self.settings.defaults.language,
+            on_made=lambda queue: self.sender.file_made(queue),
+            max_retry_wait=max_retry_wait,
+        )
         self.sender = OutboxSender(
             self.db,
             self.dbt,
@@ -94,6 +104,7 @@ class GremienBot:
             clock=clock,
             max_retry_wait=max_retry_wait,
             on_sent=self.metrics.sent,
+            file_wanted=self.renderer.wake,
         )
         self.settings.registry.observe(self.metrics.command_handled)
         self.handlers: EventHandlers | None = None
@@ -214,10 +225,15 @@ class GremienBot:
             await self.start()
         assert self._sync is not None
         sender = asyncio.create_task(self.sender.run(), name="outbox-sender")
+        renderer = asyncio.create_task(self.renderer.run(), name="file-renderer")
         await self.scheduler.start()
         try:
             await self._sync.run()
         finally:
+            await self.renderer.close()
+            renderer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renderer
             await self.sender.close()
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -244,9 +260,15 @@ class GremienBot:
             await self.dbt.run_until_answered(self._record_left, left)
         if self.client is not None:
             names = synced_room_names(self.client, resp, full_state=not self.ready.is_set())
-            await self.dbt.run_until_answered(store_room_names, self.db, names)
+            if names:
+                await self.dbt.run_until_answered(store_room_names, self.db, names)
+        # The outbox is read on the first sync; after that only for a queue waiting for what
+        # a sync may bring (its room, a member's join): a read on every sync held up the
+        # database thread just when the sync's command was handled (bench_command_latency).
+        first = not self.sender.enabled
         self.sender.enabled = True
-        self.sender.wake()
+        if first or self.sender.waiting:
+            self.sender.wake()
         if not self.ready.is_set():
             # Operators and the start-up benchmark read this line: the bot answers from now on.
             log.info(

@@ -74,6 +74,7 @@ from commands.core.text_input import clean, one_line
 from commands.parsing.mentions import member_names
 from storage import direct_rooms, events, outbox, rooms
 from storage.db import Database
+from storage.models import OutboxMessage
 from storage.outbox import txn_id_for
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,8 @@ def greeting_key(room_id: str) -> str:
 
 _PRE_V12_ROOM_VERSIONS = frozenset(str(v) for v in range(1, 12))
 T = TypeVar("T")
+E = TypeVar("E", IncomingMessage, IncomingReaction)
+Clock = Callable[[], dt.datetime]
 
 
 @dataclass
@@ -306,11 +309,12 @@ class EventHandlers:
             room_name=room_name(room),
         )
         rt = self.rt
-        if await self.db(handle_message, rt.db, msg, rt.settings, rt.clock):
+        answered, rows = await self.db(self._answer, handle_message, msg)
+        if answered:
             rt.metrics.answer_owed(
                 txn_id_for(reply_key(msg.event_id, 0), rt.db.secret), msg.timestamp
             )
-            rt.sender.wake(room.room_id)  # first: the answer is what the member waits for
+            rt.sender.wake(room.room_id, rows)  # first: the answer is what the member waits for
             rt.poke(room.room_id)  # the command may have changed what is due
 
     async def on_edit(
@@ -365,9 +369,27 @@ class EventHandlers:
             reply_to=replied_to(content),
             members=display_names(room),
         )
+        answered, rows = await self.db(self._answer, handle_text_reply, msg)
+        if answered:
+            self.rt.sender.wake(room.room_id, rows)
+
+    def _answer(
+        self, handle: Callable[[Database, E, BotSettings, Clock], int], event: E
+    ) -> tuple[int, list[OutboxMessage] | None]:
+        """`handle` the event (database thread): how many replies it queued and, when it
+        queued any, the room's pending messages, read in the same turn of the database
+        thread: the sender starts with them instead of reading them once more, a hand-over
+        less before the answer."""
         rt = self.rt
-        if await self.db(handle_text_reply, rt.db, msg, rt.settings, rt.clock):
-            rt.sender.wake(room.room_id)
+        queued = handle(rt.db, event, rt.settings, rt.clock)
+        if not queued:
+            return 0, None
+        try:
+            with rt.db.session(write=False) as s:
+                return queued, outbox.pending_of(s, event.room_id)
+        except Exception:  # handled and stored: the sender reads them itself
+            log.warning("reading the answers to %s failed", event.event_id, exc_info=True)
+            return queued, None
 
     async def on_activity(self, room: MatrixRoom, event: RoomMessage | UnknownEvent) -> None:
         """A message that is no command: only features that listen hear of it."""
@@ -394,10 +416,10 @@ class EventHandlers:
             members=display_names(room),
             power_levels=await self.power_levels(room),
         )
-        rt = self.rt
-        if await self.db(handle_reaction, rt.db, reaction, rt.settings, rt.clock):
-            rt.sender.wake(room.room_id)
-            rt.poke(room.room_id)
+        answered, rows = await self.db(self._answer, handle_reaction, reaction)
+        if answered:
+            self.rt.sender.wake(room.room_id, rows)
+            self.rt.poke(room.room_id)
 
     async def on_poll_response(self, room: MatrixRoom, event: UnknownEvent) -> None:
         content = event.source.get("content", {})

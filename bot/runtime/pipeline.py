@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from nio import AsyncClient, MessageDirection, RoomMessagesResponse
@@ -52,6 +53,8 @@ class RoomBatch:
     # token of the sync before it, up to which the gap is filled.
     gap_from: str | None = None
     gap_to: str | None = None
+    # When its sync came back (time.monotonic()): the debug log tells how long it took.
+    synced_at: float = field(default_factory=time.monotonic)
 
 
 class Watermark:
@@ -176,6 +179,12 @@ class Pipeline:
             batch = queue.get_nowait()
             try:
                 await self._handle_batch(batch)
+                log.debug(
+                    "%d event(s) of %s handled %.1f ms after their sync",
+                    len(batch.events),
+                    room_id,
+                    (time.monotonic() - batch.synced_at) * 1000,
+                )
             except asyncio.CancelledError:
                 raise
             except Exception:

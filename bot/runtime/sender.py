@@ -61,6 +61,7 @@ class OutboxSender:
         clock: Callable[[], dt.datetime],
         max_retry_wait: float,
         on_sent: Callable[[str], None] = lambda txn_id: None,
+        file_wanted: Callable[[], None] = lambda: None,
     ) -> None:
         self.db = db
         self.dbt = dbt
@@ -83,14 +84,32 @@ class OutboxSender:
         self._idle_until: float | None = None
         # Told the transaction ID of each message the homeserver accepted (metrics).
         self.on_sent = on_sent
-        self.delivery = Delivery(db, dbt, DirectRooms(db, dbt, clock=clock))
+        # Told when a file row waits for its file (the renderer makes it, then `file_made`).
+        self.delivery = Delivery(
+            db, dbt, DirectRooms(db, dbt, clock=clock), file_wanted=file_wanted
+        )
 
-    def wake(self, room_id: str | None = None) -> None:
+    def wake(self, room_id: str | None = None, rows: list[OutboxMessage] | None = None) -> None:
         """Something was queued (for `room_id`, when the caller knows it: that room's
-        queue is started at once, without first reading the outbox for it)."""
+        queue is started at once, without first reading the outbox for it; with `rows`,
+        its pending messages as the caller read them in the database thread just now)."""
         if room_id is not None and self.enabled and room_id not in self._skipped():
-            self._start(room_id)
+            self._start(room_id, rows)
+            if rows:
+                return  # that drain wakes the sender when it ends or goes on after one
         self._wake.set()
+
+    @property
+    def waiting(self) -> bool:
+        """A queue waits for another message, its room or a member's join."""
+        return bool(self._waiting)
+
+    def file_made(self, key: str) -> None:
+        """The file a row of queue `key` waited for is there (or its failure's answer):
+        that queue goes on at once, not only when its wait is looked at again."""
+        self._progress += 1
+        self._waiting.pop(key, None)
+        self.wake(key)
 
     def stop(self) -> None:
         self._stop.set()
@@ -167,28 +186,41 @@ class OutboxSender:
             self._start(key)
         return len(keys)
 
-    def _start(self, key: str) -> None:
-        drain = asyncio.create_task(self._drain(key), name=f"send-{key}")
+    def _start(self, key: str, rows: list[OutboxMessage] | None = None) -> None:
+        drain = asyncio.create_task(self._drain(key, rows), name=f"send-{key}")
         self._drains[key] = drain
         # What had been sent when it started: should it end up waiting for another
         # message, anything sent since (even while it ran) may be that message.
         drain.add_done_callback(partial(self._drained, key, self._progress))
 
-    async def _drain(self, key: str) -> Outcome:
+    async def _drain(self, key: str, rows: list[OutboxMessage] | None = None) -> Outcome:
         """Send one queue's messages in order until it is empty, or one cannot go (yet)."""
+        if rows and self._slots.locked():
+            rows = None  # read again once a slot is free: they may be stale by then
+            self._wake.set()
+        # Started with an answer's rows: the other queues are looked at when this drain
+        # ends (`_drained`) or goes on after its first message, not while that is sent.
+        wake_on_next = bool(rows)
+        sent = 0
         async with self._slots:
             while not self._stop.is_set():
-                rows = await self.dbt.run_until_answered(self._pending_of, key)
+                if rows is None:
+                    rows = await self.dbt.run_until_answered(self._pending_of, key)
                 if not rows:
                     return Outcome.DONE
                 for row in rows:
                     if self._stop.is_set():
                         return Outcome.WAITING
+                    if wake_on_next and sent:
+                        wake_on_next = False
+                        self._wake.set()
                     with log_context(room_id=row.room_id or row.to_user, outbox_id=row.id):
                         outcome = await self._send_one(row)
                     if outcome is not Outcome.DONE:
                         return outcome
                     self._progress += 1
+                    sent += 1
+                rows = None
         return Outcome.WAITING
 
     def _drained(self, key: str, progress_at_start: int, drain: asyncio.Task[Outcome]) -> None:

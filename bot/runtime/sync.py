@@ -28,6 +28,20 @@ STALL_GRACE = 10.0
 STALL_GRACE_FIRST = 120.0
 
 
+def sync_filter(user_id: str) -> dict[str, Any]:
+    """What the bot syncs: rooms' timelines without its own messages, no presence."""
+    # The bot never acts on its own messages. Let through, each answer would come back in
+    # a sync of its own, parsed (and the next long-poll set up) just when the member's
+    # client fetches it; left out, they make the homeserver's next sync dearer (its
+    # timeline no longer continues the previous one), which costs less: measured in
+    # tests/benchmarks/bench_command_latency.py.
+    # A larger timeline than the default 10 makes gaps (and paging back) rarer.
+    return {
+        "room": {"timeline": {"not_senders": [user_id], "limit": TIMELINE_LIMIT}},
+        "presence": {"not_types": ["*"]},
+    }
+
+
 class SyncLoop:
     def __init__(
         self,
@@ -53,23 +67,22 @@ class SyncLoop:
         self.on_failed = on_failed
         self.on_request = on_request
         self._stop = asyncio.Event()
-        # The bot's own messages come back in every sync; it never acts on them, and a burst
-        # of reminders would otherwise wake one expensive sync per message sent.
-        # A larger timeline than the default 10 makes gaps (and paging back) rarer.
-        self.filter: dict[str, Any] = {
-            "room": {"timeline": {"not_senders": [user_id], "limit": TIMELINE_LIMIT}},
-            "presence": {"not_types": ["*"]},
-        }
+        # The task of run() while it waits for a sync: stop() cancels that wait.
+        self._polling: asyncio.Task[Any] | None = None
+        self._poll_cancelled = False
+        self.filter = sync_filter(user_id)
 
     def stop(self) -> None:
         self._stop.set()
+        if self._polling is not None and not self._poll_cancelled:
+            self._poll_cancelled = True
+            self._polling.cancel()
 
     @property
     def stopping(self) -> bool:
         return self._stop.is_set()
 
     async def run(self) -> None:
-        client = self.client
         token = await self.dbt.run_until_answered(self._load_token)
         # nio keeps no rooms across restarts: the first sync of a process carries the full
         # state of every joined room (and returns at once), or the bot could not post into
@@ -79,34 +92,14 @@ class SyncLoop:
         seq = 0
         while not self._stop.is_set():
             self.on_request()
-            sync = asyncio.create_task(
-                client.sync(
-                    timeout=0 if first else self.timeout_ms,
-                    sync_filter=self.filter,
-                    since=token,
-                    full_state=first,
-                )
-            )
-            stop = asyncio.create_task(self._stop.wait())
-            # nio retries a refused connection by itself, for ever: a homeserver that is
-            # away shows only as a sync that does not come back. Said once, then waited on.
-            stalled_after = STALL_GRACE_FIRST if first else self.timeout_ms / 1000 + STALL_GRACE
-            done, _ = await asyncio.wait(
-                {sync, stop}, timeout=stalled_after, return_when=asyncio.FIRST_COMPLETED
-            )
-            if not done:
-                log.warning("the homeserver has not answered a sync for %.0f s", stalled_after)
-                self.on_failed(f"the homeserver has not answered for {stalled_after:.0f} s")
-                done, _ = await asyncio.wait({sync, stop}, return_when=asyncio.FIRST_COMPLETED)
-            stop.cancel()
-            if sync not in done:
-                sync.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await sync
-                break
             reason = ""
             try:
-                resp = sync.result()
+                resp = await self._sync(token, first=first)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if self._poll_cancelled and task is not None and task.uncancel() == 0:
+                    break  # stop() ended the long-poll
+                raise
             except Exception as exc:  # network loss: keep going, with backoff
                 resp = None
                 reason = f"{exc.__class__.__name__}: {exc}"
@@ -127,6 +120,31 @@ class SyncLoop:
             await self._key_maintenance()
             await self.on_synced(resp, seq)
             await self.pipeline().submit(seq, token, batches)
+            # The rooms' workers take up their events before the next long-poll is set up.
+            await asyncio.sleep(0)
+
+    async def _sync(self, token: str | None, *, first: bool) -> SyncResponse | SyncError:
+        """One sync, awaited in this task: the events it brings go on at once, not one turn
+        of the event loop later (stop() cancels the long-poll instead)."""
+        # nio retries a refused connection by itself, for ever: a homeserver that is
+        # away shows only as a sync that does not come back. Said once, then waited on.
+        stalled_after = STALL_GRACE_FIRST if first else self.timeout_ms / 1000 + STALL_GRACE
+        stalled = asyncio.get_running_loop().call_later(stalled_after, self._stalled, stalled_after)
+        self._polling = asyncio.current_task()
+        try:
+            return await self.client.sync(
+                timeout=0 if first else self.timeout_ms,
+                sync_filter=self.filter,
+                since=token,
+                full_state=first,
+            )
+        finally:
+            self._polling = None
+            stalled.cancel()
+
+    def _stalled(self, seconds: float) -> None:
+        log.warning("the homeserver has not answered a sync for %.0f s", seconds)
+        self.on_failed(f"the homeserver has not answered for {seconds:.0f} s")
 
     async def _key_maintenance(self) -> None:
         client = self.client

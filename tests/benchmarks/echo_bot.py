@@ -15,15 +15,29 @@ import contextlib
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from nio import AsyncClient, AsyncClientConfig, InviteMemberEvent, MatrixRoom, RoomMessageText
 
 READY = "echo bot ready"
+# Its own answers come back too. `sync_filter=` gives it another one (bench_command_latency:
+# gremienbot's, so that both ask the homeserver for the same).
 SYNC_FILTER = {"room": {"timeline": {"limit": 200}}}
 
 
 class EchoBot:
-    def __init__(self, url: str, user_id: str, store: Path | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        user_id: str,
+        store: Path | None = None,
+        *,
+        sync_filter: dict[str, Any] | None = None,
+    ) -> None:
+        self.sync_filter = SYNC_FILTER if sync_filter is None else sync_filter
+        # What it answers (its reply relation added). bench_command_latency sets gremienbot's
+        # answer here, so that both answers cost the homeserver and the member the same.
+        self.answer: dict[str, Any] = {"msgtype": "m.notice", "body": "echo"}
         if store is None:
             self.client = AsyncClient(url, user_id)
         else:
@@ -46,7 +60,7 @@ class EchoBot:
         # A timeline larger than the default 10, so that a burst between two syncs is not
         # cut short (a limited timeline, which this minimal bot would not page back).
         self.task = asyncio.create_task(
-            self.client.sync_forever(timeout=30000, sync_filter=SYNC_FILTER)
+            self.client.sync_forever(timeout=30000, sync_filter=self.sync_filter)
         )
 
     async def _on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
@@ -55,8 +69,7 @@ class EchoBot:
                 room.room_id,
                 "m.room.message",
                 {
-                    "msgtype": "m.notice",
-                    "body": "echo",
+                    **self.answer,
                     "m.relates_to": {"m.in_reply_to": {"event_id": event.event_id}},
                 },
                 ignore_unverified_devices=True,

@@ -16,7 +16,10 @@ itself; psycopg2's BEGIN is implicit; COMMIT is the driver's `commit()`, no curs
 execute, on both) rather than on what a command does.
 
 The statements run while `Registry.dispatch` runs (its savepoint and the handler) are
-the handler's, the others the bot's; a failure lists both.
+the handler's, the others the bot's; a failure lists both. Not counted: the room's pending
+messages that the bot reads for its sender after the command's commit, in the same turn
+of the database thread (`EventHandlers._answer`): that read is the sender's, which it used
+to make on its own, and belongs to sending, not to handling the command.
 """
 
 from __future__ import annotations
@@ -30,13 +33,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from commands.core.context import Context
 from commands.core.effects import AnyEffect
-from storage import meetings
+from storage import meetings, outbox
 from storage.db import Database
-from storage.models import Agreement, AgreementOwner
+from storage.models import Agreement, AgreementOwner, OutboxMessage
 from tests import seed
 from tests.dialog import ANNA, BEN, CARLA, CHAIR, ROOM, Dialog, Sent
 
@@ -70,8 +73,11 @@ class Statements:
     bot: list[str] = field(default_factory=list)
     handler: list[str] = field(default_factory=list)
     in_handler: bool = False
+    for_sender: bool = False
 
     def note(self, _conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if self.for_sender:
+            return
         shown = repr(params)
         shown = shown if len(shown) <= PARAMS_SHOWN else shown[:PARAMS_SHOWN] + "…"
         line = f"{' '.join(statement.split())}  -- {shown}"
@@ -107,7 +113,7 @@ def counting(database: Database, dialog: Dialog) -> Iterator[Statements]:
     own reads before and after it: the join, delivering the outbox)."""
     seen = Statements()
     bot, registry = dialog.bot, dialog.registry
-    handle, dispatch = bot.handle, registry.dispatch
+    handle, dispatch, pending_of = bot.handle, registry.dispatch, outbox.pending_of
 
     def handle_counted(room: Any, ev: Any) -> int:
         event.listen(database.engine, "before_cursor_execute", seen.note)
@@ -123,9 +129,17 @@ def counting(database: Database, dialog: Dialog) -> Iterator[Statements]:
         finally:
             seen.in_handler = False
 
+    def pending_for_sender(s: Session, room_id: str) -> list[OutboxMessage]:
+        seen.for_sender = True
+        try:
+            return pending_of(s, room_id)
+        finally:
+            seen.for_sender = False
+
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(bot, "handle", handle_counted)
         patch.setattr(registry, "dispatch", dispatch_marked)
+        patch.setattr(outbox, "pending_of", pending_for_sender)
         yield seen
 
 
