@@ -6,7 +6,7 @@ from commands.core import i18n
 from commands.core.context import Context, Role
 from commands.core.registry import Command, Router, fold
 from commands.core.rich import Rich, code, trusted
-from commands.general.settings import setting_word
+from commands.general.settings import command_word, setting_word
 from storage import rooms
 
 router = Router()
@@ -121,7 +121,7 @@ def _settings_explained(ctx: Context) -> Rich:
         if i18n.has(ctx.lang, key):
             example = code(i18n.plain(ctx.lang, key, prefix=ctx.prefix))
         else:  # a setting without an example still shows the word to type
-            example = code(f"{ctx.prefix}{_settings_word(ctx)} {setting_word(setting, ctx.lang)}")
+            example = code(f"{ctx.prefix}{command_word(ctx)} {setting_word(setting, ctx.lang)}")
         lines.append(
             i18n.t(
                 ctx.lang,
@@ -132,7 +132,3 @@ def _settings_explained(ctx: Context) -> Rich:
             )
         )
     return Rich.join(lines)
-
-
-def _settings_word(ctx: Context) -> str:
-    return "settings" if ctx.lang == "en" else "einstellungen"

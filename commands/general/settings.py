@@ -69,7 +69,7 @@ def settings_command(ctx: Context, args: str) -> Rich:
     if not name:
         stored = rooms.get_settings(ctx.db, ctx.room_id)
         lines = [i18n.t(ctx.lang, "settings.title")]
-        word = "settings" if ctx.lang == "en" else "einstellungen"
+        word = command_word(ctx)
         lines.extend(
             i18n.t(
                 ctx.lang,
@@ -101,3 +101,8 @@ def settings_command(ctx: Context, args: str) -> Rich:
     lang = stored_value if setting is LANGUAGE else ctx.lang
     shown = setting.show(ctx.with_(lang=lang), stored_value)
     return i18n.t(lang, "settings.changed", name=i18n.plain(lang, setting.label_key), value=shown)
+
+
+def command_word(ctx: Context) -> str:
+    """`!einstellungen` as typed in the room's language (help shows it the same way)."""
+    return "settings" if ctx.lang == "en" else "einstellungen"
