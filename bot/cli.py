@@ -195,6 +195,11 @@ def _add_transfer_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParse
     exp.add_argument("--from", dest="date_from", help="first day, YYYY-MM-DD or DD.MM.YYYY")
     exp.add_argument("--to", dest="date_to", help="last day, included")
     exp.add_argument(
+        "--period",
+        dest="period",
+        help="instead of --from/--to, as in the chat: 2026, 'Q1 2026', 'März 2026', 'letztes Jahr'",
+    )
+    exp.add_argument(
         "--section",
         choices=list(EXPORT_SECTIONS),
         help="only this table; with csv: one plain CSV file instead of a ZIP",

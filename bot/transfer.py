@@ -62,6 +62,7 @@ def run_export(config: Config, args: argparse.Namespace) -> int:
             out=out,
             date_from=args.date_from,
             date_to=args.date_to,
+            period_text=getattr(args, "period", None),
             today=now.date(),
         )
         if not out.parent.is_dir():

@@ -117,16 +117,6 @@ def history(db: Session, agreement_id: int) -> list[AgreementHistory]:
     return list(db.exec(stmt))
 
 
-def is_overdue(a: Agreement, now: dt.datetime) -> bool:
-    """Open and past its due date (or its due time today); `now` is in the room's zone."""
-    if a.status != AgreementStatus.OPEN or a.due_date is None:
-        return False
-    today = now.date()
-    if a.due_date != today:
-        return a.due_date < today
-    return a.due_time is not None and a.due_time < now.time().replace(tzinfo=None)
-
-
 @dataclass(frozen=True)
 class Page:
     items: list[Agreement]

@@ -31,6 +31,7 @@ from commands.core.registry import Router, fold
 from commands.core.rich import Rich, bold, code
 from commands.parsing.mentions import take_mentions
 from storage import agreements as store
+from storage.figures.agreements import is_overdue
 from storage.models import Agreement, AgreementHistory, AgreementStatus, HistoryAction, RefKind
 
 router = Router()
@@ -194,7 +195,7 @@ def _line(ctx: Context, a: Agreement, owners: list[str], *, show_status: bool) -
         owners=names(ctx, owners),
         due=short_due_text(ctx, a.due_date, a.due_time),
     )
-    if store.is_overdue(a, ctx.now):
+    if is_overdue(a, ctx.now):
         rich = rich + i18n.t(ctx.lang, "list.marker_overdue")
     elif show_status and a.status != AgreementStatus.OPEN:
         status = i18n.plain(ctx.lang, f"agreement.status.{a.status}")
@@ -211,7 +212,7 @@ def show(ctx: Context, args: str) -> Reply:
     assert a.id is not None
     owners = store.owners(ctx.db, a.id)
     status = i18n.plain(ctx.lang, f"agreement.status.{a.status}")
-    if store.is_overdue(a, ctx.now):
+    if is_overdue(a, ctx.now):
         status += " – " + i18n.plain(ctx.lang, "agreement.overdue")
     if a.status != AgreementStatus.OPEN and a.closed_at is not None:
         status_line = i18n.t(

@@ -37,6 +37,19 @@ def room_timezone(db: Session, room_id: str, default: str) -> ZoneInfo:
     return ZoneInfo(rooms.get_setting(db, room_id, TIMEZONE_KEY) or default)
 
 
+def committee_zones(db: Session, default: ZoneInfo) -> dict[str, ZoneInfo]:
+    """Every committee room the bot is in, with its time zone: what reports count in."""
+    settings = rooms.all_room_settings(db)
+    found: dict[str, ZoneInfo] = {}
+    for r in rooms.committee_rooms(db):
+        name = settings.get(r.room_id, {}).get(TIMEZONE_KEY)
+        try:
+            found[r.room_id] = ZoneInfo(name) if name else default
+        except (ValueError, KeyError):  # a zone the system no longer knows
+            found[r.room_id] = default
+    return found
+
+
 def effective_role(
     db: Session,
     room_id: str,

@@ -15,14 +15,17 @@ from commands.core.context import Context, Role
 from commands.core.defaults import feature_settings
 from commands.core.registry import Router
 from commands.core.rich import Rich, bold, text
+from commands.core.room import committee_zones
 from commands.core.room_names import room_name
 from commands.desk.overlaps import Item, find_overlaps
 from commands.desk.settings import OverviewSettings
 from commands.desk.texts import overlap_lines, rate, short
 from commands.parsing.dates import format_date
+from commands.parsing.periods import FIRST_YEAR
 from storage import agreements as store
 from storage import rooms
-from storage.figures import Figures, Period, figures
+from storage.figures.agreements import AgreementFigures, agreement_figures, is_overdue
+from storage.figures.period import days
 from storage.models import Agreement
 
 router = Router()
@@ -44,12 +47,15 @@ def overview(ctx: Context, args: str) -> Rich:
     by_room: dict[str, list[Agreement]] = {room_id: [] for room_id in labels}
     for a in open_items:
         by_room.setdefault(a.room_id, []).append(a)
-    counted = figures(ctx.db, Period(None, now.date() + dt.timedelta(days=1)), now=now, zone=zone)
+    # Since the first agreement: every due date that has passed.
+    since_ever = days(dt.date(FIRST_YEAR, 1, 1), now.date())
+    zones = committee_zones(ctx.db, zone)
+    counted = agreement_figures(ctx.db, since_ever, zones, ctx.now)
     overlaps = find_overlaps(
         [Item(a.room_id, a.number, a.text) for a in open_items], settings.overlap_threshold
     )
     order = sorted(labels, key=lambda r: (labels[r].casefold(), r))
-    total_overdue = sum(1 for a in open_items if store.is_overdue(a, now))
+    total_overdue = sum(counted[r].overdue_now for r in order)
     head = [
         bold(i18n.plain(ctx.lang, "desk.overview.title", date=format_date(now.date(), ctx.lang))),
         i18n.t(
@@ -69,14 +75,27 @@ def overview(ctx: Context, args: str) -> Rich:
         for room_id in order:
             detail.append(Rich("", ""))
             detail.extend(
-                _room(ctx, labels[room_id], by_room[room_id], owners, counted[room_id], now)
+                _room(
+                    ctx,
+                    labels[room_id],
+                    by_room[room_id],
+                    owners,
+                    counted[room_id],
+                    ctx.now.astimezone(zones[room_id]),
+                )
             )
         full = Rich.join([*head, *detail, *tail])
         if len(full.plain) <= DETAIL_LIMIT:
             return full
     compact = [Rich("", "")]
     compact.extend(
-        _room_line(ctx, labels[room_id], by_room[room_id], counted[room_id], now)
+        _room_line(
+            ctx,
+            labels[room_id],
+            by_room[room_id],
+            counted[room_id],
+            ctx.now.astimezone(zones[room_id]),
+        )
         for room_id in order
     )
     pointer = i18n.t(
@@ -88,15 +107,14 @@ def overview(ctx: Context, args: str) -> Rich:
 
 
 def _room_line(
-    ctx: Context, label: str, items: Sequence[Agreement], f: Figures, now: dt.datetime
+    ctx: Context, label: str, items: Sequence[Agreement], f: AgreementFigures, now: dt.datetime
 ) -> Rich:
-    overdue = sum(1 for a in items if store.is_overdue(a, now))
     return i18n.t(
         ctx.lang,
         "desk.overview.room",
         room=bold(label),
-        open=len(items),
-        overdue=overdue,
+        open=f.open_now,
+        overdue=f.overdue_now,
         rate=rate(ctx.lang, f),
     )
 
@@ -106,13 +124,13 @@ def _room(
     label: str,
     items: Sequence[Agreement],
     owners: Mapping[int, Sequence[str]],
-    f: Figures,
+    f: AgreementFigures,
     now: dt.datetime,
 ) -> list[Rich]:
     lines = [_room_line(ctx, label, items, f, now)]
     groups: dict[str | None, list[Agreement]] = {}
     nobody: list[str | None] = [None]
-    for a in sorted(items, key=lambda a: (not store.is_overdue(a, now), _due_order(a), a.number)):
+    for a in sorted(items, key=lambda a: (not is_overdue(a, now), _due_order(a), a.number)):
         assert a.id is not None
         for owner in [*owners.get(a.id, ())] or nobody:
             groups.setdefault(owner, []).append(a)
@@ -137,5 +155,5 @@ def _entry(ctx: Context, a: Agreement, now: dt.datetime) -> Rich:
     if a.due_date is None:
         return i18n.t(ctx.lang, "desk.overview.entry", **values)
     values["date"] = format_date(a.due_date, ctx.lang)
-    key = "desk.overview.entry_overdue" if store.is_overdue(a, now) else "desk.overview.entry_due"
+    key = "desk.overview.entry_overdue" if is_overdue(a, now) else "desk.overview.entry_due"
     return i18n.t(ctx.lang, key, **values)

@@ -21,21 +21,22 @@ from commands.core import i18n
 from commands.core.context import Context, Role
 from commands.core.defaults import Defaults, feature_settings
 from commands.core.effects import Reply
-from commands.core.errors import UsageError
 from commands.core.registry import Router
 from commands.core.rich import Rich, bold
-from commands.core.room import room_language
+from commands.core.room import committee_zones, room_language
 from commands.core.room_names import room_name
 from commands.core.timers import Timed, TimerEnv, TimerResult
 from commands.desk.overlaps import Item, find_overlaps
-from commands.desk.periods import Asked, parse_period, previous_month
 from commands.desk.settings import OverviewSettings, ReportSettings
 from commands.desk.texts import overlap_lines, rate
 from commands.parsing.date_words import DE_MONTHS, EN_MONTHS
-from commands.polls.common import MIN_BREAKDOWN
+from commands.parsing.dates import format_date
+from commands.parsing.periods import PeriodError, parse_past_period, refusal
 from storage import agreements as store
-from storage import lease, meetings, polls, reports, rooms
-from storage.figures import Figures, figures
+from storage import lease, meetings, reports, rooms
+from storage.figures.agreements import AgreementFigures, agreement_figures
+from storage.figures.period import Period, PeriodKind, previous_month
+from storage.figures.votes import MIN_ANSWERS, pulse_figures, pulses
 
 router = Router()
 
@@ -46,22 +47,22 @@ class ReportInput:
 
     db: Session
     lang: str
-    asked: Asked
+    period: Period
     now: dt.datetime
     zone: ZoneInfo
     defaults: Defaults
     # The committees reported on, by room ID, with their names.
     labels: Mapping[str, str]
+    # The committees reported on, with their time zones.
+    zones: Mapping[str, ZoneInfo]
 
 
 Section = Callable[[ReportInput], list[Rich]]
 
 
 def figures_section(inp: ReportInput) -> list[Rich]:
-    counted = figures(
-        inp.db, inp.asked.period, now=inp.now, zone=inp.zone, room_ids=list(inp.labels)
-    )
-    total = sum(counted.values(), Figures())
+    counted = agreement_figures(inp.db, inp.period, inp.zones, inp.now)
+    total = sum(counted.values(), AgreementFigures())
     lines = [
         bold(i18n.plain(inp.lang, "desk.report.figures_title")),
         _figures_line(inp.lang, bold(i18n.plain(inp.lang, "desk.report.all")), total),
@@ -71,14 +72,14 @@ def figures_section(inp: ReportInput) -> list[Rich]:
     return lines
 
 
-def _figures_line(lang: str, name: Rich, f: Figures) -> Rich:
+def _figures_line(lang: str, name: Rich, f: AgreementFigures) -> Rich:
     return i18n.t(
         lang,
         "desk.report.line",
         room=name,
-        recorded=f.recorded,
-        done=f.done,
-        on_time=f.done_on_time,
+        recorded=f.recorded.total,
+        done=f.recorded.done,
+        on_time=f.recorded.on_time,
         deadlines=rate(lang, f, "desk.report.deadlines"),
     )
 
@@ -94,17 +95,8 @@ def overlaps_section(inp: ReportInput) -> list[Rich]:
     return overlap_lines(inp.lang, found, inp.labels)
 
 
-def _window(inp: ReportInput) -> tuple[dt.datetime, dt.datetime, dt.datetime]:
-    """The period as moments, and the start of the period of the same length before it."""
-    period = inp.asked.period
-    start = period.start or dt.date(inp.asked.year, 1, 1)
-    since = dt.datetime.combine(start, dt.time.min, tzinfo=inp.zone)
-    until = dt.datetime.combine(period.end, dt.time.min, tzinfo=inp.zone)
-    return since, until, since - (until - since)
-
-
 def meetings_section(inp: ReportInput) -> list[Rich]:
-    since, until, _before = _window(inp)
+    since, until = inp.period.bounds(inp.zone)
     held = meetings.held_per_room(inp.db, since, until)
     counted = {r: held.get(r, 0) for r in inp.labels}
     lines = [
@@ -120,28 +112,29 @@ def meetings_section(inp: ReportInput) -> list[Rich]:
 
 
 def pulse_section(inp: ReportInput) -> list[Rich]:
-    """Each committee's pulse mean in the period beside the period before: the trend."""
-    since, until, before = _window(inp)
-    rooms_ = list(inp.labels)
-    now = polls.pulse_figures(inp.db, since, until, room_ids=rooms_, min_answers=MIN_BREAKDOWN)
-    then = polls.pulse_figures(inp.db, before, since, room_ids=rooms_, min_answers=MIN_BREAKDOWN)
+    """Each committee's pulse mean in the period (all answers pooled) beside the period
+    before: the trend."""
+    asked = pulses(inp.db, inp.period, inp.zones)
+    earlier = pulses(inp.db, inp.period.before(), inp.zones)
+    now = {r: f for r, f in pulse_figures(asked, inp.zones).items() if f.mean is not None}
+    then = pulse_figures(earlier, inp.zones)
     lines = [bold(i18n.plain(inp.lang, "desk.report.pulse_title"))]
     if not now:
-        lines.append(i18n.t(inp.lang, "desk.report.pulse_none", min=MIN_BREAKDOWN))
+        lines.append(i18n.t(inp.lang, "desk.report.pulse_none", min=MIN_ANSWERS))
         return lines
     for r in sorted(now, key=lambda r: (inp.labels[r].casefold(), r)):
         mean = now[r].mean
         assert mean is not None
-        previous = then.get(r)
-        if previous is None or previous.mean is None:
+        previous = then[r].mean
+        if previous is None:
             trend = i18n.plain(inp.lang, "desk.report.pulse_new")
         else:
-            delta = mean - previous.mean
+            delta = mean - previous
             direction = "up" if delta >= 0.2 else "down" if delta <= -0.2 else "same"
             trend = i18n.plain(
                 inp.lang,
                 "desk.report.pulse_trend",
-                previous=i18n.decimal(previous.mean, inp.lang),
+                previous=i18n.decimal(previous, inp.lang),
                 direction=i18n.plain(inp.lang, f"desk.report.pulse_{direction}"),
             )
         lines.append(
@@ -150,7 +143,7 @@ def pulse_section(inp: ReportInput) -> list[Rich]:
                 "desk.report.pulse_line",
                 room=bold(inp.labels[r]),
                 mean=i18n.decimal(mean, inp.lang),
-                pulses=now[r].pulses,
+                pulses=now[r].counted,
                 trend=trend,
             )
         )
@@ -161,16 +154,24 @@ def pulse_section(inp: ReportInput) -> list[Rich]:
 SECTIONS: tuple[Section, ...] = (figures_section, meetings_section, pulse_section, overlaps_section)
 
 
-def period_label(lang: str, asked: Asked) -> str:
-    if asked.month is None:
-        return str(asked.year)
-    months = EN_MONTHS if lang == "en" else DE_MONTHS
-    return f"{months[asked.month - 1]} {asked.year}"
+def period_label(lang: str, period: Period) -> str:
+    """ "2026", "1. Quartal 2026", "März 2026", "01.01.2026–15.02.2026"."""
+    first = period.first
+    if period.kind is PeriodKind.YEAR:
+        return str(first.year)
+    if period.kind is PeriodKind.QUARTER:
+        return i18n.plain(
+            lang, "desk.report.quarter", quarter=(first.month + 2) // 3, year=first.year
+        )
+    if period.kind is PeriodKind.MONTH:
+        months = EN_MONTHS if lang == "en" else DE_MONTHS
+        return f"{months[first.month - 1]} {first.year}"
+    return f"{format_date(first, lang)}–{format_date(period.last, lang)}"
 
 
 def build_report(inp: ReportInput) -> Rich:
     lines = [
-        bold(i18n.plain(inp.lang, "desk.report.title", period=period_label(inp.lang, inp.asked)))
+        bold(i18n.plain(inp.lang, "desk.report.title", period=period_label(inp.lang, inp.period)))
     ]
     lines.append(i18n.t(inp.lang, "desk.report.intro", committees=len(inp.labels)))
     for section in SECTIONS:
@@ -192,19 +193,17 @@ def committees(db: Session, report_room: str | None, lang: str) -> dict[str, str
 def report(ctx: Context, args: str) -> Rich:
     zone = ctx.defaults.zone
     now = ctx.now.astimezone(zone)
-    asked = parse_period(args, now.date())
-    if asked is None:
-        raise UsageError("desk.report.bad_period", value=args.strip())
+    if args.strip():
+        try:
+            period = parse_past_period(args, now.date())
+        except PeriodError as exc:
+            raise refusal(exc, args) from None
+    else:
+        period = previous_month(now.date())
     settings = feature_settings(ctx.defaults, "report", ReportSettings())
-    inp = ReportInput(
-        ctx.db,
-        ctx.lang,
-        asked,
-        now,
-        zone,
-        ctx.defaults,
-        committees(ctx.db, settings.room, ctx.lang),
-    )
+    labels = committees(ctx.db, settings.room, ctx.lang)
+    zones = {r: z for r, z in committee_zones(ctx.db, zone).items() if r in labels}
+    inp = ReportInput(ctx.db, ctx.lang, period, now, zone, ctx.defaults, labels, zones)
     return build_report(inp)
 
 
@@ -245,17 +244,16 @@ def monthly_report(
     else:
         due_at = report_moment(settings, *_shift(local.year, local.month, -1), zone)
         result.later(this_month)
-    asked = previous_month(due_at.date())
-    assert asked.period.start is not None
-    key = f"report:{asked.period.start:%Y-%m}"
+    period = previous_month(due_at.date())
+    key = f"report:{period.first:%Y-%m}"
     floor = lease.epoch(db)
     if (floor is not None and due_at < floor) or reports.logged(db, key) is not None:
         return result
     lang = room_language(db, settings.room, env.defaults.language)
-    inp = ReportInput(
-        db, lang, asked, local, zone, env.defaults, committees(db, settings.room, lang)
-    )
-    reports.log_report(db, key, room_id=settings.room, period_start=asked.period.start, at=now)
+    labels = committees(db, settings.room, lang)
+    zones = {r: z for r, z in committee_zones(db, zone).items() if r in labels}
+    inp = ReportInput(db, lang, period, local, zone, env.defaults, labels, zones)
+    reports.log_report(db, key, room_id=settings.room, period_start=period.first, at=now)
     reply = Reply(build_report(inp), key=key)
     result.effects.append(Timed(key=key, room_id=settings.room, effect=reply))
     return result

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from commands.core import i18n
 from commands.core.rich import Rich, bold, text
 from commands.desk.overlaps import Item, Overlap
-from storage.figures import Figures
+from storage.figures.agreements import AgreementFigures
 
 # Pairs shown at most; the rest are counted.
 OVERLAPS_SHOWN = 25
@@ -20,13 +20,14 @@ def short(value: str, limit: int = _TEXT_SHOWN) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
-def rate(lang: str, f: Figures, key: str = "desk.rate") -> Rich:
-    """ "3 von 4 Fristen eingehalten (75 %)", or that no due date has passed yet (`key`
-    and `<key>_none`: the leadership report names its period in its own words)."""
-    share = f.completion_rate
+def rate(lang: str, f: AgreementFigures, key: str = "desk.rate") -> Rich:
+    """ "3 von 4 Fristen eingehalten (75 %)": of the agreements due in the period, those
+    done by their due date; or that no due date has passed yet (`key` and `<key>_none`:
+    the leadership report names its period in its own words)."""
+    share = f.due.on_time_rate
     if share is None:
         return i18n.t(lang, key + "_none")
-    return i18n.t(lang, key, met=f.due - f.overdue, due=f.due, percent=round(share * 100))
+    return i18n.t(lang, key, met=f.due.on_time, due=f.due.total, percent=round(share * 100))
 
 
 def overlap_lines(lang: str, overlaps: Sequence[Overlap], labels: Mapping[str, str]) -> list[Rich]:

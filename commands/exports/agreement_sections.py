@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable, Iterator
-from enum import StrEnum
 from itertools import groupby
 
 from sqlmodel import Session
@@ -21,24 +20,14 @@ from commands.exports.sections import (
     Section,
     Value,
 )
-from storage import agreements as agreement_store
 from storage import exports as store
+from storage.figures.agreements import State
+from storage.figures.agreements import state_of as figures_state
 from storage.models import Agreement, AgreementStatus
 
 
-class State(StrEnum):
-    """An agreement's state in an export: its status, with open ones past due told apart."""
-
-    OVERDUE = "overdue"
-    OPEN = "open"
-    DONE = "done"
-    CANCELLED = "cancelled"
-
-
 def state_of(a: Agreement, scope: Scope) -> State:
-    if agreement_store.is_overdue(a, scope.now.astimezone(scope.tz)):
-        return State.OVERDUE
-    return State(a.status)
+    return figures_state(a, scope.now.astimezone(scope.tz))
 
 
 def with_owners(db: Session, scope: Scope) -> Iterator[tuple[Agreement, str | None, list[str]]]:

@@ -29,12 +29,13 @@ from commands.core.file_jobs import FileJob
 from commands.core.registry import Router, fold
 from commands.core.rich import Rich, code
 from commands.core.room_names import room_label
-from commands.exports.period import Period, PeriodError, parse_period
 from commands.exports.rendering import Format
 from commands.exports.run import DEFAULT_FORMAT, FORMATS, export, filename, find_format, make_scope
 from commands.exports.sections import Scope
+from commands.parsing.periods import PeriodError, parse_period, refusal
 from storage import rooms
 from storage.exports import Window
+from storage.figures.period import Period
 
 router = Router()
 
@@ -62,11 +63,11 @@ def _parse(ctx: Context, args: str) -> tuple[Format, Period | None, bool]:
             period = parse_period(rest, ctx.now.astimezone(ctx.tz).date())
         except PeriodError as exc:
             word_only = len(words) == 1 and rest.replace("-", "").isalpha()
-            if fmt is None and word_only and exc.key == "export.period.unreadable":
+            if fmt is None and word_only and exc.key == "period.unreadable":
                 raise CommandError(
                     "export.unknown_word", value=rest, formats=_formats_text()
                 ) from None
-            raise CommandError(exc.key, value=rest, **exc.values) from None
+            raise refusal(exc, rest) from None
     fmt = fmt or FORMATS[DEFAULT_FORMAT]
     return fmt, period, all_rooms
 

@@ -14,17 +14,18 @@ from sqlmodel import Session
 
 from commands.core.defaults import Defaults
 from commands.exports.formats import dump_format, plain_csv_format
-from commands.exports.period import (
+from commands.exports.rendering import Format, Progress
+from commands.exports.run import FORMATS, SECTIONS, export, filename, find_section, make_scope
+from commands.exports.sections import Section
+from commands.parsing.periods import (
     FIRST_YEAR,
-    Period,
     PeriodError,
     check_range,
     last_year,
     parse_day,
+    parse_period,
 )
-from commands.exports.rendering import Format, Progress
-from commands.exports.run import FORMATS, SECTIONS, export, filename, find_section, make_scope
-from commands.exports.sections import Section
+from storage.figures.period import Period, days
 
 EXPORT_FORMATS: tuple[str, ...] = tuple(FORMATS)
 EXPORT_SECTIONS: tuple[str, ...] = tuple(s.name for s in SECTIONS)
@@ -82,11 +83,17 @@ def operator_export(
     date_from: str | None,
     date_to: str | None,
     today: dt.date,
+    period_text: str | None = None,
 ) -> OperatorExport:
-    """What `--format`, `--section`, `--out`, `--from` and `--to` ask for; `ExportRefused`
-    when they do not fit together."""
+    """What `--format`, `--section`, `--out`, `--period` or `--from` and `--to` ask for;
+    `ExportRefused` when they do not fit together."""
     fmt, sections = _format(format_name, section_name, out)
-    period = _period(date_from, date_to, today)
+    if period_text is not None:
+        if date_from is not None or date_to is not None:
+            raise ExportRefused("give --period, or --from and --to, not both")
+        period: Period | None = _named_period(period_text, today)
+    else:
+        period = _period(date_from, date_to, today)
     if period is not None and not fmt.takes_period:
         raise ExportRefused("the JSON dump is the complete record: --from/--to do not apply")
     return OperatorExport(fmt, sections, period)
@@ -101,6 +108,17 @@ def _day(text: str | None, flag: str) -> dt.date | None:
     return day
 
 
+def _named_period(text: str, today: dt.date) -> Period:
+    """The period in the chat's language (`!export`, `!bericht`): "2026", "Q1 2026"…"""
+    try:
+        return parse_period(text, today)
+    except PeriodError as exc:
+        raise ExportRefused(
+            f"--period {text!r}: {exc.key.removeprefix('period.').replace('_', ' ')}; "
+            "use e.g. 2026, 'Q1 2026', 'März 2026', 'letztes Jahr', '01.01.2026-31.03.2026'"
+        ) from None
+
+
 def _period(date_from: str | None, date_to: str | None, today: dt.date) -> Period | None:
     first, last = _day(date_from, "--from"), _day(date_to, "--to")
     if first is None and last is None:
@@ -108,7 +126,7 @@ def _period(date_from: str | None, date_to: str | None, today: dt.date) -> Perio
     if first is None or last is None:
         raise ExportRefused("give both --from and --to, or neither")
     try:  # the same years as the chat's `!export`
-        check_range(Period(first, last), today)
+        check_range(days(first, last), today)
     except PeriodError:
         latest = last_year(today)
         raise ExportRefused(
@@ -116,7 +134,7 @@ def _period(date_from: str | None, date_to: str | None, today: dt.date) -> Perio
         ) from None
     if last < first:
         raise ExportRefused(f"--to {last} is before --from {first}")
-    return Period(first, last)
+    return days(first, last)
 
 
 def _format(

@@ -13,11 +13,11 @@ from sqlmodel import Session
 from commands.exports.agreement_sections import AGREEMENTS, HISTORY
 from commands.exports.formats import ALIASES, all_formats
 from commands.exports.meeting_poll_sections import MEETINGS, POLLS
-from commands.exports.period import Period
 from commands.exports.rendering import Format, Progress, no_progress
 from commands.exports.sections import Scope, Section
 from commands.parsing.date_words import fold
 from storage.exports import Window
+from storage.figures.period import Period
 
 # In this order: sheets of the XLSX, files of the CSV archive, parts of the report.
 SECTIONS: tuple[Section, ...] = (AGREEMENTS, HISTORY, MEETINGS, POLLS)

@@ -30,6 +30,7 @@ from commands.reminders.settings import policy_from_settings
 from storage import agreements as agreement_store
 from storage import meetings as store
 from storage import rooms
+from storage.figures.agreements import is_overdue
 from storage.models import Agreement
 
 router = Router()
@@ -91,7 +92,7 @@ def agenda_text(
     owners = agreement_store.owners_of(db, [a.id for a in open_ if a.id is not None])
     groups: dict[str, list[Agreement]] = {"overdue": [], "by_meeting": [], "later": []}
     for a in open_:
-        if agreement_store.is_overdue(a, local_now):
+        if is_overdue(a, local_now):
             groups["overdue"].append(a)
         elif a.due_date is not None and a.due_date <= meeting.date:
             groups["by_meeting"].append(a)

@@ -14,6 +14,7 @@ from commands.core import i18n
 from commands.core.names import display_name
 from commands.core.rich import Rich, text
 from commands.parsing.dates import format_date_short
+from storage.figures.agreements import is_overdue
 from storage.models import Agreement
 
 _LINE_LIMIT = 120
@@ -31,32 +32,37 @@ def _number(a: Agreement) -> Rich:
 def digest_text(
     *,
     lang: str,
-    today: dt.date,
+    now: dt.datetime,
     open_items: Sequence[Agreement],
     owners: Mapping[int, Sequence[str]],
     done_since: Sequence[Agreement] = (),
     names: Mapping[str, str] | None = None,
 ) -> Rich | None:
-    """The digest, or None when nothing is open."""
+    """The digest, or None when nothing is open; `now` in the room's zone."""
     if not open_items:
         return None
+    today = now.date()
     names = names or {}
     week_end = today + dt.timedelta(days=6 - today.weekday())
 
     def order(a: Agreement) -> tuple[int, dt.date, int]:
         if a.due_date is None:
             return (2, dt.date.max, a.number)
-        return (0 if a.due_date < today else 1, a.due_date, a.number)
+        return (0 if is_overdue(a, now) else 1, a.due_date, a.number)
 
     items = sorted(open_items, key=order)
-    overdue = sum(1 for a in items if a.due_date is not None and a.due_date < today)
-    this_week = sum(1 for a in items if a.due_date is not None and today <= a.due_date <= week_end)
+    overdue = sum(1 for a in items if is_overdue(a, now))
+    this_week = sum(
+        1
+        for a in items
+        if a.due_date is not None and not is_overdue(a, now) and today <= a.due_date <= week_end
+    )
 
     def due(a: Agreement) -> Rich:
         if a.due_date is None:
             return i18n.t(lang, "digest.no_due")
         date = format_date_short(a.due_date, lang, today)
-        if a.due_date < today:
+        if is_overdue(a, now):
             return i18n.t(lang, "digest.overdue", date=date)
         if a.due_date <= week_end:
             return i18n.t(lang, "digest.due_this_week", date=date)

@@ -487,7 +487,7 @@ def _render(
         when = format_datetime(occ.at.astimezone(tz), lang)
         lines.append(i18n.t(lang, "reminder.late", when=when))
     if item.kind == ReminderKind.DIGEST:
-        body = _digest(db, item.room_id, lang, now.astimezone(tz).date(), env)
+        body = _digest(db, item.room_id, lang, now.astimezone(tz), env)
         if body is None:
             return None  # nothing open: no digest this week
         return Reply(Rich.join([*lines, body]), notice=True, room_id=item.room_id)
@@ -592,16 +592,16 @@ def _watchers(
     return found
 
 
-def _digest(db: Session, room_id: str, lang: str, today: dt.date, env: TimerEnv) -> Rich | None:
+def _digest(db: Session, room_id: str, lang: str, now: dt.datetime, env: TimerEnv) -> Rich | None:
     items = agreement_store.open_agreements(db, room_id=room_id, with_due_date=False)
     if not items:
         return None
     owners = agreement_store.owners_of(db, [a.id for a in items if a.id is not None])
-    since = dt.datetime.combine(today - dt.timedelta(days=7), dt.time(0), tzinfo=dt.UTC)
+    since = dt.datetime.combine(now.date() - dt.timedelta(days=7), dt.time(0), tzinfo=dt.UTC)
     done = agreement_store.closed_agreements_since(db, room_id, since)
     return digest_text(
         lang=lang,
-        today=today,
+        now=now,
         open_items=items,
         owners=owners,
         done_since=done,

@@ -8,7 +8,7 @@ from storage.models.agreements import (
     AgreementStatus,
     HistoryAction,
 )
-from storage.models.desk import ReportLog, RulesText
+from storage.models.desk import MemberOffice, ReportLog, RulesText
 from storage.models.direct import DirectRoom
 from storage.models.events import ProcessedEvent, SyncState
 from storage.models.meetings import Meeting, MeetingAgenda, MeetingAttendee, MeetingPlan
@@ -44,6 +44,7 @@ __all__ = [
     "MeetingAgenda",
     "MeetingAttendee",
     "MeetingPlan",
+    "MemberOffice",
     "OutboxFile",
     "OutboxKind",
     "OutboxMessage",

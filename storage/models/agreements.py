@@ -30,6 +30,8 @@ class HistoryAction(StrEnum):
     EDITED = "edited"
     CANCELLED = "cancelled"
     NOTE = "note"
+    # The owner's one-line reason for a delay (`!grund`); the note holds it.
+    REASON = "reason"
 
 
 class Agreement(SQLModel, table=True):
@@ -55,6 +57,12 @@ class Agreement(SQLModel, table=True):
     closed_at: dt.datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     # The command event that created it: a replayed event cannot record it twice.
     source_event_id: str = Field(max_length=255)
+    # The latest reason given for a delay (`!grund N …`), shown by reports; the history
+    # keeps every one.
+    delay_reason: str | None = Field(default=None, sa_column=Column(Text))
+    delay_reason_at: dt.datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    # A measure taken on the evaluation of that year (`!auswertung maßnahme …`).
+    measure_year: int | None = Field(default=None, index=True)
 
 
 class AgreementOwner(SQLModel, table=True):

@@ -1,5 +1,5 @@
-"""The coordinator's desk: each room's rules of procedure with their history, and the log
-of monthly reports posted for the leadership."""
+"""The coordinator's desk: each room's rules of procedure with their history, the members'
+offices, and the log of monthly reports posted for the leadership."""
 
 from __future__ import annotations
 
@@ -27,6 +27,19 @@ class RulesText(SQLModel, table=True):
     set_by: str = Field(max_length=255)
     set_at: dt.datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     source_event_id: str = Field(max_length=255)
+
+
+class MemberOffice(SQLModel, table=True):
+    """The office (Amt, Fachbereich) a member works for, as they or the chair said with
+    `!amt`: the leadership report names offices, never people. Without a row, the config's
+    `offices:` map decides."""
+
+    __tablename__ = "member_office"
+
+    user_id: str = Field(primary_key=True, max_length=255)
+    office: str = Field(max_length=200)
+    set_by: str = Field(max_length=255)
+    set_at: dt.datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
 class ReportLog(SQLModel, table=True):

@@ -260,7 +260,7 @@ def test_a_period_beyond_the_calendar_gets_a_clear_answer_not_an_internal_error(
 ) -> None:
     [answer] = dialog.say(COORDINATOR, f"!export {period}")
     assert "Fehlercode" not in answer.body
-    assert f"Den Zeitraum „{period}“ exportiere ich nicht" in answer.body
+    assert f"Der Zeitraum „{period}“ geht nicht" in answer.body
     assert "zwischen 2000 und 2036" in answer.body
     assert not uploads
 
@@ -270,7 +270,7 @@ def test_a_period_beyond_the_calendar_is_answered_in_english_in_english_rooms(
 ) -> None:
     dialog.say(CHAIR, "!einstellungen sprache en")
     [answer] = dialog.say(COORDINATOR, "!export 01.01.0001-31.12.9999")
-    assert "I don't export the period “01.01.0001-31.12.9999”" in answer.body
+    assert "The period “01.01.0001-31.12.9999” is not possible" in answer.body
     assert "between 2000 and 2036" in answer.body
     assert not uploads
 

@@ -14,7 +14,7 @@ import pytest
 from icalendar import Calendar
 from sqlmodel import select
 
-from commands.exports.period import Period
+from storage.figures.period import Period
 from commands.exports.run import make_scope
 from storage.db import Database
 from storage.models import Agreement, AgreementHistory, AgreementStatus

@@ -1,20 +1,22 @@
-"""Reading the period of an export, as the coordination writes it: "2026", "März",
-"März 2026", "Januar bis März", "01.01.2026–31.03.2026", "2026-01-01 bis 2026-03-31",
-"letztes Jahr", "dieser Monat", "Q1 2026" (and in English). A period is whole days,
-first and last included; what cannot be read is refused, never guessed. A period lies
-between 2000 and as many years ahead as a due date may (dates.YEARS_AHEAD_LIMIT): the
-bot holds nothing outside, and "01.01.0001–31.12.9999" would overflow the calendar."""
+"""The one period language of `!bericht`, `!auswertung`, `!export` and `gremienbot export`,
+as the coordination writes it: a year ("2026", "dieses Jahr", "letztes Jahr"), a quarter
+("Q1 2026", "1. Quartal", "letztes Quartal"), a month ("November 2026", "März",
+"letzter Monat"), a range of dates ("Januar bis März", "01.01.2026–31.03.2026",
+"2026-01-01 bis 2026-03-31"), and the same in English. A bare month or quarter is the
+latest one that has begun. A period is whole days, first and last included; what cannot
+be read is refused with the list of forms, never guessed. A period lies between 2000 and
+as many years ahead as a due date may (dates.YEARS_AHEAD_LIMIT): the bot holds nothing
+outside, and "01.01.0001–31.12.9999" would overflow the calendar."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
-from commands.core.when import combine_local
+from commands.core.errors import CommandError
 from commands.parsing.date_words import fold
 from commands.parsing.dates import YEARS_AHEAD_LIMIT
+from storage.figures.period import Period, days, month, quarter, year
 
 _MONTHS = {
     # German and English month names and abbreviations, folded (März = maerz).
@@ -27,8 +29,13 @@ _MONTHS = {
 _RANGE_WORD = re.compile(r"\s+(?:bis|to|until)\s+")
 _FROM = re.compile(r"^(?:von|vom|from|ab)\s+")
 _DAY = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})?")
+# "10/2025", "10.2025", "2025-10": a month by number.
+_MONTH_NUMBER = re.compile(r"(\d{1,2})\s*[/.]\s*(\d{4})|(\d{4})-(\d{1,2})")
 _ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-_QUARTER = re.compile(r"q([1-4])(?:\s*(\d{4}))?|([1-4])\.\s*quartal(?:\s*(\d{4}))?")
+_QUARTER = re.compile(
+    r"q([1-4])(?:\s*(\d{4}))?"
+    r"|([1-4])(?:\.|st|nd|rd|th)?\s*(?:quartal|quarter)(?:\s*(\d{4}))?"
+)
 # The first year an export period may name; the last is this year + YEARS_AHEAD_LIMIT.
 FIRST_YEAR = 2000
 _RELATIVE = {
@@ -44,43 +51,29 @@ _RELATIVE = {
     "dieser monat": ("month", 0),
     "diesen monat": ("month", 0),
     "this month": ("month", 0),
+    "letztes quartal": ("quarter", -1),
+    "letzten quartal": ("quarter", -1),
+    "vorquartal": ("quarter", -1),
+    "quartal": ("quarter", -1),
+    "last quarter": ("quarter", -1),
+    "quarter": ("quarter", -1),
+    "dieses quartal": ("quarter", 0),
+    "this quarter": ("quarter", 0),
 }
 
 
-@dataclass(frozen=True)
-class Period:
-    first: dt.date
-    last: dt.date
-
-    def bounds(self, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
-        """[start, end) as moments: midnight of the first day to midnight after the last."""
-        start = combine_local(self.first, dt.time(0), tz)
-        end = combine_local(self.last + dt.timedelta(days=1), dt.time(0), tz)
-        return start, end
-
-    @property
-    def label(self) -> str:
-        """For file names: "2026", "2026-03", else "2026-01-01_2026-03-31"."""
-        whole_year = (self.first.month, self.first.day, self.last.month, self.last.day) == (
-            1,
-            1,
-            12,
-            31,
-        )
-        if whole_year and self.first.year == self.last.year:
-            return str(self.first.year)
-        if self.first.day == 1 and self.last == _month_end(self.first.year, self.first.month):
-            return f"{self.first:%Y-%m}"
-        return f"{self.first.isoformat()}_{self.last.isoformat()}"
-
-
 class PeriodError(ValueError):
-    """`key` names the catalogue message (export.period.*), `values` fill it."""
+    """`key` names the catalogue message (period.*), `values` fill it."""
 
     def __init__(self, key: str, **values: object) -> None:
         super().__init__(key)
         self.key = key
         self.values = values
+
+
+def refusal(exc: PeriodError, value: str) -> CommandError:
+    """The answer to a period that cannot be used, with the forms that can."""
+    return CommandError(exc.key, value=value.strip(), **exc.values)
 
 
 def last_year(today: dt.date) -> int:
@@ -91,13 +84,8 @@ def last_year(today: dt.date) -> int:
 def check_range(period: Period, today: dt.date) -> Period:
     """The period, if it lies within FIRST_YEAR .. last_year(today); else PeriodError."""
     if period.first.year < FIRST_YEAR or period.last.year > last_year(today):
-        raise PeriodError("export.period.out_of_range", first=FIRST_YEAR, last=last_year(today))
+        raise PeriodError("period.out_of_range", first=FIRST_YEAR, last=last_year(today))
     return period
-
-
-def _month_end(year: int, month: int) -> dt.date:
-    following = dt.date(year + month // 12, month % 12 + 1, 1)
-    return following - dt.timedelta(days=1)
 
 
 def _one(text: str, today: dt.date, default_year: int | None) -> Period | None:
@@ -106,28 +94,34 @@ def _one(text: str, today: dt.date, default_year: int | None) -> Period | None:
     if s in _RELATIVE:
         unit, offset = _RELATIVE[s]
         if unit == "year":
-            year = today.year + offset
-            return Period(dt.date(year, 1, 1), dt.date(year, 12, 31))
-        month_index = today.year * 12 + today.month - 1 + offset
-        year, month = divmod(month_index, 12)
-        return Period(dt.date(year, month + 1, 1), _month_end(year, month + 1))
+            return year(today.year + offset)
+        if unit == "quarter":
+            y, q = divmod(today.year * 4 + (today.month - 1) // 3 + offset, 4)
+            return quarter(y, q + 1)
+        y, m = divmod(today.year * 12 + today.month - 1 + offset, 12)
+        return month(y, m + 1)
     if re.fullmatch(r"\d{4}", s):
-        year = int(s)
-        return Period(dt.date(year, 1, 1), dt.date(year, 12, 31))
+        return year(int(s))
     if m := _QUARTER.fullmatch(s):
-        quarter = int(m[1] or m[3])
-        year = int(m[2] or m[4] or default_year or today.year)
-        first = dt.date(year, quarter * 3 - 2, 1)
-        return Period(first, _month_end(year, quarter * 3))
+        q = int(m[1] or m[3])
+        written = m[2] or m[4]
+        if written or default_year:
+            return quarter(int(written or default_year or 0), q)
+        # The latest such quarter that has begun.
+        return quarter(today.year if 3 * q - 2 <= today.month else today.year - 1, q)
     words = s.split()
     if words and words[0].rstrip(".") in _MONTHS and len(words) <= 2:
-        month = _MONTHS[words[0].rstrip(".")]
-        if len(words) == 2 and not re.fullmatch(r"\d{4}", words[1]):
-            return None
-        year = int(words[1]) if len(words) == 2 else (default_year or today.year)
-        return Period(dt.date(year, month, 1), _month_end(year, month))
+        number = _MONTHS[words[0].rstrip(".")]
+        if len(words) == 2:
+            return month(int(words[1]), number) if re.fullmatch(r"\d{4}", words[1]) else None
+        if default_year:
+            return month(default_year, number)
+        return month(today.year if number <= today.month else today.year - 1, number)
+    if m := _MONTH_NUMBER.fullmatch(s):
+        y, number = (int(m[2]), int(m[1])) if m[1] else (int(m[3]), int(m[4]))
+        return month(y, number) if 1 <= number <= 12 else None
     day = parse_day(s, default_year or today.year)
-    return Period(day, day) if day is not None else None
+    return days(day, day) if day is not None else None
 
 
 def parse_day(text: str, default_year: int | None = None) -> dt.date | None:
@@ -173,14 +167,21 @@ def parse_period(text: str, today: dt.date) -> Period:
         end = one(tail, None)
         start = one(head, end.last.year) if end is not None else None
         if start is not None and end is not None:
-            return _checked(Period(start.first, end.last), today)
+            return _checked(days(start.first, end.last), today)
     if beyond:
-        raise PeriodError("export.period.out_of_range", first=FIRST_YEAR, last=last_year(today))
-    raise PeriodError("export.period.unreadable")
+        raise PeriodError("period.out_of_range", first=FIRST_YEAR, last=last_year(today))
+    raise PeriodError("period.unreadable")
 
 
 def _checked(period: Period, today: dt.date) -> Period:
-    check_range(period, today)
     if period.last < period.first:
-        raise PeriodError("export.period.reversed")
+        raise PeriodError("period.reversed")
+    return check_range(period, today)
+
+
+def parse_past_period(text: str, today: dt.date) -> Period:
+    """A period that has begun (a report's): PeriodError("period.not_begun") otherwise."""
+    period = parse_period(text, today)
+    if period.first > today:
+        raise PeriodError("period.not_begun")
     return period
