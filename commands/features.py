@@ -21,6 +21,8 @@ from commands import (
     privacy,
     reminders,
 )
+from commands.agreements.offices import configured_offices
+from commands.core.defaults import Defaults
 from commands.core.registry import Registry
 from commands.exports.operator import (
     EXPORT_FORMATS,
@@ -36,8 +38,14 @@ __all__ = [
     "EXPORT_SECTIONS",
     "ExportRefused",
     "build_registry",
+    "file_job_config",
     "operator_export",
 ]
+
+
+def file_job_config(defaults: Defaults) -> dict[str, object]:
+    """What a file made later (core.file_jobs) may read of the config: the offices."""
+    return {"offices": dict(configured_offices(defaults))}
 
 
 def build_registry() -> Registry:

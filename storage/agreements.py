@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Insert, and_, func, or_
+from sqlalchemy import Insert, func
 from sqlalchemy import insert as sql_insert
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.sql.elements import ColumnElement
@@ -20,6 +20,7 @@ from sqlalchemy.sql.selectable import ScalarSelect
 from sqlmodel import Session, col, select
 
 from storage.db import in_chunks
+from storage.figures.agreements import overdue_condition
 from storage.models import (
     Agreement,
     AgreementHistory,
@@ -146,18 +147,7 @@ def query(
         owned = select(AgreementOwner.agreement_id).where(AgreementOwner.user_id == owner)
         conditions.append(col(Agreement.id).in_(owned))
     if overdue_at is not None:
-        today = overdue_at.date()
-        clock = overdue_at.time().replace(tzinfo=None)
-        conditions.append(
-            or_(
-                col(Agreement.due_date) < today,
-                and_(
-                    col(Agreement.due_date) == today,
-                    col(Agreement.due_time).is_not(None),
-                    col(Agreement.due_time) < clock,
-                ),
-            )
-        )
+        conditions.append(overdue_condition(overdue_at))
     # The count of all matches rides along on every row of the page (the window is
     # counted before LIMIT): one query, not two.
     stmt = (
@@ -417,6 +407,47 @@ def add_note(
         source_event_id=source_event_id,
     )
     db.flush()
+
+
+def set_reason(
+    db: Session,
+    a: Agreement,
+    reason: str,
+    *,
+    actor: str,
+    at: dt.datetime,
+    source_event_id: str | None = None,
+) -> bool:
+    """The reason for a delay (`!grund N …`): the latest on the agreement, every one in its
+    history (note: the reason, old value: the one before). False when nothing changed: the
+    same event again (a replay), or the reason it has already."""
+    assert a.id is not None
+    if source_event_id is not None:
+        seen = select(AgreementHistory.id).where(
+            AgreementHistory.agreement_id == a.id,
+            AgreementHistory.action == HistoryAction.REASON,
+            AgreementHistory.source_event_id == source_event_id,
+        )
+        if db.exec(seen).first() is not None:
+            return False
+    if a.delay_reason == reason:
+        return False
+    old = a.delay_reason
+    a.delay_reason, a.delay_reason_at = reason, at
+    _touch(db, a, at)
+    _log(
+        db,
+        a,
+        actor,
+        at,
+        HistoryAction.REASON,
+        old,
+        None,
+        note=reason,
+        source_event_id=source_event_id,
+    )
+    db.flush()
+    return True
 
 
 # ------------------------------------------------------------------------------ room roles

@@ -87,8 +87,17 @@ KNOWN_VALUES: Mapping[tuple[str, str], frozenset[str]] = {
 }
 # Names shown in the bot's texts on one line (storage.rooms.remember_name does the same).
 ONE_LINE: frozenset[tuple[str, str]] = frozenset(
-    {("room", "name"), ("meeting_attendee", "display_name")}
+    {
+        ("room", "name"),
+        ("meeting_attendee", "display_name"),
+        # One line by their commands (`!amt`, `!grund`): a report's table cell.
+        ("member_office", "office"),
+        ("agreement", "delay_reason"),
+    }
 )
+# Tables about people that no room links to: a dump of some rooms holds only the rows of
+# the people those rooms' agreements name (owners, who recorded them), by this column.
+PERSON_COLUMN: Mapping[str, str] = {"member_office": "user_id"}
 
 
 class DumpError(Exception):
@@ -178,11 +187,14 @@ def _decode(kind: str, value: Any) -> Any:
 def _room_filter(tables: Sequence[Table], room_ids: Sequence[str]) -> dict[str, Select[Any]]:
     """Per table, the rows that belong to the rooms: by its room column, or through a
     foreign key to a table already restricted (an agreement's owners and history).
-    Tables linked to no room are taken whole."""
+    Tables about people (`PERSON_COLUMN`) keep the people of the rooms' agreements; other
+    tables linked to no room are taken whole."""
     selects: dict[str, Select[Any]] = {}
     for table in tables:
         stmt = select(table)
-        if ROOM_COLUMN in table.c:
+        if table.name in PERSON_COLUMN:
+            stmt = stmt.where(table.c[PERSON_COLUMN[table.name]].in_(_people(room_ids)))
+        elif ROOM_COLUMN in table.c:
             stmt = stmt.where(table.c[ROOM_COLUMN].in_(room_ids))
         else:
             for fk in table.foreign_keys:
@@ -192,6 +204,17 @@ def _room_filter(tables: Sequence[Table], room_ids: Sequence[str]) -> dict[str, 
                     stmt = stmt.where(fk.parent.in_(keys.scalar_subquery()))
         selects[table.name] = stmt
     return selects
+
+
+def _people(room_ids: Sequence[str]) -> Any:
+    """The user IDs the rooms' agreements name: their owners and who recorded them."""
+    agreement = SQLModel.metadata.tables["agreement"]
+    owner = SQLModel.metadata.tables["agreement_owner"]
+    in_rooms = agreement.c[ROOM_COLUMN].in_(room_ids)
+    owners = select(owner.c.user_id).where(
+        owner.c.agreement_id.in_(select(agreement.c.id).where(in_rooms))
+    )
+    return owners.union(select(agreement.c.created_by).where(in_rooms))
 
 
 def write_dump(

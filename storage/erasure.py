@@ -50,6 +50,8 @@ REPLACED: tuple[tuple[str, str], ...] = (
     ("reminder_snooze", "set_by"),
     ("room_role", "set_by"),
     ("rules_text", "set_by"),
+    # Who set someone else's office with `!amt @person …`.
+    ("member_office", "set_by"),
     ("meeting", "started_by"),
     ("meeting", "ended_by"),
     ("meeting_attendee", "user_id"),
@@ -63,16 +65,21 @@ REPLACED: tuple[tuple[str, str], ...] = (
 DELETED: tuple[tuple[str, str], ...] = (
     ("room_role", "user_id"),
     ("direct_room", "user_id"),
+    # Their office (`!amt`): the leadership report names offices, not erased people.
+    ("member_office", "user_id"),
 )
 # Texts that may name the person by user ID: the ID is replaced inside them.
 TEXTS: tuple[tuple[str, str], ...] = (
     ("agreement", "text"),
+    # The reason for a delay (`!grund`) is the agreement's content, as a note is.
+    ("agreement", "delay_reason"),
     ("agreement_history", "old_value"),
     ("agreement_history", "new_value"),
     ("agreement_history", "note"),
     ("reminder", "text"),
     ("reminder", "mentions"),
     ("rules_text", "text"),
+    ("member_office", "office"),
     ("meeting", "title"),
     ("meeting", "minutes"),
     ("meeting_attendee", "display_name"),

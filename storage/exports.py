@@ -12,11 +12,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, func
 from sqlalchemy import select as select_columns  # more columns than sqlmodel's select types
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
+from storage.figures.agreements import active_between
 from storage.models import (
     Agreement,
     AgreementHistory,
@@ -70,16 +71,11 @@ def find_rooms(db: Session, ref: str) -> list[Room]:
 
 
 def _agreement_window(window: Window) -> list[ColumnElement[bool]]:
-    """Agreements alive in the window: created before its end, not closed before its start."""
+    """The agreements active in the window (the read model's cohort)."""
     where: list[ColumnElement[bool]] = []
     if window.room_ids is not None:
         where.append(col(Agreement.room_id).in_(window.room_ids))
-    if window.end is not None:
-        where.append(col(Agreement.created_at) < window.end)
-    if window.start is not None:
-        where.append(
-            or_(col(Agreement.closed_at).is_(None), col(Agreement.closed_at) >= window.start)
-        )
+    where.extend(active_between(window.start, window.end))
     return where
 
 

@@ -42,6 +42,7 @@ from bot.runtime.matrix_content import POLL_RESPONSE_TYPES
 from bot.runtime.metrics import Metrics
 from bot.runtime.renderer import Renderer
 from bot.runtime.sender import OutboxSender
+from commands.features import file_job_config
 from storage.db import Database
 
 P = ParamSpec("P")
@@ -147,6 +148,7 @@ class DialogBot:
             settings.registry.file_jobs,
             language=settings.defaults.language,
             separate_process=False,
+            config=file_job_config(settings.defaults),
         )
 
     def make_files(self) -> int:

@@ -42,7 +42,7 @@ from bot.runtime.scheduler import LeaseHeld
 from bot.runtime.scheduler import for_bot as reminder_scheduler
 from bot.runtime.sender import OutboxSender
 from bot.runtime.sync import SyncLoop
-from commands.features import build_registry
+from commands.features import build_registry, file_job_config
 from storage import outbox, rooms
 from storage.db import Database
 from storage.migrate import upgrade
@@ -96,6 +96,7 @@ class GremienBot:
             language=self.settings.defaults.language,
             on_made=lambda queue: self.sender.file_made(queue),
             max_retry_wait=max_retry_wait,
+            config=file_job_config(self.settings.defaults),
         )
         self.sender = OutboxSender(
             self.db,

@@ -44,7 +44,7 @@ from bot.runtime.dbthread import DbThread
 from bot.runtime.logs import log_context
 from bot.runtime.matrix_render import render_reply
 from commands.core.effects import Reply
-from commands.core.file_jobs import FileJob, FileMaker
+from commands.core.file_jobs import CONFIG_PARAM, FileJob, FileMaker
 from commands.core.registry import internal_error, reference_code
 from storage import outbox
 from storage.db import UNAVAILABLE, Database
@@ -218,8 +218,11 @@ class Renderer:
         on_made: Callable[[str], None] = lambda queue: None,
         separate_process: bool = True,
         max_retry_wait: float = 30.0,
+        config: Mapping[str, Any] | None = None,
     ) -> None:
         self.db = db
+        # Handed to every maker under CONFIG_PARAM, never stored (commands.core.file_jobs).
+        self.config = dict(config or {})
         self.dbt = dbt
         self.makers = makers
         # The configured language: the failure's answer for a job that cannot be read.
@@ -331,7 +334,7 @@ class Renderer:
         make = self.makers.get(pending.job.name)
         if make is None:
             raise JobFailed(f"no file job {pending.job.name!r} is declared")
-        return make, pending.job.params
+        return make, {**pending.job.params, CONFIG_PARAM: self.config}
 
     # ------------------------------------------------------------------ in the database
 

@@ -24,7 +24,7 @@ from commands.agreements.common import (
     user_text,
 )
 from commands.core import i18n
-from commands.core.context import Context
+from commands.core.context import Context, command_hint
 from commands.core.effects import Reply
 from commands.core.errors import CommandError
 from commands.core.registry import Router, fold
@@ -212,7 +212,8 @@ def show(ctx: Context, args: str) -> Reply:
     assert a.id is not None
     owners = store.owners(ctx.db, a.id)
     status = i18n.plain(ctx.lang, f"agreement.status.{a.status}")
-    if is_overdue(a, ctx.now):
+    overdue = is_overdue(a, ctx.now)
+    if overdue:
         status += " – " + i18n.plain(ctx.lang, "agreement.overdue")
     if a.status != AgreementStatus.OPEN and a.closed_at is not None:
         status_line = i18n.t(
@@ -225,6 +226,14 @@ def show(ctx: Context, args: str) -> Reply:
         status_line,
         i18n.t(ctx.lang, "agreement.show.owners", owners=names(ctx, owners)),
         i18n.t(ctx.lang, "agreement.show.due", due=label_due_text(ctx, a.due_date, a.due_time)),
+    ]
+    # A delay's reason stays readable after it is done; an overdue one without says so.
+    if a.delay_reason is not None:
+        lines.append(i18n.t(ctx.lang, "agreement.show.reason", reason=user_text(a.delay_reason)))
+    elif overdue:
+        example = command_hint(ctx, "grund", "reason", a.number, "…")
+        lines.append(i18n.t(ctx.lang, "agreement.show.no_reason", cmd=example))
+    lines += [
         i18n.t(
             ctx.lang,
             "agreement.show.created",

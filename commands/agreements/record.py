@@ -35,13 +35,22 @@ DONE_REACTIONS = {"✅", "✔️", "☑️", "👍", *("👍" + tone for tone in
 
 @router.command("verabredung", aliases=("agree", "action"))
 def record(ctx: Context, args: str) -> Reply:
+    return confirmation(ctx, *record_agreement(ctx, args))
+
+
+def record_agreement(
+    ctx: Context, args: str, *, empty_key: str = "agreement.empty_text"
+) -> tuple[Agreement, list[str]]:
+    """Record what `args` says as `!verabredung` reads it (text, @owners, "bis <wann>");
+    the agreement and its owners. Also what other commands record an agreement with
+    (`!auswertung maßnahme`); `empty_key`: the refusal of an empty text."""
     # Refuse a huge text before any parsing; the stored text is checked again below.
     if len(args) > 2 * TEXT_LIMIT:
         raise CommandError("agreement.too_long", length=len(args.strip()), limit=TEXT_LIMIT)
     found = take_mentions(ctx, args)
     require_in_room(ctx, found.user_ids)
     body, when_text = split_deadline(found.text, now=ctx.now)
-    text = check_text(body)
+    text = check_text(body, empty_key=empty_key)
     when = parse_due(ctx, when_text) if when_text is not None else None
     owners = list(found.user_ids) or [ctx.sender]
     agreement, created = store.record(
@@ -57,7 +66,7 @@ def record(ctx: Context, args: str) -> Reply:
     )
     # A replayed event gets the same confirmation, of the agreement it recorded the first
     # time; a new one has the owners just stored, in their order, without reading them back.
-    return confirmation(ctx, agreement, owners if created else store.owners(ctx.db, _id(agreement)))
+    return agreement, owners if created else store.owners(ctx.db, _id(agreement))
 
 
 def confirmation(ctx: Context, a: Agreement, owners: list[str]) -> Reply:

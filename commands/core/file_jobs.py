@@ -12,7 +12,9 @@ member the bot's internal-error answer (in `lang`) in its place; a restart makes
 was not made yet.
 
 `params` is stored as JSON (plain values, lists and mappings) and must not name a
-member: rooms, formats, periods, languages.
+member: rooms, formats, periods, languages. What a maker needs of the bot's config (the
+configured offices: they name members) the renderer adds to the params it hands the
+maker under CONFIG_PARAM, from commands.features.file_job_config; it is never stored.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sqlmodel import Session
+
+# The key of the config's part in a maker's params (see above).
+CONFIG_PARAM = "config"
 
 FileMaker = Callable[["Session", Mapping[str, Any]], bytes]
 

@@ -1,5 +1,6 @@
 """`!übersicht` / `!overview`: every committee's open and overdue agreements, grouped by
-owner, with its completion rate, and the possible duplicate work across committees.
+owner, with its punctuality, each overdue one with the reason its owners gave (or that
+they gave none), and the possible duplicate work across committees.
 
 Coordination only. An overview that would not fit a few messages (many rooms with many
 open agreements) shows each committee in one line and points to `!export` instead.
@@ -13,13 +14,14 @@ from collections.abc import Mapping, Sequence
 from commands.core import i18n
 from commands.core.context import Context, Role
 from commands.core.defaults import feature_settings
+from commands.core.figure_lines import punctuality
 from commands.core.registry import Router
 from commands.core.rich import Rich, bold, text
 from commands.core.room import committee_zones
 from commands.core.room_names import room_name
 from commands.desk.overlaps import Item, find_overlaps
 from commands.desk.settings import OverviewSettings
-from commands.desk.texts import overlap_lines, rate, short
+from commands.desk.texts import overlap_lines, short
 from commands.parsing.dates import format_date
 from commands.parsing.periods import FIRST_YEAR
 from storage import agreements as store
@@ -115,7 +117,7 @@ def _room_line(
         room=bold(label),
         open=f.open_now,
         overdue=f.overdue_now,
-        rate=rate(ctx.lang, f),
+        rate=punctuality(ctx.lang, f, "desk.overview.punctuality"),
     )
 
 
@@ -155,5 +157,12 @@ def _entry(ctx: Context, a: Agreement, now: dt.datetime) -> Rich:
     if a.due_date is None:
         return i18n.t(ctx.lang, "desk.overview.entry", **values)
     values["date"] = format_date(a.due_date, ctx.lang)
-    key = "desk.overview.entry_overdue" if is_overdue(a, now) else "desk.overview.entry_due"
-    return i18n.t(ctx.lang, key, **values)
+    if not is_overdue(a, now):
+        return i18n.t(ctx.lang, "desk.overview.entry_due", **values)
+    if a.delay_reason:
+        values["reason"] = i18n.t(
+            ctx.lang, "desk.overview.reason", reason=text(short(a.delay_reason, 120))
+        )
+    else:
+        values["reason"] = i18n.t(ctx.lang, "desk.control.no_reason")
+    return i18n.t(ctx.lang, "desk.overview.entry_overdue", **values)

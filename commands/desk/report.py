@@ -1,22 +1,24 @@
-"""The one-page report for the leadership ("Chefsache", read in a minute): each committee's
-figures for a period and the possible duplicate work, without names of members.
+"""The leadership's decision tracking (Beschlusskontrolle), read in a few minutes: for a
+period, each committee's figures, the items due or overdue with the office responsible,
+due date, state and the reason for a delay, what was done, meetings, pulse trend and the
+evaluation's participation; then possible duplicate work. Offices, never people: the
+report holds no member's name or user ID (the agreements' texts are the committee's own).
 
-Posted every month in the configured room (`report:` in the config) by the timer
-`leadership-report`, and on demand with `!bericht [zeitraum]` (coordination). The report
-is a list of sections (SECTIONS): a new one (meetings held, the pulse trend) is one
-function more.
+`!bericht [zeitraum]` (coordination: every committee; a chair: their own; last month
+without one, `!bericht quartal` the last whole quarter), `!bericht vorlage [zeitraum]` the
+same as a committee paper (paper.py);
+posted every month in the configured room (`report:`) by the timer `leadership-report`.
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from zoneinfo import ZoneInfo
+from collections.abc import Sequence
 
 from sqlmodel import Session
 
+from commands.agreements.offices import configured_offices
 from commands.core import i18n
 from commands.core.context import Context, Role
 from commands.core.defaults import Defaults, feature_settings
@@ -26,158 +28,77 @@ from commands.core.rich import Rich, bold
 from commands.core.room import committee_zones, room_language
 from commands.core.room_names import room_name
 from commands.core.timers import Timed, TimerEnv, TimerResult
-from commands.desk.overlaps import Item, find_overlaps
-from commands.desk.settings import OverviewSettings, ReportSettings
-from commands.desk.texts import overlap_lines, rate
-from commands.parsing.date_words import DE_MONTHS, EN_MONTHS
+from commands.desk import control, paper
+from commands.desk.facts import Committee, Facts, ReportInput, gather
+from commands.desk.sections import agreement_lines, committee_extras, fitting, meetings_line
+from commands.desk.settings import ReportSettings
+from commands.desk.texts import overlap_lines
 from commands.parsing.dates import format_date
-from commands.parsing.periods import PeriodError, parse_past_period, refusal
-from storage import agreements as store
-from storage import lease, meetings, reports, rooms
-from storage.figures.agreements import AgreementFigures, agreement_figures
-from storage.figures.period import Period, PeriodKind, previous_month
-from storage.figures.votes import MIN_ANSWERS, pulse_figures, pulses
+from commands.parsing.periods import PeriodError, parse_past_period, period_label, refusal
+from storage import lease, reports, rooms
+from storage.figures.period import Period, previous_month, previous_quarter
 
 router = Router()
 
-
-@dataclass(frozen=True)
-class ReportInput:
-    """What every section of a report may use."""
-
-    db: Session
-    lang: str
-    period: Period
-    now: dt.datetime
-    zone: ZoneInfo
-    defaults: Defaults
-    # The committees reported on, by room ID, with their names.
-    labels: Mapping[str, str]
-    # The committees reported on, with their time zones.
-    zones: Mapping[str, ZoneInfo]
+# ----------------------------------------------------------------------------- the report
 
 
-Section = Callable[[ReportInput], list[Rich]]
+def _bullet(line: Rich) -> Rich:
+    return Rich("• ", "• ") + line
 
 
-def figures_section(inp: ReportInput) -> list[Rich]:
-    counted = agreement_figures(inp.db, inp.period, inp.zones, inp.now)
-    total = sum(counted.values(), AgreementFigures())
+def _items(lang: str, rows: Sequence[control.Row], shown: int | None) -> list[Rich]:
+    """The first `shown` rows (None: all), the rest counted."""
+    cut = list(rows) if shown is None else list(rows)[:shown]
+    out = [_bullet(control.line(lang, r)) for r in cut]
+    if len(rows) > len(cut):
+        out.append(_bullet(i18n.t(lang, "desk.report.more", count=len(rows) - len(cut))))
+    return out
+
+
+def _committee(inp: ReportInput, c: Committee, shown: int | None) -> list[Rich]:
+    lang = inp.lang
+    lines = [bold(c.name)]
+    lines.extend(_bullet(x) for x in agreement_lines(lang, c.figures))
+    lines.append(i18n.t(lang, "desk.report.due_title", count=len(c.due)))
+    lines.extend(_items(lang, c.due, shown))
+    lines.append(i18n.t(lang, "desk.report.done_title", count=len(c.done)))
+    lines.extend(_items(lang, c.done, shown))
+    lines.extend(_bullet(x) for x in committee_extras(lang, c))
+    return lines
+
+
+def render_report(inp: ReportInput, facts: Facts, shown: int | None = None) -> Rich:
+    lang = inp.lang
     lines = [
-        bold(i18n.plain(inp.lang, "desk.report.figures_title")),
-        _figures_line(inp.lang, bold(i18n.plain(inp.lang, "desk.report.all")), total),
+        bold(i18n.plain(lang, "desk.report.title", period=period_label(lang, inp.period))),
+        i18n.t(
+            lang,
+            "desk.report.intro",
+            date=format_date(inp.now.date(), lang),
+            committees=len(facts.committees),
+        ),
+        Rich("", ""),
+        bold(i18n.plain(lang, "desk.report.all")),
     ]
-    order = sorted(inp.labels, key=lambda r: (inp.labels[r].casefold(), r))
-    lines.extend(_figures_line(inp.lang, bold(inp.labels[r]), counted[r]) for r in order)
-    return lines
-
-
-def _figures_line(lang: str, name: Rich, f: AgreementFigures) -> Rich:
-    return i18n.t(
-        lang,
-        "desk.report.line",
-        room=name,
-        recorded=f.recorded.total,
-        done=f.recorded.done,
-        on_time=f.recorded.on_time,
-        deadlines=rate(lang, f, "desk.report.deadlines"),
-    )
-
-
-def overlaps_section(inp: ReportInput) -> list[Rich]:
-    settings = feature_settings(inp.defaults, "overview", OverviewSettings())
-    open_items = [
-        a for a in store.open_agreements(inp.db, with_due_date=False) if a.room_id in inp.labels
-    ]
-    found = find_overlaps(
-        [Item(a.room_id, a.number, a.text) for a in open_items], settings.overlap_threshold
-    )
-    return overlap_lines(inp.lang, found, inp.labels)
-
-
-def meetings_section(inp: ReportInput) -> list[Rich]:
-    since, until = inp.period.bounds(inp.zone)
-    held = meetings.held_per_room(inp.db, since, until)
-    counted = {r: held.get(r, 0) for r in inp.labels}
-    lines = [
-        bold(i18n.plain(inp.lang, "desk.report.meetings_title")),
-        i18n.t(inp.lang, "desk.report.meetings_total", count=sum(counted.values())),
-    ]
-    order = sorted(inp.labels, key=lambda r: (inp.labels[r].casefold(), r))
-    lines.extend(
-        i18n.t(inp.lang, "desk.report.meetings_line", room=bold(inp.labels[r]), count=counted[r])
-        for r in order
-    )
-    return lines
-
-
-def pulse_section(inp: ReportInput) -> list[Rich]:
-    """Each committee's pulse mean in the period (all answers pooled) beside the period
-    before: the trend."""
-    asked = pulses(inp.db, inp.period, inp.zones)
-    earlier = pulses(inp.db, inp.period.before(), inp.zones)
-    now = {r: f for r, f in pulse_figures(asked, inp.zones).items() if f.mean is not None}
-    then = pulse_figures(earlier, inp.zones)
-    lines = [bold(i18n.plain(inp.lang, "desk.report.pulse_title"))]
-    if not now:
-        lines.append(i18n.t(inp.lang, "desk.report.pulse_none", min=MIN_ANSWERS))
-        return lines
-    for r in sorted(now, key=lambda r: (inp.labels[r].casefold(), r)):
-        mean = now[r].mean
-        assert mean is not None
-        previous = then[r].mean
-        if previous is None:
-            trend = i18n.plain(inp.lang, "desk.report.pulse_new")
-        else:
-            delta = mean - previous
-            direction = "up" if delta >= 0.2 else "down" if delta <= -0.2 else "same"
-            trend = i18n.plain(
-                inp.lang,
-                "desk.report.pulse_trend",
-                previous=i18n.decimal(previous, inp.lang),
-                direction=i18n.plain(inp.lang, f"desk.report.pulse_{direction}"),
-            )
-        lines.append(
-            i18n.t(
-                inp.lang,
-                "desk.report.pulse_line",
-                room=bold(inp.labels[r]),
-                mean=i18n.decimal(mean, inp.lang),
-                pulses=now[r].counted,
-                trend=trend,
-            )
-        )
-    return lines
-
-
-# The report's sections, in order.
-SECTIONS: tuple[Section, ...] = (figures_section, meetings_section, pulse_section, overlaps_section)
-
-
-def period_label(lang: str, period: Period) -> str:
-    """ "2026", "1. Quartal 2026", "März 2026", "01.01.2026–15.02.2026"."""
-    first = period.first
-    if period.kind is PeriodKind.YEAR:
-        return str(first.year)
-    if period.kind is PeriodKind.QUARTER:
-        return i18n.plain(
-            lang, "desk.report.quarter", quarter=(first.month + 2) // 3, year=first.year
-        )
-    if period.kind is PeriodKind.MONTH:
-        months = EN_MONTHS if lang == "en" else DE_MONTHS
-        return f"{months[first.month - 1]} {first.year}"
-    return f"{format_date(first, lang)}–{format_date(period.last, lang)}"
+    lines.extend(_bullet(x) for x in agreement_lines(lang, facts.total))
+    lines.append(_bullet(meetings_line(lang, facts.meetings)))
+    for c in facts.committees:
+        lines.append(Rich("", ""))
+        lines.extend(_committee(inp, c, shown))
+    lines.append(Rich("", ""))
+    lines.extend(overlap_lines(lang, facts.overlaps, inp.labels))
+    if shown is not None:
+        lines.extend([Rich("", ""), i18n.t(lang, "desk.report.shortened", shown=shown)])
+    return Rich.join(lines)
 
 
 def build_report(inp: ReportInput) -> Rich:
-    lines = [
-        bold(i18n.plain(inp.lang, "desk.report.title", period=period_label(inp.lang, inp.period)))
-    ]
-    lines.append(i18n.t(inp.lang, "desk.report.intro", committees=len(inp.labels)))
-    for section in SECTIONS:
-        lines.append(Rich("", ""))
-        lines.extend(section(inp))
-    return Rich.join(lines)
+    facts = gather(inp)
+    return fitting(lambda shown: render_report(inp, facts, shown))
+
+
+# ---------------------------------------------------------------------------- the command
 
 
 def committees(db: Session, report_room: str | None, lang: str) -> dict[str, str]:
@@ -189,28 +110,54 @@ def committees(db: Session, report_room: str | None, lang: str) -> dict[str, str
     }
 
 
-@router.command("bericht", aliases=("report",), role=Role.COORDINATION)
+def report_input(
+    db: Session,
+    lang: str,
+    period: Period,
+    now: dt.datetime,
+    defaults: Defaults,
+    only: str | None = None,
+) -> ReportInput:
+    """What a report reads: every committee, or `only` that room (a chair's report)."""
+    settings = feature_settings(defaults, "report", ReportSettings())
+    labels = committees(db, settings.room, lang)
+    if only is not None:
+        labels = {r: name for r, name in labels.items() if r == only}
+    zones = {r: z for r, z in committee_zones(db, defaults.zone).items() if r in labels}
+    return ReportInput(db, lang, period, now, defaults, labels, zones, configured_offices(defaults))
+
+
+# The first word that asks for the committee paper instead of the report.
+PAPER_WORDS = frozenset({"vorlage", "paper"})
+
+
+@router.command("bericht", aliases=("report",), role=Role.CHAIR)
 def report(ctx: Context, args: str) -> Rich:
-    zone = ctx.defaults.zone
-    now = ctx.now.astimezone(zone)
-    if args.strip():
+    """Coordination: every committee. A chair: their own committee, the status report it
+    takes note of (zur Kenntnis)."""
+    now = ctx.now.astimezone(ctx.defaults.zone)
+    words = args.split(maxsplit=1)
+    as_paper = bool(words) and words[0].casefold() in PAPER_WORDS
+    asked = (words[1] if len(words) > 1 else "") if as_paper else args
+    if asked.strip():
         try:
-            period = parse_past_period(args, now.date())
+            period = parse_past_period(asked, now.date())
         except PeriodError as exc:
-            raise refusal(exc, args) from None
+            raise refusal(exc, asked) from None
+    elif as_paper:
+        # A committee paper usually reports a quarter.
+        period = previous_quarter(now.date())
     else:
         period = previous_month(now.date())
-    settings = feature_settings(ctx.defaults, "report", ReportSettings())
-    labels = committees(ctx.db, settings.room, ctx.lang)
-    zones = {r: z for r, z in committee_zones(ctx.db, zone).items() if r in labels}
-    inp = ReportInput(ctx.db, ctx.lang, period, now, zone, ctx.defaults, labels, zones)
-    return build_report(inp)
+    only = None if ctx.role >= Role.COORDINATION else ctx.room_id
+    inp = report_input(ctx.db, ctx.lang, period, now, ctx.defaults, only)
+    return paper.build_paper(inp) if as_paper else build_report(inp)
 
 
 # ------------------------------------------------------------------------- the monthly post
 
 
-def report_moment(settings: ReportSettings, year: int, month: int, zone: ZoneInfo) -> dt.datetime:
+def report_moment(settings: ReportSettings, year: int, month: int, zone: dt.tzinfo) -> dt.datetime:
     """When the month's report is due: its configured day (at most the month's last) and hour."""
     day = min(settings.day, calendar.monthrange(year, month)[1])
     return dt.datetime(year, month, day, settings.hour, tzinfo=zone)
@@ -250,9 +197,7 @@ def monthly_report(
     if (floor is not None and due_at < floor) or reports.logged(db, key) is not None:
         return result
     lang = room_language(db, settings.room, env.defaults.language)
-    labels = committees(db, settings.room, lang)
-    zones = {r: z for r, z in committee_zones(db, zone).items() if r in labels}
-    inp = ReportInput(db, lang, period, local, zone, env.defaults, labels, zones)
+    inp = report_input(db, lang, period, local, env.defaults)
     reports.log_report(db, key, room_id=settings.room, period_start=period.first, at=now)
     reply = Reply(build_report(inp), key=key)
     result.effects.append(Timed(key=key, room_id=settings.room, effect=reply))

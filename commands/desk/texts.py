@@ -1,5 +1,5 @@
-"""What the overview and the leadership report share: committee names, the completion
-rate, the list of possible duplicate work."""
+"""What the overview, the leadership report and its committee paper share: the period's
+name, short texts and dates, the list of possible duplicate work."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 from commands.core import i18n
 from commands.core.rich import Rich, bold, text
 from commands.desk.overlaps import Item, Overlap
-from storage.figures.agreements import AgreementFigures
 
 # Pairs shown at most; the rest are counted.
 OVERLAPS_SHOWN = 25
@@ -18,16 +17,6 @@ _TEXT_SHOWN = 80
 def short(value: str, limit: int = _TEXT_SHOWN) -> str:
     flat = " ".join(value.split())
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
-
-
-def rate(lang: str, f: AgreementFigures, key: str = "desk.rate") -> Rich:
-    """ "3 von 4 Fristen eingehalten (75 %)": of the agreements due in the period, those
-    done by their due date; or that no due date has passed yet (`key` and `<key>_none`:
-    the leadership report names its period in its own words)."""
-    share = f.due.on_time_rate
-    if share is None:
-        return i18n.t(lang, key + "_none")
-    return i18n.t(lang, key, met=f.due.on_time, due=f.due.total, percent=round(share * 100))
 
 
 def overlap_lines(lang: str, overlaps: Sequence[Overlap], labels: Mapping[str, str]) -> list[Rich]:

@@ -1,4 +1,5 @@
-"""The report's chart: statements' means as bars (left), the pulse trend by month (right).
+"""The report's chart: statements' means as bars (left), the pulse trend by month of the
+period (right).
 
 Drawn with matplotlib's object API on an Agg canvas: no pyplot, so no global figure state
 is shared between reports. matplotlib is imported on first use, not when the bot starts.
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 from commands.core import i18n
 from commands.evaluation.figures import Month
-from commands.polls.common import MIN_BREAKDOWN
+from storage.figures.votes import MIN_ANSWERS
 
 # Small enough to render in well under a second, large enough to read in Element.
 DPI = 72
@@ -22,16 +23,18 @@ LABEL_WIDTH = 34  # characters per line of a statement's label
 LABEL_LIMIT = 100  # characters of a statement shown at most
 SCALE = (1, 5)
 MIN_ROWS = 3  # a chart with fewer statements keeps room for three bars
+MAX_TICKS = 12  # month labels on the axis at most: a longer period labels every n-th
 
 
 @dataclass(frozen=True)
 class ChartData:
-    year: int
     # Statements that may be shown, in questionnaire order: (text, mean).
     statements: Sequence[tuple[str, float]]
     # Statements left out for having too few answers.
     left_out: int
     months: Sequence[Month]
+    # The months (year, month) of the period, in order: the trend's axis.
+    axis: Sequence[tuple[int, int]]
 
 
 def _label(statement: str) -> str:
@@ -79,25 +82,28 @@ def png(data: ChartData, lang: str) -> bytes:
         bars.text(
             0.5,
             0.5,
-            text("chart_statements_none", min=MIN_BREAKDOWN),
+            text("chart_statements_none", min=MIN_ANSWERS),
             transform=bars.transAxes,
             ha="center",
             va="center",
             fontsize=10,
         )
     if data.left_out:
-        bars.set_xlabel(text("chart_left_out", count=data.left_out, min=MIN_BREAKDOWN), fontsize=9)
+        bars.set_xlabel(text("chart_left_out", count=data.left_out, min=MIN_ANSWERS), fontsize=9)
 
-    months = text("chart_months").split()
+    names = text("chart_months").split()
+    place = {ym: i for i, ym in enumerate(data.axis, 1)}
+    step = -(-len(data.axis) // MAX_TICKS)  # ceiling division
+    ticks = range(1, len(data.axis) + 1, step)
     line.set_title(text("chart_pulses"), fontsize=11)
-    line.set_xlim(0.5, 12.5)
+    line.set_xlim(0.5, len(data.axis) + 0.5)
     line.set_ylim(*SCALE)
     line.set_yticks(range(SCALE[0], SCALE[1] + 1))
-    line.set_xticks(range(1, 13), months, fontsize=8)
+    line.set_xticks(ticks, [names[data.axis[i - 1][1] - 1] for i in ticks], fontsize=8)
     line.grid(axis="y", alpha=0.3)
     if data.months:
         line.plot(
-            [m.month for m in data.months],
+            [place[(m.year, m.month)] for m in data.months],
             [m.mean for m in data.months],
             marker="o",
             color="#d1495b",
@@ -106,7 +112,7 @@ def png(data: ChartData, lang: str) -> bytes:
         line.text(
             0.5,
             0.5,
-            text("chart_pulses_none", min=MIN_BREAKDOWN),
+            text("chart_pulses_none", min=MIN_ANSWERS),
             transform=line.transAxes,
             ha="center",
             va="center",

@@ -1,5 +1,6 @@
-"""`!auswertung`: start the annual survey (`starten`), end it early (`beenden`), or show the
-committee's evaluation."""
+"""`!auswertung`: start the annual survey (`starten`), end it early (`beenden`), record or
+list the measures taken on it (`maßnahme …`, `maßnahmen`), or show the committee's
+evaluation."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from commands.core.context import Context
 from commands.core.effects import AnyEffect, Reply
 from commands.core.registry import Router
 from commands.core.timers import TimerEnv, TimerResult
-from commands.evaluation import report, survey
+from commands.evaluation import measures, report, survey
+from commands.parsing.date_words import fold
 from commands.polls.common import still_a_member
 from storage import polls as poll_store
 from storage import surveys as survey_store
@@ -24,15 +26,24 @@ router = Router()
 
 _START = frozenset({"starten", "start"})
 _END = frozenset({"beenden", "end"})
+# Folded: "Maßnahme" = "massnahme".
+_MEASURE = frozenset({"massnahme", "measure"})
+_MEASURES = frozenset({"massnahmen", "measures"})
 
 
 @router.command("auswertung", aliases=("evaluation",))
 def evaluation(ctx: Context, args: str) -> list[AnyEffect] | Reply:
     head, _, rest = args.strip().partition(" ")
-    if head.casefold() in _START:
+    word = fold(head)
+    if word in _START:
         return survey.start(ctx, rest)
-    if head.casefold() in _END:
+    if word in _END:
         return survey.end_early(ctx, rest)
+    if word in _MEASURE:
+        # Without a text: what has been recorded, and how to record one.
+        return measures.record(ctx, rest) if rest.strip() else measures.listing(ctx, None)
+    if word in _MEASURES:
+        return measures.listing_or_record(ctx, rest)
     return report.report(ctx, args)
 
 

@@ -1,33 +1,42 @@
-"""What the room report, the table of all committees and the chart compute alike.
+"""What the room report, the table of all committees and the chart say alike.
 
-Only what may be shown: a statement or pulse with fewer than MIN_BREAKDOWN answers adds
-nothing to a mean (its count alone may be shown), so that nobody can infer what an
-individual answered.
+Every figure is the read model's (storage.figures.votes): a statement or pulse with fewer
+than MIN_ANSWERS real answers adds nothing to a mean or a rate (its count alone may be
+shown), so that nobody can infer what an individual answered; "cannot judge" is counted
+apart and never in a mean, a rate or the minimum.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from commands.core import i18n
+from commands.core.figure_lines import percent
 from commands.core.rich import Rich
-from commands.polls.common import MIN_BREAKDOWN
-from storage.evaluation import AgreementFigures, Distribution, Pulse, Statement
+from commands.parsing.date_words import DE_MONTHS, EN_MONTHS
+from storage.figures.period import Period, PeriodKind
+from storage.figures.votes import Distribution, Pulse, pooled
 from storage.models import Survey
+
+_K = "evaluation_report."
 
 
 @dataclass(frozen=True)
 class Month:
-    """The pulses of one month that count: their pooled mean and how many there were."""
+    """The pulses of one month: their pooled answers (those that count) and how many
+    counted."""
 
+    year: int
     month: int
-    mean: float
+    distribution: Distribution
     pulses: int
 
-
-def shown(distribution: Distribution) -> bool:
-    return distribution.answers >= MIN_BREAKDOWN
+    @property
+    def mean(self) -> float:
+        mean = self.distribution.mean
+        assert mean is not None  # a Month has at least one counted pulse
+        return mean
 
 
 def survey_running(survey: Survey) -> bool:
@@ -36,56 +45,64 @@ def survey_running(survey: Survey) -> bool:
     return survey.closed_at is None
 
 
-def pooled_mean(distributions: Iterable[Distribution]) -> float | None:
-    """The mean of all answers of those that may be shown; None when none may."""
-    counted = [d for d in distributions if shown(d)]
-    answers = sum(d.answers for d in counted)
-    return sum(d.total for d in counted) / answers if answers else None
-
-
-def statement_mean(statement: Statement) -> float | None:
-    return statement.distribution.mean if shown(statement.distribution) else None
-
-
 def trend(pulses: Sequence[Pulse]) -> list[Month]:
-    """Per month with counted pulses: the mean of their answers and their number."""
-    months: dict[int, list[Distribution]] = {}
+    """Per month with counted pulses, oldest first: their pooled answers and number."""
+    months: dict[tuple[int, int], list[Distribution]] = {}
     for pulse in pulses:
-        if shown(pulse.distribution):
-            months.setdefault(pulse.month, []).append(pulse.distribution)
+        months.setdefault((pulse.day.year, pulse.day.month), []).append(pulse.distribution)
     found: list[Month] = []
-    for month in sorted(months):
-        mean = pooled_mean(months[month])
-        assert mean is not None
-        found.append(Month(month, mean, len(months[month])))
+    for (y, m), found_in_month in sorted(months.items()):
+        counted = sum(1 for d in found_in_month if d.shown)
+        if counted:
+            found.append(Month(y, m, pooled(found_in_month), counted))
     return found
 
 
-def rate(part: int, whole: int) -> int | None:
-    """A whole-number percentage; None without a base."""
-    return round(100 * part / whole) if whole else None
+def months_of(period: Period) -> list[tuple[int, int]]:
+    """The months (year, month) the period touches, in order: the chart's axis."""
+    found: list[tuple[int, int]] = []
+    y, m = period.first.year, period.first.month
+    while (y, m) <= (period.last.year, period.last.month):
+        found.append((y, m))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return found
 
 
-def on_time_rate(figures: AgreementFigures) -> int | None:
-    return rate(figures.on_time, figures.done)
+def month_name(month: int, lang: str) -> str:
+    return (EN_MONTHS if lang == "en" else DE_MONTHS)[month - 1]
 
 
-def mean_text(value: float | None, lang: str) -> str:
-    return (
-        i18n.decimal(value, lang)
-        if value is not None
-        else i18n.plain(lang, "evaluation_report.none")
-    )
+def decimal_text(value: float | None, lang: str) -> str:
+    return i18n.decimal(value, lang) if value is not None else i18n.plain(lang, _K + "none")
 
 
-def percent_text(value: int | None, lang: str) -> str:
-    if value is None:
-        return i18n.plain(lang, "evaluation_report.none")
-    return i18n.plain(lang, "evaluation_report.percent", value=value)
+def percent_text(value: float | None, lang: str) -> str:
+    """A share as "71 %"; "–" without a base."""
+    whole = percent(value)
+    if whole is None:
+        return i18n.plain(lang, _K + "none")
+    return i18n.plain(lang, _K + "percent", value=whole)
 
 
-def with_previous(line: Rich, previous: str | None, lang: str) -> Rich:
-    """The line, followed by last year's figure where there is one."""
+def rating_text(d: Distribution, lang: str) -> str:
+    """A shown distribution's mean and agreement rate: "3,4 / 60 %" (the previous year's)."""
+    return f"{decimal_text(d.mean, lang)} / {percent_text(d.agreement_rate, lang)}"
+
+
+# What the period before is called, by the kind of period.
+_BEFORE = {
+    PeriodKind.YEAR: "previous",
+    PeriodKind.QUARTER: "previous_quarter",
+    PeriodKind.MONTH: "previous_month",
+    PeriodKind.DAYS: "previous_days",
+}
+
+
+def with_previous(
+    line: Rich, previous: str | None, lang: str, kind: PeriodKind = PeriodKind.YEAR
+) -> Rich:
+    """The line, followed by the figure of the period before (the year before, unless
+    `kind` says another) where there is one."""
     if previous is None:
         return line
-    return line + " " + i18n.t(lang, "evaluation_report.previous", value=previous)
+    return line + " " + i18n.t(lang, _K + _BEFORE[kind], value=previous)

@@ -1,100 +1,130 @@
-"""`!auswertung alle`: all committees' figures for a year, one line per committee room.
+"""`!auswertung alle [zeitraum]`: all committees' figures for a period, one line per
+committee room, each beside the year before where there is one.
 
 Each figure kind is read for all rooms at once, so fifty rooms cost no more queries than
-one. Direct-message rooms are no committees and are left out.
+one. Direct-message rooms are no committees and are left out. As in the room's report,
+the survey is the one of the year the period ends in; pulses and agreements are the
+period's, in the words every report uses (figure_lines).
 """
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 from commands.core import i18n
 from commands.core.context import Context
 from commands.core.effects import AnyEffect, Reply
+from commands.core.figure_lines import punctuality, recorded_line
 from commands.core.rich import Rich, bold
-from commands.core.room import TIMEZONE_KEY
+from commands.core.room import committee_zones
 from commands.core.room_names import room_name
 from commands.evaluation.figures import (
-    mean_text,
-    on_time_rate,
+    decimal_text,
     percent_text,
-    pooled_mean,
-    rate,
+    rating_text,
     survey_running,
 )
-from commands.polls.common import MIN_BREAKDOWN
+from commands.parsing.periods import period_label
 from storage import evaluation, rooms
-from storage.evaluation import Distribution
+from storage.figures.agreements import agreement_figures
+from storage.figures.period import Period, PeriodKind
+from storage.figures.votes import (
+    MIN_ANSWERS,
+    Distribution,
+    pooled,
+    pulse_figures,
+    pulses,
+    response_rate,
+)
+from storage.models import Survey
 
 _K = "evaluation_report."
 
 
-def _zone(name: str | None, default: ZoneInfo) -> ZoneInfo:
-    if not name:
-        return default
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return default
-
-
-def overview(ctx: Context, year: int) -> list[AnyEffect]:
+def overview(ctx: Context, period: Period) -> list[AnyEffect]:
     lang = ctx.lang
     committees = rooms.committee_rooms(ctx.db)
     if not committees:
         return [Reply(i18n.t(lang, _K + "all_none"), in_reply_to=ctx.event_id)]
-    settings = rooms.all_room_settings(ctx.db)
-    default = ctx.defaults.zone
-    zones = {
-        r.room_id: _zone(settings.get(r.room_id, {}).get(TIMEZONE_KEY), default) for r in committees
-    }
-    room_ids = list(zones)
+    zones = committee_zones(ctx.db, ctx.defaults.zone)
+    room_ids = [r.room_id for r in committees if r.room_id in zones]
+    year = period.last.year
     surveys = evaluation.surveys_by_room(ctx.db, year, room_ids)
-    survey_ids = [s.id for s in surveys.values() if s.id is not None]
+    before = evaluation.surveys_by_room(ctx.db, year - 1, room_ids)
+    found = [*surveys.values(), *before.values()]
     # A running survey shows its participation only (see room_report).
-    ended = [s.id for s in surveys.values() if s.id is not None and not survey_running(s)]
+    ended = [s.id for s in found if s.id is not None and not survey_running(s)]
     statements = evaluation.statements(ctx.db, ended)
-    participants = evaluation.participants(ctx.db, survey_ids)
-    pulses: dict[str, list[Distribution]] = {}
-    for pulse in evaluation.pulses(ctx.db, year, zones):
-        pulses.setdefault(pulse.room_id, []).append(pulse.distribution)
-    agreements = evaluation.agreement_figures(ctx.db, year, zones, ctx.now)
+    participants = evaluation.participants(ctx.db, [s.id for s in found if s.id is not None])
+    zoned = {r: zones[r] for r in room_ids}
+    pulse_means = pulse_figures(pulses(ctx.db, period, zoned), room_ids)
+    agreements = agreement_figures(ctx.db, period, zoned, ctx.now)
 
+    def pooled_of(survey: Survey | None) -> Distribution | None:
+        if survey is None or survey.id is None or survey_running(survey):
+            return None
+        return pooled(s.distribution for s in statements[survey.id])
+
+    def participation_of(survey: Survey | None) -> float | None:
+        if survey is None or survey.id is None:
+            return None
+        return response_rate(participants[survey.id], survey.invited)
+
+    title = "all_title" if period.kind is PeriodKind.YEAR else "all_title_period"
     lines: list[Rich] = [
-        i18n.t(lang, _K + "all_title", year=year, count=len(committees)),
-        i18n.t(lang, _K + "all_legend", min=MIN_BREAKDOWN),
+        i18n.t(
+            lang,
+            _K + title,
+            period=period_label(lang, period),
+            year=year,
+            count=len(room_ids),
+        ),
+        i18n.t(lang, _K + "all_legend", min=MIN_ANSWERS),
         Rich("", ""),  # an empty line
     ]
-    for room in committees:
-        survey = surveys.get(room.room_id)
+    for room in (r for r in committees if r.room_id in zones):
+        survey, last = surveys.get(room.room_id), before.get(room.room_id)
         participation = i18n.plain(lang, _K + "none")
-        statements_mean: float | None = None
-        statements_text: str | None = None
-        if survey is not None and survey.id is not None:
-            if survey_running(survey):
-                statements_text = i18n.plain(lang, _K + "all_running")
-            else:
-                statements_mean = pooled_mean(s.distribution for s in statements[survey.id])
-            if survey.invited:
-                participation = i18n.plain(
-                    lang,
-                    _K + "all_participation",
-                    rate=rate(participants[survey.id], survey.invited),
-                    participants=participants[survey.id],
-                    invited=survey.invited,
+        if survey is not None and survey.id is not None and survey.invited:
+            participation = i18n.plain(
+                lang,
+                _K + "all_participation",
+                rate=percent_text(participation_of(survey), lang),
+                participants=participants[survey.id],
+                invited=survey.invited,
+            )
+            if (previous := participation_of(last)) is not None:
+                participation += i18n.plain(
+                    lang, _K + "all_previous", value=percent_text(previous, lang)
                 )
-        figures = agreements[room.room_id]
+        if survey is not None and survey_running(survey):
+            statements_text = i18n.plain(lang, _K + "all_running")
+        else:
+            statements_text = _statements_text(pooled_of(survey), pooled_of(last), lang)
+        f = agreements[room.room_id]
         lines.append(
             i18n.t(
                 lang,
                 _K + "all_line",
                 room=bold(room_name(lang, room.room_id, room.name)),
                 participation=participation,
-                statements=statements_text or mean_text(statements_mean, lang),
-                pulses=mean_text(pooled_mean(pulses.get(room.room_id, [])), lang),
-                recorded=figures.recorded,
-                on_time=percent_text(on_time_rate(figures), lang),
-                overdue=figures.overdue,
+                statements=statements_text,
+                pulses=decimal_text(pulse_means[room.room_id].mean, lang),
+                recorded=recorded_line(lang, f.recorded),
+                punctuality=punctuality(lang, f),
             )
         )
     return [Reply(Rich.join(lines), in_reply_to=ctx.event_id)]
+
+
+def _statements_text(now: Distribution | None, last: Distribution | None, lang: str) -> str:
+    """ "3,9, 71 % stimmen zu, Vorjahr 3,3 / 60 %"; "–" without statements to show."""
+    if now is None or not now.answers:
+        return i18n.plain(lang, _K + "none")
+    shown = i18n.plain(
+        lang,
+        _K + "all_statements",
+        mean=decimal_text(now.mean, lang),
+        agree=percent_text(now.agreement_rate, lang),
+    )
+    if last is not None and last.answers:
+        shown += i18n.plain(lang, _K + "all_previous", value=rating_text(last, lang))
+    return shown

@@ -1,51 +1,50 @@
-"""The evaluation report: `!auswertung` (this year), `!auswertung 2025`, `!auswertung alle`
-(also `alle 2025`).
+"""The evaluation report: `!auswertung [zeitraum]` (default this year), `!auswertung alle
+[zeitraum]`.
+
+The period is the one period language (commands.parsing.periods): a year as before, and a
+quarter, a month or a range of days too. Pulses and agreements are counted in the period;
+the survey shown is the one of the year the period ends in.
 
 Not a command of its own: `!auswertung` is declared once with the survey, which hands
-everything but `starten` to `report`. The room's report is for its chair and the
-coordination; the table of all committees for the coordination only.
+everything but `starten`, `beenden` and the measures to `report`. The room's report is for
+its chair and the coordination; the table of all committees for the coordination only.
 """
 
 from __future__ import annotations
 
-import re
-
 from commands.core.context import Context, Role
 from commands.core.effects import AnyEffect
-from commands.core.errors import CommandError, PermissionDenied
+from commands.core.errors import PermissionDenied
 from commands.evaluation.overview import overview
 from commands.evaluation.room_report import room_report
+from commands.parsing.date_words import fold
+from commands.parsing.periods import PeriodError, parse_past_period, refusal
+from storage.figures.period import Period, year
 
 ALL_WORDS = frozenset({"alle", "all"})
-# The bot did not exist before; a typo like 206 must not read as a year.
-FIRST_YEAR = 2000
-_YEAR = re.compile(r"[0-9]{4}")
 
 
 def report(ctx: Context, args: str) -> list[AnyEffect]:
-    """The report of this room for a year (empty: this year), or with `alle`/`all` (and
-    optionally a year) the table of all committees; a CommandError for anything else or
-    the wrong role."""
+    """The report of this room for a period (empty: this year), or with `alle`/`all` (and
+    optionally a period) the table of all committees; a CommandError for a period that
+    cannot be read or the wrong role."""
     value = args.strip()
     head, _, rest = value.partition(" ")
-    if head.casefold() in ALL_WORDS:
+    if fold(head) in ALL_WORDS:
         if ctx.role < Role.COORDINATION:
             raise PermissionDenied("permission.needs_coordination")
-        return overview(ctx, _year(ctx, rest.strip()))
+        return overview(ctx, period_of(ctx, rest))
     if ctx.role < Role.CHAIR:
         raise PermissionDenied("permission.needs_chair")
-    return room_report(ctx, _year(ctx, value))
+    return room_report(ctx, period_of(ctx, value))
 
 
-def _year(ctx: Context, value: str) -> int:
-    current = ctx.now.astimezone(ctx.tz).year
-    if not value:
-        return current
-    if not _YEAR.fullmatch(value):
-        raise CommandError("evaluation_report.bad_args", value=value, example=current - 1)
-    year = int(value)
-    if not FIRST_YEAR <= year <= current:
-        raise CommandError(
-            "evaluation_report.year_out_of_range", year=year, first=FIRST_YEAR, last=current
-        )
-    return year
+def period_of(ctx: Context, value: str) -> Period:
+    """The period named (one that has begun), this year when none is."""
+    today = ctx.now.astimezone(ctx.tz).date()
+    if not value.strip():
+        return year(today.year)
+    try:
+        return parse_past_period(value, today)
+    except PeriodError as exc:
+        raise refusal(exc, value) from None

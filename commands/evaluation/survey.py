@@ -35,13 +35,16 @@ from commands.polls.config import poll_settings
 from storage import outbox, rooms
 from storage import polls as poll_store
 from storage import surveys as store
+from storage.figures.votes import NOT_JUDGED
+from storage.figures.votes import SCALE as RATINGS
 from storage.models import OutboxKind, Poll, PollKind, RefKind, Survey
 from storage.voters import voter_hash
 
 log = logging.getLogger(__name__)
 
 COMMENT_LIMIT = 2000
-SCALE = tuple(str(i) for i in range(1, 6))
+# The answer IDs of a statement: the ratings as the read model decodes them.
+SCALE = (*(str(i) for i in RATINGS), NOT_JUDGED)
 _ALL = frozenset({"alle", "all"})
 _END_OF_DAY = dt.time(23, 59)
 
@@ -56,6 +59,8 @@ def questionnaire(ctx_lang: str, defaults_statements: tuple[str, ...]) -> list[s
 
 
 def _scale(lang: str) -> list[poll_store.Answer]:
+    """1–5, then "cannot judge": whoever cannot judge a statement need not guess (the
+    read model counts that answer apart, never in a mean, a rate or the minimum)."""
     return [poll_store.Answer(i, i18n.plain(lang, f"evaluation.scale.{i}")) for i in SCALE]
 
 

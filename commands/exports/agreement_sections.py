@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from itertools import groupby
 
 from sqlmodel import Session
@@ -21,6 +21,7 @@ from commands.exports.sections import (
     Value,
 )
 from storage import exports as store
+from storage import offices as office_store
 from storage.figures.agreements import State
 from storage.figures.agreements import state_of as figures_state
 from storage.models import Agreement, AgreementStatus
@@ -47,8 +48,16 @@ def _room_names(lang: str) -> Callable[[str, str | None], str]:
     return functools.cache(functools.partial(room_name, lang))
 
 
+def _offices(owners: list[str], offices: Mapping[str, str]) -> str | None:
+    """The owners' offices, each once, in the owners' order (None: none known)."""
+    found = list(dict.fromkeys(offices[u] for u in owners if u in offices))
+    return ", ".join(found) or None
+
+
 def _agreement_rows(db: Session, scope: Scope) -> Iterator[tuple[Value, ...]]:
     shown = _room_names(scope.lang)
+    # One row per member: read once, not per agreement.
+    offices = office_store.all_offices(db, scope.offices)
     for a, name, owners in with_owners(db, scope):
         yield (
             shown(a.room_id, name),
@@ -56,8 +65,10 @@ def _agreement_rows(db: Session, scope: Scope) -> Iterator[tuple[Value, ...]]:
             a.text,
             state_of(a, scope),
             ", ".join(owners),
+            _offices(owners, offices),
             a.due_date,
             f"{a.due_time:%H:%M}" if a.due_time is not None else None,
+            a.delay_reason,
             a.created_by,
             a.created_at,
             a.closed_at,
@@ -110,8 +121,10 @@ AGREEMENTS = Section(
         Column("text", width=60),
         Column("state", width=12, labels="export.state"),
         Column("owners", width=36),
+        Column("office", width=36),
         Column("due_date", ColumnType.DATE, width=12),
         Column("due_time", width=8),
+        Column("reason", width=48),
         Column("created_by", width=28),
         Column("created_at", ColumnType.DATETIME, width=17),
         Column("closed_at", ColumnType.DATETIME, width=17),

@@ -25,7 +25,7 @@ from commands.core import i18n
 from commands.core.context import Context, Role
 from commands.core.effects import LaterFile, Reply
 from commands.core.errors import CommandError
-from commands.core.file_jobs import FileJob
+from commands.core.file_jobs import CONFIG_PARAM, FileJob
 from commands.core.registry import Router, fold
 from commands.core.rich import Rich, code
 from commands.core.room_names import room_label
@@ -133,6 +133,8 @@ def make_export(db: Session, params: Mapping[str, Any]) -> bytes:
         params["lang"],
         ZoneInfo(params["tz"]),
         dt.datetime.fromisoformat(params["now"]),
+        # The config's offices, which the renderer hands every job (never stored with it).
+        dict(params.get(CONFIG_PARAM, {}).get("offices", {})),
     )
     out = io.BytesIO()
     export(db, FORMATS[params["format"]], scope, out)

@@ -12,6 +12,7 @@ from typing import BinaryIO
 
 from sqlmodel import Session
 
+from commands.agreements.offices import configured_offices
 from commands.core.defaults import Defaults
 from commands.exports.formats import dump_format, plain_csv_format
 from commands.exports.rendering import Format, Progress
@@ -68,6 +69,7 @@ class OperatorExport:
             lang=defaults.language,
             tz=defaults.zone,
             now=now,
+            offices=configured_offices(defaults),
         )
         export(db, self.fmt, scope, out, progress, self.sections)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
@@ -37,9 +38,10 @@ def make_scope(
     lang: str,
     tz: ZoneInfo,
     now: dt.datetime,
+    offices: Mapping[str, str] | None = None,
 ) -> Scope:
     start, end = period.bounds(tz) if period is not None else (None, None)
-    return Scope(Window(room_ids, start, end), lang, tz, now)
+    return Scope(Window(room_ids, start, end), lang, tz, now, dict(offices or {}))
 
 
 def find_section(name: str) -> Section | None:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -65,6 +65,9 @@ class Scope:
     lang: str
     tz: ZoneInfo
     now: dt.datetime
+    # The config's `offices:` map (user ID -> office), under the offices set with `!amt`
+    # (commands.agreements.offices); empty where the config is not at hand.
+    offices: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)

@@ -115,14 +115,22 @@ def agenda_text(
                 if a.due_date is not None
                 else i18n.plain(lang, "meeting.minutes.due_none")
             )
-            lines.append(
-                i18n.t(
-                    lang,
-                    "meeting.agenda.line",
-                    number=f"#{a.number}",
-                    text=text(_short(a.text)),
-                    due=due,
-                    people=pills(owners[a.id] or [a.created_by], names),
-                )
+            line = i18n.t(
+                lang,
+                "meeting.agenda.line",
+                number=f"#{a.number}",
+                text=text(_short(a.text)),
+                due=due,
+                people=pills(owners[a.id] or [a.created_by], names),
             )
+            if group == "overdue":
+                # What the meeting asks first about a late item: why.
+                line = line + _reason(a, lang)
+            lines.append(line)
     return Rich.join(lines)
+
+
+def _reason(a: Agreement, lang: str) -> Rich:
+    if a.delay_reason is None:
+        return i18n.t(lang, "meeting.agenda.no_reason")
+    return i18n.t(lang, "meeting.agenda.reason", reason=text(_short(a.delay_reason)))

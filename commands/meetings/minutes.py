@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,11 +27,13 @@ from commands.polls.common import MIN_BREAKDOWN, breakdown_shown, is_open
 from storage import agreements as agreement_store
 from storage import meetings as store
 from storage import polls as poll_store
+from storage.figures.agreements import is_overdue
 from storage.models import AgreementStatus, HistoryAction, Meeting, PollKind
 
 log = logging.getLogger(__name__)
 
 Facts = dict[str, Any]
+_UTC = ZoneInfo("UTC")
 # A shown line of an agreement is shortened to this many characters.
 _TEXT_LIMIT = 200
 
@@ -44,6 +46,8 @@ class Gathering:
     meeting: Meeting
     # Display names of the room's members now (attendees who left keep their old one).
     members: Mapping[str, str]
+    # The room's time zone: what is overdue at the meeting's end is read in it.
+    tz: ZoneInfo = _UTC
 
 
 def _short(value: str) -> str:
@@ -157,6 +161,58 @@ def render_agreements(section: Facts, lang: str) -> list[Rich]:
     return lines
 
 
+# -------------------------------------------------------------------------------- overdue
+
+
+def gather_overdue(g: Gathering) -> Facts:
+    """The open agreements overdue at the meeting's end, each with the reason given for the
+    delay (None: none given), as a Beschlusskontrolle lists them."""
+    m = g.meeting
+    assert m.ended_at is not None
+    at = m.ended_at.astimezone(g.tz)
+    items = [
+        a for a in agreement_store.open_agreements(g.db, room_id=m.room_id) if is_overdue(a, at)
+    ]
+    items.sort(key=lambda a: (a.due_date or dt.date.max, a.number))
+    return {
+        "kind": "overdue",
+        "items": [
+            {
+                "number": a.number,
+                "text": _short(a.text),
+                "due": agreement_store.due_value(a.due_date, a.due_time),
+                "reason": _short(a.delay_reason) if a.delay_reason is not None else None,
+            }
+            for a in items
+        ],
+    }
+
+
+def render_overdue(section: Facts, lang: str) -> list[Rich]:
+    items = section.get("items") or []
+    if not items:
+        return []
+    lines = [i18n.t(lang, "meeting.minutes.overdue", count=len(items))]
+    for item in items:
+        number, shown, due = f"#{item['number']}", text(item["text"]), _due(item["due"], lang)
+        reason = item.get("reason")
+        if reason:
+            line = i18n.t(
+                lang,
+                "meeting.minutes.overdue_line",
+                number=number,
+                text=shown,
+                due=due,
+                reason=text(reason),
+            )
+        else:
+            line = i18n.t(
+                lang, "meeting.minutes.overdue_line_no_reason", number=number, text=shown, due=due
+            )
+        lines.append(line)
+    return lines
+
+
 # ---------------------------------------------------------------------------------- polls
 
 
@@ -229,6 +285,7 @@ class Section:
 SECTIONS: dict[str, Section] = {
     "attendees": Section(gather_attendees, render_attendees),
     "agreements": Section(gather_agreements, render_agreements),
+    "overdue": Section(gather_overdue, render_overdue),
     "polls": Section(gather_polls, render_polls),
 }
 
@@ -237,6 +294,7 @@ def gather(g: Gathering, tz: ZoneInfo) -> str:
     """The minutes' facts of the ended meeting, as stored (JSON)."""
     m = g.meeting
     assert m.ended_at is not None
+    g = replace(g, tz=tz)
     facts: Facts = {
         "number": m.number,
         "title": m.title,

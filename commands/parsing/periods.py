@@ -13,10 +13,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from commands.core import i18n
 from commands.core.errors import CommandError
-from commands.parsing.date_words import fold
+from commands.parsing.date_words import DE_MONTHS, EN_MONTHS, fold
 from commands.parsing.dates import YEARS_AHEAD_LIMIT
-from storage.figures.period import Period, days, month, quarter, year
+from storage.figures.period import Period, PeriodKind, days, month, quarter, year
 
 _MONTHS = {
     # German and English month names and abbreviations, folded (März = maerz).
@@ -98,13 +99,13 @@ def _one(text: str, today: dt.date, default_year: int | None) -> Period | None:
         if unit == "quarter":
             y, q = divmod(today.year * 4 + (today.month - 1) // 3 + offset, 4)
             return quarter(y, q + 1)
-        y, m = divmod(today.year * 12 + today.month - 1 + offset, 12)
-        return month(y, m + 1)
+        y, index = divmod(today.year * 12 + today.month - 1 + offset, 12)
+        return month(y, index + 1)
     if re.fullmatch(r"\d{4}", s):
         return year(int(s))
-    if m := _QUARTER.fullmatch(s):
-        q = int(m[1] or m[3])
-        written = m[2] or m[4]
+    if found := _QUARTER.fullmatch(s):
+        q = int(found[1] or found[3])
+        written = found[2] or found[4]
         if written or default_year:
             return quarter(int(written or default_year or 0), q)
         # The latest such quarter that has begun.
@@ -117,8 +118,8 @@ def _one(text: str, today: dt.date, default_year: int | None) -> Period | None:
         if default_year:
             return month(default_year, number)
         return month(today.year if number <= today.month else today.year - 1, number)
-    if m := _MONTH_NUMBER.fullmatch(s):
-        y, number = (int(m[2]), int(m[1])) if m[1] else (int(m[3]), int(m[4]))
+    if found := _MONTH_NUMBER.fullmatch(s):
+        y, number = (int(found[2]), int(found[1])) if found[1] else (int(found[3]), int(found[4]))
         return month(y, number) if 1 <= number <= 12 else None
     day = parse_day(s, default_year or today.year)
     return days(day, day) if day is not None else None
@@ -185,3 +186,27 @@ def parse_past_period(text: str, today: dt.date) -> Period:
     if period.first > today:
         raise PeriodError("period.not_begun")
     return period
+
+
+# ------------------------------------------------------------------------ naming a period
+
+
+def short_date(day: dt.date, lang: str) -> str:
+    """A date the same width in every row of a table: "15.09.2026" / "15 Sep 2026"."""
+    if lang == "en":
+        return f"{day.day} {EN_MONTHS[day.month - 1][:3]} {day.year}"
+    return f"{day:%d.%m.%Y}"
+
+
+def period_label(lang: str, period: Period) -> str:
+    """How every report names its period: "2026", "1. Quartal 2026", "März 2026",
+    "01.01.2026–15.02.2026"."""
+    first = period.first
+    if period.kind is PeriodKind.YEAR:
+        return str(first.year)
+    if period.kind is PeriodKind.QUARTER:
+        return i18n.plain(lang, "period.quarter", quarter=(first.month + 2) // 3, year=first.year)
+    if period.kind is PeriodKind.MONTH:
+        months = EN_MONTHS if lang == "en" else DE_MONTHS
+        return f"{months[first.month - 1]} {first.year}"
+    return f"{short_date(first, lang)}–{short_date(period.last, lang)}"

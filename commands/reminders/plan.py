@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +24,7 @@ from commands.core import i18n
 from commands.core.effects import Reply
 from commands.core.names import display_name, pills
 from commands.core.registry import Router
-from commands.core.rich import Rich, text, trusted
+from commands.core.rich import Rich, code, text, trusted
 from commands.core.room import CHAIR_POWER_LEVEL, LANGUAGE_KEY
 from commands.core.timers import Timed, TimerEnv, TimerResult
 from commands.parsing.dates import (
@@ -372,9 +372,24 @@ def _plan_item(
     if decision.send is not None:
         occ = decision.send
         done.add(occ.key)
-        reply = _render(db, item, occ, decision.late, info, now, env)
+        ask = asks_reason(item, occ, handled)
+        reply = _render(db, item, occ, decision.late, info, now, env, ask_reason=ask)
         found.append(_due(item, occ, reply, decision.late))
     return found, next_moment(item.occurrences, done, now, info.policy)
+
+
+def asks_reason(item: PlanItem, occ: Occurrence, handled: Collection[str]) -> bool:
+    """Whether this reminder asks the owners for the reason of the delay (`!grund`): once,
+    with the first overdue reminder that goes out, while no reason is stored. An earlier
+    overdue reminder already handled (posted, or passed over in a wake-up that posted a
+    later one) asked already; one passed over in this wake-up did not."""
+    a = item.agreement
+    if a is None or occ.kind != ReminderKind.OVERDUE or a.delay_reason is not None:
+        return False
+    return not any(
+        o.kind == ReminderKind.OVERDUE and o.index < occ.index and o.key in handled
+        for o in item.occurrences
+    )
 
 
 def _due(
@@ -480,6 +495,8 @@ def _render(
     info: _RoomInfo,
     now: dt.datetime,
     env: TimerEnv,
+    *,
+    ask_reason: bool = False,
 ) -> Reply | None:
     lang, tz = info.lang, info.policy.tz
     lines: list[Rich] = []
@@ -497,7 +514,7 @@ def _render(
         assert a is not None
         assert a.id is not None
         assert a.due_date is not None
-        lines.extend(_agreement_lines(a, item.owners, occ, info, names, env, now))
+        lines.extend(_agreement_lines(a, item.owners, occ, info, names, env, now, ask_reason))
         return Reply(
             Rich.join(lines),
             notice=False,
@@ -541,6 +558,7 @@ def _agreement_lines(
     names: Mapping[str, str],
     env: TimerEnv,
     now: dt.datetime,
+    ask_reason: bool = False,
 ) -> list[Rich]:
     lang, tz = info.lang, info.policy.tz
     assert a.due_date is not None
@@ -575,6 +593,11 @@ def _agreement_lines(
             lines.append(
                 i18n.t(lang, "reminder.agreement.escalate", people=_people(watchers, names))
             )
+    if ask_reason:
+        word = "reason" if lang == "en" else "grund"
+        lines.append(
+            i18n.t(lang, "reminder.agreement.ask_reason", cmd=code(f"!{word} {a.number} …"))
+        )
     lines.append(trusted(i18n.raw(lang, "reminder.agreement.hint")))
     return lines
 

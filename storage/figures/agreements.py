@@ -25,6 +25,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from storage.db import in_chunks
@@ -40,6 +41,37 @@ def is_overdue(a: Agreement, now: dt.datetime) -> bool:
     if a.due_date != today:
         return a.due_date < today
     return a.due_time is not None and a.due_time < now.time().replace(tzinfo=None)
+
+
+def overdue_condition(now: dt.datetime) -> ColumnElement[bool]:
+    """is_overdue as a query's condition, for listing a room's overdue agreements page by
+    page; `now` is in the room's zone."""
+    today = now.date()
+    clock = now.time().replace(tzinfo=None)
+    return and_(
+        col(Agreement.status) == AgreementStatus.OPEN,
+        or_(
+            col(Agreement.due_date) < today,
+            and_(
+                col(Agreement.due_date) == today,
+                col(Agreement.due_time).is_not(None),
+                col(Agreement.due_time) < clock,
+            ),
+        ),
+    )
+
+
+def active_between(
+    since: dt.datetime | None, until: dt.datetime | None
+) -> list[ColumnElement[bool]]:
+    """The active cohort as a query's conditions (None: unbounded): recorded before the
+    end, not closed before the start; what an export of a period holds."""
+    where: list[ColumnElement[bool]] = []
+    if until is not None:
+        where.append(col(Agreement.created_at) < until)
+    if since is not None:
+        where.append(or_(col(Agreement.closed_at).is_(None), col(Agreement.closed_at) >= since))
+    return where
 
 
 def done_on_time(a: Agreement, zone: ZoneInfo) -> bool:
@@ -157,7 +189,7 @@ def agreement_figures(
             col(Agreement.room_id).in_(chunk),
             or_(
                 col(Agreement.status) == AgreementStatus.OPEN,
-                and_(col(Agreement.created_at) < until, col(Agreement.closed_at) >= since),
+                and_(*active_between(since, until)),
                 and_(
                     col(Agreement.due_date) >= period.first,
                     col(Agreement.due_date) <= period.last,

@@ -88,6 +88,12 @@ class Distribution:
         return Distribution((c[0], c[1], c[2], c[3], c[4]), self.not_judged + other.not_judged)
 
 
+def response_rate(participants: int, invited: int) -> float | None:
+    """The share of the members asked by a survey who answered at least one statement;
+    None when nobody was asked."""
+    return participants / invited if invited else None
+
+
 def pooled(distributions: Iterable[Distribution]) -> Distribution:
     """All answers of those that may be shown, pooled: the mean of a set of pulses is the
     mean of their answers, never the mean of their means."""

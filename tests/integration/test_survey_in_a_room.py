@@ -24,7 +24,7 @@ from tests.integration.reminder_helpers import wait_for_bot_message
 
 pytestmark = pytest.mark.synapse
 
-STATEMENTS = 7
+STATEMENTS = 6
 
 
 async def statements(member: Member, dm: str, bot_user: str) -> list[SeenEvent]:
@@ -70,7 +70,9 @@ async def test_members_answer_the_survey_by_direct_message_and_the_report_shows_
         dm = invites[member.user_id][0].room_id
         for poll in await statements(member, dm, bot_user):
             await member.send_event(dm, *respond(poll.event_id, value))
-        await wait_for_bot_message(member, bot_user, dm, "Sie haben alle 7 Aussagen beantwortet")
+        await wait_for_bot_message(
+            member, bot_user, dm, f"Sie haben alle {STATEMENTS} Aussagen beantwortet"
+        )
     for n, member in enumerate((anna, ben)):  # two free texts: too few to be shown
         dm = invites[member.user_id][0].room_id
         question = next(m for m in member.messages_from(bot_user, dm) if "freiwillig" in m.body)

@@ -57,8 +57,14 @@ def test_coordination_sees_each_committee_by_owner_and_the_alike_pair(dialog: Di
     assert "Übersicht über alle Gremien – Stand Mo., 23. März 2026" in body
     assert "3 Gremien, 4 offene Verabredungen, davon 1 überfällig." in body
     assert "Jugendhilfeausschuss: 2 offen, 0 überfällig – noch keine Frist abgelaufen" in body
-    assert "Schulausschuss: 2 offen, 1 überfällig – 0 von 1 Frist eingehalten (0 %)" in body
-    assert "  Ben Okafor: #1 Schulentwicklungsplanung fortschreiben (überfällig seit" in body
+    assert (
+        "Schulausschuss: 2 offen, 1 überfällig – "
+        "bisher 0 von 1 fälligen fristgerecht erledigt (0 %)"
+    ) in body
+    assert (
+        "  Ben Okafor: #1 Schulentwicklungsplanung fortschreiben "
+        "(überfällig seit Fr., 20. März 2026; kein Grund genannt)"
+    ) in body
     assert "  Anna Schmidt: #2 Kita-Bedarfsplanung vorlegen (bis Mo., 20. April 2026)" in body
     assert "  Carla Weber: #2 Jugendhilfeplanung vorstellen" in body
     assert "Steuerungsgruppe <Bildung>: 0 offen, 0 überfällig" in body
@@ -72,6 +78,22 @@ def test_coordination_sees_each_committee_by_owner_and_the_alike_pair(dialog: Di
     # Room names are user text: escaped in HTML.
     assert "Steuerungsgruppe &lt;Bildung&gt;" in reply.html
     assert "<Bildung>" not in reply.html
+
+
+def test_an_overdue_agreement_shows_the_reason_its_owner_gave(dialog: Dialog) -> None:
+    three_committees(dialog)
+    dialog.say(BEN, "!grund 1 Die Schulstatistik liegt erst im April vor")
+    body = dialog.text(COORDINATOR, "!übersicht")
+    assert (
+        "  Ben Okafor: #1 Schulentwicklungsplanung fortschreiben "
+        "(überfällig seit Fr., 20. März 2026; Grund: Die Schulstatistik liegt erst im April vor)"
+    ) in body
+    # Only an overdue one says whether a reason was given.
+    assert "  Anna Schmidt: #2 Kita-Bedarfsplanung vorlegen (bis Mo., 20. April 2026)" in body
+    dialog.say(CHAIR, "!einstellungen sprache en")
+    english = dialog.text(COORDINATOR, "!overview")
+    assert "(overdue since Fri, 20 March 2026; reason: Die Schulstatistik liegt" in english
+    assert "Schulausschuss: 2 open, 1 overdue – so far 0 of 1 due done on time (0 %)" in english
 
 
 def test_overview_in_english_and_with_the_alias(dialog: Dialog) -> None:
@@ -189,7 +211,12 @@ def test_fifty_committees_with_two_hundred_open_each_fit_the_split_limit(dialog:
     body = "\n".join(p.body for p in parts)
     # Each committee in one line, with its figures.
     assert "51 Gremien, 10000 offene Verabredungen" in body
-    assert body.count(": 200 offen, 66 überfällig – 0 von 66 Fristen eingehalten (0 %)") == 50
+    assert (
+        body.count(
+            ": 200 offen, 66 überfällig – bisher 0 von 66 fälligen fristgerecht erledigt (0 %)"
+        )
+        == 50
+    )
     # Texts that differ only in the verb, in different committees.
     assert "(Ähnlichkeit 100 %)" in body
     assert "… und " in body

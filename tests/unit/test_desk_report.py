@@ -1,28 +1,521 @@
-"""The report for the leadership: `!bericht` / `!report` on demand, and once a month by itself."""
+"""The leadership's decision tracking (Beschlusskontrolle): `!bericht` / `!report` on demand
+for any period, `!bericht vorlage` as a committee paper, and once a month by itself."""
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
 import json
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import col, select
 
+from bot.runtime.limits import MAX_PARTS
 from bot.runtime.scheduler import run_timers
+from commands.agreements.offices import OfficesSettings
 from commands.core import i18n
 from commands.core.defaults import Defaults
 from commands.core.timers import TimerEnv
-from commands.desk.periods import parse_period
 from commands.desk.settings import ReportSettings
 from storage import lease, rooms
 from storage.db import Database
 from storage.models import OutboxMessage
-from tests.dialog import ANNA, BEN, BERLIN, CARLA, CHAIR, COORDINATOR, REGISTRY, ROOM, Dialog
+from tests import seed
+from tests.dialog import (
+    ANNA,
+    BEN,
+    BERLIN,
+    CARLA,
+    CHAIR,
+    COORDINATOR,
+    REGISTRY,
+    ROOM,
+    Dialog,
+    Sent,
+)
 
 JUGEND = "!jugendhilfe:example.org"
 LEITUNG = "!leitung:example.org"
+# The config's map of offices: Anna's comes from it, Ben sets his own with `!amt`, Carla
+# has none.
+OFFICES = {ANNA: "Amt 40 – Schulverwaltung"}
+
+
+def with_offices(dialog: Dialog) -> None:
+    dialog.defaults = Defaults(features={"offices": OfficesSettings(by_user=OFFICES)})
+
+
+def first_quarter(dialog: Dialog) -> Dialog:
+    """The Schulausschuss's first quarter of 2026 and the Jugendhilfeausschuss beside it:
+    overdue with and without a reason, done on time, done late, due later."""
+    with_offices(dialog)
+    dialog.now = dt.datetime(2026, 1, 5, 10, tzinfo=BERLIN)
+    jugend = Dialog(
+        dialog.database,
+        room_id=JUGEND,
+        now=dialog.now,
+        defaults=dialog.defaults,
+        _ids=itertools.count(1000),
+    )
+    with dialog.database.session() as s:
+        seed.room(s, ROOM, name="Schulausschuss")
+        seed.room(s, JUGEND, name="Jugendhilfeausschuss")
+    dialog.say(BEN, "!amt Jugendamt")
+    say = dialog.say
+    say(CHAIR, "!verabredung Zahlen an das Landesamt melden @ben bis 15.2.", mentions=(BEN,))
+    say(CHAIR, "!verabredung Raumkonzept vorlegen @carla bis 20.3.", mentions=(CARLA,))
+    say(CHAIR, "!verabredung Einladung zum Fachtag verschicken @anna bis 30.1.", mentions=(ANNA,))
+    say(CHAIR, "!verabredung Elternbrief abstimmen @anna @ben bis 10.3.", mentions=(ANNA, BEN))
+    say(CHAIR, "!verabredung Bildungsbericht gliedern @anna bis 30.4.", mentions=(ANNA,))
+    jugend.say(CHAIR, "!verabredung Jugendhilfeplanung vorstellen @ben bis 31.3.", mentions=(BEN,))
+    dialog.now = dt.datetime(2026, 1, 28, 16, tzinfo=BERLIN)
+    say(ANNA, "!erledigt 3")
+    dialog.now = dt.datetime(2026, 2, 20, 9, tzinfo=BERLIN)
+    say(BEN, "!grund 1 Zahlen des Landesamts kommen erst im April")
+    dialog.now = dt.datetime(2026, 3, 12, 11, tzinfo=BERLIN)
+    say(BEN, "!erledigt 4")
+    jugend.now = dt.datetime(2026, 3, 30, 11, tzinfo=BERLIN)
+    jugend.say(BEN, "!erledigt 1")
+    dialog.now = dt.datetime(2026, 4, 2, 9, tzinfo=BERLIN)
+    return jugend
+
+
+def test_the_quarters_beschlusskontrolle_names_offices_due_dates_states_and_reasons(
+    dialog: Dialog,
+) -> None:
+    first_quarter(dialog)
+    [reply] = dialog.say(COORDINATOR, "!bericht quartal")
+    assert reply.body.splitlines() == [
+        "Beschlusskontrolle: 1. Quartal 2026",
+        "Stand Do., 2. April 2026 · 2 Gremien. Genannt werden Ämter, keine Personen. "
+        "Fristgerecht heißt: bis zum Ende der Frist erledigt oder ohne Frist.",
+        "",
+        "Alle Gremien",
+        "• 6 festgehalten, davon 3 erledigt, 2 fristgerecht, 2 überfällig",
+        "• 2 von 5 im Zeitraum fälligen fristgerecht erledigt (40 %)",
+        "• 3 im Zeitraum erledigt, davon 2 fristgerecht",
+        "• heute 3 offen, davon 2 überfällig",
+        "• Sitzungen im Zeitraum: 0",
+        "",
+        "Jugendhilfeausschuss",
+        "• 1 festgehalten, davon 1 erledigt, 1 fristgerecht, 0 überfällig",
+        "• 1 von 1 im Zeitraum fälligen fristgerecht erledigt (100 %)",
+        "• 1 im Zeitraum erledigt, davon 1 fristgerecht; "
+        "im Median 84,0 Tage vom Festhalten bis erledigt",
+        "• heute 0 offen, davon 0 überfällig",
+        "Im Zeitraum fällig oder überfällig: keine",
+        "Im Zeitraum erledigt: 1",
+        "• #1 Jugendhilfeplanung vorstellen · Jugendamt · Frist 31.03.2026 · "
+        "erledigt am 30.03.2026",
+        "• Sitzungen im Zeitraum: 0",
+        "• Zufriedenheit (Puls): kein Puls mit mindestens 3 Stimmen",
+        "",
+        "Schulausschuss",
+        "• 5 festgehalten, davon 2 erledigt, 1 fristgerecht, 2 überfällig",
+        "• 1 von 4 im Zeitraum fälligen fristgerecht erledigt (25 %)",
+        "• 2 im Zeitraum erledigt, davon 1 fristgerecht; "
+        "im Median 44,5 Tage vom Festhalten bis erledigt",
+        "• heute 3 offen, davon 2 überfällig",
+        "Im Zeitraum fällig oder überfällig: 2",
+        "• #1 Zahlen an das Landesamt melden · Jugendamt · Frist 15.02.2026 · überfällig · "
+        "Grund: Zahlen des Landesamts kommen erst im April",
+        "• #2 Raumkonzept vorlegen · Amt nicht angegeben · Frist 20.03.2026 · überfällig · "
+        "kein Grund genannt",
+        "Im Zeitraum erledigt: 2",
+        "• #3 Einladung zum Fachtag verschicken · Amt 40 – Schulverwaltung · "
+        "Frist 30.01.2026 · erledigt am 28.01.2026",
+        "• #4 Elternbrief abstimmen · Amt 40 – Schulverwaltung, Jugendamt · "
+        "Frist 10.03.2026 · erledigt am 12.03.2026, nach Fristende",
+        "• Sitzungen im Zeitraum: 0",
+        "• Zufriedenheit (Puls): kein Puls mit mindestens 3 Stimmen",
+        "",
+        "Mögliche Doppelstrukturen",
+        "Keine ähnlichen offenen Verabredungen in verschiedenen Gremien gefunden.",
+    ]
+    assert reply.mentions == ()
+    # An agreement due after the quarter is not followed up in it.
+    assert "Bildungsbericht" not in reply.body
+
+
+def test_the_report_in_english(dialog: Dialog) -> None:
+    first_quarter(dialog)
+    dialog.say(CHAIR, "!einstellungen sprache en")
+    body = dialog.text(COORDINATOR, "!report quarter")
+    assert body.startswith("Decision tracking: Q1 2026\nAs of Thu, 2 April 2026 · 2 committees.")
+    assert "• 2 of 5 due in the period done on time (40 %)" in body
+    assert (
+        "• #1 Zahlen an das Landesamt melden · Jugendamt · due 15 Feb 2026 · overdue · "
+        "reason: Zahlen des Landesamts kommen erst im April"
+    ) in body
+    assert (
+        "• #2 Raumkonzept vorlegen · office not given · due 20 Mar 2026 · overdue · no reason given"
+    ) in body
+    assert (
+        "• #4 Elternbrief abstimmen · Amt 40 – Schulverwaltung, Jugendamt · due 10 Mar 2026 · "
+        "done on 12 Mar 2026, after the due date"
+    ) in body
+    assert "Done in the period: 2" in body
+
+
+def test_the_committee_paper_has_heading_paragraphs_table_and_closing(dialog: Dialog) -> None:
+    first_quarter(dialog)
+    [reply] = dialog.say(COORDINATOR, "!bericht vorlage")
+    lines = reply.body.splitlines()
+    assert lines[0] == "Sachstandsbericht zur Umsetzung der Beschlüsse – 1. Quartal 2026"
+    assert lines[-1] == "Der Bericht wird zur Kenntnis genommen."
+    school = lines.index("Schulausschuss")
+    assert lines[school + 1] == (
+        "5 festgehalten, davon 2 erledigt, 1 fristgerecht, 2 überfällig. "
+        "1 von 4 im Zeitraum fälligen fristgerecht erledigt (25 %). "
+        "2 im Zeitraum erledigt, davon 1 fristgerecht; "
+        "im Median 44,5 Tage vom Festhalten bis erledigt. "
+        "Heute 3 offen, davon 2 überfällig. Sitzungen im Zeitraum: 0. "
+        "Zufriedenheit (Puls): kein Puls mit mindestens 3 Stimmen."
+    )
+    assert lines[school + 2 : school + 9] == [
+        "",
+        "| Nr. | Verabredung | Amt | Frist | Stand | Grund der Verzögerung |",
+        "|---|---|---|---|---|---|",
+        "| 1 | Zahlen an das Landesamt melden | Jugendamt | 15.02.2026 | überfällig | "
+        "Zahlen des Landesamts kommen erst im April |",
+        "| 2 | Raumkonzept vorlegen | Amt nicht angegeben | 20.03.2026 | überfällig | "
+        "kein Grund genannt |",
+        "| 3 | Einladung zum Fachtag verschicken | Amt 40 – Schulverwaltung | 30.01.2026 | "
+        "erledigt am 28.01.2026 |  |",
+        "| 4 | Elternbrief abstimmen | Amt 40 – Schulverwaltung, Jugendamt | 10.03.2026 | "
+        "erledigt am 12.03.2026, nach Fristende |  |",
+    ]
+    assert lines[2].startswith("Stand: Do., 2. April 2026.")
+    assert lines[4].startswith("Alle Gremien (2 Gremien): 6 festgehalten, davon 3 erledigt")
+    # In the formatted text a table a word processor keeps as one.
+    assert (
+        "<tr><td>2</td><td>Raumkonzept vorlegen</td><td>Amt nicht angegeben</td>"
+        "<td>20.03.2026</td><td>überfällig</td><td>kein Grund genannt</td></tr>"
+    ) in reply.html
+    assert reply.html.count("<table>") == 2
+    # The quarter is the paper's usual period; another may be named.
+    march = dialog.text(COORDINATOR, "!bericht vorlage März 2026")
+    assert march.startswith("Sachstandsbericht zur Umsetzung der Beschlüsse – März 2026\n")
+    assert "Einladung zum Fachtag" not in march
+
+
+def test_the_committee_paper_in_english(dialog: Dialog) -> None:
+    first_quarter(dialog)
+    dialog.say(CHAIR, "!einstellungen sprache en")
+    body = dialog.text(COORDINATOR, "!report paper Q1 2026")
+    lines = body.splitlines()
+    assert lines[0] == "Progress report on the implementation of decisions – Q1 2026"
+    assert lines[-1] == "The committee takes note of the report."
+    assert "| No. | Agreement | Office | Due | State | Reason for delay |" in lines
+    assert (
+        "| 2 | Raumkonzept vorlegen | office not given | 20 Mar 2026 | overdue | no reason given |"
+    ) in lines
+    assert any(li.startswith("5 recorded, 2 of them done, 1 on time, 2 overdue. ") for li in lines)
+
+
+def test_a_table_cell_keeps_a_pipe_in_a_text_as_text(dialog: Dialog) -> None:
+    dialog.say(ANNA, "!verabredung Raum A | B klären <sofort> bis 12.3.")
+    dialog.now = dt.datetime(2026, 4, 1, 9, tzinfo=BERLIN)
+    [reply] = dialog.say(COORDINATOR, "!bericht vorlage März 2026")
+    assert "| 1 | Raum A \\| B klären <sofort> | Amt nicht angegeben |" in reply.body
+    assert "<td>Raum A | B klären &lt;sofort&gt;</td>" in reply.html
+
+
+# ------------------------------------------------------------------- no person, anywhere
+
+
+MEMBERS = {
+    ANNA: "Anna Schmidt",
+    BEN: "Ben Okafor",
+    CARLA: "Carla Weber",
+    CHAIR: "Vorsitz Meyer",
+    COORDINATOR: "Bildungsbüro",
+    "@dieter:example.org": "Dieter Kowalski",
+    "@eva:example.org": "Eva Lindqvist",
+    "@frank:example.org": "Frank Obermaier",
+}
+
+
+def person_traces(text: str) -> list[str]:
+    """Every user ID, localpart, display name or part of one found in `text`."""
+    found = []
+    for user_id, name in MEMBERS.items():
+        localpart = user_id[1:].split(":")[0]
+        for trace in (user_id, "@" + localpart, name, *name.split()):
+            if trace == "Bildungsbüro":
+                continue  # the coordination's name is also the office's own word
+            if re.search(rf"(?<!\w){re.escape(trace)}(?!\w)", text, re.IGNORECASE):
+                found.append(trace)
+    return found
+
+
+def test_neither_report_nor_paper_names_a_member_or_shows_a_user_id(dialog: Dialog) -> None:
+    dialog.members = dict(MEMBERS)
+    jugend = first_quarter(dialog)
+    jugend.members = dict(MEMBERS)
+    dieter, eva, frank = "@dieter:example.org", "@eva:example.org", "@frank:example.org"
+    dialog.now = jugend.now = dt.datetime(2026, 2, 2, 10, tzinfo=BERLIN)
+    dialog.say(dieter, "!amt Amt 51 – Jugend")
+    dialog.say(
+        CHAIR, "!verabredung Förderantrag stellen @dieter @eva bis 10.2.", mentions=(dieter, eva)
+    )
+    jugend.say(eva, "!verabredung Sozialraumanalyse beauftragen @frank bis 1.3.", mentions=(frank,))
+    jugend.say(frank, "!verabredung Kooperationsvertrag @dieter bis 5.3.", mentions=(dieter,))
+    dialog.say(CHAIR, "!sitzung start Februarsitzung")
+    dialog.say(CHAIR, "!sitzung ende")
+    dialog.now = jugend.now = dt.datetime(2026, 2, 20, 10, tzinfo=BERLIN)
+    dialog.say(eva, "!grund 6 Die Kämmerei prüft noch")
+    jugend.say(dieter, "!erledigt 3")
+    dialog.now = dt.datetime(2026, 4, 2, 9, tzinfo=BERLIN)
+    sent: list[Sent] = []
+    for command in ("!bericht quartal", "!bericht vorlage", "!bericht 2026", "!bericht Februar"):
+        sent.extend(dialog.say(COORDINATOR, command))
+    dialog.say(CHAIR, "!einstellungen sprache en")
+    sent.extend(dialog.say(COORDINATOR, "!report quarter"))
+    sent.extend(dialog.say(COORDINATOR, "!report paper"))
+    assert len(sent) == 6
+    for reply in sent:
+        assert person_traces(reply.body) == [], reply.body
+        assert person_traces(reply.html) == [], reply.html
+        assert reply.mentions == ()
+    # The check finds people where they are named: the overview, inside the office, lists
+    # the owners by name.
+    overview = dialog.text(COORDINATOR, "!overview")
+    assert {"Eva Lindqvist", "Dieter Kowalski", "Frank Obermaier"} <= set(person_traces(overview))
+    # What the reports do say instead: the offices, and that one is missing.
+    quarter = sent[0].body
+    assert "#6 Förderantrag stellen · Amt 51 – Jugend · Frist 10.02.2026 · überfällig" in quarter
+    assert "Grund: Die Kämmerei prüft noch" in quarter
+    assert "#2 Sozialraumanalyse beauftragen · Amt nicht angegeben" in quarter
+
+
+# ------------------------------------------------------------------------- the periods
+
+
+def quiet_year(dialog: Dialog) -> None:
+    """One agreement in January 2026 and the report asked in January 2027."""
+    dialog.now = dt.datetime(2026, 1, 7, 10, tzinfo=BERLIN)
+    dialog.say(ANNA, "!verabredung Jahresplanung abstimmen bis 20.1.")
+    dialog.now = dt.datetime(2027, 1, 15, 10, tzinfo=BERLIN)
+
+
+@pytest.mark.parametrize(
+    ("asked", "title"),
+    [
+        ("", "Februar 2026"),
+        ("2026", "2026"),
+        ("letztes Jahr", "2026"),
+        ("dieses Jahr", "2027"),
+        ("Q1 2026", "1. Quartal 2026"),
+        ("1. Quartal", "1. Quartal 2027"),
+        ("letztes Quartal", "4. Quartal 2026"),
+        ("quartal", "4. Quartal 2026"),
+        ("November 2026", "November 2026"),
+        ("letzter Monat", "Dezember 2026"),
+        ("10/2026", "Oktober 2026"),
+        ("Januar bis März 2026", "1. Quartal 2026"),
+        ("01.02.2026–15.03.2026", "01.02.2026–15.03.2026"),
+        ("2026-02-01 bis 2026-03-15", "01.02.2026–15.03.2026"),
+    ],
+)
+def test_every_form_of_the_period_language(dialog: Dialog, asked: str, title: str) -> None:
+    quiet_year(dialog)
+    if not asked:
+        dialog.now = dt.datetime(2026, 3, 9, 10, tzinfo=BERLIN)
+    body = dialog.text(COORDINATOR, f"!bericht {asked}".strip())
+    assert body.splitlines()[0] == f"Beschlusskontrolle: {title}"
+    paper = dialog.text(COORDINATOR, f"!bericht vorlage {asked}".strip())
+    if asked:
+        assert paper.splitlines()[0] == (
+            f"Sachstandsbericht zur Umsetzung der Beschlüsse – {title}"
+        )
+
+
+@pytest.mark.parametrize(
+    ("asked", "title"),
+    [
+        ("2026", "2026"),
+        ("last year", "2026"),
+        ("Q1 2026", "Q1 2026"),
+        ("1st quarter", "Q1 2027"),
+        ("last quarter", "Q4 2026"),
+        ("November 2026", "November 2026"),
+        ("last month", "December 2026"),
+        ("January to March 2026", "Q1 2026"),
+        ("2026-02-01 to 2026-03-15", "1 Feb 2026–15 Mar 2026"),
+    ],
+)
+def test_every_form_of_the_period_language_in_english(
+    dialog: Dialog, asked: str, title: str
+) -> None:
+    quiet_year(dialog)
+    dialog.say(CHAIR, "!einstellungen sprache en")
+    assert dialog.text(COORDINATOR, f"!report {asked}").splitlines()[0] == (
+        f"Decision tracking: {title}"
+    )
+    assert dialog.text(COORDINATOR, f"!report paper {asked}").splitlines()[0] == (
+        f"Progress report on the implementation of decisions – {title}"
+    )
+
+
+def test_a_year_counts_what_was_recorded_and_due_in_it(dialog: Dialog) -> None:
+    quiet_year(dialog)
+    body = dialog.text(COORDINATOR, "!bericht letztes Jahr")
+    assert "• 1 festgehalten, davon 0 erledigt, 0 fristgerecht, 1 überfällig" in body
+    assert "• 0 von 1 im Zeitraum fälligen fristgerecht erledigt (0 %)" in body
+    assert "• #1 Jahresplanung abstimmen · Amt nicht angegeben · Frist 20.01.2026" in body
+    # November: nothing recorded or due in it, but the agreement is overdue now.
+    november = dialog.text(COORDINATOR, "!bericht November 2026")
+    assert "• 0 festgehalten, davon 0 erledigt, 0 fristgerecht, 0 überfällig" in november
+    assert "• heute 1 offen, davon 1 überfällig" in november
+    assert "überfällig · kein Grund genannt" in november
+
+
+FORMS_DE = (
+    "So geht es: `2026`, `dieses Jahr`, `letztes Jahr`, `Q1 2026`, `1. Quartal`, "
+    "`letztes Quartal`, `November 2026`, `letzter Monat`, `Januar bis März`, "
+    "`01.01.2026–31.03.2026`."
+)
+FORMS_EN = (
+    "You can write: `2026`, `this year`, `last year`, `Q1 2026`, `1st quarter`, "
+    "`last quarter`, `November 2026`, `last month`, `January to March`, "
+    "`01.01.2026–31.03.2026`."
+)
+
+
+@pytest.mark.parametrize(
+    ("asked", "answer"),
+    [
+        ("gestern", f"Den Zeitraum „gestern“ verstehe ich nicht. {FORMS_DE}"),
+        ("13/2026", f"Den Zeitraum „13/2026“ verstehe ich nicht. {FORMS_DE}"),
+        (
+            "März bis Januar 2026",
+            "Der Zeitraum „März bis Januar 2026“ endet, bevor er beginnt. "
+            "Bitte nennen Sie den früheren Tag zuerst.",
+        ),
+        ("April 2027", f"Der Zeitraum „April 2027“ hat noch nicht begonnen. {FORMS_DE}"),
+        ("2028", f"Der Zeitraum „2028“ hat noch nicht begonnen. {FORMS_DE}"),
+        (
+            "1999",
+            "Der Zeitraum „1999“ geht nicht: Ein Zeitraum muss zwischen 2000 und 2037 liegen.",
+        ),
+        (
+            "12/9999",
+            "Der Zeitraum „12/9999“ geht nicht: Ein Zeitraum muss zwischen 2000 und 2037 liegen.",
+        ),
+    ],
+)
+def test_a_period_that_cannot_be_reported_is_refused_with_the_reason(
+    dialog: Dialog, asked: str, answer: str
+) -> None:
+    quiet_year(dialog)
+    assert dialog.text(COORDINATOR, f"!bericht {asked}") == answer
+    assert dialog.text(COORDINATOR, f"!bericht vorlage {asked}") == answer
+
+
+@pytest.mark.parametrize(
+    ("asked", "answer"),
+    [
+        ("yesterday", f"I don't understand the period “yesterday”. {FORMS_EN}"),
+        (
+            "March to January 2026",
+            "The period “March to January 2026” ends before it begins. "
+            "Please give the earlier day first.",
+        ),
+        ("April 2027", f"The period “April 2027” has not begun yet. {FORMS_EN}"),
+        (
+            "1999",
+            "The period “1999” is not possible: a period must lie between 2000 and 2037.",
+        ),
+    ],
+)
+def test_a_period_that_cannot_be_reported_is_refused_in_english(
+    dialog: Dialog, asked: str, answer: str
+) -> None:
+    quiet_year(dialog)
+    dialog.say(CHAIR, "!einstellungen sprache en")
+    assert dialog.text(COORDINATOR, f"!report {asked}") == answer
+    assert dialog.text(COORDINATOR, f"!report paper {asked}") == answer
+
+
+def test_a_member_may_not_ask_for_the_report(dialog: Dialog) -> None:
+    refusal = dialog.text(ANNA, "!bericht")
+    assert refusal == i18n.plain("de", "permission.needs_chair", command="!bericht")
+    assert dialog.text(ANNA, "!bericht vorlage") == i18n.plain(
+        "de", "permission.needs_chair", command="!bericht vorlage"
+    )
+
+
+def test_a_chair_gets_the_report_of_their_own_committee_only(dialog: Dialog) -> None:
+    first_quarter(dialog)
+    body = dialog.text(CHAIR, "!bericht Q1 2026")
+    assert "Schulausschuss" in body
+    assert "Zahlen an das Landesamt melden" in body
+    assert "Jugendhilfeausschuss" not in body
+    assert "Jugendhilfeplanung vorstellen" not in body
+    everything = dialog.text(COORDINATOR, "!bericht Q1 2026")
+    assert "Jugendhilfeplanung vorstellen" in everything
+
+
+# ------------------------------------------------------------- done once, then dropped
+
+
+def done_entries(body: str) -> list[str]:
+    """The numbers and texts listed under "Im Zeitraum erledigt"."""
+    lines = body.splitlines()
+    start = next(i for i, li in enumerate(lines) if li.startswith("Im Zeitraum erledigt"))
+    found = []
+    for li in lines[start + 1 :]:
+        if not li.startswith("• #"):
+            break
+        found.append(li.split(" · ")[0][2:])
+    return found
+
+
+def test_done_items_are_listed_in_the_period_they_were_done_in_and_not_in_the_next(
+    dialog: Dialog,
+) -> None:
+    first_quarter(dialog)
+    january = dialog.text(COORDINATOR, "!bericht Januar 2026")
+    february = dialog.text(COORDINATOR, "!bericht Februar 2026")
+    march = dialog.text(COORDINATOR, "!bericht März 2026")
+    april = dialog.text(COORDINATOR, "!bericht April 2026")
+    school = [body.split("Schulausschuss\n")[1] for body in (january, february, march, april)]
+    assert done_entries(school[0]) == ["#3 Einladung zum Fachtag verschicken"]
+    assert done_entries(school[1]) == []
+    assert done_entries(school[2]) == ["#4 Elternbrief abstimmen"]
+    assert done_entries(school[3]) == []
+    # Done on time in January: gone from every later report.
+    for body in (february, march, april):
+        assert "Einladung zum Fachtag" not in body
+    # Due in February and overdue since: followed up month by month until done.
+    for body in (february, march, april):
+        assert "#1 Zahlen an das Landesamt melden · Jugendamt · Frist 15.02.2026 · überfällig" in (
+            body
+        )
+
+
+def test_an_item_done_late_is_due_in_its_period_and_done_in_the_next(dialog: Dialog) -> None:
+    dialog.now = dt.datetime(2026, 1, 10, 10, tzinfo=BERLIN)
+    dialog.say(ANNA, "!verabredung Haushaltsanmeldung abgeben bis 30.1.")
+    dialog.now = dt.datetime(2026, 2, 3, 10, tzinfo=BERLIN)
+    dialog.say(ANNA, "!grund 1 Freigabe der Amtsleitung fehlte")
+    dialog.say(ANNA, "!erledigt 1")
+    dialog.now = dt.datetime(2026, 3, 2, 10, tzinfo=BERLIN)
+    january = dialog.text(COORDINATOR, "!bericht Januar 2026")
+    assert (
+        "• #1 Haushaltsanmeldung abgeben · Amt nicht angegeben · Frist 30.01.2026 · "
+        "erledigt am 03.02.2026, nach Fristende · Grund: Freigabe der Amtsleitung fehlte"
+    ) in january
+    assert done_entries(january) == []
+    february = dialog.text(COORDINATOR, "!bericht Februar 2026")
+    assert done_entries(february) == ["#1 Haushaltsanmeldung abgeben"]
+    assert "Im Zeitraum fällig oder überfällig: keine" in february
+
+
+# ------------------------------------------------------------ pulse and the evaluation
 
 
 def february(dialog: Dialog) -> Dialog:
@@ -55,51 +548,20 @@ def _pulse(dialog: Dialog, answers: tuple[str, ...]) -> None:
     dialog.say(CHAIR, "!schließen")
 
 
-def test_the_coordination_gets_last_months_report_without_names(dialog: Dialog) -> None:
+def test_meetings_pulse_and_duplicate_work_per_committee(dialog: Dialog) -> None:
     february(dialog)
-    [reply] = dialog.say(COORDINATOR, "!bericht")
-    assert reply.body.splitlines() == [
-        "Bericht an die Leitung: Februar 2026",
-        "Verabredungen von 2 Gremien im Zeitraum, ohne Namen einzelner Mitglieder. "
-        "Fristgerecht heißt: bis zum Ende der Frist erledigt oder ohne Frist.",
-        "",
-        "Verabredungen je Gremium",
-        # "fristgerecht" once, for those done; the due dates are their own cohort.
-        "Alle Gremien: 4 neu, 2 erledigt, davon 1 fristgerecht · "
-        "Fristen im Zeitraum: 1 von 3 eingehalten (33 %)",
-        "Jugendhilfeausschuss: 1 neu, 0 erledigt, davon 0 fristgerecht · "
-        "keine Frist im Zeitraum abgelaufen",
-        "Schulausschuss: 3 neu, 2 erledigt, davon 1 fristgerecht · "
-        "Fristen im Zeitraum: 1 von 3 eingehalten (33 %)",
-        "",
-        "Sitzungen",
-        "Sitzungen in allen Gremien: 1",
-        "Jugendhilfeausschuss: 0",
-        "Schulausschuss: 1",
-        "",
-        "Zufriedenheit (Puls, 1–5)",
-        "Schulausschuss: Mittelwert 4,0 aus 1 Puls (kein Vergleichswert)",
-        "",
-        "Mögliche Doppelstrukturen",
+    body = dialog.text(COORDINATOR, "!bericht")
+    school = body.split("\nSchulausschuss\n")[1]
+    assert "• Sitzungen im Zeitraum: 1" in school
+    # The pulse with two answers is left out: one pulse, mean 4.0.
+    assert "• Zufriedenheit (Puls, 1–5): Mittelwert 4,0 aus 1 Puls (kein Vergleichswert)" in school
+    youth = body.split("\nJugendhilfeausschuss\n")[1].split("\n\n")[0]
+    assert "• Sitzungen im Zeitraum: 0" in youth
+    assert "• Zufriedenheit (Puls): kein Puls mit mindestens 3 Stimmen" in youth
+    assert body.endswith(
+        "Mögliche Doppelstrukturen\n"
         "• Schulausschuss #3 „Schulentwicklungsplanung fortschreiben“ ↔ Jugendhilfeausschuss "
-        "#1 „Fortschreibung der Schulentwicklungsplanung“ (Ähnlichkeit 100 %)",
-    ]
-    for name in ("Anna", "Ben", "Carla", "Schmidt", "Okafor", "Weber", "@"):
-        assert name not in reply.body
-    assert reply.mentions == ()
-
-
-def test_a_chosen_month_or_year_in_english(dialog: Dialog) -> None:
-    february(dialog)
-    dialog.say(CHAIR, "!einstellungen sprache en")
-    body = dialog.text(COORDINATOR, "!report 2026")
-    assert body.startswith("Report to the leadership: 2026\n")
-    assert "All committees: 4 new, 2 done, 1 of them on time · due dates in the period" in body
-    october = dialog.text(COORDINATOR, "!report October")
-    assert october.startswith("Report to the leadership: October 2025\n")
-    assert (
-        "All committees: 0 new, 0 done, 0 of them on time · no due date passed in the period"
-        in october
+        "#1 „Fortschreibung der Schulentwicklungsplanung“ (Ähnlichkeit 100 %)"
     )
 
 
@@ -110,48 +572,57 @@ def test_the_pulse_trend_names_the_earlier_value_and_which_way_it_went(dialog: D
     _pulse(dialog, ("5", "5", "5"))
     dialog.now = dt.datetime(2026, 4, 2, 10, tzinfo=BERLIN)
     body = dialog.text(COORDINATOR, "!bericht März")
-    assert "Schulausschuss: Mittelwert 5,0 aus 1 Puls (Vorzeitraum: 4,0 – gestiegen)" in body
+    assert (
+        "Zufriedenheit (Puls, 1–5): Mittelwert 5,0 aus 1 Puls (Vorzeitraum: 4,0 – gestiegen)"
+        in (body)
+    )
     assert "↑" not in body
     dialog.say(CHAIR, "!einstellungen sprache en")
     body = dialog.text(COORDINATOR, "!report March")
-    assert "Schulausschuss: mean 5.0 from 1 pulse (previous period: 4.0 – up)" in body
+    assert "Satisfaction (pulse, 1–5): mean 5.0 from 1 pulse (previous period: 4.0 – up)" in body
 
 
-@pytest.mark.parametrize(
-    ("asked", "start", "end"),
-    [
-        ("", dt.date(2026, 2, 1), dt.date(2026, 3, 1)),
-        ("Oktober", dt.date(2025, 10, 1), dt.date(2025, 11, 1)),
-        ("märz", dt.date(2026, 3, 1), dt.date(2026, 4, 1)),
-        ("Okt. 2024", dt.date(2024, 10, 1), dt.date(2024, 11, 1)),
-        ("10/2025", dt.date(2025, 10, 1), dt.date(2025, 11, 1)),
-        ("2025-12", dt.date(2025, 12, 1), dt.date(2026, 1, 1)),
-        ("2026", dt.date(2026, 1, 1), dt.date(2027, 1, 1)),
-        ("December 2025", dt.date(2025, 12, 1), dt.date(2026, 1, 1)),
-    ],
-)
-def test_report_periods_people_write(asked: str, start: dt.date, end: dt.date) -> None:
-    found = parse_period(asked, dt.date(2026, 3, 9))
-    assert found is not None
-    assert (found.period.start, found.period.end) == (start, end)
+def test_the_evaluations_participation_is_shown_from_three_participants(dialog: Dialog) -> None:
+    february(dialog)
+    with dialog.database.session() as s:
+        seed.survey(s, ROOM, 2026, invited=12, participants=8)
+        seed.survey(s, JUGEND, 2026, invited=9, participants=2)
+    dialog.now = dt.datetime(2026, 12, 1, 10, tzinfo=BERLIN)
+    body = dialog.text(COORDINATOR, "!bericht November")
+    school = body.split("\nSchulausschuss\n")[1]
+    assert "• Evaluation 2026: 8 von 12 Eingeladenen haben teilgenommen (67 %)" in school
+    # Two participants are too few to say even how many.
+    assert body.count("Evaluation 2026") == 1
+    paper = dialog.text(COORDINATOR, "!bericht vorlage November")
+    assert "Evaluation 2026: 8 von 12 Eingeladenen haben teilgenommen (67 %)." in paper
+    # Not in a report of another year.
+    assert "Evaluation" not in dialog.text(COORDINATOR, "!bericht 2025")
 
 
-@pytest.mark.parametrize(
-    "asked", ["gestern", "13/2025", "April 2026", "2027", "Oktober x", "1999", "9999", "12/9999"]
-)
-def test_periods_that_do_not_parse_or_have_not_begun_are_refused(
-    dialog: Dialog, asked: str
-) -> None:
-    answer = dialog.text(COORDINATOR, f"!bericht {asked}")
-    assert answer.startswith(f"Den Zeitraum „{asked}“ verstehe ich nicht")
-    assert "So geht es: `!bericht` · `!bericht Oktober` · `!bericht 2026`" in answer
+# --------------------------------------------------------------------------- at size
 
 
-def test_a_member_or_chair_may_not_ask_for_the_report(dialog: Dialog) -> None:
-    for who in (ANNA, CHAIR):
-        refusal = dialog.text(who, "!bericht")
-        assert refusal == i18n.plain("de", "permission.needs_coordination", command="!bericht")
-        assert "Koordination" in refusal
+def test_a_report_too_long_for_the_chat_lists_fewer_items_and_says_so(dialog: Dialog) -> None:
+    with dialog.database.session() as s:
+        seed.room(s, ROOM, name="Schulausschuss")
+        for n in range(700):
+            seed.agreement(
+                s,
+                ROOM,
+                f"Maßnahme {n} aus dem Handlungskonzept Bildung umsetzen und dokumentieren",
+                by=CHAIR,
+                at=dt.datetime(2026, 1, 5, 9, tzinfo=BERLIN),
+                owners=[ANNA],
+                due=dt.date(2026, 2, 1) + dt.timedelta(days=n % 20),
+            )
+    replies = dialog.say(COORDINATOR, "!bericht Februar")
+    assert len(replies) <= MAX_PARTS
+    body = "\n".join(r.body for r in replies)
+    assert "Im Zeitraum fällig oder überfällig: 700" in body
+    assert body.count("Maßnahme ") == 50
+    assert "• … und 650 weitere." in body
+    assert "Gekürzt: je Gremium und Liste höchstens 50 Einträge." in body
+    assert "• 0 von 700 im Zeitraum fälligen fristgerecht erledigt (0 %)" in body
 
 
 # ----------------------------------------------------------------------- the monthly post
@@ -202,17 +673,17 @@ def test_the_monthly_report_is_posted_once_at_its_hour_across_a_restart(
     tick(db, at_eight, environment)
     tick(db, at_eight + dt.timedelta(hours=3), environment)
     [(_, title)] = reports_sent(db)
-    assert title == "Bericht an die Leitung: Februar 2026"
+    assert title == "Beschlusskontrolle: Februar 2026"
     tick(db, dt.datetime(2026, 4, 1, 8, tzinfo=BERLIN), environment)
     assert [t for _, t in reports_sent(db)] == [
-        "Bericht an die Leitung: Februar 2026",
-        "Bericht an die Leitung: März 2026",
+        "Beschlusskontrolle: Februar 2026",
+        "Beschlusskontrolle: März 2026",
     ]
     # The leadership's room is no committee of the report.
     with db.session() as s:
         rooms.ensure_room(s, LEITUNG, joined_at=at_eight)
     tick(db, dt.datetime(2026, 5, 1, 8, tzinfo=BERLIN), environment)
-    assert "Verabredungen von 2 Gremien" in last_body(db)
+    assert "Stand Fr., 1. Mai 2026 · 2 Gremien." in last_body(db)
 
 
 def last_body(db: Database) -> str:
@@ -229,7 +700,7 @@ def test_a_report_missed_while_the_bot_was_down_is_posted_once_after(dialog: Dia
     # Down from before the 31st of March, 23:00 until the 1st of April.
     tick(db, dt.datetime(2026, 4, 1, 0, 30, tzinfo=BERLIN), environment)
     tick(db, dt.datetime(2026, 4, 2, 9, 0, tzinfo=BERLIN), environment)
-    assert [t for _, t in reports_sent(db)] == ["Bericht an die Leitung: Februar 2026"]
+    assert [t for _, t in reports_sent(db)] == ["Beschlusskontrolle: Februar 2026"]
     # April has 30 days: its report comes on the 30th.
     assert tick(db, dt.datetime(2026, 4, 3, tzinfo=BERLIN), environment) == dt.datetime(
         2026, 4, 30, 23, tzinfo=BERLIN

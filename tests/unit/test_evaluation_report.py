@@ -118,9 +118,10 @@ def test_the_chair_reads_participation_statements_pulses_and_agreements_with_las
     assert shown[0] == "Auswertung 2026 – Gremium Übergang Schule–Beruf"
     assert "7 von 12 Mitgliedern haben teilgenommen (58 %). (Vorjahr: 50 %)" in shown
     progress = shown.index("1. Wir kommen in unseren Themen voran.")
+    # The agreement rate beside the mean, and both of the year before.
     assert shown[progress + 1] == (
-        "Mittelwert 3,9 von 5 aus 7 Antworten · Verteilung 1: 0 · 2: 1 · 3: 1 · 4: 3 · 5: 2"
-        " (Vorjahr: 3,3)"
+        "Mittelwert 3,9 von 5 aus 7 Antworten · 71 % stimmen zu"
+        " · Verteilung 1: 0 · 2: 1 · 3: 1 · 4: 3 · 5: 2 (Vorjahr: 3,3 / 33 %)"
     )
     assert "März: Mittelwert 3,7 (2 Pulse)" in shown
     assert "Mai: Mittelwert 4,7 (1 Puls)" in shown
@@ -128,13 +129,13 @@ def test_the_chair_reads_participation_statements_pulses_and_agreements_with_las
     assert "Im ganzen Jahr: Mittelwert 3,5 aus 4 Pulsen." in shown
     assert "Pulse mit weniger als 3 Stimmen (nicht gezählt): 1" in shown
     assert "Oktober" not in "\n".join(shown)
-    assert "5 Verabredungen festgehalten, davon 3 erledigt." in shown
+    # The read model's cohorts, in the words of every report (figure_lines).
+    assert "• 5 festgehalten, davon 3 erledigt, 2 fristgerecht, 1 überfällig" in shown
+    assert "• 1 von 3 im Zeitraum fälligen fristgerecht erledigt (33 %) (Vorjahr: 100 %)" in shown
     assert (
-        "Davon fristgerecht erledigt (bis zum Ende der Frist oder ohne Frist): 2 von 3 (67 %)."
-        " (Vorjahr: 100 %)" in shown
+        "• 3 im Zeitraum erledigt, davon 2 fristgerecht; im Median 8,0 Tage vom Festhalten"
+        " bis erledigt" in shown
     )
-    assert "Jetzt überfällig: 1." in shown
-    assert "Vom Festhalten bis zur Erledigung vergingen im Median 8,0 Tage." in shown
 
 
 def test_a_statement_with_two_answers_shows_only_its_count(sqlite_db: Database) -> None:
@@ -153,7 +154,9 @@ def test_three_free_texts_are_all_shown_escaped(sqlite_db: Database) -> None:
         [message, _chart] = report(context(s), "")
     assert isinstance(message, Reply)
     assert "Freitext – Was sollten wir ändern?" in message.body
-    free = sorted(line for line in message.body.splitlines() if line.startswith("• "))
+    shown = message.body.splitlines()
+    start = shown.index("Freitext – Was sollten wir ändern?") + 1
+    free = sorted(shown[start : shown.index("", start)])
     assert free == [
         "• <b>Danke!</b>",
         "• Mehr Zeit für Austausch",
@@ -196,11 +199,8 @@ def test_a_year_without_survey_still_shows_pulses_and_agreements(sqlite_db: Data
         shown = lines(report(context(s, room=KITA), ""))
     assert "Für 2026 gab es in diesem Gremium keine Jahresbefragung." in shown
     assert "Februar: Mittelwert 4,3 (1 Puls)" in shown
-    assert "1 Verabredung festgehalten, davon 1 erledigt." in shown
-    assert (
-        "Davon fristgerecht erledigt (bis zum Ende der Frist oder ohne Frist): 1 von 1 (100 %)."
-        in shown
-    )
+    assert "• 1 festgehalten, davon 1 erledigt, 1 fristgerecht, 0 überfällig" in shown
+    assert "• 1 von 1 im Zeitraum fälligen fristgerecht erledigt (100 %)" in shown
     assert not any("Vorjahr" in line for line in shown)
 
 
@@ -251,11 +251,11 @@ def test_an_english_room_reads_the_report_in_english(sqlite_db: Database) -> Non
     assert shown[0] == "Evaluation 2026 – Gremium Übergang Schule–Beruf"
     assert "7 of 12 members took part (58%). (previous year: 50%)" in shown
     assert (
-        "Mean 3.9 of 5 from 7 answers · distribution 1: 0 · 2: 1 · 3: 1 · 4: 3 · 5: 2"
-        " (previous year: 3.3)" in shown
+        "Mean 3.9 of 5 from 7 answers · 71% agree · distribution 1: 0 · 2: 1 · 3: 1 · 4: 3"
+        " · 5: 2 (previous year: 3.3 / 33%)" in shown
     )
     assert "March: mean 3.7 (2 pulses)" in shown
-    assert "Overdue now: 1." in shown
+    assert "• 5 recorded, 3 of them done, 2 on time, 1 overdue" in shown
 
 
 def test_last_years_report_compares_with_the_year_before_it(sqlite_db: Database) -> None:
@@ -264,10 +264,11 @@ def test_last_years_report_compares_with_the_year_before_it(sqlite_db: Database)
         shown = lines(report(context(s), "2025"))
     assert shown[0] == "Auswertung 2025 – Gremium Übergang Schule–Beruf"
     assert "5 von 10 Mitgliedern haben teilgenommen (50 %)." in shown
-    assert "Mittelwert 3,3 von 5 aus 3 Antworten · Verteilung 1: 0 · 2: 0 · 3: 2 · 4: 1 · 5: 0" in (
-        shown
+    assert (
+        "Mittelwert 3,3 von 5 aus 3 Antworten · 33 % stimmen zu"
+        " · Verteilung 1: 0 · 2: 0 · 3: 2 · 4: 1 · 5: 0" in shown
     )
-    assert "2 Verabredungen festgehalten, davon 2 erledigt." in shown
+    assert "• 2 festgehalten, davon 2 erledigt, 2 fristgerecht, 0 überfällig" in shown
 
 
 # ---------------------------------------------------------------------------------- chart
@@ -296,7 +297,9 @@ def test_no_chart_when_there_is_nothing_to_draw(sqlite_db: Database) -> None:
         build.room(s, KITA, name="Arbeitskreis Kita")
         effects = report(context(s, room=KITA), "")
     assert [type(e) for e in effects] == [Reply]
-    assert "In 2026 wurden keine Verabredungen festgehalten." in replies(effects)
+    assert "Im Zeitraum wurde keine Verabredung festgehalten, fällig oder erledigt." in replies(
+        effects
+    )
 
 
 # ------------------------------------------------------------------------ all committees
@@ -320,13 +323,17 @@ def test_the_coordination_sees_all_committees_one_line_each(sqlite_db: Database)
     assert shown[0] == "Auswertung 2026 – alle Gremien (3)"
     committees = shown[3:]
     assert committees == [
-        "Arbeitskreis Kita: Teilnahme – · Aussagen – · Puls 4,3 · Verabredungen 1,"
-        " fristgerecht –, überfällig 1",
-        "Gremium Übergang Schule–Beruf: Teilnahme 58 % (7/12) · Aussagen 3,9 · Puls 3,5"
-        " · Verabredungen 5, fristgerecht 67 %, überfällig 1",
+        "Arbeitskreis Kita: Teilnahme – · Aussagen – · Puls 4,3 · Verabredungen: 1 festgehalten,"
+        " davon 0 erledigt, 0 fristgerecht, 1 überfällig; 0 von 1 im Zeitraum fälligen"
+        " fristgerecht erledigt (0 %)",
+        "Gremium Übergang Schule–Beruf: Teilnahme 58 % (7/12), Vorjahr 50 %"
+        " · Aussagen 3,9, 71 % stimmen zu, Vorjahr 3,3 / 33 % · Puls 3,5"
+        " · Verabredungen: 5 festgehalten, davon 3 erledigt, 2 fristgerecht, 1 überfällig;"
+        " 1 von 3 im Zeitraum fälligen fristgerecht erledigt (33 %)",
         # Two answers to the only statement: no mean.
         "Schulkonferenz <Nord>: Teilnahme 25 % (2/8) · Aussagen – · Puls –"
-        " · Verabredungen 0, fristgerecht –, überfällig 0",
+        " · Verabredungen: 0 festgehalten, davon 0 erledigt, 0 fristgerecht, 0 überfällig;"
+        " im Zeitraum noch keine Frist abgelaufen",
     ]
     assert "dm-anna" not in message.body
     assert "Schulkonferenz &lt;Nord&gt;" in message.html
@@ -337,29 +344,33 @@ def test_all_committees_for_an_earlier_year(sqlite_db: Database) -> None:
         committee_year(s)
         shown = replies(report(context(s, role=Role.COORDINATION), "all 2025"))
     assert "Auswertung 2025 – alle Gremien (1)" in shown
-    assert "Teilnahme 50 % (5/10) · Aussagen 3,3 · Puls – · Verabredungen 2," in shown
+    assert "Teilnahme 50 % (5/10) · Aussagen 3,3, 33 % stimmen zu · Puls – · Verabredungen: 2" in (
+        shown
+    )
 
 
 # ------------------------------------------------------------------------------ refusals
 
 
-def test_a_year_that_is_no_year_is_explained(sqlite_db: Database) -> None:
+def test_a_period_that_cannot_be_read_gets_the_list_of_forms(sqlite_db: Database) -> None:
     with sqlite_db.session() as s:
         answer = refusal(context(s), "20x6")
-    assert answer == (
-        "„20x6“ verstehe ich hier nicht. So geht es: `!auswertung` (laufendes Jahr),"
-        " `!auswertung 2025` oder – nur für die Koordination – `!auswertung alle`"
-        " (alle Gremien nebeneinander, auch `!auswertung alle 2025`)."
-    )
+    assert answer == i18n.plain("de", "period.unreadable", value="20x6")
+    assert "`Q1 2026`, `1. Quartal`" in answer
 
 
-@pytest.mark.parametrize("year", ["1999", "2027"])
-def test_a_year_without_any_report_is_refused(sqlite_db: Database, year: str) -> None:
+def test_a_year_before_the_bot_is_refused(sqlite_db: Database) -> None:
     with sqlite_db.session() as s:
-        answer = refusal(context(s), year)
-    assert answer == (
-        f"Für {year} gibt es keine Auswertung. Bitte nennen Sie ein Jahr von 2000 bis 2026."
+        answer = refusal(context(s), "1999")
+    assert (
+        answer == "Der Zeitraum „1999“ geht nicht: Ein Zeitraum muss zwischen 2000 und 2036 liegen."
     )
+
+
+def test_a_year_that_has_not_begun_is_refused(sqlite_db: Database) -> None:
+    with sqlite_db.session() as s:
+        answer = refusal(context(s), "2027")
+    assert answer.startswith("Der Zeitraum „2027“ hat noch nicht begonnen.")
 
 
 def test_a_member_may_not_read_the_report(sqlite_db: Database) -> None:
@@ -419,7 +430,7 @@ def test_a_busy_year_is_reported_in_a_bounded_number_of_queries(sqlite_db: Datab
             effects = report(context(s, room=ROOM), "")
         with counted_queries(sqlite_db) as overview:
             report(context(s, role=Role.COORDINATION), "alle")
-    assert "300 Verabredungen festgehalten" in replies(effects)
+    assert "• 300 festgehalten" in replies(effects)
     assert len(busy) == len(small)
     assert len(busy) <= 15
     assert len(overview) <= 15

@@ -9,7 +9,9 @@ import openpyxl
 import pytest
 from sqlmodel import func, select
 
+from commands.agreements.offices import OfficesSettings
 from commands.core import i18n
+from commands.core.defaults import Defaults
 from storage.db import Database
 from storage.models import Agreement, OutboxMessage
 from tests.dialog import ANNA, BEN, CHAIR, COORDINATOR, ROOM, Dialog, Sent
@@ -158,3 +160,24 @@ def test_english_period_words_work_in_english_rooms(room: Dialog) -> None:
         "Polls",
     ]
     assert "direct messages" in notice.body
+
+
+def test_the_chat_export_names_the_offices_of_the_config_and_of_amt(
+    dialog: Dialog, uploads: Uploads
+) -> None:
+    # Ben's office comes from the config only; Anna's from her own `!amt`.
+    dialog.defaults = Defaults(
+        features={"offices": OfficesSettings(by_user={BEN: "Amt 40 – Schulverwaltung"})}
+    )
+    dialog.uploads = uploads  # type: ignore[attr-defined]
+    dialog.say(ANNA, "!amt Jugendamt")
+    dialog.say(CHAIR, "!verabredung Zahlen melden @ben bis 20.3.", mentions=(BEN,))
+    dialog.say(CHAIR, "!verabredung Fachtag planen @anna", mentions=(ANNA,))
+    file_msg, _notice = dialog.say(COORDINATOR, "!export")
+    _name, _mimetype, data = file_of(dialog, file_msg)
+    sheet = openpyxl.load_workbook(io.BytesIO(data))["Verabredungen"]
+    header = [cell.value for cell in sheet[1]]
+    offices = {
+        row[2]: row[header.index("Amt")] for row in sheet.iter_rows(min_row=2, values_only=True)
+    }
+    assert offices == {"Zahlen melden": "Amt 40 – Schulverwaltung", "Fachtag planen": "Jugendamt"}

@@ -14,9 +14,9 @@ import pytest
 from icalendar import Calendar
 from sqlmodel import select
 
-from storage.figures.period import Period
 from commands.exports.run import make_scope
 from storage.db import Database
+from storage.figures.period import Period
 from storage.models import Agreement, AgreementHistory, AgreementStatus
 from tests.dialog import BERLIN
 from tests.export_data import EXPORTED_AT, fill_year, render
@@ -51,7 +51,16 @@ def test_xlsx_has_a_sheet_per_section_frozen_headers_and_real_dates_and_numbers(
     sheet = wb["Verabredungen"]
     assert sheet.freeze_panes == "A2"
     header = [c.value for c in sheet[1]]
-    assert header[:6] == ["Gremium", "Nummer", "Verabredung", "Status", "Verantwortlich", "Frist"]
+    assert header[:7] == [
+        "Gremium",
+        "Nummer",
+        "Verabredung",
+        "Status",
+        "Verantwortlich",
+        "Amt",
+        "Frist",
+    ]
+    assert header[8] == "Grund der Verzögerung"
     assert sheet.max_row == len(agreements) + 1
     assert wb["Verlauf"].max_row == history + 1
     assert round(sheet.column_dimensions["C"].width) == 61  # 60 characters and the padding
@@ -59,12 +68,12 @@ def test_xlsx_has_a_sheet_per_section_frozen_headers_and_real_dates_and_numbers(
     assert first[0] == "Netzwerk Frühe Bildung"  # rooms in order of their ID
     assert isinstance(first[1], int)
     assert first[2].startswith("Entwurf Bildungsbericht an Schulämter")
-    assert first[5] is None  # #1 of each room has no due date: an empty cell
-    with_due = next(row for row in sheet.iter_rows(min_row=2) if row[5].value is not None)
-    assert isinstance(with_due[5].value, dt.datetime)  # Excel stores a date as a date-time
-    assert with_due[5].is_date
-    assert with_due[5].number_format == "DD.MM.YYYY"
-    assert with_due[8].is_date  # recorded at: a date and time, in Berlin time
+    assert first[6] is None  # #1 of each room has no due date: an empty cell
+    with_due = next(row for row in sheet.iter_rows(min_row=2) if row[6].value is not None)
+    assert isinstance(with_due[6].value, dt.datetime)  # Excel stores a date as a date-time
+    assert with_due[6].is_date
+    assert with_due[6].number_format == "DD.MM.YYYY"
+    assert with_due[10].is_date  # recorded at: a date and time, in Berlin time
     states = {row[3] for row in sheet.iter_rows(min_row=2, values_only=True)}
     assert states == {"offen", "überfällig", "erledigt", "verworfen"}
 
@@ -165,7 +174,7 @@ def test_a_period_keeps_the_agreements_alive_in_it_and_the_history_made_in_it(
         assert dt.datetime(2026, 3, 1) <= row[2] < dt.datetime(2026, 4, 1)
     start, end = dt.datetime(2026, 3, 1), dt.datetime(2026, 4, 1)
     for row in wb["Agreements"].iter_rows(min_row=2, values_only=True):
-        recorded, closed = row[8], row[9]
+        recorded, closed = row[10], row[11]
         assert recorded < end
         assert closed is None or closed >= start
     agreements, _ = stored(year)

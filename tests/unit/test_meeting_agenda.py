@@ -81,14 +81,17 @@ def test_overdue_first_then_due_by_the_meeting_then_the_rest_done_ones_left_out(
     dialog.say(ANNA, "!verabredung Bericht <b>fertig</b> bis 1.4.")
     dialog.say(ANNA, "!verabredung Flyer drucken bis 30.3.")
     dialog.say(ANNA, "!erledigt 5")
+    dialog.say(ANNA, "!grund 3 Zahlen der Kämmerei fehlen")
     wake(dialog.database, AGENDA_AT)
     [agenda] = agendas(dialog.database)
+    # An overdue item says why it is late, or that nobody said.
     assert agenda["body"].split("\n")[1:] == [
         "4 offene Verabredungen. Bitte bis zur Sitzung den Stand prüfen und Erledigtes mit der "
         "Nummer aus der Liste melden, z. B. `!erledigt 3`.",
         "Überfällig (2):",
-        "• #3 „Haushalt prüfen“ – Frist: Fr., 20.3. – Anna Schmidt",
-        "• #4 „Bericht <b>fertig</b>“ – Frist: Mi., 1.4. – Anna Schmidt",
+        "• #3 „Haushalt prüfen“ – Frist: Fr., 20.3. – Anna Schmidt – Grund: Zahlen der "
+        "Kämmerei fehlen",
+        "• #4 „Bericht <b>fertig</b>“ – Frist: Mi., 1.4. – Anna Schmidt – kein Grund genannt",
         "Fällig bis zur Sitzung (1):",
         "• #2 „Elternbrief entwerfen“ – Frist: Di., 7.4. – Ben Okafor",
         "Weitere offene (1):",

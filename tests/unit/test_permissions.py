@@ -127,8 +127,10 @@ ROLE_CASES = [
     ("!geschäftsordnung Wir tagen monatlich.", ANNA, "Die Geschäftsordnung setzen dürfen nur"),
     ("!übersicht", ANNA, NEEDS_COORDINATION),
     ("!übersicht", CHAIR, NEEDS_COORDINATION),
-    ("!bericht", CHAIR, NEEDS_COORDINATION),
+    ("!bericht", ANNA, NEEDS_CHAIR),
     ("!export", CHAIR, NEEDS_COORDINATION),
+    ("!amt @carla:example.org Jugendamt", ANNA, "Das Amt einer anderen Person setzen"),
+    ("!grund 1 Zahlen fehlen", CARLA, "Den Grund einer Verzögerung bei #1 nennen nur"),
 ]
 
 

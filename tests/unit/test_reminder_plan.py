@@ -231,7 +231,12 @@ def test_digest_is_skipped_when_nothing_is_open(dialog: Dialog) -> None:
     result = fire(db, at(3, 9, 9, 0), env_for(dialog))
     [digest] = [d for d in result.due if d.key.endswith("2026-W11")]
     assert digest.reply is None  # recorded as skipped, nothing posted
-    assert digest_text(lang="de", now=dt.datetime(2026, 3, 9, 9, tzinfo=BERLIN), open_items=[], owners={}) is None
+    assert (
+        digest_text(
+            lang="de", now=dt.datetime(2026, 3, 9, 9, tzinfo=BERLIN), open_items=[], owners={}
+        )
+        is None
+    )
 
 
 def test_digest_setting_changes_day_and_time_or_switches_it_off(dialog: Dialog) -> None:

@@ -214,10 +214,12 @@ async def test_a_room_whose_reminders_cannot_be_planned_is_skipped_and_the_other
         info: planner._RoomInfo,
         now: dt.datetime,
         env: TimerEnv,
+        *,
+        ask_reason: bool = False,
     ) -> Reply | None:
         if item.room_id == ROOM:
             raise RuntimeError("a bug that only this room's data triggers")
-        return render(db, item, occ, late, info, now, env)
+        return render(db, item, occ, late, info, now, env, ask_reason=ask_reason)
 
     monkeypatch.setattr(planner, "_render", broken_in_room)
     add_agreement(sqlite_db, number=1, text="x", due=dt.date(2026, 3, 10), owners=[ANNA])

@@ -20,7 +20,7 @@ from tests.dialog import ANNA, BEN, CARLA, CHAIR, COORDINATOR, STRANGER, Dialog,
 
 START = "org.matrix.msc3381.poll.start"
 END = "org.matrix.msc3381.poll.end"
-STATEMENTS = 7
+STATEMENTS = 6
 
 
 def env_of(*dialogs: Dialog) -> TimerEnv:
@@ -73,8 +73,10 @@ def test_each_member_gets_the_statements_as_polls_by_direct_message(dialog: Dial
     assert len(polls) == STATEMENTS
     first = polls[0].content[START]
     assert first["kind"] == "org.matrix.msc3381.poll.undisclosed"
-    assert [a["id"] for a in first["answers"]] == ["1", "2", "3", "4", "5"]
-    assert "Die Ziele und Aufgaben dieses Gremiums sind mir klar." in polls[0].body
+    # 1–5, and "kann ich nicht beurteilen" for whoever cannot judge the statement.
+    assert [a["id"] for a in first["answers"]] == ["1", "2", "3", "4", "5", "0"]
+    assert text_of(first["answers"][5]) == "kann ich nicht beurteilen"
+    assert "Das Gremium hat klare Ziele, die alle Mitglieder teilen." in polls[0].body
     assert "Was sollte sich an der Arbeit des Gremiums ändern?" in anna[-1].body
     with dialog.database.session() as s:
         survey = s.exec(select(Survey)).one()
@@ -90,7 +92,7 @@ def test_a_member_who_answers_everything_is_thanked_once_and_may_change_answers(
     replies = answer_all(dialog, ANNA, by_user[ANNA], "4")
     [thanks] = replies
     assert thanks.to_user == ANNA
-    assert "Sie haben alle 7 Aussagen beantwortet" in thanks.body
+    assert f"Sie haben alle {STATEMENTS} Aussagen beantwortet" in thanks.body
     assert answer_all(dialog, ANNA, by_user[ANNA], "5") == []  # changed, not thanked again
     with dialog.database.session() as s:
         votes = s.exec(select(PollVote)).all()
@@ -144,7 +146,7 @@ def test_those_not_done_are_reminded_once_before_the_end_and_the_end_is_announce
     reminders = wake(dialog, dialog.now + dt.timedelta(days=12), env)
     assert sorted(r.to_user for r in reminders if r.to_user) == sorted(set(dialog.members) - {ANNA})
     [ben] = [r for r in reminders if r.to_user == BEN]
-    assert "Sie haben 1 von 7 Aussagen beantwortet" in ben.body
+    assert f"Sie haben 1 von {STATEMENTS} Aussagen beantwortet" in ben.body
     assert wake(dialog, dialog.now + dt.timedelta(days=12, hours=12), env) == []  # once only
 
     ended = wake(dialog, dialog.now + dt.timedelta(days=15), env)
@@ -194,7 +196,7 @@ def test_the_questionnaire_speaks_the_rooms_language(dialog: Dialog, lang: str) 
         assert "has started" in dialog.text(COORDINATOR, "!evaluation start")
         sent = wake(dialog, dialog.now, env_of(dialog))
         polls = polls_of([s for s in sent if s.to_user == ANNA])
-        assert "The goals and tasks of this committee are clear to me." in polls[0].body
+        assert "The committee has clear goals that all its members share." in polls[0].body
         assert text_of(polls[0].content[START]["answers"][4]) == "5 – fully applies"
     else:
         assert "5 – trifft voll zu" in json.dumps(
@@ -243,7 +245,7 @@ def test_the_chair_sees_the_surveys_figures_with_a_chart_small_groups_not_broken
     assert "dürfen nur der Vorsitz" in dialog.text(ANNA, "!auswertung")
     report, chart = dialog.say(CHAIR, "!auswertung")
     assert "3 von 5 Mitgliedern haben teilgenommen (60 %)" in report.body
-    assert "Die Ziele und Aufgaben dieses Gremiums sind mir klar." in report.body
+    assert "Das Gremium hat klare Ziele, die alle Mitglieder teilen." in report.body
     assert "Mittelwert 3,3 von 5 aus 3 Antworten" in report.body
     assert "2 Freitext-Antworten – ich zeige sie erst ab 3 Antworten" in report.body
     assert "Anmerkung" not in report.body
