@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage import shuffled
+from storage.figures.votes import NOT_JUDGED, SCALE, Distribution
 from storage.models import Poll, PollKind, PollVote
 
 _NUMBER_ATTEMPTS = 8
@@ -41,12 +42,16 @@ class Tally:
         return sum(self.counts.values())
 
     @property
+    def distribution(self) -> Distribution:
+        """The votes of a 1–5 scale whose answer IDs are its values (a pulse's), as the
+        read model counts them."""
+        one, two, three, four, five = (self.counts.get(str(v), 0) for v in SCALE)
+        return Distribution((one, two, three, four, five), self.counts.get(NOT_JUDGED, 0))
+
+    @property
     def mean(self) -> float | None:
-        """The mean of the chosen answers of a scale whose answer IDs are its values (a
-        pulse's "1"…"5"); None without any vote."""
-        if not self.votes:
-            return None
-        return sum(int(k) * v for k, v in self.counts.items()) / self.votes
+        """The mean of a pulse's answers; None without any vote."""
+        return self.distribution.mean
 
 
 def answers_of(poll: Poll) -> list[Answer]:
