@@ -19,6 +19,7 @@ from commands import (
     meetings,
     polls,
     privacy,
+    procedure,
     reminders,
 )
 from commands.agreements.offices import configured_offices
@@ -56,6 +57,7 @@ def build_registry() -> Registry:
             agreements.router,
             reminders.router,
             meetings.router,
+            procedure.router,  # !umlauf, !beschluss, !top, !anwesend: the rules at work
             polls.router,
             evaluation.router,
             roles.router,  # !rolle: a help section of its own

@@ -44,7 +44,11 @@ from sqlmodel import SQLModel
 import storage.models  # noqa: F401  (registers every table on the metadata)
 from storage.migrate import current_revision
 from storage.models import (
+    AgendaKind,
     AgreementStatus,
+    AttendanceStatus,
+    DecisionKind,
+    DecisionOutcome,
     HistoryAction,
     LogStatus,
     PollKind,
@@ -84,6 +88,10 @@ KNOWN_VALUES: Mapping[tuple[str, str], frozenset[str]] = {
     ("reminder", "status"): frozenset(ReminderStatus),
     ("reminder_log", "status"): frozenset(LogStatus),
     ("poll", "kind"): frozenset(PollKind),
+    ("meeting_attendee", "status"): frozenset(AttendanceStatus),
+    ("decision", "kind"): frozenset(DecisionKind),
+    ("decision", "outcome"): frozenset(DecisionOutcome),
+    ("agenda_request", "kind"): frozenset(AgendaKind),
 }
 # Names shown in the bot's texts on one line (storage.rooms.remember_name does the same).
 ONE_LINE: frozenset[tuple[str, str]] = frozenset(

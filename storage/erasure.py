@@ -60,6 +60,13 @@ REPLACED: tuple[tuple[str, str], ...] = (
     ("poll", "closed_by"),
     ("survey", "started_by"),
     ("survey_participant", "user_id"),
+    # The rules of procedure at work (`!geschäftsordnung setze`, `!umlauf`, `!beschluss`,
+    # `!top`, `!einspruch`): the committee's record stays, with the pseudonym.
+    ("procedure_rules", "set_by"),
+    ("voting_member", "set_by"),
+    ("decision", "created_by"),
+    ("agenda_request", "proposed_by"),
+    ("minutes_objection", "user_id"),
 )
 # Rows that only make sense for the person themself: deleted.
 DELETED: tuple[tuple[str, str], ...] = (
@@ -67,6 +74,9 @@ DELETED: tuple[tuple[str, str], ...] = (
     ("direct_room", "user_id"),
     # Their office (`!amt`): the leadership report names offices, not erased people.
     ("member_office", "user_id"),
+    # Their vote in the committee: a former member is no voting member, and must not
+    # count among those whose votes a quorum needs.
+    ("voting_member", "user_id"),
 )
 # Texts that may name the person by user ID: the ID is replaced inside them.
 TEXTS: tuple[tuple[str, str], ...] = (
@@ -90,6 +100,11 @@ TEXTS: tuple[tuple[str, str], ...] = (
     ("outbox", "content"),
     ("outbox", "to_user"),
     ("outbox", "last_error"),
+    ("decision", "text"),
+    # The rule applied, as announced; made from the catalogue, but kept as it was said.
+    ("decision", "rule"),
+    ("agenda_request", "text"),
+    ("minutes_objection", "reason"),
 )
 # Columns that never hold a user ID (IDs, times, states, hashes, keys, room IDs …).
 NO_USER: tuple[tuple[str, str], ...] = (
@@ -155,6 +170,19 @@ NO_USER: tuple[tuple[str, str], ...] = (
     ("survey", "room_id"),
     ("survey", "source_event_id"),
     ("survey_comment", "voter"),
+    ("procedure_rules", "room_id"),
+    # The rules' numbers as JSON (commands.procedure.rules.to_params): no person.
+    ("procedure_rules", "params"),
+    ("voting_member", "room_id"),
+    ("decision", "room_id"),
+    ("decision", "kind"),
+    ("decision", "outcome"),
+    ("decision", "source_event_id"),
+    ("agenda_request", "room_id"),
+    ("agenda_request", "kind"),
+    ("agenda_request", "source_event_id"),
+    ("minutes_objection", "source_event_id"),
+    ("meeting_attendee", "status"),
 )
 
 

@@ -1,4 +1,5 @@
-"""Meetings, their attendees and minutes, each room's meeting plan, the agendas posted.
+"""Meetings, their attendees (with the roll call's answers) and minutes, the objections to
+the minutes and their approval, each room's meeting plan, the agendas posted.
 
 Commands call these functions; nothing here knows about chat. A meeting is started once
 per command event (`source_event_id`), an attendee is noted once per meeting, an agenda
@@ -18,10 +19,12 @@ from sqlmodel import Session, col, select
 from storage.models import (
     Agreement,
     AgreementHistory,
+    AttendanceStatus,
     Meeting,
     MeetingAgenda,
     MeetingAttendee,
     MeetingPlan,
+    MinutesObjection,
     Room,
 )
 
@@ -155,6 +158,85 @@ def end(db: Session, meeting: Meeting, *, by: str, at: dt.datetime, minutes: str
     db.flush()
 
 
+# -------------------------------------------------------------------- approval of minutes
+
+
+def approve_minutes(db: Session, meeting: Meeting, at: dt.datetime) -> None:
+    if meeting.minutes_approved_at is None:
+        meeting.minutes_approved_at = at
+        db.add(meeting)
+        db.flush()
+
+
+def awaiting_approval(
+    db: Session, ended_since: dt.datetime, room_ids: Sequence[str] | None = None
+) -> list[Meeting]:
+    """Ended meetings of rooms the bot is still in whose minutes are not approved, ended
+    from `ended_since` on, by room and number."""
+    stmt = (
+        select(Meeting)
+        .join(Room, col(Room.room_id) == col(Meeting.room_id))
+        .where(
+            col(Room.left_at).is_(None),
+            col(Meeting.ended_at) >= ended_since,
+            col(Meeting.minutes).is_not(None),
+            col(Meeting.minutes_approved_at).is_(None),
+        )
+    )
+    if room_ids is not None:
+        stmt = stmt.where(col(Meeting.room_id).in_(list(room_ids)))
+    return list(db.exec(stmt.order_by(col(Meeting.room_id), col(Meeting.number))))
+
+
+def objections(db: Session, meeting_ids: Sequence[int]) -> dict[int, list[MinutesObjection]]:
+    """The objections to each meeting's minutes, oldest first."""
+    found: dict[int, list[MinutesObjection]] = {m: [] for m in meeting_ids}
+    if not meeting_ids:
+        return found
+    stmt = (
+        select(MinutesObjection)
+        .where(col(MinutesObjection.meeting_id).in_(list(meeting_ids)))
+        .order_by(col(MinutesObjection.at), col(MinutesObjection.id))
+    )
+    for row in db.exec(stmt):
+        found[row.meeting_id].append(row)
+    return found
+
+
+def objection_of(db: Session, meeting_id: int, user_id: str) -> MinutesObjection | None:
+    stmt = select(MinutesObjection).where(
+        MinutesObjection.meeting_id == meeting_id, MinutesObjection.user_id == user_id
+    )
+    return db.exec(stmt.order_by(col(MinutesObjection.id))).first()
+
+
+def add_objection(
+    db: Session,
+    meeting_id: int,
+    *,
+    user_id: str,
+    reason: str,
+    at: dt.datetime,
+    source_event_id: str,
+) -> tuple[MinutesObjection, bool]:
+    """Store an objection to the minutes; (objection, created). The event that stored one
+    already returns that one (a replayed command)."""
+    stmt = select(MinutesObjection).where(MinutesObjection.source_event_id == source_event_id)
+    existing = db.exec(stmt).first()
+    if existing is not None:
+        return existing, False
+    row = MinutesObjection(
+        meeting_id=meeting_id,
+        user_id=user_id,
+        reason=reason,
+        at=at,
+        source_event_id=source_event_id,
+    )
+    db.add(row)
+    db.flush()
+    return row, True
+
+
 # ------------------------------------------------------------------------------- attendees
 
 
@@ -174,6 +256,33 @@ def note_attendee(
     except IntegrityError:
         return False  # noted meanwhile by another transaction
     return True
+
+
+def set_status(
+    db: Session,
+    meeting_id: int,
+    user_id: str,
+    display_name: str | None,
+    status: AttendanceStatus,
+    at: dt.datetime,
+) -> str | None:
+    """The roll call's answer for `user_id` (noted as an attendee if not yet); returns the
+    answer noted before (None: none). Safe to repeat."""
+    note_attendee(db, meeting_id, user_id, display_name, at)
+    row = db.get(MeetingAttendee, (meeting_id, user_id))
+    assert row is not None
+    before = row.status
+    if before != status:
+        row.status = status
+        db.add(row)
+        db.flush()
+    return before
+
+
+def status_of(db: Session, meeting_id: int, user_id: str) -> str | None:
+    """The roll call's answer of `user_id` (None: none, or not noted at all)."""
+    row = db.get(MeetingAttendee, (meeting_id, user_id))
+    return None if row is None else row.status
 
 
 def attendees(db: Session, meeting_id: int) -> list[MeetingAttendee]:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration; tests/storage/test_foundation_storage.py checks it against Alembic's.
-HEAD = "0011"
+HEAD = "0012"
 
 
 def _config(engine: Engine) -> Config:

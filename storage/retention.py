@@ -39,6 +39,8 @@ from storage.models import (
     AgreementHistory,
     AgreementOwner,
     AgreementStatus,
+    Decision,
+    DecisionOutcome,
     Meeting,
     MeetingAttendee,
     OutboxFile,
@@ -392,6 +394,10 @@ def _open_refs(db: Session, refs: Iterable[tuple[str | None, int | None]]) -> se
             elif kind == RefKind.MEETING:
                 q = select(Meeting.id).where(
                     col(Meeting.id).in_(chunk), col(Meeting.ended_at).is_(None)
+                )
+            elif kind == RefKind.DECISION:  # a circulation still running
+                q = select(Decision.id).where(
+                    col(Decision.id).in_(chunk), Decision.outcome == DecisionOutcome.RUNNING
                 )
             else:
                 found.update((kind, ref) for ref in chunk)

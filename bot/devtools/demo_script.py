@@ -70,9 +70,12 @@ COORDINATION: tuple[str, ...] = ("buero",)
 
 SCRIPT: list[Step] = [
     Section("Die Sitzung"),
-    Say("anna", "!sitzung start Jahresplanung"),
+    Say("anna", "!sitzung start Jahresplanung", label="sitzung"),
     Say("ben", "Guten Morgen zusammen!"),
+    React("ben", "✅", to="sitzung", about="den Sitzungsbeginn"),
     Say("clara", "Hallo, ich bin auch dabei."),
+    Say("clara", "!anwesend"),
+    Say("anna", "!beschlussfähig"),
     Say("anna", "!sitzung plan jeden zweiten Dienstag im Monat 16 Uhr"),
     Say(
         "anna",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
@@ -20,10 +20,12 @@ from commands.desk.control import Row, rows
 from commands.desk.overlaps import Item, Overlap, find_overlaps
 from commands.desk.settings import OverviewSettings
 from storage import agreements as store
+from storage import decisions as decision_store
 from storage import evaluation, reports
 from storage.figures.agreements import AgreementFigures, agreement_figures
-from storage.figures.period import Period
+from storage.figures.period import Period, window
 from storage.figures.votes import MIN_ANSWERS, pulse_figures, pulses
+from storage.models import Decision
 from storage.offices import offices_of
 
 
@@ -76,6 +78,8 @@ class Committee:
     pulse: PulseTrend | None
     # None: no evaluation that year, or fewer than MIN_ANSWERS took part.
     participation: Participation | None
+    # The Beschlüsse decided on a day of the period (in the room's zone), by number.
+    decisions: list[Decision] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,7 @@ def gather(inp: ReportInput) -> Facts:
     held = reports.meetings_held(inp.db, inp.period, inp.zones)
     trends = _pulse_trends(inp)
     taking_part = _participation(inp)
+    decided = _decisions(inp)
     order = sorted(inp.labels, key=lambda r: (inp.labels[r].casefold(), r))
     committees = [
         Committee(
@@ -107,6 +112,7 @@ def gather(inp: ReportInput) -> Facts:
             meetings=held[r],
             pulse=trends.get(r),
             participation=taking_part.get(r),
+            decisions=decided.get(r, []),
         )
         for r in order
     ]
@@ -139,6 +145,19 @@ def _participation(inp: ReportInput) -> dict[str, Participation]:
         n = counted.get(survey.id, 0)
         if n >= MIN_ANSWERS and survey.invited:
             found[room_id] = Participation(year, n, survey.invited)
+    return found
+
+
+def _decisions(inp: ReportInput) -> dict[str, list[Decision]]:
+    """Per committee: its Beschlüsse decided on a day of the period in its zone."""
+    found: dict[str, list[Decision]] = {}
+    if not inp.zones:
+        return found
+    since, until = window(inp.period, inp.zones.values())
+    for d in decision_store.passed_between(inp.db, since, until, list(inp.zones)):
+        zone = inp.zones[d.room_id]
+        if d.decided_at is not None and inp.period.contains(d.decided_at.astimezone(zone).date()):
+            found.setdefault(d.room_id, []).append(d)
     return found
 
 

@@ -6,9 +6,18 @@ every version is kept with who set it and when (`!geschäftsordnung verlauf`). T
 operator may give rules from Markdown files in the config (`rules.files` per room,
 `rules.default_file` for the others): they are shown until a text is set in the chat,
 which then wins, since it is the committee's own newer decision.
+
+Beside the text, the rules' numbers that the procedure's features apply (quorum, periods,
+circulation, majority; commands.procedure): the config gives them per committee, the chair
+or the coordination changes them part by part in the same words
+(`!geschäftsordnung setze quorum mehr als die Hälfte | ladungsfrist 14 tage`), and names
+the voting members (`!geschäftsordnung stimmberechtigt @a @b`; `… alle`: every member).
 """
 
 from __future__ import annotations
+
+import dataclasses
+import re
 
 from commands.core import i18n
 from commands.core.context import Context, Role, command_hint
@@ -20,13 +29,35 @@ from commands.core.rich import Rich, bold, text
 from commands.core.room import chairs
 from commands.desk.settings import RULES_TEXT_LIMIT, RulesSettings
 from commands.desk.texts import short
-from commands.parsing.dates import format_datetime
+from commands.parsing.dates import format_date, format_datetime
+from commands.parsing.mentions import require_in_room, take_mentions
+from commands.procedure import words
+from commands.procedure.describe import rules_lines, unreadable_lines
+from commands.procedure.rules import configured_rules, rules_of, to_params, voting_members
+from storage import procedure as procedure_store
 from storage import rules as store
 
 router = Router("roles")
 
 _HISTORY_WORDS = frozenset({"verlauf", "history", "historie"})
+_SET_WORDS = frozenset({"setze", "setzen", "set"})
+_VOTING_WORDS = frozenset({"stimmberechtigt", "stimmberechtigte", "voting", "voters"})
+_ALL_WORDS = frozenset({"alle", "all", "everyone", "jeder", "jede"})
+_RESET_WORDS = frozenset({"zurueck", "zuruecksetzen", "standard", "reset", "default"})
+_FIRST_WORD = re.compile(r"(\S+)\s*(.*)", re.DOTALL)
 HISTORY_SHOWN = 30
+
+# Which line of the rules (describe.rules_lines, in its order) shows a changed field.
+_LINE_OF = {
+    words.QUORUM: 0,
+    words.MAJORITY: 1,
+    words.CHAIR_BREAKS_TIE: 1,
+    words.INVITATION_DAYS: 2,
+    words.CIRCULATION_DAYS: 3,
+    words.CIRCULATION_PARTICIPATION: 3,
+    words.AGENDA_CUTOFF_DAYS: 4,
+    words.MINUTES_OBJECTION_DAYS: 5,
+}
 
 
 @router.command("geschäftsordnung", aliases=("rules",))
@@ -36,6 +67,12 @@ def rules(ctx: Context, args: str) -> Rich:
         return _show(ctx)
     if fold(wanted) in _HISTORY_WORDS:
         return _history(ctx)
+    first = _FIRST_WORD.fullmatch(wanted)
+    head, rest = (fold(first[1]), first[2].strip()) if first else ("", "")
+    if head in _SET_WORDS:
+        return _set_numbers(ctx, rest)
+    if head in _VOTING_WORDS:
+        return _voting(ctx, rest)
     return _set(ctx, wanted)
 
 
@@ -72,6 +109,114 @@ def _set(ctx: Context, wanted: str) -> Rich:
     )
 
 
+def _set_numbers(ctx: Context, wanted: str) -> Rich:
+    """`setze quorum mehr als die Hälfte | ladungsfrist 14 tage`: only the parts named
+    change; with any part unreadable, nothing does."""
+    if ctx.role < Role.CHAIR:
+        raise PermissionDenied("procedure_rules.needs_chair")
+    if not wanted:
+        raise UsageError("procedure_rules.set_empty", example=_set_example(ctx))
+    if fold(wanted) in _RESET_WORDS:
+        if not procedure_store.clear_rules_params(ctx.db, ctx.room_id):
+            return i18n.t(ctx.lang, "procedure_rules.reset_nothing")
+        return i18n.t(ctx.lang, "procedure_rules.reset", show=_command(ctx))
+    try:
+        changes = words.parse_rules(wanted)
+    except words.UnreadableRules as exc:
+        raise CommandError(
+            "procedure_rules.unreadable_intro",
+            parts=Rich.join(unreadable_lines(ctx.lang, exc.problems)),
+        ) from None
+    if not changes:
+        raise UsageError("procedure_rules.set_empty", example=_set_example(ctx))
+    current = rules_of(ctx.db, ctx.room_id, configured_rules(ctx.defaults, ctx.room_id))
+    new = dataclasses.replace(current, **changes)
+    stored = procedure_store.rules_params(ctx.db, ctx.room_id) or {}
+    lines = rules_lines(ctx.lang, new)
+    shown = [lines[i] for i in sorted({_LINE_OF[name] for name in changes})]
+    if new == current and set(changes) <= set(stored):
+        return Rich.join([i18n.t(ctx.lang, "procedure_rules.unchanged"), *shown])
+    params = to_params(new)
+    stored.update({name: params[name] for name in changes})
+    procedure_store.set_rules_params(ctx.db, ctx.room_id, stored, by=ctx.sender, at=ctx.now)
+    return Rich.join([i18n.t(ctx.lang, "procedure_rules.saved", show=_command(ctx)), *shown])
+
+
+def _set_example(ctx: Context) -> Rich:
+    return _command(ctx, i18n.plain(ctx.lang, "procedure_rules.set_example"))
+
+
+def _voting(ctx: Context, wanted: str) -> Rich:
+    """`stimmberechtigt @a @b`: the voting members; `… alle`: every member again; no
+    names: who votes now."""
+    if not wanted:
+        return _voters_line(ctx)
+    if ctx.role < Role.CHAIR:
+        raise PermissionDenied("procedure_rules.needs_chair")
+    if fold(wanted) in _ALL_WORDS:
+        procedure_store.set_voting_members(ctx.db, ctx.room_id, [], by=ctx.sender, at=ctx.now)
+        return i18n.t(ctx.lang, "procedure_rules.voting_all_saved", who=_voters_line(ctx))
+    found = take_mentions(ctx, wanted)
+    left = found.text.strip(" ,;.")
+    if left or not found.user_ids:
+        raise UsageError(
+            "procedure_rules.voting_unreadable",
+            left=left or wanted,
+            example=_command(ctx, i18n.plain(ctx.lang, "procedure_rules.voting_example")),
+        )
+    if ctx.bot_user is not None and ctx.bot_user in found.user_ids:
+        raise CommandError("procedure_rules.voting_not_bot")
+    require_in_room(ctx, found.user_ids)
+    procedure_store.set_voting_members(
+        ctx.db, ctx.room_id, found.user_ids, by=ctx.sender, at=ctx.now
+    )
+    return i18n.t(ctx.lang, "procedure_rules.voting_saved", who=_voters_line(ctx))
+
+
+def _voters_line(ctx: Context) -> Rich:
+    """ "Stimmberechtigt: Anna, Ben" or "… alle Mitglieder des Raums (5)"."""
+    members = ctx.members or {}
+    named = procedure_store.voting_members(ctx.db, ctx.room_id)
+    if named:
+        return i18n.t(
+            ctx.lang,
+            "procedure_rules.voting_named",
+            count=len(named),
+            names=name_list(named, ctx.members),
+        )
+    if ctx.members is None:
+        return i18n.t(ctx.lang, "procedure_rules.voting_everyone_unknown")
+    everyone = voting_members(ctx.db, ctx.room_id, members, ctx.bot_user or "", ctx.coordinators)
+    return i18n.t(ctx.lang, "procedure_rules.voting_everyone", count=len(everyone))
+
+
+def _numbers(ctx: Context) -> list[Rich]:
+    """The rules' numbers in plain words, where they come from, and who votes."""
+    lines = [bold(i18n.plain(ctx.lang, "procedure_rules.title"))]
+    row = procedure_store.rules_row(ctx.db, ctx.room_id)
+    if row is not None:
+        lines.append(
+            i18n.t(
+                ctx.lang,
+                "procedure_rules.set_by",
+                name=ctx.display_name(row.set_by),
+                when=format_date(row.set_at.astimezone(ctx.tz).date(), ctx.lang),
+            )
+        )
+    rules_now = rules_of(ctx.db, ctx.room_id, configured_rules(ctx.defaults, ctx.room_id))
+    lines.extend(rules_lines(ctx.lang, rules_now))
+    lines.append(_voters_line(ctx))
+    lines.append(
+        i18n.t(
+            ctx.lang,
+            "procedure_rules.how_to_set",
+            set=_command(ctx, i18n.plain(ctx.lang, "procedure_rules.set_short")),
+            voting=_command(ctx, i18n.plain(ctx.lang, "procedure_rules.voting_example")),
+        )
+    )
+    return lines
+
+
 def _show(ctx: Context) -> Rich:
     settings = feature_settings(ctx.defaults, "rules", RulesSettings())
     current = store.current(ctx.db, ctx.room_id)
@@ -93,6 +238,8 @@ def _show(ctx: Context) -> Rich:
             lines.append(text(from_file))
         else:
             lines.append(i18n.t(ctx.lang, "rules.none", cmd=_command(ctx, "<text>")))
+    lines.append(Rich("", ""))
+    lines.extend(_numbers(ctx))
     lines.append(Rich("", ""))
     lines.extend(_roles(ctx))
     return Rich.join(lines)

@@ -8,8 +8,9 @@ from collections.abc import Callable
 
 from commands.core import i18n
 from commands.core.figure_lines import done_line, now_line, percent, punctuality, recorded_line
-from commands.core.rich import Rich
+from commands.core.rich import Rich, text
 from commands.desk.facts import Committee, Participation, PulseTrend
+from storage.decisions import label
 from storage.figures.agreements import AgreementFigures
 from storage.figures.votes import MIN_ANSWERS, response_rate
 
@@ -71,9 +72,23 @@ def participation_line(lang: str, p: Participation) -> Rich:
     )
 
 
+def decision_lines(lang: str, c: Committee) -> list[Rich]:
+    """How many Beschlüsse the committee made in the period, then each with its number."""
+    lines = [i18n.t(lang, "procedure_decisions.report.count", count=len(c.decisions))]
+    for d in c.decisions:
+        assert d.year is not None
+        assert d.number is not None
+        named = i18n.plain(lang, "procedure_decisions.beschluss", label=label(d.year, d.number))
+        lines.append(
+            i18n.t(lang, "procedure_decisions.report.line", beschluss=named, motion=text(d.text))
+        )
+    return lines
+
+
 def committee_extras(lang: str, c: Committee) -> list[Rich]:
-    """Meetings, pulse and evaluation: what the report and the paper add to the figures."""
-    found = [meetings_line(lang, c.meetings), pulse_line(lang, c.pulse)]
+    """Meetings, decisions, pulse and evaluation: what the report and the paper add to the
+    figures."""
+    found = [meetings_line(lang, c.meetings), *decision_lines(lang, c), pulse_line(lang, c.pulse)]
     if c.participation is not None:
         found.append(participation_line(lang, c.participation))
     return found

@@ -4,15 +4,22 @@ commands read with `feature_settings`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, field_validator
 
 from commands.core.config_section import BuildContext, ConfigSection
 from commands.core.matrix_ids import check_room_id
 from commands.core.registry import Router
+from commands.procedure.describe import unreadable_text
+from commands.procedure.engine import Rules
+from commands.procedure.settings import RulesSettings
+from commands.procedure.words import UnreadableRules, parse_rules
+
+__all__ = ["RULES_TEXT_LIMIT", "OverviewSettings", "ReportSettings", "RulesSettings"]
 
 # Rules of procedure longer than this are no rules a committee reads (about eight pages).
 RULES_TEXT_LIMIT = 20_000
@@ -25,14 +32,6 @@ DEFAULT_OVERLAP_THRESHOLD = 85.0
 @dataclass(frozen=True)
 class OverviewSettings:
     overlap_threshold: float = DEFAULT_OVERLAP_THRESHOLD
-
-
-@dataclass(frozen=True)
-class RulesSettings:
-    # Rules of procedure from files the config names: per room ID, and for every other room.
-    # A text set in the chat with `!geschäftsordnung <text>` takes their place.
-    by_room: Mapping[str, str] = field(default_factory=dict)
-    default: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +64,20 @@ class RulesConfig(ConfigSection):
     default_file: Path | None = Field(
         default=None, description="Markdown file with the rules of every other room"
     )
+    params: dict[str, str] = Field(
+        default_factory=dict,
+        description="room ID -> the rules' numbers in the words of `!rules set`, e.g. "
+        "'quorum more than half | invitation 14 days | circulation 7 days, at least half, "
+        "simple majority | minutes objection 14 days | agenda cutoff 10 days'; only the "
+        "parts named differ from default_params",
+    )
+    default_params: str | None = Field(
+        default=None,
+        description="the rules' numbers of every room, in the same words; what they leave "
+        "out is as the bot's defaults (quorum more than half, invitation 7 days, "
+        "circulation 14 days with more than half and a simple majority, 14 days for "
+        "objections to minutes and for agenda requests)",
+    )
 
     @field_validator("files")
     @classmethod
@@ -72,6 +85,21 @@ class RulesConfig(ConfigSection):
         for room_id in values:
             check_room_id(room_id)
         return values
+
+    @field_validator("params")
+    @classmethod
+    def _params(cls, values: dict[str, str]) -> dict[str, str]:
+        for room_id, words in values.items():
+            check_room_id(room_id)
+            _changes(words, room_id)
+        return values
+
+    @field_validator("default_params")
+    @classmethod
+    def _default_params(cls, value: str | None) -> str | None:
+        if value is not None:
+            _changes(value)
+        return value
 
     def _named(self, context: BuildContext) -> dict[str, Path]:
         """Each file by its key; relative paths count from the config file's folder."""
@@ -104,7 +132,29 @@ class RulesConfig(ConfigSection):
         }
         default_file = self.default_file
         default = (folder / default_file).read_text("utf-8").strip() if default_file else None
-        return RulesSettings(by_room=by_room, default=default)
+        # A room's parameters change the default ones part by part, as the chair's do.
+        default_rules = dataclasses.replace(Rules(), **_changes(self.default_params or ""))
+        rules_by_room = {
+            room: dataclasses.replace(default_rules, **_changes(words))
+            for room, words in self.params.items()
+        }
+        return RulesSettings(
+            by_room=by_room,
+            default=default,
+            rules_by_room=rules_by_room,
+            default_rules=default_rules,
+        )
+
+
+def _changes(words: str, room_id: str | None = None) -> dict[str, Any]:
+    """The Rules fields the words set; a ValueError naming each unreadable part."""
+    try:
+        return parse_rules(words)
+    except UnreadableRules as exc:
+        where = f" for {room_id}" if room_id else ""
+        raise ValueError(
+            f"cannot read the rules{where}: {unreadable_text('en', exc.problems)}"
+        ) from None
 
 
 class ReportConfig(ConfigSection):

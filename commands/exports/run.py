@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from commands.exports.agreement_sections import AGREEMENTS, HISTORY
+from commands.exports.decision_sections import DECISIONS
 from commands.exports.formats import ALIASES, all_formats
 from commands.exports.meeting_poll_sections import MEETINGS, POLLS
 from commands.exports.rendering import Format, Progress, no_progress
@@ -21,7 +22,7 @@ from storage.exports import Window
 from storage.figures.period import Period
 
 # In this order: sheets of the XLSX, files of the CSV archive, parts of the report.
-SECTIONS: tuple[Section, ...] = (AGREEMENTS, HISTORY, MEETINGS, POLLS)
+SECTIONS: tuple[Section, ...] = (AGREEMENTS, HISTORY, MEETINGS, POLLS, DECISIONS)
 DEFAULT_FORMAT = "xlsx"
 FORMATS = all_formats()
 

@@ -24,11 +24,16 @@ from commands.core.names import display_name
 from commands.core.rich import Rich, text
 from commands.parsing.dates import format_date, format_datetime
 from commands.polls.common import MIN_BREAKDOWN, breakdown_shown, is_open
+from commands.procedure.attendance import quorum_text, roll_of
+from commands.procedure.engine import Rules, Threshold, ThresholdKind
+from commands.procedure.minutes_approval import OBJECTION_UNTIL, objection_until
+from commands.procedure.rules import DEFAULT_RULES
 from storage import agreements as agreement_store
+from storage import decisions as decision_store
 from storage import meetings as store
 from storage import polls as poll_store
 from storage.figures.agreements import is_overdue
-from storage.models import AgreementStatus, HistoryAction, Meeting, PollKind
+from storage.models import AgreementStatus, Decision, HistoryAction, Meeting, PollKind
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +53,10 @@ class Gathering:
     members: Mapping[str, str]
     # The room's time zone: what is overdue at the meeting's end is read in it.
     tz: ZoneInfo = _UTC
+    # The voting members and the room's rules at the end: the roll call's count against
+    # the quorum, who is absent, the last day for objections to the draft.
+    voting: tuple[str, ...] = ()
+    rules: Rules = DEFAULT_RULES
 
 
 def _short(value: str) -> str:
@@ -59,21 +68,73 @@ def _short(value: str) -> str:
 
 
 def gather_attendees(g: Gathering) -> Facts:
+    """Who answered the roll call (present, excused), who only wrote or reacted, and the
+    voting members not heard from at all (absent), with the count against the quorum."""
     assert g.meeting.id is not None
-    people = [
-        {"user_id": a.user_id, "name": display_name(a.user_id, g.members, a.display_name)}
-        for a in store.attendees(g.db, g.meeting.id)
+    rows = store.attendees(g.db, g.meeting.id)
+    people: list[Facts] = [
+        {
+            "user_id": a.user_id,
+            "name": display_name(a.user_id, g.members, a.display_name),
+            "status": a.status,
+        }
+        for a in rows
     ]
-    people.sort(key=lambda p: p["name"].casefold())
-    return {"kind": "attendees", "people": people}
+    people.sort(key=lambda p: str(p["name"]).casefold())
+    seen = {a.user_id for a in rows}
+    absent = [{"user_id": u, "name": display_name(u, g.members)} for u in g.voting if u not in seen]
+    absent.sort(key=lambda p: p["name"].casefold())
+    roll = roll_of(g.db, g.meeting.id, g.voting)
+    quorum = g.rules.quorum
+    return {
+        "kind": "attendees",
+        "roll_call": True,
+        "people": people,
+        "absent": absent,
+        "quorum": {
+            "present": roll.present_voting,
+            "eligible": len(g.voting),
+            "threshold": {"kind": quorum.kind.value, "count": quorum.count},
+        },
+    }
 
 
 def render_attendees(section: Facts, lang: str) -> list[Rich]:
     people = section.get("people") or []
-    if not people:
-        return [i18n.t(lang, "meeting.minutes.nobody")]
-    names = ", ".join(p["name"] for p in people)
-    return [i18n.t(lang, "meeting.minutes.attendees", count=len(people), names=names)]
+    if not section.get("roll_call"):
+        # Minutes from before the roll call: whoever wrote or reacted was there.
+        if not people:
+            return [i18n.t(lang, "meeting.minutes.nobody")]
+        names = ", ".join(p["name"] for p in people)
+        return [i18n.t(lang, "meeting.minutes.attendees", count=len(people), names=names)]
+    groups: dict[str, list[str]] = {"present": [], "excused": [], "absent": [], "chat_only": []}
+    for p in people:
+        group = {"present": "present", "excused": "excused"}.get(p.get("status") or "")
+        groups[group or "chat_only"].append(p["name"])
+    groups["absent"] = [p["name"] for p in section.get("absent") or []]
+    lines = [
+        i18n.t(
+            lang,
+            "meeting.minutes.attendees",
+            count=len(groups["present"]),
+            names=text(", ".join(groups["present"])),
+        )
+        if groups["present"]
+        else i18n.t(lang, "meeting.minutes.nobody_confirmed")
+    ]
+    for group in ("excused", "absent", "chat_only"):
+        if groups[group]:
+            shown = text(", ".join(groups[group]))
+            lines.append(
+                i18n.t(lang, f"meeting.minutes.{group}", count=len(groups[group]), names=shown)
+            )
+    q = section.get("quorum") or {}
+    if q.get("eligible"):
+        t = q["threshold"]
+        threshold = Threshold(ThresholdKind(t["kind"]), int(t["count"]))
+        counted = quorum_text(lang, q["present"], q["eligible"], threshold)
+        lines.append(i18n.t(lang, "meeting.minutes.quorum", quorum=counted))
+    return lines
 
 
 # ----------------------------------------------------------------------------- agreements
@@ -272,6 +333,75 @@ def render_polls(section: Facts, lang: str) -> list[Rich]:
     return lines
 
 
+# ------------------------------------------------------------------------------ decisions
+
+
+def _decision_facts(d: Decision) -> Facts:
+    number = None if d.year is None or d.number is None else decision_store.label(d.year, d.number)
+    return {
+        "label": number,
+        "text": " ".join(d.text.split()),
+        "outcome": str(d.outcome),
+        "yes": d.yes,
+        "no": d.no,
+        "abstain": d.abstain,
+    }
+
+
+def gather_decisions(g: Gathering) -> Facts:
+    """The decisions taken in the meeting (`!beschluss`), and the circulations that ended
+    since the previous meeting ended (for the first meeting: before it)."""
+    m = g.meeting
+    assert m.id is not None
+    assert m.ended_at is not None
+    previous = store.by_number(g.db, m.room_id, m.number - 1) if m.number > 1 else None
+    since = None if previous is None else previous.ended_at or previous.started_at
+    taken = decision_store.of_meeting(g.db, m.id)
+    circulated = decision_store.circulations_decided(g.db, m.room_id, since, m.ended_at)
+    return {
+        "kind": "decisions",
+        "taken": [_decision_facts(d) for d in taken],
+        "circulated": [_decision_facts(d) for d in circulated],
+    }
+
+
+def render_decisions(section: Facts, lang: str) -> list[Rich]:
+    lines: list[Rich] = []
+    for group, title in (("taken", "decisions"), ("circulated", "circulations")):
+        items = section.get(group) or []
+        if not items:
+            continue
+        lines.append(i18n.t(lang, f"procedure_decisions.minutes.{title}", count=len(items)))
+        for item in items:
+            counts = i18n.t(
+                lang,
+                "procedure_rules.verdict.votes",
+                yes=item["yes"],
+                no=item["no"],
+                abstain=item["abstain"],
+            )
+            if item.get("label"):
+                named = i18n.plain(lang, "procedure_decisions.beschluss", label=item["label"])
+                line = i18n.t(
+                    lang,
+                    "procedure_decisions.minutes.line_passed",
+                    beschluss=named,
+                    motion=text(item["text"]),
+                    counts=counts,
+                )
+            else:
+                outcome = i18n.plain(lang, f"procedure_decisions.outcome.{item['outcome']}")
+                line = i18n.t(
+                    lang,
+                    "procedure_decisions.minutes.line_other",
+                    motion=text(item["text"]),
+                    outcome=outcome,
+                    counts=counts,
+                )
+            lines.append(line)
+    return lines
+
+
 # --------------------------------------------------------------------------------- whole
 
 
@@ -284,6 +414,7 @@ class Section:
 # In the order the minutes show them, by the `kind` each gatherer writes.
 SECTIONS: dict[str, Section] = {
     "attendees": Section(gather_attendees, render_attendees),
+    "decisions": Section(gather_decisions, render_decisions),
     "agreements": Section(gather_agreements, render_agreements),
     "overdue": Section(gather_overdue, render_overdue),
     "polls": Section(gather_polls, render_polls),
@@ -301,6 +432,7 @@ def gather(g: Gathering, tz: ZoneInfo) -> str:
         "started_at": m.started_at.isoformat(),
         "ended_at": m.ended_at.isoformat(),
         "timezone": tz.key,
+        OBJECTION_UNTIL: objection_until(m.ended_at, g.rules, tz).isoformat(),
         "sections": [section.gather(g) for section in SECTIONS.values()],
     }
     return json.dumps(facts, ensure_ascii=False)
@@ -314,7 +446,8 @@ def period(start: dt.datetime, end: dt.datetime, lang: str) -> str:
     return f"{format_datetime(start, lang)} – {format_datetime(end, lang)}"
 
 
-def render(stored: str, lang: str) -> Rich:
+def render(stored: str, lang: str, status: Rich | None = None) -> Rich:
+    """The minutes in `lang`; `status`: where their approval stands, below the time."""
     facts: Facts = json.loads(stored)
     tz = ZoneInfo(facts["timezone"])
     start = dt.datetime.fromisoformat(facts["started_at"]).astimezone(tz)
@@ -325,6 +458,7 @@ def render(stored: str, lang: str) -> Rich:
         if title
         else i18n.t(lang, "meeting.minutes.title", number=facts["number"]),
         i18n.t(lang, "meeting.minutes.when", period=period(start, end, lang)),
+        *([status] if status is not None else []),
     ]
     for section in facts["sections"]:
         found = SECTIONS.get(section.get("kind", ""))

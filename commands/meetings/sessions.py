@@ -1,12 +1,13 @@
 """`!sitzung start [titel]`, `!sitzung ende`, `!sitzung protokoll [N]`, `!sitzung liste`;
-and who took part: everyone who wrote or reacted in the room while the meeting ran."""
+and who took part: the roll call's answers (commands.procedure.attendance), and everyone
+who wrote or reacted in the room while the meeting ran."""
 
 from __future__ import annotations
 
 import re
 
 from commands.core import i18n
-from commands.core.context import Context
+from commands.core.context import Context, command_hint
 from commands.core.effects import Reply
 from commands.core.errors import CommandError, UsageError
 from commands.core.listeners import Activity, only_while
@@ -14,8 +15,11 @@ from commands.core.registry import Router
 from commands.core.rich import Rich, text
 from commands.meetings.common import TITLE_LIMIT, command, moment_text, require_chair
 from commands.meetings.minutes import Gathering, gather, period, render
+from commands.procedure.agenda import take_up
+from commands.procedure.common import room_rules, voters
+from commands.procedure.minutes_approval import status_line
 from storage import meetings as store
-from storage.models import Meeting, RefKind
+from storage.models import AttendanceStatus, Meeting, RefKind
 
 router = Router()
 
@@ -62,12 +66,24 @@ def start(ctx: Context, title_text: str) -> Reply:
         source_event_id=ctx.event_id,
     )
     assert meeting.id is not None
-    store.note_attendee(ctx.db, meeting.id, ctx.sender, ctx.display_name(ctx.sender), ctx.now)
+    # Whoever opens the meeting is there: the roll call starts with them.
+    store.set_status(
+        ctx.db,
+        meeting.id,
+        ctx.sender,
+        ctx.display_name(ctx.sender),
+        AttendanceStatus.PRESENT,
+        ctx.now,
+    )
     rich = i18n.t(
         ctx.lang,
         "meeting.started_named" if title else "meeting.started",
         number=meeting.number,
         title=text(title or ""),
+        present=command_hint(ctx, "anwesend", "present"),
+        present_other=command_hint(ctx, "anwesend @name", "present @name"),
+        excused=command_hint(ctx, "entschuldigt @name", "excused @name"),
+        quorum=command_hint(ctx, "beschlussfähig", "quorum"),
         cmd=command(ctx, "ende", "end"),
     )
     return _about(ctx, meeting, rich)
@@ -81,13 +97,30 @@ def end(ctx: Context, rest: str) -> Reply:
     if meeting is None:
         raise CommandError("meeting.none_running", cmd=command(ctx, "start", "start"))
     assert meeting.id is not None
-    store.note_attendee(ctx.db, meeting.id, ctx.sender, ctx.display_name(ctx.sender), ctx.now)
+    # Whoever closes the meeting is there, unless they answered the roll call otherwise.
+    if store.status_of(ctx.db, meeting.id, ctx.sender) is None:
+        store.set_status(
+            ctx.db,
+            meeting.id,
+            ctx.sender,
+            ctx.display_name(ctx.sender),
+            AttendanceStatus.PRESENT,
+            ctx.now,
+        )
     # The minutes end with the command: what it was sent after is not part of them.
     ended_at = max(ctx.now, meeting.started_at)
     meeting.ended_at = ended_at
-    facts = gather(Gathering(ctx.db, meeting, ctx.members or {}), ctx.tz)
+    gathering = Gathering(
+        ctx.db,
+        meeting,
+        ctx.members or {},
+        voting=tuple(voters(ctx.db, ctx.room_id, ctx.members, ctx.bot_user, ctx.coordinators)),
+        rules=room_rules(ctx.db, ctx.room_id, ctx.defaults),
+    )
+    facts = gather(gathering, ctx.tz)
     store.end(ctx.db, meeting, by=ctx.sender, at=ended_at, minutes=facts)
-    return _about(ctx, meeting, render(facts, ctx.lang))
+    take_up(ctx.db, meeting, at=ended_at, day=ended_at.astimezone(ctx.tz).date())
+    return _about(ctx, meeting, render(facts, ctx.lang, status_line(ctx, meeting)))
 
 
 def minutes(ctx: Context, rest: str) -> Reply:
@@ -117,7 +150,7 @@ def minutes(ctx: Context, rest: str) -> Reply:
             since=moment_text(ctx, meeting.started_at),
             cmd=command(ctx, "ende", "end"),
         )
-    return _about(ctx, meeting, render(meeting.minutes, ctx.lang))
+    return _about(ctx, meeting, render(meeting.minutes, ctx.lang, status_line(ctx, meeting)))
 
 
 def listing(ctx: Context, rest: str) -> Rich:

@@ -11,7 +11,13 @@ from storage.models.agreements import (
 from storage.models.desk import MemberOffice, ReportLog, RulesText
 from storage.models.direct import DirectRoom
 from storage.models.events import ProcessedEvent, SyncState
-from storage.models.meetings import Meeting, MeetingAgenda, MeetingAttendee, MeetingPlan
+from storage.models.meetings import (
+    AttendanceStatus,
+    Meeting,
+    MeetingAgenda,
+    MeetingAttendee,
+    MeetingPlan,
+)
 from storage.models.outbox import OutboxFile, OutboxKind, OutboxMessage, OutboxStatus, RefKind
 from storage.models.polls import (
     Poll,
@@ -20,6 +26,16 @@ from storage.models.polls import (
     Survey,
     SurveyComment,
     SurveyParticipant,
+)
+from storage.models.procedure import (
+    AgendaKind,
+    AgendaRequest,
+    Decision,
+    DecisionKind,
+    DecisionOutcome,
+    MinutesObjection,
+    ProcedureRules,
+    VotingMember,
 )
 from storage.models.reminders import (
     LogStatus,
@@ -33,10 +49,16 @@ from storage.models.reminders import (
 from storage.models.rooms import Room, RoomRole, RoomSetting
 
 __all__ = [
+    "AgendaKind",
+    "AgendaRequest",
     "Agreement",
     "AgreementHistory",
     "AgreementOwner",
     "AgreementStatus",
+    "AttendanceStatus",
+    "Decision",
+    "DecisionKind",
+    "DecisionOutcome",
     "DirectRoom",
     "HistoryAction",
     "LogStatus",
@@ -45,6 +67,7 @@ __all__ = [
     "MeetingAttendee",
     "MeetingPlan",
     "MemberOffice",
+    "MinutesObjection",
     "OutboxFile",
     "OutboxKind",
     "OutboxMessage",
@@ -52,6 +75,7 @@ __all__ = [
     "Poll",
     "PollKind",
     "PollVote",
+    "ProcedureRules",
     "ProcessedEvent",
     "RefKind",
     "Reminder",
@@ -69,4 +93,5 @@ __all__ = [
     "SurveyComment",
     "SurveyParticipant",
     "SyncState",
+    "VotingMember",
 ]

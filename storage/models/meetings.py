@@ -9,6 +9,7 @@ and exported as data.
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -38,6 +39,14 @@ class Meeting(SQLModel, table=True):
     source_event_id: str = Field(max_length=255)
     # The minutes' facts as JSON (commands.meetings.minutes), written at the end.
     minutes: str | None = Field(default=None, sa_column=Column(Text))
+    # The draft minutes were approved then: nobody objected within the rules' period,
+    # or a later meeting approved them.
+    minutes_approved_at: dt.datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+class AttendanceStatus(StrEnum):
+    PRESENT = "present"  # `!anwesend`, or a reaction to the roll call
+    EXCUSED = "excused"  # `!entschuldigt`
 
 
 class MeetingAttendee(SQLModel, table=True):
@@ -50,6 +59,9 @@ class MeetingAttendee(SQLModel, table=True):
     # The name the room showed then: a member who left is still named in the minutes.
     display_name: str | None = Field(default=None, max_length=255)
     first_seen_at: dt.datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    # An AttendanceStatus once the member (or the chair for them) answered the roll call;
+    # None: only seen writing or reacting.
+    status: str | None = Field(default=None, max_length=16)
 
 
 class MeetingPlan(SQLModel, table=True):

@@ -38,6 +38,8 @@ class RefKind(StrEnum):
     SURVEY_STATEMENT = "survey"  # one statement of the annual survey, sent as a native poll
     SURVEY_TEXT = "survey-text"  # the survey's free question, answered by a plain reply
     MEETING = "meeting"
+    # A decision (commands.procedure): a circulation's poll and messages, a Beschluss.
+    DECISION = "decision"
 
 
 class OutboxMessage(SQLModel, table=True):

@@ -35,6 +35,7 @@ class PollKind(StrEnum):
     PULSE = "pulse"  # 1–5 satisfaction
     GENERAL = "general"  # a question with 2–20 answers
     SURVEY = "survey"  # one statement (1–5) of the annual survey
+    CIRCULATION = "circulation"  # a decision by circulation (Umlaufverfahren), disclosed
 
 
 class Poll(SQLModel, table=True):

@@ -94,7 +94,8 @@ async def test_chair_plans_holds_and_ends_a_meeting_and_the_agenda_follows(
         await anna.send(room, "!sitzung start Herbstsitzung")
         started = await wait_for_bot_message(anna, bot_user, room, "Sitzung #1 läuft")
 
-        # Ben talks, Carla only reacts; an agreement is made for the next meeting, one done.
+        # Ben talks, Carla only reacts (to the roll call); an agreement is made for the next
+        # meeting, one done.
         await ben.send(room, "Guten Morgen, ich bin dabei.")
         await carla.react(room, started.event_id, "👍")
         ben_name = localpart(ben.user_id)
@@ -114,9 +115,12 @@ async def test_chair_plans_holds_and_ends_a_meeting_and_the_agenda_follows(
         minutes = await wait_for_bot_message(anna, bot_user, room, "Ergebnisprotokoll")
         assert minutes.decrypted
         assert "Sitzung #1: Herbstsitzung" in minutes.body
-        present = minutes.body.split("Anwesend (3): ", 1)[1].split("\n", 1)[0]
-        for member in (anna, ben, carla):
+        # Carla's 👍 on the start message answers the roll call; Ben only wrote.
+        present = minutes.body.split("Anwesend (2): ", 1)[1].split("\n", 1)[0]
+        for member in (anna, carla):
             assert localpart(member.user_id) in present
+        chat = minutes.body.split("ohne Bestätigung der Anwesenheit (1): ", 1)[1]
+        assert chat.split("\n", 1)[0] == localpart(ben.user_id)
         assert "Neu festgehalten (1):\n• #2 „Elternbrief entwerfen“" in minutes.body
         assert f"verantwortlich: {ben_name}" in minutes.body
         assert "Erledigt (1):\n• #1 „Raumplanung Fachtag“" in minutes.body

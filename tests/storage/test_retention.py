@@ -40,8 +40,9 @@ def count(s: Session, model: type) -> int:
 
 def wake(dialog: Dialog, at: dt.datetime, defaults: Defaults | None = None) -> dt.datetime | None:
     """The scheduler's timers at `at` (the retention job among them); not the reminders',
-    whose digests would add to the outbox (they have tests of their own)."""
-    timers = [t for t in dialog.registry.timers if t.name != "reminders"]
+    whose digests would add to the outbox, nor the approval of minutes, whose notice would
+    (they have tests of their own)."""
+    timers = [t for t in dialog.registry.timers if t.name not in ("reminders", "minutes-approval")]
     with dialog.database.session() as s:
         result = run_timers(s, at, TimerEnv(defaults=defaults or Defaults()), timers)
     return result.next_at

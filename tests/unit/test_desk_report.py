@@ -110,6 +110,7 @@ def test_the_quarters_beschlusskontrolle_names_offices_due_dates_states_and_reas
         "• #1 Jugendhilfeplanung vorstellen · Jugendamt · Frist 31.03.2026 · "
         "erledigt am 30.03.2026",
         "• Sitzungen im Zeitraum: 0",
+        "• Beschlüsse im Zeitraum: 0",
         "• Zufriedenheit (Puls): kein Puls mit mindestens 3 Stimmen",
         "",
         "Schulausschuss",
@@ -129,6 +130,7 @@ def test_the_quarters_beschlusskontrolle_names_offices_due_dates_states_and_reas
         "• #4 Elternbrief abstimmen · Amt 40 – Schulverwaltung, Jugendamt · "
         "Frist 10.03.2026 · erledigt am 12.03.2026, nach Fristende",
         "• Sitzungen im Zeitraum: 0",
+        "• Beschlüsse im Zeitraum: 0",
         "• Zufriedenheit (Puls): kein Puls mit mindestens 3 Stimmen",
         "",
         "Mögliche Doppelstrukturen",
@@ -172,6 +174,7 @@ def test_the_committee_paper_has_heading_paragraphs_table_and_closing(dialog: Di
         "2 im Zeitraum erledigt, davon 1 fristgerecht; "
         "im Median 44,5 Tage vom Festhalten bis erledigt. "
         "Heute 3 offen, davon 2 überfällig. Sitzungen im Zeitraum: 0. "
+        "Beschlüsse im Zeitraum: 0. "
         "Zufriedenheit (Puls): kein Puls mit mindestens 3 Stimmen."
     )
     assert lines[school + 2 : school + 9] == [

@@ -90,7 +90,13 @@ def test_the_coordinations_json_export_holds_results_and_no_single_answer(
     data = json.loads(raw)
     assert data["format"] == "gremienbot-export"
     assert "tables" not in data  # not the database dump
-    assert [s["name"] for s in data["sections"]] == ["agreements", "history", "meetings", "polls"]
+    assert [s["name"] for s in data["sections"]] == [
+        "agreements",
+        "history",
+        "meetings",
+        "polls",
+        "decisions",
+    ]
     text = raw.decode("utf-8")
     for table in ("poll_vote", "survey_comment", "survey_participant", "thanked_at", "voter"):
         assert table not in text

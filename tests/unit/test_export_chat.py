@@ -158,6 +158,7 @@ def test_english_period_words_work_in_english_rooms(room: Dialog) -> None:
         "History",
         "Meetings",
         "Polls",
+        "Decisions",
     ]
     assert "direct messages" in notice.body
 

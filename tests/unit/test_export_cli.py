@@ -209,4 +209,5 @@ def test_csv_export_of_everything(source: Path, tmp_path: Path) -> None:
         "verlauf.csv",
         "sitzungen.csv",
         "umfragen.csv",
+        "beschlüsse.csv",
     ]

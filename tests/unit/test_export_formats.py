@@ -47,7 +47,7 @@ def test_xlsx_has_a_sheet_per_section_frozen_headers_and_real_dates_and_numbers(
 ) -> None:
     agreements, history = stored(year)
     wb = openpyxl.load_workbook(io.BytesIO(render(year, "xlsx")))
-    assert wb.sheetnames == ["Verabredungen", "Verlauf", "Sitzungen", "Umfragen"]
+    assert wb.sheetnames == ["Verabredungen", "Verlauf", "Sitzungen", "Umfragen", "Beschlüsse"]
     sheet = wb["Verabredungen"]
     assert sheet.freeze_panes == "A2"
     header = [c.value for c in sheet[1]]
@@ -88,6 +88,7 @@ def test_csv_zip_has_one_file_per_section_with_bom_umlauts_quotes_and_newlines(
         "verlauf.csv",
         "sitzungen.csv",
         "umfragen.csv",
+        "beschlüsse.csv",
     ]
     raw = archive.read("verabredungen.csv")
     assert raw.startswith(b"\xef\xbb\xbf"), "Excel needs the BOM to read UTF-8"
@@ -169,7 +170,7 @@ def test_a_period_keeps_the_agreements_alive_in_it_and_the_history_made_in_it(
     march = Period(dt.date(2026, 3, 1), dt.date(2026, 3, 31))
     scope = make_scope(room_ids=None, period=march, lang="en", tz=BERLIN, now=NOW)
     wb = openpyxl.load_workbook(io.BytesIO(render(year, "xlsx", scope)))
-    assert wb.sheetnames == ["Agreements", "History", "Meetings", "Polls"]
+    assert wb.sheetnames == ["Agreements", "History", "Meetings", "Polls", "Decisions"]
     for row in wb["History"].iter_rows(min_row=2, values_only=True):
         assert dt.datetime(2026, 3, 1) <= row[2] < dt.datetime(2026, 4, 1)
     start, end = dt.datetime(2026, 3, 1), dt.datetime(2026, 4, 1)

@@ -55,7 +55,7 @@ def test_a_member_is_not_offered_coordination_only_commands(dialog: Dialog) -> N
     answer = dialog.text(ANNA, "!hilfe")
     for restricted in ("!export", "!bericht", "!übersicht"):
         assert restricted not in answer, restricted
-    assert "3 weitere Befehle sind nur für Vorsitz oder Koordination: `!hilfe alle`" in answer
+    assert "5 weitere Befehle sind nur für Vorsitz oder Koordination: `!hilfe alle`" in answer
 
 
 def test_the_coordinating_office_is_offered_its_commands(dialog: Dialog) -> None:

@@ -24,8 +24,9 @@ from tests.dialog import ANNA, BEN, BERLIN, CARLA, CHAIR, REGISTRY, ROOM, Dialog
 MEETING = dt.date(2026, 4, 7)
 AGENDA_AT = dt.datetime(2026, 4, 2, 9, 0, tzinfo=BERLIN)
 KEY = f"meeting-agenda:{ROOM}:2026-04-07"
-# The scheduler's timers but the reminders' (they have tests of their own).
-TIMERS = [t for t in REGISTRY.timers if t.name != "reminders"]
+# The scheduler's timers but the reminders' and the invitation's (they have tests of their
+# own, and the invitation is due before the agenda).
+TIMERS = [t for t in REGISTRY.timers if t.name not in ("reminders", "meeting-invitation")]
 NAMES = {ANNA: "Anna Schmidt", BEN: "Ben Okafor", CARLA: "Carla Weber", CHAIR: "Vorsitz Meyer"}
 
 

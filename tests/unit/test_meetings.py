@@ -30,7 +30,7 @@ def later(dialog: Dialog, minutes: int) -> None:
 # ------------------------------------------------------------------------------ meetings
 
 
-def test_minutes_list_who_spoke_or_reacted_and_the_agreements_of_the_meeting(
+def test_minutes_list_who_confirmed_presence_who_only_wrote_and_the_agreements(
     dialog: Dialog,
 ) -> None:
     dialog.say(ANNA, "!verabredung Raumplanung Fachtag bis 20.3.")
@@ -53,8 +53,11 @@ def test_minutes_list_who_spoke_or_reacted_and_the_agreements_of_the_meeting(
     body = minutes.body
     assert "Ergebnisprotokoll – Sitzung #1: Frühjahrssitzung" in body
     assert "Zeit: Mo., 9. März 2026, 10:20–11:51 Uhr" in body
-    assert "Anwesend (3): Anna Schmidt, Ben Okafor, Vorsitz Meyer" in body
-    assert "Carla" not in body
+    # Anna's 👍 on the roll call confirms her presence; Ben only wrote; Carla, who wrote
+    # before the meeting, is absent; the coordinating office has no vote in the committee.
+    assert "Anwesend (2): Anna Schmidt, Vorsitz Meyer" in body
+    assert "Außerdem im Chat, ohne Bestätigung der Anwesenheit (1): Ben Okafor" in body
+    assert "Abwesend (1): Carla Weber" in body
     assert (
         "Neu festgehalten (1):\n• #3 „Elternbrief entwerfen“ – verantwortlich: Ben Okafor; "
         "Frist: Di., 31. März 2026"
@@ -132,7 +135,8 @@ def test_english_room_gets_english_minutes(dialog: Dialog) -> None:
     body = room.text(CHAIR, "!meeting end")
     assert "Minutes – meeting #1" in body
     assert "Time: Mon, 9 March 2026, 10:15–11:00" in body
-    assert "Present (2): Anna Schmidt, Vorsitz Meyer" in body
+    assert "Present (1): Vorsitz Meyer" in body
+    assert "Also in the chat, without confirming presence (1): Anna Schmidt" in body
 
 
 # ---------------------------------------------------------------------------- bad input
@@ -261,11 +265,13 @@ def test_by_the_next_meeting_without_a_plan_says_how_to_plan_and_stores_nothing(
     assert stored(dialog.database) == (0, 0, 0, 0)
 
 
-def test_a_member_who_only_listens_and_waves_as_the_start_asks_is_listed_as_present(
+def test_a_member_who_only_listens_and_waves_at_the_roll_call_is_listed_as_present(
     dialog: Dialog,
 ) -> None:
     [started] = dialog.say(CHAIR, "!sitzung start")
-    assert "wer nur zuhört, reagiert bitte kurz, z. B. mit 👋" in started.body
+    assert "Bitte bestätigen Sie Ihre Anwesenheit: ✅ auf diese Nachricht oder `!anwesend`" in (
+        started.body
+    )
     dialog.react(CARLA, "👋", started.event_id)
     later(dialog, 30)
     [minutes] = dialog.say(CHAIR, "!sitzung ende")

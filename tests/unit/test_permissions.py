@@ -131,6 +131,10 @@ ROLE_CASES = [
     ("!export", CHAIR, NEEDS_COORDINATION),
     ("!amt @carla:example.org Jugendamt", ANNA, "Das Amt einer anderen Person setzen"),
     ("!grund 1 Zahlen fehlen", CARLA, "Den Grund einer Verzögerung bei #1 nennen nur"),
+    ("!umlauf Zuschuss für das Sommerfest", ANNA, NEEDS_CHAIR),
+    ("!beschluss Zuschuss für das Sommerfest ja 3", ANNA, NEEDS_CHAIR),
+    ("!anwesend @ben:example.org", ANNA, "Andere als anwesend oder entschuldigt eintragen"),
+    ("!entschuldigt @ben:example.org", ANNA, "Andere als anwesend oder entschuldigt eintragen"),
 ]
 
 

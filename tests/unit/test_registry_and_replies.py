@@ -201,7 +201,16 @@ def test_a_setting_name_declared_twice_is_refused_at_start() -> None:
 
 def test_the_bots_features_in_help_order_with_their_settings() -> None:
     reg = build_registry()
-    groups = ["general", "agreements", "reminders", "meetings", "polls", "evaluation", "roles"]
+    groups = [
+        "general",
+        "agreements",
+        "reminders",
+        "meetings",
+        "procedure",
+        "polls",
+        "evaluation",
+        "roles",
+    ]
     assert reg.groups == [*groups, "coordination"]
     assert [s.key for s in reg.settings] == [
         "language",
@@ -212,7 +221,10 @@ def test_the_bots_features_in_help_order_with_their_settings() -> None:
         "reminder.digest",
         "reminder.state",
     ]
-    assert [(r.ref_kind, "✅" in r.keys) for r in reg.reactions] == [("agreement", True)]
+    assert [(r.ref_kind, "✅" in r.keys) for r in reg.reactions] == [
+        ("agreement", True),
+        ("meeting", True),  # the roll call
+    ]
 
 
 def test_the_configured_defaults_reach_the_commands(dialog: Dialog) -> None:

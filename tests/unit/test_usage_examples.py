@@ -41,6 +41,28 @@ STATEFUL = {
     # takes it, if it is #3; the room's earlier polls take the numbers before.
     "!stimme 3 1,4": "poll #3 of this room is a single-choice poll",
     "!vote 3 1,4": "poll #3 of this room is a single-choice poll",
+    # A decision of a meeting needs a running meeting with nine voting members present
+    # (the examples' room has five members); a follow-up needs Beschluss 2026/3.
+    "!beschluss Sommerfest ja 6 nein 1 enthaltung 2": "needs a meeting with 9 present",
+    "!decision Summer party yes 6 no 1 abstain 2": "needs a meeting with 9 present",
+    "!beschluss 2026/3 folge Zelt anfragen @anna": "Beschluss 2026/3 is not in this room",
+    "!decision 2026/3 follow-up Book a tent @anna": "Beschluss 2026/3 is not in this room",
+    # An objection to minutes is a voting member's; the examples are typed by the
+    # coordinating office, which has no vote in the committee.
+    "!einspruch 1 Punkt 3 ist falsch wiedergegeben": "the coordinating office has no vote",
+    "!objection 1 item 3 is misrepresented": "the coordinating office has no vote",
+    # The roll call and the quorum are of a running meeting: the examples' meeting (from
+    # `!sitzung start` … `!sitzung ende`) has ended.
+    "!anwesend": "needs a running meeting",
+    "!anwesend @ben": "needs a running meeting",
+    "!present": "needs a running meeting",
+    "!present @ben": "needs a running meeting",
+    "!entschuldigt": "needs a running meeting",
+    "!entschuldigt @ben": "needs a running meeting",
+    "!excused": "needs a running meeting",
+    "!excused @ben": "needs a running meeting",
+    "!beschlussfähig": "needs a running meeting",
+    "!quorum": "needs a running meeting",
 }
 
 
