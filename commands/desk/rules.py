@@ -186,7 +186,7 @@ def _voters_line(ctx: Context) -> Rich:
         )
     if ctx.members is None:
         return i18n.t(ctx.lang, "procedure_rules.voting_everyone_unknown")
-    everyone = voting_members(ctx.db, ctx.room_id, members, ctx.bot_user or "", ctx.coordinators)
+    everyone = voting_members(ctx.db, ctx.room_id, members, ctx.bot_user or "")
     return i18n.t(ctx.lang, "procedure_rules.voting_everyone", count=len(everyone))
 
 

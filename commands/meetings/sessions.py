@@ -114,7 +114,7 @@ def end(ctx: Context, rest: str) -> Reply:
         ctx.db,
         meeting,
         ctx.members or {},
-        voting=tuple(voters(ctx.db, ctx.room_id, ctx.members, ctx.bot_user, ctx.coordinators)),
+        voting=tuple(voters(ctx.db, ctx.room_id, ctx.members, ctx.bot_user)),
         rules=room_rules(ctx.db, ctx.room_id, ctx.defaults),
     )
     facts = gather(gathering, ctx.tz)

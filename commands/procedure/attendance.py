@@ -125,7 +125,7 @@ def _answer(ctx: Context, args: str, status: AttendanceStatus) -> Reply:
         raise PermissionDenied(f"{_KEY}.roll.others_need_chair")
     meeting = _running(ctx)
     assert meeting.id is not None
-    voting = voters(ctx.db, ctx.room_id, ctx.members, ctx.bot_user, ctx.coordinators)
+    voting = voters(ctx.db, ctx.room_id, ctx.members, ctx.bot_user)
     for person in people:
         in_room = ctx.members is None or person in ctx.members
         if person == ctx.bot_user or not (in_room or person in voting):
@@ -187,7 +187,7 @@ def quorum(ctx: Context, args: str) -> Rich:
         raise UsageError(f"{_KEY}.quorum.takes_nothing")
     meeting = _running(ctx)
     assert meeting.id is not None
-    voting = voters(ctx.db, ctx.room_id, ctx.members, ctx.bot_user, ctx.coordinators)
+    voting = voters(ctx.db, ctx.room_id, ctx.members, ctx.bot_user)
     roll = roll_of(ctx.db, meeting.id, voting)
     rules = room_rules(ctx.db, ctx.room_id, ctx.defaults)
     present_voting = roll.present_voting

@@ -4,7 +4,7 @@ votes, and the number of a meeting as members write it ("4", "#4", "Nr. 4")."""
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 
 from sqlmodel import Session
 
@@ -22,14 +22,10 @@ def room_rules(db: Session, room_id: str, defaults: Defaults) -> Rules:
 
 
 def voters(
-    db: Session,
-    room_id: str,
-    members: Mapping[str, str] | None,
-    bot_user: str | None,
-    coordinators: Collection[str] = (),
+    db: Session, room_id: str, members: Mapping[str, str] | None, bot_user: str | None
 ) -> list[str]:
     """The room's voting members (commands.procedure.rules.voting_members)."""
-    return voting_members(db, room_id, members or {}, bot_user or "", coordinators)
+    return voting_members(db, room_id, members or {}, bot_user or "")
 
 
 def split_meeting_number(args: str) -> tuple[int | None, str]:

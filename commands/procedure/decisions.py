@@ -45,7 +45,7 @@ _KEY = "procedure_decisions"
 
 def voting_now(ctx: Context) -> list[str]:
     """The room's voting members now."""
-    return voters(ctx.db, ctx.room_id, ctx.members, ctx.bot_user, ctx.coordinators)
+    return voters(ctx.db, ctx.room_id, ctx.members, ctx.bot_user)
 
 
 def check_motion(value: str, *, empty: str, too_long: str) -> str:

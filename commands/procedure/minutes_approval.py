@@ -187,7 +187,7 @@ def objection(ctx: Context, args: str) -> Rich:
             days=days,
             cmd=command_hint(ctx, "top <Thema>", "item <topic>"),
         )
-    if ctx.sender not in voters(ctx.db, ctx.room_id, ctx.members, ctx.bot_user, ctx.coordinators):
+    if ctx.sender not in voters(ctx.db, ctx.room_id, ctx.members, ctx.bot_user):
         raise CommandError(f"{_KEY}.objection.not_voting")
     if mine is not None:
         raise CommandError(

@@ -4,7 +4,7 @@ the defaults; and who votes."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from sqlmodel import Session
@@ -76,16 +76,12 @@ def rules_of(db: Session, room_id: str, configured: Rules = DEFAULT_RULES) -> Ru
 
 
 def voting_members(
-    db: Session,
-    room_id: str,
-    members: Mapping[str, str],
-    bot_user: str,
-    coordinators: Collection[str] = (),
+    db: Session, room_id: str, members: Mapping[str, str], bot_user: str
 ) -> list[str]:
-    """Who votes: those the rules name, else every member of the room but the bot and the
-    coordinating office (the Bildungsbüro organises the committee, it has no vote in it).
-    `members`: the room's members now (user ID -> display name)."""
+    """Who votes: those the rules name, else every member of the room but the bot (a
+    committee whose coordinating office or guests sit in the room without a vote names its
+    voting members). `members`: the room's members now (user ID -> display name)."""
     named = store.voting_members(db, room_id)
     if named:
         return named
-    return sorted(u for u in members if u != bot_user and u not in coordinators)
+    return sorted(u for u in members if u != bot_user)

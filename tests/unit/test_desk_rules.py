@@ -45,7 +45,7 @@ def test_the_chair_sets_rules_and_a_member_reads_them_with_the_roles(dialog: Dia
         "Beschluss nicht zustande\n"
         "Tagesordnung: Punkte anmelden bis 14 Tage vor der Sitzung\n"
         "Protokoll: gilt als genehmigt, wenn niemand innerhalb von 14 Tagen widerspricht\n"
-        "Stimmberechtigt: alle Mitglieder des Raums (4)\n"
+        "Stimmberechtigt: alle Mitglieder des Raums (5)\n"
         "Vorsitz und Koordination ändern sie mit `!geschäftsordnung setze ladungsfrist 14 tage "
         "| …` und nennen die Stimmberechtigten mit `!geschäftsordnung stimmberechtigt @anna "
         "@ben …`.\n"

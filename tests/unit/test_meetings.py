@@ -54,10 +54,10 @@ def test_minutes_list_who_confirmed_presence_who_only_wrote_and_the_agreements(
     assert "Ergebnisprotokoll – Sitzung #1: Frühjahrssitzung" in body
     assert "Zeit: Mo., 9. März 2026, 10:20–11:51 Uhr" in body
     # Anna's 👍 on the roll call confirms her presence; Ben only wrote; Carla, who wrote
-    # before the meeting, is absent; the coordinating office has no vote in the committee.
+    # before the meeting, and the office are absent.
     assert "Anwesend (2): Anna Schmidt, Vorsitz Meyer" in body
     assert "Außerdem im Chat, ohne Bestätigung der Anwesenheit (1): Ben Okafor" in body
-    assert "Abwesend (1): Carla Weber" in body
+    assert "Abwesend (2): Bildungsbüro, Carla Weber" in body
     assert (
         "Neu festgehalten (1):\n• #3 „Elternbrief entwerfen“ – verantwortlich: Ben Okafor; "
         "Frist: Di., 31. März 2026"

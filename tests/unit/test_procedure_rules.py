@@ -223,7 +223,7 @@ def test_the_chair_sets_the_rules_and_every_member_reads_them_in_plain_german(
         "Beschluss nicht zustande\n"
         "Tagesordnung: Punkte anmelden bis 10 Tage vor der Sitzung\n"
         "Protokoll: gilt als genehmigt, wenn niemand innerhalb von 14 Tagen widerspricht\n"
-        "Stimmberechtigt: alle Mitglieder des Raums (4)\n"
+        "Stimmberechtigt: alle Mitglieder des Raums (5)\n"
     ) in shown
     assert "Rollen in diesem Raum" in shown
 
@@ -259,7 +259,7 @@ def test_the_chair_names_the_voting_members_and_can_return_to_everyone(dialog: D
     answer = dialog.text(CHAIR, "!geschäftsordnung stimmberechtigt alle")
     assert answer == (
         "Gespeichert: Es ist wieder jedes Mitglied des Raums stimmberechtigt. "
-        "Stimmberechtigt: alle Mitglieder des Raums (4)"
+        "Stimmberechtigt: alle Mitglieder des Raums (5)"
     )
     with dialog.database.session() as s:
         assert store.voting_members(s, ROOM) == []
@@ -331,7 +331,7 @@ def test_rules_set_in_english_and_refusals_in_english(dialog: Dialog) -> None:
         "Decision by circulation: 7 days to vote; at least half of the voting members must vote"
         in shown
     )
-    assert "Voting members: every member of the room (4)" in shown
+    assert "Voting members: every member of the room (5)" in shown
     assert dialog.text(ANNA, "!rules set invitation 2 days").startswith(
         "Only the chair and the coordinating office can change the rules of procedure"
     )

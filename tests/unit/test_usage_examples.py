@@ -47,10 +47,6 @@ STATEFUL = {
     "!decision Summer party yes 6 no 1 abstain 2": "needs a meeting with 9 present",
     "!beschluss 2026/3 folge Zelt anfragen @anna": "Beschluss 2026/3 is not in this room",
     "!decision 2026/3 follow-up Book a tent @anna": "Beschluss 2026/3 is not in this room",
-    # An objection to minutes is a voting member's; the examples are typed by the
-    # coordinating office, which has no vote in the committee.
-    "!einspruch 1 Punkt 3 ist falsch wiedergegeben": "the coordinating office has no vote",
-    "!objection 1 item 3 is misrepresented": "the coordinating office has no vote",
     # The roll call and the quorum are of a running meeting: the examples' meeting (from
     # `!sitzung start` … `!sitzung ende`) has ended.
     "!anwesend": "needs a running meeting",
