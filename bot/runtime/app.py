@@ -18,12 +18,13 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
 
-from nio import AsyncClient, SyncResponse
+from nio import AsyncClient, PowerLevelsEvent, SyncResponse
 
 from bot.config import Config
 from bot.crypto import crosssigning
 from bot.crypto.trust_policy import TrustPolicyClient
 from bot.runtime import voter_key
+from bot.runtime.command_state import CommandState
 from bot.runtime.dbthread import DbThread
 from bot.runtime.events import (
     EventHandlers,
@@ -79,15 +80,27 @@ class GremienBot:
         self.metrics = Metrics()
         self.sync_health = SyncHealth()
         self.monitoring: MonitoringServer | None = None
+        registry = build_registry()
+        defaults = config.build_defaults(voter_key=key)
+        # The commands offered to clients as room state (bot.runtime.command_state).
+        self.command_state = CommandState(
+            self.db,
+            self.dbt,
+            registry=registry,
+            prefix=config.command_prefix,
+            bot_user=config.user_id,
+            default_language=defaults.language,
+        )
         self.settings = BotSettings(
             server_name=config.server_name,
             prefix=config.command_prefix,
             coordinators=frozenset(config.coordination),
-            registry=build_registry(),
-            defaults=config.build_defaults(voter_key=key),
+            registry=registry,
+            defaults=defaults,
             catchup_horizon=dt.timedelta(days=config.catchup.horizon_days),
             bot_user=config.user_id,
             room_members=self.room_members,
+            language_changed=self.command_state.language_changed,
         )
         self.renderer = Renderer(
             self.db,
@@ -137,6 +150,7 @@ class GremienBot:
         except LeaseHeld as exc:
             raise BotStartError(str(exc)) from None
         self.client = client = await login(self.config, max_retry_wait=self.max_retry_wait)
+        self.command_state.bind(client)
         await self._setup_cross_signing()
         runtime = Runtime(
             config=self.config,
@@ -148,6 +162,7 @@ class GremienBot:
             poke=self.scheduler.poke,
             stopping=self._stop.is_set,
             metrics=self.metrics,
+            command_state=self.command_state,
         )
         self.handlers = handlers = EventHandlers(runtime, client)
         handlers.register()
@@ -240,6 +255,7 @@ class GremienBot:
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
             await self.scheduler.stop()
+            await self.command_state.close()
             await self._shutdown()
 
     def stop(self) -> None:
@@ -263,6 +279,7 @@ class GremienBot:
             names = synced_room_names(self.client, resp, full_state=not self.ready.is_set())
             if names:
                 await self.dbt.run_until_answered(store_room_names, self.db, names)
+            self._publish_commands(resp)
         # The outbox is read on the first sync; after that only for a queue waiting for what
         # a sync may bring (its room, a member's join): a read on every sync held up the
         # database thread just when the sync's command was handled (bench_command_latency).
@@ -281,6 +298,21 @@ class GremienBot:
             # Reminders wait until the commands sent meanwhile are handled: a reminder of an
             # agreement completed meanwhile (`!erledigt 4`) must not be posted.
             self._going_online = asyncio.create_task(self._online_after(seq))
+
+    def _publish_commands(self, resp: SyncResponse) -> None:
+        """The commands as room state: in every room on the first sync (an upgrade may
+        have changed them), later where the power levels changed (the bot may now send
+        state where it could not). In the background; rooms that are no committee are
+        left out there."""
+        if not self.ready.is_set():
+            assert self.client is not None
+            self.command_state.refresh_all(list(self.client.rooms))
+            return
+        self.command_state.refresh_all(
+            room_id
+            for room_id, info in resp.rooms.join.items()
+            if any(isinstance(e, PowerLevelsEvent) for e in (*info.state, *info.timeline.events))
+        )
 
     async def _online_after(self, seq: int) -> None:
         assert self.pipeline is not None

@@ -37,6 +37,7 @@ from nio import (
 
 from bot.config import Config
 from bot.crypto import status as crypto_status
+from bot.runtime.command_state import CommandState, structured_command
 from bot.runtime.dbthread import DbThread
 from bot.runtime.incoming import (
     BotSettings,
@@ -104,6 +105,8 @@ class Runtime:
     poke: Callable[[str], None]
     stopping: Callable[[], bool]
     metrics: Metrics
+    # The commands offered to clients as room state (None: not published, e.g. a dialog).
+    command_state: CommandState | None = None
 
 
 def display_names(room: MatrixRoom) -> dict[str, str]:
@@ -259,6 +262,8 @@ class EventHandlers:
         committee = isinstance(resp, JoinResponse) and not content.get("is_direct")
         if committee and await self.db(self._greet, room.room_id):
             self.rt.sender.wake(room.room_id)
+        if committee and self.rt.command_state is not None:
+            self.rt.command_state.refresh(room.room_id)  # in the background
 
     def _record_join(self, room_id: str) -> None:
         with self.rt.db.session() as s:
@@ -289,6 +294,11 @@ class EventHandlers:
             await self.on_activity(room, event)
             await self.on_edit(room, event, edited, content)
             return
+        # A command picked from the list a client offers (MSC4391) is run as typed.
+        picked = structured_command(
+            content, bot_user=self.client.user_id, prefix=self.rt.config.command_prefix
+        )
+        body = body if picked is None else clean(picked)
         if not body.lstrip().startswith(self.rt.config.command_prefix):
             await self.on_activity(room, event)
             if replied_to(content) is not None:  # perhaps an answer to a bot's question

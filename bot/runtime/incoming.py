@@ -74,6 +74,9 @@ class BotSettings:
     # The current members (joined or invited) of any room the bot is in, by room ID: an
     # answer by direct message counts only from a member of the committee it is about.
     room_members: Callable[[str], Mapping[str, str]] | None = None
+    # Told (after the commit) of a room whose language a command changed: the commands
+    # it offers clients are published anew (bot.runtime.command_state).
+    language_changed: Callable[[str], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,21 @@ def handle_message(
         replies = conf.registry.dispatch(ctx, msg.body) or []
         queued = queue_effects(s, msg.event_id, msg.room_id, replies, thread_root=msg.thread_root)
         arrival.mark_processed(s, msg)
-        return queued
+        relanguaged = _language_changed(s, msg.room_id, ctx.lang, conf)
+    if relanguaged and conf.language_changed is not None:
+        try:
+            conf.language_changed(msg.room_id)
+        except Exception:  # the command is handled and answered whatever happens here
+            log.exception("telling of the new language of %s failed", msg.room_id)
+    return queued
+
+
+def _language_changed(s: Session, room_id: str, before: str, conf: BotSettings) -> bool:
+    """Whether the command changed the room's language. Costs no statement unless a
+    setting was written: the room's settings are kept for the session (storage.rooms)."""
+    if conf.language_changed is None:
+        return False
+    return room_language(s, room_id, conf.defaults.language) != before
 
 
 def handle_reaction(

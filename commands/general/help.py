@@ -6,16 +6,20 @@ from commands.core import i18n
 from commands.core.context import Context, Role
 from commands.core.registry import Command, Router, fold
 from commands.core.rich import Rich, code, trusted
+from commands.general.guide import HelpConfig, guide_rich, help_settings, link
 from commands.general.settings import command_word, setting_word
 from storage import rooms
 
 router = Router()
+router.config_section("help", HelpConfig)
 
 
 # The five commands a member needs first, in the order "Das Wichtigste" shows them.
 ESSENTIALS = ("verabredung", "liste", "erledigt", "erinnere", "puls")
 # `!hilfe alle` / `!help all`: every command, also those for the chair or coordination.
 _ALL = frozenset({"alle", "all"})
+# `!hilfe anleitung` / `!help guide`: the member guide (commands/general/guide.py).
+_GUIDE = frozenset({"anleitung", "kurzanleitung", "guide"})
 
 
 @router.command("hilfe", aliases=("help",))
@@ -25,6 +29,8 @@ def show_help(ctx: Context, args: str) -> Rich:
     name = args.strip().lstrip(ctx.prefix).split(" ")[0] if args.strip() else ""
     if name and fold(name) in _ALL:
         return _overview(ctx, everything=True)
+    if name and fold(name) in _GUIDE:
+        return _guide(ctx)
     if not name:
         return _overview(ctx, everything=False)
     cmd = reg.find(name)
@@ -87,7 +93,26 @@ def _overview(ctx: Context, *, everything: bool) -> Rich:
     )
     if hidden:
         lines.append(i18n.t(lang, "help.more", hidden=hidden, prefix=prefix))
+    lines.append(_guide_pointer(ctx))
     return Rich.join(lines)
+
+
+def _guide_pointer(ctx: Context) -> Rich:
+    """The help ends with where the member guide is: the municipality's link if the
+    config gives one (`help.guide_url`), else the command that shows it here."""
+    url = help_settings(ctx.defaults).guide_url
+    if url:
+        return i18n.t(ctx.lang, "help.guide_link", url=link(url))
+    return i18n.t(ctx.lang, "help.guide_hint", prefix=ctx.prefix)
+
+
+def _guide(ctx: Context) -> Rich:
+    """The member guide's text, and the link to the published one if there is one."""
+    guide = guide_rich(ctx.lang)
+    url = help_settings(ctx.defaults).guide_url
+    if not url:
+        return guide
+    return Rich.join([guide, trusted(""), i18n.t(ctx.lang, "help.guide_link", url=link(url))])
 
 
 def _line(ctx: Context, cmd: Command, *, marked: bool) -> Rich:

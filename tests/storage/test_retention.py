@@ -69,6 +69,12 @@ def committee_year(dialog: Dialog) -> None:
     dialog.say(CHAIR, "!sitzung ende")
 
 
+def days_on(start: dt.datetime, days: int) -> dt.datetime:
+    """Noon `days` after `start`: past the daily job's hour, whenever the test runs (a
+    test run between midnight and the job's hour would otherwise wake before it)."""
+    return (start + dt.timedelta(days=days)).replace(hour=12, minute=0)
+
+
 def test_each_kind_goes_when_its_period_is_over_and_open_items_stay(db: Database) -> None:
     dialog = dialog_now(db)
     start = dialog.now
@@ -80,7 +86,7 @@ def test_each_kind_goes_when_its_period_is_over_and_open_items_stay(db: Database
 
     # 100 days on: processed events and sent messages are gone, except the messages about
     # the open agreement #3; votes, agreements and minutes are still there.
-    wake(dialog, start + dt.timedelta(days=100))
+    wake(dialog, days_on(start, 100))
     with db.session() as s:
         assert count(s, ProcessedEvent) == 0
         left = list(s.exec(select(OutboxMessage)))
@@ -92,7 +98,7 @@ def test_each_kind_goes_when_its_period_is_over_and_open_items_stay(db: Database
         assert count(s, MeetingAttendee) > 0
 
     # 400 days on: the pulse's votes are anonymised, the result is the same.
-    wake(dialog, start + dt.timedelta(days=400))
+    wake(dialog, days_on(start, 400))
     with db.session() as s:
         votes = list(s.exec(select(PollVote)))
         assert Counter(v.answers for v in votes) == votes_before
@@ -103,7 +109,7 @@ def test_each_kind_goes_when_its_period_is_over_and_open_items_stay(db: Database
     # Over three years on: closed agreements are deleted (the highest number, #4, is kept
     # empty so that no number is given twice), the open #3 keeps its owners and history;
     # the meeting keeps its number and date, without attendees.
-    later = start + dt.timedelta(days=3 * 365 + 10)
+    later = days_on(start, 3 * 365 + 10)
     wake(dialog, later)
     with db.session() as s:
         kept = {a.number: a for a in s.exec(select(Agreement))}

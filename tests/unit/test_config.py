@@ -197,6 +197,7 @@ def test_the_anonymous_pulse_keys_reach_the_polls_and_mistakes_are_named(tmp_pat
 def test_each_feature_section_is_a_key_of_the_file_and_explained_in_the_example() -> None:
     example = (REPO / "config.example.yaml").read_text("utf-8")
     assert [rule.name for rule in FEATURE_SECTIONS] == [
+        "help",
         "offices",
         "polls",
         "evaluation",
