@@ -17,6 +17,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from storage import agenda_requests
 from storage.db import in_chunks
 from storage.exports import Window
 from storage.models import (
@@ -246,8 +247,7 @@ def put_on_agenda(
     """The failed circulation as an item of the next meeting's draft agenda, once (`key`
     names it for all time); None when it is there already."""
     assert decision.id is not None
-    stmt = select(AgendaRequest).where(AgendaRequest.source_event_id == key)
-    if db.exec(stmt).first() is not None:
+    if agenda_requests.by_source_event(db, key) is not None:
         return None
     row = AgendaRequest(
         room_id=decision.room_id,

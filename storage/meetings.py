@@ -9,7 +9,6 @@ is posted once per room and meeting day: each of these is safe to repeat.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, exists, func, or_
@@ -102,11 +101,6 @@ def held_between(
     if room_id is not None:
         stmt = stmt.where(Meeting.room_id == room_id)
     return list(db.exec(stmt.order_by(col(Meeting.room_id), col(Meeting.number))))
-
-
-def held_per_room(db: Session, since: dt.datetime, until: dt.datetime) -> dict[str, int]:
-    """How many meetings each room held in [since, until); rooms without one are absent."""
-    return dict(Counter(m.room_id for m in held_between(db, since, until)))
 
 
 def _next_number(db: Session, room_id: str) -> int:

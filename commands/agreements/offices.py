@@ -25,7 +25,7 @@ from commands.core.errors import CommandError, PermissionDenied
 from commands.core.matrix_ids import check_user_id
 from commands.core.registry import Router, fold
 from commands.core.rich import Rich
-from commands.core.text_input import clean
+from commands.core.text_input import clean, one_line_text
 from commands.parsing.mentions import require_in_room, take_mentions
 from storage import offices as store
 from storage.offices import OFFICE_LIMIT
@@ -161,16 +161,7 @@ def _show(ctx: Context, person: str) -> Rich:
 
 
 def _checked(ctx: Context, value: str) -> str:
-    if "\n" in value or "\r" in value:
-        raise CommandError("office.one_line", cmd=_command(ctx, "Jugendamt"))
-    if len(value) > 2 * OFFICE_LIMIT:  # refused before cleaning costs anything
-        raise CommandError("office.too_long", length=len(value), limit=OFFICE_LIMIT)
-    shown = office_text(value)
-    if len(shown) > OFFICE_LIMIT:
-        raise CommandError("office.too_long", length=len(shown), limit=OFFICE_LIMIT)
-    if not any(ch.isalnum() for ch in shown):
-        raise CommandError("office.empty", cmd=_command(ctx, "Jugendamt"))
-    return shown
+    return one_line_text(value, OFFICE_LIMIT, "office", _command(ctx, "Jugendamt"))
 
 
 def _set(ctx: Context, person: str, value: str) -> Rich:

@@ -21,7 +21,7 @@ from commands.core.effects import Reply
 from commands.core.errors import CommandError, PermissionDenied
 from commands.core.registry import Router
 from commands.core.rich import Rich
-from commands.core.text_input import clean
+from commands.core.text_input import one_line_text
 from storage import agreements as store
 from storage.figures.agreements import is_overdue
 from storage.models import Agreement, AgreementStatus, HistoryAction, RefKind
@@ -86,18 +86,8 @@ def reason(ctx: Context, args: str) -> Reply:
 
 
 def _checked(ctx: Context, a: Agreement, value: str) -> str:
-    stripped = value.strip()
-    if "\n" in stripped or "\r" in stripped:
-        raise CommandError("reason.one_line", cmd=_example(ctx, a))
-    if len(stripped) > 2 * REASON_LIMIT:  # refused before cleaning costs anything
-        raise CommandError("reason.too_long", length=len(stripped), limit=REASON_LIMIT)
-    given = " ".join(clean(stripped).split())
-    if len(given) > REASON_LIMIT:
-        raise CommandError("reason.too_long", length=len(given), limit=REASON_LIMIT)
     # "…" copied from the reminder's example, or nothing but punctuation: no reason yet.
-    if not any(ch.isalnum() for ch in given):
-        raise CommandError("reason.empty", cmd=_example(ctx, a))
-    return given
+    return one_line_text(value.strip(), REASON_LIMIT, "reason", _example(ctx, a))
 
 
 def _show(ctx: Context, a: Agreement) -> Rich:

@@ -8,7 +8,7 @@ The runtime reads these for every event, and features for the rooms they post to
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
@@ -17,6 +17,7 @@ from commands.core import i18n
 from commands.core.context import Role
 from commands.core.rich import Rich
 from storage import rooms
+from storage.models import Room
 
 # The room settings (storage.rooms) that hold the room's language and time zone.
 LANGUAGE_KEY = "language"
@@ -37,11 +38,14 @@ def room_timezone(db: Session, room_id: str, default: str) -> ZoneInfo:
     return ZoneInfo(rooms.get_setting(db, room_id, TIMEZONE_KEY) or default)
 
 
-def committee_zones(db: Session, default: ZoneInfo) -> dict[str, ZoneInfo]:
-    """Every committee room the bot is in, with its time zone: what reports count in."""
+def committee_zones(
+    db: Session, default: ZoneInfo, committees: Sequence[Room] | None = None
+) -> dict[str, ZoneInfo]:
+    """Every committee room the bot is in (or the `committees` the caller read already),
+    with its time zone: what reports count in."""
     settings = rooms.all_room_settings(db)
     found: dict[str, ZoneInfo] = {}
-    for r in rooms.committee_rooms(db):
+    for r in rooms.committee_rooms(db) if committees is None else committees:
         name = settings.get(r.room_id, {}).get(TIMEZONE_KEY)
         try:
             found[r.room_id] = ZoneInfo(name) if name else default

@@ -58,3 +58,20 @@ def check_with_names(text: str, html: str | None, mentions: Sized) -> None:
     check_length(mentions, MAX_MENTIONS, "input.too_many_mentions")
     if html:
         check_length(strip_html_reply(html), MAX_HTML_CHARS, "input.html_too_long")
+
+
+def one_line_text(value: str, limit: int, prefix: str, cmd: object) -> str:
+    """A one-line text a member gives (an office, a reason for a delay), cleaned and with
+    single spaces; refused as `<prefix>.one_line`, `<prefix>.too_long` (with `length` and
+    `limit`) or `<prefix>.empty` (nothing but punctuation, e.g. a copied "…"), where `cmd`
+    shows an example."""
+    if "\n" in value or "\r" in value:
+        raise CommandError(f"{prefix}.one_line", cmd=cmd)
+    if len(value) > 2 * limit:  # refused before cleaning costs anything
+        raise CommandError(f"{prefix}.too_long", length=len(value), limit=limit)
+    given = " ".join(clean(value).split())
+    if len(given) > limit:
+        raise CommandError(f"{prefix}.too_long", length=len(given), limit=limit)
+    if not any(ch.isalnum() for ch in given):
+        raise CommandError(f"{prefix}.empty", cmd=cmd)
+    return given

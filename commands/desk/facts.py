@@ -15,10 +15,9 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from commands.core.defaults import Defaults, feature_settings
+from commands.core.defaults import Defaults
 from commands.desk.control import Row, rows
-from commands.desk.overlaps import Item, Overlap, find_overlaps
-from commands.desk.settings import OverviewSettings
+from commands.desk.overlaps import Overlap, overlaps_of
 from storage import agreements as store
 from storage import decisions as decision_store
 from storage import evaluation, reports
@@ -162,10 +161,7 @@ def _decisions(inp: ReportInput) -> dict[str, list[Decision]]:
 
 
 def _overlaps(inp: ReportInput) -> list[Overlap]:
-    settings = feature_settings(inp.defaults, "overview", OverviewSettings())
     open_items = [
         a for a in store.open_agreements(inp.db, with_due_date=False) if a.room_id in inp.labels
     ]
-    return find_overlaps(
-        [Item(a.room_id, a.number, a.text) for a in open_items], settings.overlap_threshold
-    )
+    return overlaps_of(open_items, inp.defaults)

@@ -19,8 +19,12 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from commands.core.defaults import Defaults, feature_settings
+from commands.desk.settings import OverviewSettings
+from storage.models import Agreement
 
 _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _WORD = re.compile(r"[a-z0-9]+")
@@ -130,3 +134,11 @@ def find_overlaps(items: Sequence[Item], threshold: float) -> list[Overlap]:
     found = [Overlap(items[a], items[b], score) for (a, b), score in scores.items()]
     found.sort(key=lambda o: (-o.score, o.first.room_id, o.first.number, o.second.number))
     return found
+
+
+def overlaps_of(open_items: Iterable[Agreement], defaults: Defaults) -> list[Overlap]:
+    """Possible duplicate work among these open agreements, at the configured threshold:
+    what the overview and the leadership report show alike."""
+    settings = feature_settings(defaults, "overview", OverviewSettings())
+    items = [Item(a.room_id, a.number, a.text) for a in open_items]
+    return find_overlaps(items, settings.overlap_threshold)

@@ -13,14 +13,12 @@ from collections.abc import Mapping, Sequence
 
 from commands.core import i18n
 from commands.core.context import Context, Role
-from commands.core.defaults import feature_settings
 from commands.core.figure_lines import punctuality
 from commands.core.registry import Router
 from commands.core.rich import Rich, bold, text
 from commands.core.room import committee_zones
 from commands.core.room_names import room_name
-from commands.desk.overlaps import Item, find_overlaps
-from commands.desk.settings import OverviewSettings
+from commands.desk.overlaps import overlaps_of
 from commands.desk.texts import overlap_lines, short
 from commands.parsing.dates import format_date
 from commands.parsing.periods import FIRST_YEAR
@@ -39,23 +37,19 @@ DETAIL_LIMIT = 30_000
 
 @router.command("übersicht", aliases=("overview",), role=Role.COORDINATION)
 def overview(ctx: Context, args: str) -> Rich:
-    settings = feature_settings(ctx.defaults, "overview", OverviewSettings())
     zone = ctx.defaults.zone
     now = ctx.now.astimezone(zone)
-    labels = {
-        r.room_id: room_name(ctx.lang, r.room_id, r.name) for r in rooms.committee_rooms(ctx.db)
-    }
+    committees = rooms.committee_rooms(ctx.db)
+    labels = {r.room_id: room_name(ctx.lang, r.room_id, r.name) for r in committees}
     open_items = store.open_agreements(ctx.db, with_due_date=False)
     by_room: dict[str, list[Agreement]] = {room_id: [] for room_id in labels}
     for a in open_items:
         by_room.setdefault(a.room_id, []).append(a)
     # Since the first agreement: every due date that has passed.
     since_ever = days(dt.date(FIRST_YEAR, 1, 1), now.date())
-    zones = committee_zones(ctx.db, zone)
+    zones = committee_zones(ctx.db, zone, committees)
     counted = agreement_figures(ctx.db, since_ever, zones, ctx.now)
-    overlaps = find_overlaps(
-        [Item(a.room_id, a.number, a.text) for a in open_items], settings.overlap_threshold
-    )
+    overlaps = overlaps_of(open_items, ctx.defaults)
     order = sorted(labels, key=lambda r: (labels[r].casefold(), r))
     total_overdue = sum(counted[r].overdue_now for r in order)
     head = [

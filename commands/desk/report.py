@@ -34,9 +34,9 @@ from commands.desk.sections import agreement_lines, committee_extras, fitting, m
 from commands.desk.settings import ReportSettings
 from commands.desk.texts import overlap_lines
 from commands.parsing.dates import format_date
-from commands.parsing.periods import PeriodError, parse_past_period, period_label, refusal
+from commands.parsing.periods import past_period, period_label
 from storage import lease, reports, rooms
-from storage.figures.period import Period, previous_month, previous_quarter
+from storage.figures.period import Period, previous_month, previous_quarter, shift_month
 
 router = Router()
 
@@ -140,10 +140,7 @@ def report(ctx: Context, args: str) -> Rich:
     as_paper = bool(words) and words[0].casefold() in PAPER_WORDS
     asked = (words[1] if len(words) > 1 else "") if as_paper else args
     if asked.strip():
-        try:
-            period = parse_past_period(asked, now.date())
-        except PeriodError as exc:
-            raise refusal(exc, asked) from None
+        period = past_period(asked, now.date())
     elif as_paper:
         # A committee paper usually reports a quarter.
         period = previous_quarter(now.date())
@@ -161,11 +158,6 @@ def report_moment(settings: ReportSettings, year: int, month: int, zone: dt.tzin
     """When the month's report is due: its configured day (at most the month's last) and hour."""
     day = min(settings.day, calendar.monthrange(year, month)[1])
     return dt.datetime(year, month, day, settings.hour, tzinfo=zone)
-
-
-def _shift(year: int, month: int, by: int) -> tuple[int, int]:
-    index = year * 12 + (month - 1) + by
-    return index // 12, index % 12 + 1
 
 
 @router.timer("leadership-report")
@@ -187,9 +179,9 @@ def monthly_report(
     this_month = report_moment(settings, local.year, local.month, zone)
     if this_month <= now:
         due_at = this_month
-        result.later(report_moment(settings, *_shift(local.year, local.month, 1), zone))
+        result.later(report_moment(settings, *shift_month(local.year, local.month, 1), zone))
     else:
-        due_at = report_moment(settings, *_shift(local.year, local.month, -1), zone)
+        due_at = report_moment(settings, *shift_month(local.year, local.month, -1), zone)
         result.later(this_month)
     period = previous_month(due_at.date())
     key = f"report:{period.first:%Y-%m}"

@@ -44,8 +44,8 @@ def overview(ctx: Context, period: Period) -> list[AnyEffect]:
     committees = rooms.committee_rooms(ctx.db)
     if not committees:
         return [Reply(i18n.t(lang, _K + "all_none"), in_reply_to=ctx.event_id)]
-    zones = committee_zones(ctx.db, ctx.defaults.zone)
-    room_ids = [r.room_id for r in committees if r.room_id in zones]
+    zones = committee_zones(ctx.db, ctx.defaults.zone, committees)
+    room_ids = list(zones)
     year = period.last.year
     surveys = evaluation.surveys_by_room(ctx.db, year, room_ids)
     before = evaluation.surveys_by_room(ctx.db, year - 1, room_ids)
@@ -54,9 +54,8 @@ def overview(ctx: Context, period: Period) -> list[AnyEffect]:
     ended = [s.id for s in found if s.id is not None and not survey_running(s)]
     statements = evaluation.statements(ctx.db, ended)
     participants = evaluation.participants(ctx.db, [s.id for s in found if s.id is not None])
-    zoned = {r: zones[r] for r in room_ids}
-    pulse_means = pulse_figures(pulses(ctx.db, period, zoned), room_ids)
-    agreements = agreement_figures(ctx.db, period, zoned, ctx.now)
+    pulse_means = pulse_figures(pulses(ctx.db, period, zones), room_ids)
+    agreements = agreement_figures(ctx.db, period, zones, ctx.now)
 
     def pooled_of(survey: Survey | None) -> Distribution | None:
         if survey is None or survey.id is None or survey_running(survey):
@@ -80,7 +79,7 @@ def overview(ctx: Context, period: Period) -> list[AnyEffect]:
         i18n.t(lang, _K + "all_legend", min=MIN_ANSWERS),
         Rich("", ""),  # an empty line
     ]
-    for room in (r for r in committees if r.room_id in zones):
+    for room in committees:
         survey, last = surveys.get(room.room_id), before.get(room.room_id)
         participation = i18n.plain(lang, _K + "none")
         if survey is not None and survey.id is not None and survey.invited:

@@ -18,7 +18,7 @@ from commands.core.errors import PermissionDenied
 from commands.evaluation.overview import overview
 from commands.evaluation.room_report import room_report
 from commands.parsing.date_words import fold
-from commands.parsing.periods import PeriodError, parse_past_period, refusal
+from commands.parsing.periods import past_period
 from storage.figures.period import Period, year
 
 ALL_WORDS = frozenset({"alle", "all"})
@@ -44,7 +44,4 @@ def period_of(ctx: Context, value: str) -> Period:
     today = ctx.now.astimezone(ctx.tz).date()
     if not value.strip():
         return year(today.year)
-    try:
-        return parse_past_period(value, today)
-    except PeriodError as exc:
-        raise refusal(exc, value) from None
+    return past_period(value, today)

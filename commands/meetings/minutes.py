@@ -25,9 +25,11 @@ from commands.core.rich import Rich, text
 from commands.parsing.dates import format_date, format_datetime
 from commands.polls.common import MIN_BREAKDOWN, breakdown_shown, is_open
 from commands.procedure.attendance import quorum_text, roll_of
-from commands.procedure.engine import Rules, Threshold, ThresholdKind
+from commands.procedure.decisions import outcome_text
+from commands.procedure.describe import votes_text
+from commands.procedure.engine import Rules, Votes
 from commands.procedure.minutes_approval import OBJECTION_UNTIL, objection_until
-from commands.procedure.rules import DEFAULT_RULES
+from commands.procedure.rules import DEFAULT_RULES, threshold_of, threshold_params
 from storage import agreements as agreement_store
 from storage import decisions as decision_store
 from storage import meetings as store
@@ -94,7 +96,7 @@ def gather_attendees(g: Gathering) -> Facts:
         "quorum": {
             "present": roll.present_voting,
             "eligible": len(g.voting),
-            "threshold": {"kind": quorum.kind.value, "count": quorum.count},
+            "threshold": threshold_params(quorum),
         },
     }
 
@@ -130,8 +132,7 @@ def render_attendees(section: Facts, lang: str) -> list[Rich]:
             )
     q = section.get("quorum") or {}
     if q.get("eligible"):
-        t = q["threshold"]
-        threshold = Threshold(ThresholdKind(t["kind"]), int(t["count"]))
+        threshold = threshold_of(q["threshold"], DEFAULT_RULES.quorum)
         counted = quorum_text(lang, q["present"], q["eligible"], threshold)
         lines.append(i18n.t(lang, "meeting.minutes.quorum", quorum=counted))
     return lines
@@ -373,13 +374,7 @@ def render_decisions(section: Facts, lang: str) -> list[Rich]:
             continue
         lines.append(i18n.t(lang, f"procedure_decisions.minutes.{title}", count=len(items)))
         for item in items:
-            counts = i18n.t(
-                lang,
-                "procedure_rules.verdict.votes",
-                yes=item["yes"],
-                no=item["no"],
-                abstain=item["abstain"],
-            )
+            counts = votes_text(lang, Votes(item["yes"], item["no"], item["abstain"]))
             if item.get("label"):
                 named = i18n.plain(lang, "procedure_decisions.beschluss", label=item["label"])
                 line = i18n.t(
@@ -390,7 +385,7 @@ def render_decisions(section: Facts, lang: str) -> list[Rich]:
                     counts=counts,
                 )
             else:
-                outcome = i18n.plain(lang, f"procedure_decisions.outcome.{item['outcome']}")
+                outcome = outcome_text(lang, item["outcome"])
                 line = i18n.t(
                     lang,
                     "procedure_decisions.minutes.line_other",

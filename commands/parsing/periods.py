@@ -188,6 +188,14 @@ def parse_past_period(text: str, today: dt.date) -> Period:
     return period
 
 
+def past_period(text: str, today: dt.date) -> Period:
+    """parse_past_period for a command: what cannot be used is answered (refusal)."""
+    try:
+        return parse_past_period(text, today)
+    except PeriodError as exc:
+        raise refusal(exc, text) from None
+
+
 # ------------------------------------------------------------------------ naming a period
 
 

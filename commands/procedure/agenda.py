@@ -25,6 +25,7 @@ from commands.core.names import display_name
 from commands.core.registry import Router
 from commands.core.rich import Rich, text
 from commands.parsing.dates import format_date
+from commands.procedure.decisions import outcome_text
 from commands.procedure.engine import Rules
 from commands.procedure.minutes_approval import draft_of, minutes_zone
 from storage import agenda_requests as agenda_store
@@ -146,11 +147,12 @@ def _minutes_point(
     for m in sorted(meetings.values(), key=lambda m: m.number):
         assert m.id is not None
         draft = draft_of(m)
-        held = format_date(m.started_at.astimezone(minutes_zone(m)).date(), lang)
+        zone = minutes_zone(m)
+        held = format_date(m.started_at.astimezone(zone).date(), lang)
         found = objections[m.id]
         values: dict[str, object] = {"number": m.number, "date": held, "count": len(found)}
         if m.minutes_approved_at is not None:
-            approved = m.minutes_approved_at.astimezone(minutes_zone(m)).date()
+            approved = m.minutes_approved_at.astimezone(zone).date()
             state, values["approved"] = "minutes_approved", format_date(approved, lang)
         elif draft is not None and m in objected:
             state = "minutes_objected"
@@ -195,5 +197,5 @@ def _circulation(db: Session, item: AgendaRequest, lang: str) -> Rich:
     shown = text(_short(item.text))
     if decision is None or decision.outcome == DecisionOutcome.RUNNING:
         return i18n.t(lang, f"{_KEY}.circulation_plain", text=shown)
-    why = i18n.plain(lang, f"procedure_decisions.outcome.{decision.outcome}")
+    why = outcome_text(lang, decision.outcome)
     return i18n.t(lang, f"{_KEY}.circulation", text=shown, why=why)

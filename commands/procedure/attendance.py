@@ -43,10 +43,9 @@ class Roll:
 
     # The voting members (commands.procedure.rules.voting_members).
     voting: tuple[str, ...]
-    # Present and excused (the roll call's answers); seen: only wrote or reacted.
+    # Present and excused (the roll call's answers).
     present: tuple[str, ...]
     excused: tuple[str, ...]
-    seen: tuple[str, ...]
     # The names the room showed when each attendee was noted.
     noted_names: Mapping[str, str | None]
 
@@ -72,7 +71,6 @@ def roll_of(db: Session, meeting_id: int, voting: Sequence[str]) -> Roll:
         voting=tuple(voting),
         present=tuple(by_status.get(AttendanceStatus.PRESENT, ())),
         excused=tuple(by_status.get(AttendanceStatus.EXCUSED, ())),
-        seen=tuple(by_status.get(None, ())),
         noted_names={r.user_id: r.display_name for r in rows},
     )
 

@@ -27,7 +27,12 @@ from commands.core.rich import Rich, text
 from commands.parsing.dates import format_date, format_datetime
 from commands.procedure.attendance import roll_of
 from commands.procedure.common import room_rules, voters
-from commands.procedure.describe import decision_rule_text, threshold_text, verdict_text
+from commands.procedure.describe import (
+    decision_rule_text,
+    threshold_text,
+    verdict_text,
+    votes_text,
+)
 from commands.procedure.engine import Outcome, Rules, Votes, meeting_decision
 from storage import decisions as store
 from storage import meetings as meeting_store
@@ -73,7 +78,7 @@ def votes_of(d: Decision) -> Votes:
 
 
 def counts_text(lang: str, d: Decision) -> Rich:
-    return i18n.t(lang, "procedure_rules.verdict.votes", yes=d.yes, no=d.no, abstain=d.abstain)
+    return votes_text(lang, votes_of(d))
 
 
 def outcome_text(lang: str, outcome: str) -> str:
@@ -178,14 +183,13 @@ def _in_meeting(ctx: Context, args: str) -> Reply:
     else:
         c = parsed.counts
         votes = Votes(c.get("yes", 0), c.get("no", 0), c.get("abstain", 0))
-    needed = rules.quorum.needed(eligible)
     verdict = meeting_decision(votes, present, eligible, rules, chair_voted_yes=parsed.chair_yes)
     if verdict.outcome is Outcome.TOO_FEW:
         raise CommandError(
             f"{_KEY}.meeting.no_quorum",
             present=present,
             eligible=eligible,
-            needed=needed,
+            needed=verdict.needed,
             threshold=threshold_text(ctx.lang, rules.quorum),
         )
     if votes.cast > present:

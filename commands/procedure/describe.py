@@ -93,11 +93,11 @@ def verdict_text(
         result = i18n.t(lang, f"{_KEY}.verdict.{'no_quorum' if meeting else 'too_few'}")
         if meeting:
             return count + result
-        return count + "; " + _votes(lang, votes) + result
+        return count + "; " + votes_text(lang, votes) + result
     return (
         count
         + "; "
-        + _votes(lang, votes)
+        + votes_text(lang, votes)
         + "; "
         + i18n.t(
             lang,
@@ -108,7 +108,8 @@ def verdict_text(
     )
 
 
-def _votes(lang: str, votes: Votes) -> Rich:
+def votes_text(lang: str, votes: Votes) -> Rich:
+    """ "Ja 5, Nein 1, Enthaltung 1"."""
     return i18n.t(lang, f"{_KEY}.verdict.votes", yes=votes.yes, no=votes.no, abstain=votes.abstain)
 
 

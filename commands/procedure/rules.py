@@ -21,10 +21,10 @@ DEFAULT_RULES = Rules()
 def to_params(rules: Rules) -> dict[str, Any]:
     """The rules as JSON-able parameters (what is stored and what the config holds)."""
     return {
-        "quorum": _threshold_params(rules.quorum),
+        "quorum": threshold_params(rules.quorum),
         "invitation_days": rules.invitation_days,
         "circulation_days": rules.circulation_days,
-        "circulation_participation": _threshold_params(rules.circulation_participation),
+        "circulation_participation": threshold_params(rules.circulation_participation),
         "majority": rules.majority.value,
         "chair_breaks_tie": rules.chair_breaks_tie,
         "minutes_objection_days": rules.minutes_objection_days,
@@ -36,10 +36,10 @@ def from_params(params: Mapping[str, Any], base: Rules = DEFAULT_RULES) -> Rules
     """Rules from stored parameters; what they leave out stays as in `base`."""
     p = dict(params)
     return Rules(
-        quorum=_threshold(p.get("quorum"), base.quorum),
+        quorum=threshold_of(p.get("quorum"), base.quorum),
         invitation_days=int(p.get("invitation_days", base.invitation_days)),
         circulation_days=int(p.get("circulation_days", base.circulation_days)),
-        circulation_participation=_threshold(
+        circulation_participation=threshold_of(
             p.get("circulation_participation"), base.circulation_participation
         ),
         majority=Majority(p.get("majority", base.majority.value)),
@@ -49,11 +49,11 @@ def from_params(params: Mapping[str, Any], base: Rules = DEFAULT_RULES) -> Rules
     )
 
 
-def _threshold_params(t: Threshold) -> dict[str, Any]:
+def threshold_params(t: Threshold) -> dict[str, Any]:
     return {"kind": t.kind.value, "count": t.count}
 
 
-def _threshold(value: Any, default: Threshold) -> Threshold:
+def threshold_of(value: Any, default: Threshold) -> Threshold:
     if not isinstance(value, Mapping):
         return default
     return Threshold(

@@ -52,10 +52,10 @@ class Period:
         if self.kind is PeriodKind.YEAR:
             return year(self.first.year - 1)
         if self.kind is PeriodKind.QUARTER:
-            y, m = _shift(self.first.year, self.first.month, -3)
+            y, m = shift_month(self.first.year, self.first.month, -3)
             return quarter(y, (m + 2) // 3)
         if self.kind is PeriodKind.MONTH:
-            return month(*_shift(self.first.year, self.first.month, -1))
+            return month(*shift_month(self.first.year, self.first.month, -1))
         length = self.end - self.first
         return Period(self.first - length, self.first - dt.timedelta(days=1))
 
@@ -72,13 +72,14 @@ def start_of(day: dt.date, zone: ZoneInfo) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=zone)
 
 
-def _shift(y: int, m: int, months: int) -> tuple[int, int]:
+def shift_month(y: int, m: int, months: int) -> tuple[int, int]:
+    """The (year, month) `months` after (or before) the month `m` of year `y`."""
     index = y * 12 + (m - 1) + months
     return index // 12, index % 12 + 1
 
 
 def month_end(y: int, m: int) -> dt.date:
-    ny, nm = _shift(y, m, 1)
+    ny, nm = shift_month(y, m, 1)
     return dt.date(ny, nm, 1) - dt.timedelta(days=1)
 
 
@@ -108,10 +109,10 @@ def days(first: dt.date, last: dt.date) -> Period:
 
 def previous_month(today: dt.date) -> Period:
     """The last whole month before `today`'s."""
-    return month(*_shift(today.year, today.month, -1))
+    return month(*shift_month(today.year, today.month, -1))
 
 
 def previous_quarter(today: dt.date) -> Period:
     """The last whole quarter before `today`'s."""
-    y, m = _shift(today.year, today.month, -3)
+    y, m = shift_month(today.year, today.month, -3)
     return quarter(y, (m + 2) // 3)
