@@ -14,7 +14,7 @@ matrix-nio has no cross-signing, so this module does what Element does for a new
   recovery key (base58, prefix 0x8B 0x01, parity byte). That is the same recovery key that
   Element asks for under "Verify with recovery key".
 
-Signatures use the Ed25519 implementation of `cryptography`; signed JSON is Matrix canonical
+Signatures use the Ed25519 implementation of PyCryptodome; signed JSON is Matrix canonical
 JSON from `canonicaljson`. Nothing here logs a private key, the recovery key or a password.
 """
 

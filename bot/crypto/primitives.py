@@ -1,9 +1,13 @@
 """Cryptographic building blocks of cross-signing: encodings, signed JSON, secret storage.
 
 Pure functions over bytes and dicts, no network: the Matrix recovery-key encoding (base58,
-prefix 0x8B 0x01, parity byte), Ed25519 signing of Matrix canonical JSON (`cryptography`,
-`canonicaljson`), and the encryption of secrets for server-side secret storage
+prefix 0x8B 0x01, parity byte), Ed25519 signing of Matrix canonical JSON (`canonicaljson`),
+and the encryption of secrets for server-side secret storage
 (`m.secret_storage.v1.aes-hmac-sha2`).
+
+The primitives come from PyCryptodome, which matrix-nio loads anyway (its attachment
+encryption): the `cryptography` package would add about 8 MB to the running bot's resident
+memory for the same four algorithms (issue 21's memory budget).
 """
 
 from __future__ import annotations
@@ -15,15 +19,14 @@ import json
 import secrets
 import string
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from canonicaljson import encode_canonical_json
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+from Crypto.Cipher import AES
+from Crypto.Hash import SHA256
+from Crypto.Protocol.KDF import HKDF
+from Crypto.PublicKey import ECC
+from Crypto.Signature import eddsa
 
 SSSS_ALGORITHM = "m.secret_storage.v1.aes-hmac-sha2"
 RECOVERY_KEY_PREFIX = b"\x8b\x01"
@@ -125,11 +128,9 @@ class SigningKey:
         if len(seed) != 32:
             raise ValueError("an Ed25519 seed has 32 bytes")
         self.seed = seed
-        self._private = Ed25519PrivateKey.from_private_bytes(seed)
-        public = self._private.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
-        self.public = b64encode(public)
+        pair = ECC.construct(curve="Ed25519", seed=seed)
+        self._signer = eddsa.new(pair, "rfc8032")
+        self.public = b64encode(pair.public_key().export_key(format="raw"))
 
     @classmethod
     def generate(cls) -> SigningKey:
@@ -140,7 +141,7 @@ class SigningKey:
         return f"ed25519:{self.public}"
 
     def sign(self, message: bytes) -> str:
-        return b64encode(self._private.sign(message))
+        return b64encode(self._signer.sign(message))
 
     def __repr__(self) -> str:  # never show the seed
         return f"<SigningKey {self.public}>"
@@ -165,9 +166,10 @@ def verify_signature(obj: Mapping[str, Any], user_id: str, public_key: str) -> b
     """Whether `obj` carries a valid signature of `user_id` made by the Ed25519 `public_key`."""
     try:
         signature = obj["signatures"][user_id][f"ed25519:{public_key}"]
-        verifier = Ed25519PublicKey.from_public_bytes(b64decode(public_key))
-        verifier.verify(b64decode(signature), canonical_json(obj))
-    except (KeyError, TypeError, ValueError, InvalidSignature):
+        verifier = eddsa.new(eddsa.import_public_key(b64decode(public_key)), "rfc8032")
+        # A wrong signature raises ValueError too.
+        verifier.verify(canonical_json(obj), b64decode(signature))
+    except (KeyError, TypeError, ValueError):
         return False
     return True
 
@@ -190,8 +192,16 @@ def single_key(key_obj: Mapping[str, Any] | None, usage: str) -> str | None:
 
 def _derive(key: bytes, name: str) -> tuple[bytes, bytes]:
     """HKDF-SHA-256 with a zero salt and the secret's name: AES key and HMAC key."""
-    okm = HKDF(algorithm=hashes.SHA256(), length=64, salt=bytes(32), info=name.encode()).derive(key)
+    # One 64-byte output (num_keys=1 returns bytes), split as the specification splits it.
+    okm = cast(bytes, HKDF(key, 64, bytes(32), SHA256, context=name.encode()))
     return okm[:32], okm[32:]
+
+
+def _ctr(aes_key: bytes, iv: bytes) -> Any:
+    """AES-256-CTR whose 16-byte IV is the whole initial counter block, as Matrix uses it."""
+    if len(iv) != 16:
+        raise ValueError("an AES-CTR IV has 16 bytes")
+    return AES.new(aes_key, AES.MODE_CTR, nonce=b"", initial_value=iv)
 
 
 def encrypt_secret(
@@ -203,8 +213,7 @@ def encrypt_secret(
         raw_iv = bytearray(secrets.token_bytes(16))
         raw_iv[8] &= 0x7F  # as every Matrix client does: keeps the 64-bit counter from wrapping
         iv = bytes(raw_iv)
-    encryptor = Cipher(algorithms.AES(aes_key), modes.CTR(iv)).encryptor()
-    ciphertext = encryptor.update(plaintext.encode()) + encryptor.finalize()
+    ciphertext = _ctr(aes_key, iv).encrypt(plaintext.encode())
     mac = hmac.new(mac_key, ciphertext, hashlib.sha256).digest()
     return {
         "iv": base64.b64encode(iv).decode(),
@@ -224,8 +233,7 @@ def decrypt_secret(key: bytes, name: str, payload: Mapping[str, Any]) -> str:
     expected = hmac.new(mac_key, ciphertext, hashlib.sha256).digest()
     if not hmac.compare_digest(mac, expected):
         raise CrossSigningError(f"secret {name} does not belong to this recovery key")
-    decryptor = Cipher(algorithms.AES(aes_key), modes.CTR(iv)).decryptor()
-    return (decryptor.update(ciphertext) + decryptor.finalize()).decode()
+    return _ctr(aes_key, iv).decrypt(ciphertext).decode()
 
 
 def key_description(key: bytes, name: str = "gremienbot") -> dict[str, Any]:
@@ -248,13 +256,13 @@ def key_from_passphrase(passphrase: str, description: Mapping[str, Any]) -> byte
     info = description.get("passphrase")
     if not isinstance(info, Mapping) or info.get("algorithm") != "m.pbkdf2":
         return None
-    kdf = PBKDF2HMAC(
-        algorithm=hashes.SHA512(),
-        length=int(info.get("bits", 256)) // 8,
-        salt=str(info["salt"]).encode(),
-        iterations=int(info["iterations"]),
+    return hashlib.pbkdf2_hmac(
+        "sha512",
+        passphrase.encode(),
+        str(info["salt"]).encode(),
+        int(info["iterations"]),
+        dklen=int(info.get("bits", 256)) // 8,
     )
-    return kdf.derive(passphrase.encode())
 
 
 def new_key_id() -> str:
