@@ -49,12 +49,25 @@ LABEL org.opencontainers.image.title="gremienbot" \
       org.opencontainers.image.description="Matrix bot that follows up the agreements of municipal education committees" \
       org.opencontainers.image.licenses="EUPL-1.2"
 
-# matplotlib (the evaluation chart) keeps its font cache in MPLCONFIGDIR: a scratch
-# directory, so /data holds only what the bot itself keeps.
+# matplotlib (the evaluation chart) keeps its font cache in MPLCONFIGDIR, fontconfig (the
+# PDF papers) its own under XDG_CACHE_HOME: scratch directories, so /data (the bot user's
+# home) holds only what the bot itself keeps.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    MPLCONFIGDIR=/tmp/matplotlib
+    MPLCONFIGDIR=/tmp/matplotlib \
+    XDG_CACHE_HOME=/tmp/cache
+
+# The PDF papers (WeasyPrint) need Pango and HarfBuzz's font subsetter from Debian. The base
+# scripts/image makes has them already (and may build without a network); python:3.11-slim
+# gets them here, and apt's lists are removed again.
+RUN if ! ldconfig -p | grep -q 'libpangoft2-1.0.so.0' \
+      || ! ldconfig -p | grep -q 'libharfbuzz-subset.so.0'; then \
+      apt-get update \
+      && apt-get install -y --no-install-recommends \
+           libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
+      && rm -rf /var/lib/apt/lists/*; \
+    fi
 
 # A non-root user with a fixed uid/gid (1000), so that a bind-mounted host directory can be
 # given to it (chown 1000:1000). /data holds the database (SQLite unless database.url says

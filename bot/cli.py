@@ -1,5 +1,5 @@
 """The `gremienbot` command: run, check-config, migrate, healthcheck, demo, crypto, export,
-import, forget."""
+import, report, forget."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from bot import transfer
+from bot import papers, transfer
 from bot.config import ENV_RECOVERY_KEY, Config, ConfigError, load_config
 from bot.crypto import status as crypto_status
 from bot.devtools.demo import run_demo
@@ -140,6 +140,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     return transfer.run_import(load_or_exit(args.config), args)
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    return papers.run_report(load_or_exit(args.config), args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gremienbot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -163,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     crypto.set_defaults(func=cmd_crypto)
     _add_transfer_parsers(sub)
+    papers.add_parser(sub).set_defaults(func=cmd_report)
     forget = sub.add_parser(
         "forget", help="erase a person: their user ID replaced by 'ehemaliges Mitglied N'"
     )

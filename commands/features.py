@@ -5,7 +5,8 @@ settings come with it. The order is the order of the help sections and of the se
 in `!einstellungen`.
 
 It is also bot/'s one door to the features: what the operator's command line needs of
-them outside the chat (`gremienbot export`) is imported here, and bot/ imports it from here.
+them outside the chat (`gremienbot export`, `gremienbot report`) is imported here, and
+bot/ imports it from here.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from commands import (
     exports,
     general,
     meetings,
+    papers,
     polls,
     privacy,
     procedure,
@@ -32,15 +34,25 @@ from commands.exports.operator import (
     operator_export,
 )
 from commands.general import roles
+from commands.papers.document import Paper, render_pdf
+from commands.papers.evaluation import evaluation_paper
+from commands.papers.minutes import minutes_paper
+from commands.papers.report import report_paper
 
-# The bot's registry, and the command line's door to the exports (bot/transfer.py).
+# The bot's registry, and the command line's door to the exports (bot/transfer.py) and
+# the PDF papers (bot/papers.py).
 __all__ = [
     "EXPORT_FORMATS",
     "EXPORT_SECTIONS",
     "ExportRefused",
+    "Paper",
     "build_registry",
+    "evaluation_paper",
     "file_job_config",
+    "minutes_paper",
     "operator_export",
+    "render_pdf",
+    "report_paper",
 ]
 
 
@@ -63,6 +75,7 @@ def build_registry() -> Registry:
             roles.router,  # !rolle: a help section of its own
             desk.router,  # !geschäftsordnung beside !rolle; overview and report: coordination
             exports.router,  # !export: coordination
+            papers.router,  # no commands: the PDFs (`!liste pdf` …) made after the command
             privacy.router,  # no commands: the daily retention job
         ]
     )

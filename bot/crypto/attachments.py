@@ -8,7 +8,8 @@ file is uploaded as it is and referred to by ``url``.
 
 `upload` gives what an m.file content needs to point at the file; the outbox sender adds it
 to the file message queued earlier (bot.runtime.delivery), so a file, like every message,
-is sent exactly once.
+is sent exactly once. A picture's thumbnail is uploaded the same way, on its own: in an
+encrypted room with a key of its own, as the m.image's ``info.thumbnail_file``.
 """
 
 from __future__ import annotations

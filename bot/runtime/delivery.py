@@ -5,7 +5,9 @@
   became, and goes to the room it went to. While that row is not sent, this one waits;
   once that row failed for good, this one fails too.
 - A file row uploads its file (encrypted where the room is). While its file is still to
-  be made (bot.runtime.renderer), it waits, and the renderer is asked for it.
+  be made (bot.runtime.renderer), it waits, and the renderer is asked for it. A picture
+  (m.image) also gets a thumbnail, made from the stored picture and uploaded beside it,
+  encrypted with a key of its own where the room is encrypted.
 
 The room a row goes to is fixed in the database before it is sent, so a resend after a
 crash goes to the same room with the same transaction ID, which the homeserver recognises.
@@ -13,7 +15,9 @@ crash goes to the same room with the same transaction ID, which the homeserver r
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,12 +25,15 @@ from typing import Any
 from nio import AsyncClient
 
 from bot.crypto import attachments
+from bot.runtime import thumbnails
 from bot.runtime.dbthread import DbThread
 from bot.runtime.direct_rooms import DirectRooms
-from bot.runtime.matrix_render import GREETING_MARK, with_target
+from bot.runtime.matrix_render import GREETING_MARK, with_media, with_target
 from storage import outbox
 from storage.db import Database
 from storage.models import OutboxFile, OutboxKind, OutboxMessage, OutboxStatus
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,16 @@ class Undeliverable:
 Prepared = Ready | Waiting | Undeliverable
 
 
+@dataclass
+class _Uploaded:
+    """What of a row's media is on the homeserver: a retry uploads only what is missing."""
+
+    file: dict[str, Any] | None = None
+    # (its upload, its thumbnail_info); None when the picture needs none or has none.
+    thumbnail: tuple[dict[str, Any], dict[str, Any]] | None = None
+    thumbnail_done: bool = False
+
+
 class Delivery:
     def __init__(
         self,
@@ -68,7 +85,7 @@ class Delivery:
         # Told when a row waits for its file to be made (wakes the renderer).
         self.file_wanted = file_wanted
         # Uploads of rows not sent yet: a retry in this process need not upload again.
-        self._uploads: dict[int, dict[str, Any]] = {}
+        self._uploads: dict[int, _Uploaded] = {}
 
     async def prepare(self, client: AsyncClient, row: OutboxMessage) -> Prepared:
         msg_id = row.id
@@ -109,27 +126,52 @@ class Delivery:
         if room_id != row.room_id:
             await self.dbt.run_until_answered(self._fix_room, msg_id, room_id)
         if row.kind == OutboxKind.FILE:
-            stored = await self._upload(client, msg_id, room_id)
-            if stored is None:
+            with_upload = await self._upload(client, msg_id, room_id, content)
+            if with_upload is None:
                 return Undeliverable("its file is no longer stored")
-            content = {**content, **stored}
+            content = with_upload
         return Ready(room_id, row.event_type, content)
 
     def sent(self, msg_id: int) -> None:
         self._uploads.pop(msg_id, None)
 
     async def _upload(
-        self, client: AsyncClient, msg_id: int, room_id: str
+        self, client: AsyncClient, msg_id: int, room_id: str, content: dict[str, Any]
     ) -> dict[str, Any] | None:
+        """The content with its file uploaded (and a picture's thumbnail), each uploaded
+        once for the row in this process, however often sending it is tried."""
         # Uploading again after a crash is harmless: only the event is sent exactly once.
-        if msg_id not in self._uploads:
+        done = self._uploads.setdefault(msg_id, _Uploaded())
+        picture = content.get("msgtype") == "m.image"
+        if done.file is None or (picture and not done.thumbnail_done):
             file = await self.dbt.run_until_answered(self._file, msg_id)
             if file is None:
+                self._uploads.pop(msg_id, None)
                 return None
-            self._uploads[msg_id] = await attachments.upload(
-                client, room_id, file.data, file.filename, file.mimetype
-            )
-        return self._uploads[msg_id]
+            if done.file is None:
+                done.file = await attachments.upload(
+                    client, room_id, file.data, file.filename, file.mimetype
+                )
+            if picture and not done.thumbnail_done:
+                done.thumbnail = await self._thumbnail(client, room_id, file)
+                done.thumbnail_done = True
+        return with_media(content, done.file, done.thumbnail)
+
+    async def _thumbnail(
+        self, client: AsyncClient, room_id: str, file: OutboxFile
+    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        try:
+            # Off the event loop: scaling a chart takes tens of milliseconds.
+            small = await asyncio.to_thread(thumbnails.thumbnail, file.data)
+        except thumbnails.ThumbnailError as exc:
+            log.warning("picture %s goes without a thumbnail: %s", file.filename, exc)
+            return None
+        if small is None:
+            return None  # small enough to be its own thumbnail
+        uploaded = await attachments.upload(
+            client, room_id, small.data, f"thumbnail-{file.filename}", small.mimetype
+        )
+        return uploaded, small.info
 
     def _row(self, msg_id: int) -> OutboxMessage | None:
         with self.db.session() as s:

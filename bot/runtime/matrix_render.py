@@ -1,8 +1,9 @@
-"""Effects as Matrix event content: replies (in threads too), native polls, edits, files.
+"""Effects as Matrix event content: replies (in threads too), native polls, edits, files,
+pictures.
 
 Pure: content in, content out. What is known only at send time is left out here and filled
 in by the sender: the event ID an edit or a poll end relates to (`with_target`), the
-uploaded file's URL or encryption keys.
+uploaded file's URL or encryption keys, a picture's thumbnail (`with_media`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from commands.core.effects import Edit, File, LaterFile, PollEnd, PollStart, Reply
+from commands.core.effects import Edit, File, Image, LaterFile, PollEnd, PollStart, Reply
 
 HTML = "org.matrix.custom.html"
 
@@ -170,7 +171,9 @@ def render_edit(
 
 
 def render_file(file: File | LaterFile) -> dict[str, Any]:
-    """An m.file message without its upload; the sender adds `url` or the encrypted `file`.
+    """An m.file message without its upload; the sender adds `url` or the encrypted `file`
+    (`with_media`). An `Image` becomes an m.image with its size in pixels, which clients
+    show in the timeline; the sender adds its thumbnail.
 
     With a caption, `body` is the caption and `filename` the name (media captions,
     Matrix 1.10); without, `body` is the name.
@@ -183,12 +186,38 @@ def render_file(file: File | LaterFile) -> dict[str, Any]:
     }
     if isinstance(file, File):  # a later file's size is added once it is made
         content["info"]["size"] = len(file.data)
+    if isinstance(file, Image):
+        content["msgtype"] = "m.image"
+        content["info"]["w"] = file.width
+        content["info"]["h"] = file.height
     if file.caption is not None:
         content["body"] = file.caption.plain
         content["format"] = HTML
         content["formatted_body"] = file.caption.html
         content["m.mentions"] = _mentions(file.caption.mentions)
     return content
+
+
+def with_media(
+    content: Mapping[str, Any],
+    uploaded: Mapping[str, Any],
+    thumbnail: tuple[Mapping[str, Any], Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A file or picture message with its upload: `uploaded` is ``{"url": …}`` or, in an
+    encrypted room, ``{"file": EncryptedFile}`` (bot.crypto.attachments). A picture's
+    `thumbnail` is (its upload in the same form, its {w, h, mimetype, size}); it goes into
+    `info` as ``thumbnail_url`` or ``thumbnail_file`` beside ``thumbnail_info``, as the
+    specification's ImageInfo has it."""
+    filled = copy.deepcopy(dict(content))
+    filled.update(copy.deepcopy(dict(uploaded)))
+    if thumbnail is not None:
+        upload, about = thumbnail
+        info = dict(filled.get("info") or {})
+        for name, value in upload.items():  # url -> thumbnail_url, file -> thumbnail_file
+            info[f"thumbnail_{name}"] = copy.deepcopy(value)
+        info["thumbnail_info"] = dict(about)
+        filled["info"] = info
+    return filled
 
 
 def with_target(content: Mapping[str, Any], event_id: str) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 Lists name people without notifying them; they are sorted by due date (none last), overdue
 ones marked, and paged: a long list says how many more there are, it is never cut silently.
+`!liste pdf` sends the open ones as a PDF for the meeting's handout: made after the
+command by the file job LIST_PDF_JOB (commands.papers.listing declares it).
 """
 
 from __future__ import annotations
@@ -25,10 +27,13 @@ from commands.agreements.common import (
 )
 from commands.core import i18n
 from commands.core.context import Context, command_hint
-from commands.core.effects import Reply
+from commands.core.effects import LaterFile, Reply
 from commands.core.errors import CommandError
+from commands.core.file_jobs import FileJob
 from commands.core.registry import Router, fold
 from commands.core.rich import Rich, bold, code
+from commands.core.room_names import room_label
+from commands.parsing.dates import format_date
 from commands.parsing.mentions import take_mentions
 from storage import agreements as store
 from storage.figures.agreements import is_overdue
@@ -40,6 +45,13 @@ PAGE_SIZE = 15
 # Pages beyond this are answered as missing without a query (huge offsets overflow BIGINT).
 MAX_PAGE = 10**6
 HISTORY_SHOWN = 30
+
+# `!liste pdf`: the word, and the file job that makes the PDF (commands.papers.listing).
+PDF_WORD = "pdf"
+LIST_PDF_JOB = "list-pdf"
+PDF_MIMETYPE = "application/pdf"
+# The open agreements a PDF lists at most (the rest counted): some pages, not a book.
+PDF_MOST = 500
 
 
 class Show(StrEnum):
@@ -144,7 +156,13 @@ def _command_for(ctx: Context, f: ListFilter, page: int) -> Rich:
 
 
 @router.command("liste", aliases=("list",))
-def list_agreements(ctx: Context, args: str) -> Rich:
+def list_agreements(ctx: Context, args: str) -> Rich | LaterFile:
+    words = args.split()
+    if words and fold(words[0]) == PDF_WORD:
+        if len(words) > 1:
+            cmd = code(f"{ctx.prefix}{'list' if ctx.lang == 'en' else 'liste'} {PDF_WORD}")
+            raise CommandError("papers.list.only_open", cmd=cmd)
+        return list_pdf(ctx)
     f = parse_filter(ctx, args)
     page = store.query(
         ctx.db,
@@ -184,6 +202,38 @@ def list_agreements(ctx: Context, args: str) -> Rich:
             i18n.t(ctx.lang, "list.more", count=remaining, cmd=_command_for(ctx, f, f.page + 1))
         )
     return Rich.join(lines)
+
+
+def list_pdf(ctx: Context) -> LaterFile:
+    """The room's open agreements as a PDF, made by the file job. The owners' names are
+    the room's display names, which only the command knows: they go with the job by
+    agreement (never a user ID), as the `!liste` answer would have shown them."""
+    found = store.query(ctx.db, ctx.room_id, statuses=(AgreementStatus.OPEN,), limit=PDF_MOST)
+    owners = store.owners_of(ctx.db, [a.id for a in found.items if a.id is not None])
+    today = ctx.now.astimezone(ctx.tz).date()
+    label = room_label(ctx.db, ctx.room_id, ctx.lang)
+    name = "-".join(
+        [i18n.plain(ctx.lang, "papers.list.filename"), _slug(label) or "raum", today.isoformat()]
+    )
+    params = {
+        "room": ctx.room_id,
+        "label": label,
+        "lang": ctx.lang,
+        "tz": ctx.tz.key,
+        "now": ctx.now.isoformat(),
+        "names": {str(a_id): names(ctx, users) for a_id, users in owners.items()},
+    }
+    return LaterFile(
+        filename=f"{name}.pdf",
+        mimetype=PDF_MIMETYPE,
+        job=FileJob(LIST_PDF_JOB, params, lang=ctx.lang),
+        caption=i18n.t(ctx.lang, "papers.list.caption", date=format_date(today, ctx.lang)),
+    )
+
+
+def _slug(value: str) -> str:
+    """A room's name in a file name: "Bildungskonferenz Nord" -> "bildungskonferenz-nord"."""
+    return re.sub(r"[^a-z0-9]+", "-", fold(value)).strip("-")[:60]
 
 
 def _line(ctx: Context, a: Agreement, owners: list[str], *, show_status: bool) -> Rich:

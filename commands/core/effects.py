@@ -1,15 +1,16 @@
 """What a handler returns: effects, which the bot turns into Matrix events.
 
 A handler never talks to Matrix. It returns effects: a reply, a native poll and its end,
-a file (or one made later), an edit of an earlier bot message; each may go to the
-command's room, another room, or one member's direct-message room with the bot. `bot/`
-stores every effect in the outbox under a stable key in the transaction of the command,
-and sends it with a transaction ID derived from that key, so each is sent exactly once,
-even after a crash.
+a file (or one made later), a picture shown in the timeline, an edit of an earlier bot
+message; each may go to the command's room, another room, or one member's direct-message
+room with the bot. `bot/` stores every effect in the outbox under a stable key in the
+transaction of the command, and sends it with a transaction ID derived from that key, so
+each is sent exactly once, even after a crash.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -98,6 +99,29 @@ class File(Effect):
     caption: Rich | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class Image(File):
+    """A picture (a chart) that clients show in the timeline instead of offering it for
+    download: sent as m.image with its size in pixels and a smaller thumbnail, which the
+    bot makes when it sends it. `width`/`height` are the picture's own pixels (`png_size`
+    reads them from a PNG)."""
+
+    width: int
+    height: int
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """A PNG's width and height in pixels, from its header: the IHDR chunk, which the
+    format puts first, right after the signature."""
+    if len(data) < 24 or data[:8] != _PNG_SIGNATURE or data[12:16] != b"IHDR":
+        raise ValueError("not a PNG")
+    width, height = struct.unpack(">II", data[16:24])
+    return int(width), int(height)
+
+
 @dataclass(frozen=True)
 class LaterFile(Effect):
     """A file made after the command by `job` (commands.core.file_jobs), off the database
@@ -118,6 +142,7 @@ class Edit(Effect):
     rich: Rich
 
 
+# An Image is a File: wherever a File goes, it goes too.
 AnyEffect = Reply | PollStart | PollEnd | File | LaterFile | Edit
 
 # What a handler returns: text (a reply to the command) or effects, one or several.

@@ -12,7 +12,11 @@ member the bot's internal-error answer (in `lang`) in its place; a restart makes
 was not made yet.
 
 `params` is stored as JSON (plain values, lists and mappings) and must not name a
-member: rooms, formats, periods, languages. What a maker needs of the bot's config (the
+member by ID: rooms, formats, periods, languages. The one exception is the printable
+follow-up list (`!liste pdf`): it carries the display names the room's list shows beside
+each agreement, since a maker cannot ask the homeserver; they are stored no longer than
+the job itself, which is cleared once the file is made, and the chat's `!liste` answer
+holds the same names. What a maker needs of the bot's config (the
 configured offices: they name members) the renderer adds to the params it hands the
 maker under CONFIG_PARAM, from commands.features.file_job_config; it is never stored.
 """
@@ -20,6 +24,7 @@ maker under CONFIG_PARAM, from commands.features.file_job_config; it is never st
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -31,6 +36,27 @@ if TYPE_CHECKING:
 CONFIG_PARAM = "config"
 
 FileMaker = Callable[["Session", Mapping[str, Any]], bytes]
+
+# What the papers are (commands.papers makes them; the features name them).
+PDF_MIMETYPE = "application/pdf"
+# Umlauts spelled out in a file name ("Übergang" -> "Uebergang"): any system can store it.
+_ASCII = str.maketrans(
+    {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"}
+)
+# A part of a file name is shortened to this many characters.
+_PART_LIMIT = 60
+
+
+def file_name(*parts: str, extension: str) -> str:
+    """A file's name from its parts (a kind, a room's name, a period): each in ASCII
+    letters and digits joined by hyphens, empty parts left out:
+    ("Auswertung", "Gremium Übergang Schule–Beruf", "2026") ->
+    "Auswertung-Gremium-Uebergang-Schule-Beruf-2026.pdf"."""
+    words = [
+        re.sub(r"[^A-Za-z0-9]+", "-", part.translate(_ASCII)).strip("-")[:_PART_LIMIT].strip("-")
+        for part in parts
+    ]
+    return "-".join(w for w in words if w) + "." + extension
 
 
 @dataclass(frozen=True)

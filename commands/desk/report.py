@@ -6,7 +6,9 @@ report holds no member's name or user ID (the agreements' texts are the committe
 
 `!bericht [zeitraum]` (coordination: every committee; a chair: their own; last month
 without one, `!bericht quartal` the last whole quarter), `!bericht vorlage [zeitraum]` the
-same as a committee paper (paper.py);
+same as a committee paper (paper.py), `!bericht pdf [zeitraum]` the same as a PDF to file
+(made after the command by the file job REPORT_PDF_JOB, which commands.papers.report
+declares);
 posted every month in the configured room (`report:`) by the timer `leadership-report`.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import re
 from collections.abc import Sequence
 
 from sqlmodel import Session
@@ -22,8 +25,9 @@ from commands.agreements.offices import configured_offices
 from commands.core import i18n
 from commands.core.context import Context, Role
 from commands.core.defaults import Defaults, feature_settings
-from commands.core.effects import Reply
-from commands.core.registry import Router
+from commands.core.effects import LaterFile, Reply
+from commands.core.file_jobs import FileJob
+from commands.core.registry import Router, fold
 from commands.core.rich import Rich, bold
 from commands.core.room import committee_zones, room_language
 from commands.core.room_names import room_name
@@ -36,7 +40,13 @@ from commands.desk.texts import overlap_lines
 from commands.parsing.dates import format_date
 from commands.parsing.periods import past_period, period_label
 from storage import lease, reports, rooms
-from storage.figures.period import Period, previous_month, previous_quarter, shift_month
+from storage.figures.period import (
+    Period,
+    PeriodKind,
+    previous_month,
+    previous_quarter,
+    shift_month,
+)
 
 router = Router()
 
@@ -129,16 +139,21 @@ def report_input(
 
 # The first word that asks for the committee paper instead of the report.
 PAPER_WORDS = frozenset({"vorlage", "paper"})
+# The first word that asks for the report as a PDF, and the file job that makes it.
+PDF_WORD = "pdf"
+REPORT_PDF_JOB = "report-pdf"
 
 
 @router.command("bericht", aliases=("report",), role=Role.CHAIR)
-def report(ctx: Context, args: str) -> Rich:
+def report(ctx: Context, args: str) -> Rich | LaterFile:
     """Coordination: every committee. A chair: their own committee, the status report it
     takes note of (zur Kenntnis)."""
     now = ctx.now.astimezone(ctx.defaults.zone)
     words = args.split(maxsplit=1)
-    as_paper = bool(words) and words[0].casefold() in PAPER_WORDS
-    asked = (words[1] if len(words) > 1 else "") if as_paper else args
+    first = words[0].casefold() if words else ""
+    as_paper = first in PAPER_WORDS
+    as_pdf = first == PDF_WORD
+    asked = (words[1] if len(words) > 1 else "") if as_paper or as_pdf else args
     if asked.strip():
         period = past_period(asked, now.date())
     elif as_paper:
@@ -148,7 +163,46 @@ def report(ctx: Context, args: str) -> Rich:
         period = previous_month(now.date())
     only = None if ctx.role >= Role.COORDINATION else ctx.room_id
     inp = report_input(ctx.db, ctx.lang, period, now, ctx.defaults, only)
+    if as_pdf:
+        return report_pdf(inp, only)
     return paper.build_paper(inp) if as_paper else build_report(inp)
+
+
+def report_pdf(inp: ReportInput, only: str | None) -> LaterFile:
+    """The report as a PDF, made by the file job from the committees this command chose
+    (their names and zones: no person) and the configured offices the job is handed."""
+    params = {
+        "lang": inp.lang,
+        "first": inp.period.first.isoformat(),
+        "last": inp.period.last.isoformat(),
+        "kind": inp.period.kind.value,
+        "now": inp.now.isoformat(),
+        "tz": inp.defaults.timezone,
+        "rooms": {r: [name, inp.zones[r].key] for r, name in inp.labels.items()},
+        # A chair's report: the header names their committee.
+        "only": only,
+    }
+    label = period_label(inp.lang, inp.period)
+    return LaterFile(
+        filename=pdf_filename(inp, only),
+        mimetype="application/pdf",
+        job=FileJob(REPORT_PDF_JOB, params, lang=inp.lang),
+        caption=i18n.t(inp.lang, "papers.report.caption", period=label),
+    )
+
+
+def pdf_filename(inp: ReportInput, only: str | None) -> str:
+    """ "Beschlusskontrolle-2026-03.pdf", "…-2026-Q1.pdf"; a chair's names the committee:
+    "Beschlusskontrolle-schulausschuss-2026-03.pdf"."""
+    parts = [i18n.plain(inp.lang, "papers.report.filename")]
+    if only is not None and only in inp.labels:
+        parts.append(re.sub(r"[^a-z0-9]+", "-", fold(inp.labels[only])).strip("-")[:60])
+    period = inp.period
+    if period.kind is PeriodKind.QUARTER:
+        parts.append(f"{period.first.year}-Q{(period.first.month + 2) // 3}")
+    else:
+        parts.append(period.label)
+    return "-".join(p for p in parts if p) + ".pdf"
 
 
 # ------------------------------------------------------------------------- the monthly post

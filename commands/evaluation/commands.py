@@ -1,6 +1,10 @@
 """`!auswertung`: start the annual survey (`starten`), end it early (`beenden`), record or
 list the measures taken on it (`maßnahme …`, `maßnahmen`), or show the committee's
-evaluation."""
+evaluation, in the chat or as a PDF to file (`pdf [alle] [zeitraum]`).
+
+The PDF is made after the command by the file job EVALUATION_PDF_JOB, off the database
+thread (commands.papers.evaluation declares it); the command checks who asks and for
+what, so that a wrong period or role is answered at once."""
 
 from __future__ import annotations
 
@@ -9,14 +13,20 @@ import logging
 
 from sqlmodel import Session
 
-from commands.core.context import Context
-from commands.core.effects import AnyEffect, Reply
+from commands.core import i18n
+from commands.core.context import Context, Role
+from commands.core.effects import AnyEffect, LaterFile, Reply
+from commands.core.errors import CommandError, PermissionDenied
+from commands.core.file_jobs import PDF_MIMETYPE, FileJob, file_name
 from commands.core.registry import Router
+from commands.core.room_names import room_label
 from commands.core.timers import TimerEnv, TimerResult
 from commands.evaluation import measures, report, survey
 from commands.parsing.date_words import fold
+from commands.parsing.periods import period_label
 from commands.polls.common import still_a_member
 from storage import polls as poll_store
+from storage import rooms
 from storage import surveys as survey_store
 from storage.models import PollKind, RefKind
 
@@ -29,6 +39,11 @@ _END = frozenset({"beenden", "end"})
 # Folded: "Maßnahme" = "massnahme".
 _MEASURE = frozenset({"massnahme", "measure"})
 _MEASURES = frozenset({"massnahmen", "measures"})
+# `!auswertung pdf [alle] [zeitraum]`, or the word last: `!auswertung 2025 pdf`.
+PDF_WORD = "pdf"
+# The file job that makes the PDF (declared in commands.papers.evaluation).
+EVALUATION_PDF_JOB = "evaluation-pdf"
+_K = "papers_reports.evaluation."
 
 
 @router.command("auswertung", aliases=("evaluation",))
@@ -44,7 +59,60 @@ def evaluation(ctx: Context, args: str) -> list[AnyEffect] | Reply:
         return measures.record(ctx, rest) if rest.strip() else measures.listing(ctx, None)
     if word in _MEASURES:
         return measures.listing_or_record(ctx, rest)
+    if word == PDF_WORD:
+        return [evaluation_pdf(ctx, rest)]
+    words = args.split()
+    if len(words) > 1 and fold(words[-1]) == PDF_WORD:
+        return [evaluation_pdf(ctx, " ".join(words[:-1]))]
     return report.report(ctx, args)
+
+
+def evaluation_pdf(ctx: Context, args: str) -> LaterFile:
+    """The evaluation as a PDF for the room (`alle`: of every committee), for the same
+    people and period as the chat's report; a CommandError for a period that cannot be
+    read or the wrong role."""
+    value = args.strip()
+    head, _, rest = value.partition(" ")
+    every = fold(head) in report.ALL_WORDS
+    if every:
+        if ctx.role < Role.COORDINATION:
+            raise PermissionDenied("permission.needs_coordination")
+        if not rooms.committee_rooms(ctx.db):  # asked in a direct message: nothing to file
+            raise CommandError("evaluation_report.all_none")
+        value = rest
+    elif ctx.role < Role.CHAIR:
+        raise PermissionDenied("permission.needs_chair")
+    period = report.period_of(ctx, value)
+    lang, name = ctx.lang, period_label(ctx.lang, period)
+    kind = i18n.plain(lang, _K + "filename")
+    if every:
+        filename = file_name(
+            kind, i18n.plain(lang, _K + "filename_all"), period.label, extension="pdf"
+        )
+        caption = i18n.t(lang, _K + "caption_all", period=name)
+    else:
+        # Named by the room's name, or its ID (unnamed rooms' labels would all be alike).
+        filename = file_name(
+            kind, rooms.room_label(ctx.db, ctx.room_id), period.label, extension="pdf"
+        )
+        room = room_label(ctx.db, ctx.room_id, lang)
+        caption = i18n.t(lang, _K + "caption", period=name, room=room)
+    params = {
+        "room": None if every else ctx.room_id,
+        "first": period.first.isoformat(),
+        "last": period.last.isoformat(),
+        "kind": str(period.kind),
+        "lang": lang,
+        # The rooms' own zones are read from the database; this one where none is set.
+        "default_tz": ctx.defaults.timezone,
+        "now": ctx.now.isoformat(),
+    }
+    return LaterFile(
+        filename=filename,
+        mimetype=PDF_MIMETYPE,
+        job=FileJob(EVALUATION_PDF_JOB, params, lang=lang),
+        caption=caption,
+    )
 
 
 @router.poll_response(RefKind.SURVEY_STATEMENT)

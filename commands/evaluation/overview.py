@@ -9,6 +9,12 @@ period's, in the words every report uses (figure_lines).
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
 from commands.core import i18n
 from commands.core.context import Context
 from commands.core.effects import AnyEffect, Reply
@@ -39,23 +45,71 @@ from storage.models import Survey
 _K = "evaluation_report."
 
 
+@dataclass(frozen=True)
+class CommitteeRow:
+    """One committee's figures, as the table of all committees shows them (in words)."""
+
+    room: str
+    participation: str
+    statements: str
+    pulses: str
+    recorded: str
+    punctuality: str
+
+
 def overview(ctx: Context, period: Period) -> list[AnyEffect]:
     lang = ctx.lang
-    committees = rooms.committee_rooms(ctx.db)
-    if not committees:
+    rows = committee_rows(ctx.db, ctx.defaults.zone, lang, ctx.now, period)
+    if not rows:
         return [Reply(i18n.t(lang, _K + "all_none"), in_reply_to=ctx.event_id)]
-    zones = committee_zones(ctx.db, ctx.defaults.zone, committees)
+    lines: list[Rich] = [
+        title_line(lang, period, len(rows)),
+        i18n.t(lang, _K + "all_legend", min=MIN_ANSWERS),
+        Rich("", ""),  # an empty line
+    ]
+    lines.extend(
+        i18n.t(
+            lang,
+            _K + "all_line",
+            room=bold(row.room),
+            participation=row.participation,
+            statements=row.statements,
+            pulses=row.pulses,
+            recorded=row.recorded,
+            punctuality=row.punctuality,
+        )
+        for row in rows
+    )
+    return [Reply(Rich.join(lines), in_reply_to=ctx.event_id)]
+
+
+def title_line(lang: str, period: Period, count: int) -> Rich:
+    title = "all_title" if period.kind is PeriodKind.YEAR else "all_title_period"
+    return i18n.t(
+        lang, _K + title, period=period_label(lang, period), year=period.last.year, count=count
+    )
+
+
+def committee_rows(
+    db: Session, default_zone: ZoneInfo, lang: str, now: dt.datetime, period: Period
+) -> list[CommitteeRow]:
+    """Every committee's figures for the period (empty: the bot is in no committee room);
+    the chat's table and the PDF show the same."""
+    committees = rooms.committee_rooms(db)
+    if not committees:
+        return []
+    zones = committee_zones(db, default_zone, committees)
     room_ids = list(zones)
     year = period.last.year
-    surveys = evaluation.surveys_by_room(ctx.db, year, room_ids)
-    before = evaluation.surveys_by_room(ctx.db, year - 1, room_ids)
+    surveys = evaluation.surveys_by_room(db, year, room_ids)
+    before = evaluation.surveys_by_room(db, year - 1, room_ids)
     found = [*surveys.values(), *before.values()]
     # A running survey shows its participation only (see room_report).
     ended = [s.id for s in found if s.id is not None and not survey_running(s)]
-    statements = evaluation.statements(ctx.db, ended)
-    participants = evaluation.participants(ctx.db, [s.id for s in found if s.id is not None])
-    pulse_means = pulse_figures(pulses(ctx.db, period, zones), room_ids)
-    agreements = agreement_figures(ctx.db, period, zones, ctx.now)
+    statements = evaluation.statements(db, ended)
+    participants = evaluation.participants(db, [s.id for s in found if s.id is not None])
+    pulse_means = pulse_figures(pulses(db, period, zones), room_ids)
+    agreements = agreement_figures(db, period, zones, now)
 
     def pooled_of(survey: Survey | None) -> Distribution | None:
         if survey is None or survey.id is None or survey_running(survey):
@@ -67,18 +121,7 @@ def overview(ctx: Context, period: Period) -> list[AnyEffect]:
             return None
         return response_rate(participants[survey.id], survey.invited)
 
-    title = "all_title" if period.kind is PeriodKind.YEAR else "all_title_period"
-    lines: list[Rich] = [
-        i18n.t(
-            lang,
-            _K + title,
-            period=period_label(lang, period),
-            year=year,
-            count=len(room_ids),
-        ),
-        i18n.t(lang, _K + "all_legend", min=MIN_ANSWERS),
-        Rich("", ""),  # an empty line
-    ]
+    rows: list[CommitteeRow] = []
     for room in committees:
         survey, last = surveys.get(room.room_id), before.get(room.room_id)
         participation = i18n.plain(lang, _K + "none")
@@ -99,19 +142,17 @@ def overview(ctx: Context, period: Period) -> list[AnyEffect]:
         else:
             statements_text = _statements_text(pooled_of(survey), pooled_of(last), lang)
         f = agreements[room.room_id]
-        lines.append(
-            i18n.t(
-                lang,
-                _K + "all_line",
-                room=bold(room_name(lang, room.room_id, room.name)),
+        rows.append(
+            CommitteeRow(
+                room=room_name(lang, room.room_id, room.name),
                 participation=participation,
                 statements=statements_text,
                 pulses=decimal_text(pulse_means[room.room_id].mean, lang),
-                recorded=recorded_line(lang, f.recorded),
-                punctuality=punctuality(lang, f),
+                recorded=recorded_line(lang, f.recorded).plain,
+                punctuality=punctuality(lang, f).plain,
             )
         )
-    return [Reply(Rich.join(lines), in_reply_to=ctx.event_id)]
+    return rows
 
 
 def _statements_text(now: Distribution | None, last: Distribution | None, lang: str) -> str:

@@ -13,12 +13,16 @@ even read until it has ended.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
 
 from commands.core import i18n
 from commands.core.context import Context
-from commands.core.effects import AnyEffect, File, Reply
+from commands.core.effects import AnyEffect, Image, Reply, png_size
 from commands.core.figure_lines import done_line, punctuality, recorded_line
 from commands.core.rich import Rich, bold, text
 from commands.core.room_names import room_label
@@ -91,8 +95,8 @@ class RoomPeriod:
     takes_measures: bool
 
 
-def load(ctx: Context, period: Period) -> RoomPeriod:
-    db, room = ctx.db, ctx.room_id
+def load(db: Session, room: str, tz: ZoneInfo, now: dt.datetime, period: Period) -> RoomPeriod:
+    """The room's figures for the period (the chat's report and the PDF read the same)."""
     year = period.last.year
     found = [evaluation.survey_of(db, room, y) for y in (year, year - 1)]
     ids = [s.id for s in found if s is not None and s.id is not None]
@@ -106,7 +110,7 @@ def load(ctx: Context, period: Period) -> RoomPeriod:
         return SurveyYear(survey, statements.get(survey.id, []), participants[survey.id])
 
     current = survey_year(found[0])
-    zones = {room: ctx.tz}
+    zones = {room: tz}
     asked = pulses(db, period, zones)
     latest = evaluation.latest_ended(db, room)
     taken_now = latest is not None and current is not None and latest.id == current.survey.id
@@ -122,16 +126,17 @@ def load(ctx: Context, period: Period) -> RoomPeriod:
         ),
         pulses=asked,
         pulse_totals=pulse_figures(asked, [room])[room],
-        agreements=agreement_figures(db, period, zones, ctx.now)[room],
-        previous_agreements=agreement_figures(db, period.before(), zones, ctx.now)[room],
+        agreements=agreement_figures(db, period, zones, now)[room],
+        previous_agreements=agreement_figures(db, period.before(), zones, now)[room],
         measures=evaluation.measures(db, room, [year - 1, year]),
         takes_measures=taken_now,
     )
 
 
 def room_report(ctx: Context, period: Period) -> list[AnyEffect]:
-    """The report as one message, and its chart when there is anything to draw."""
-    data = load(ctx, period)
+    """The report as one message, and its chart (shown in the timeline) when there is
+    anything to draw."""
+    data = load(ctx.db, ctx.room_id, ctx.tz, ctx.now, period)
     lang = ctx.lang
     room = room_label(ctx.db, ctx.room_id, lang)
     name = period_label(lang, period)
@@ -145,15 +150,19 @@ def room_report(ctx: Context, period: Period) -> list[AnyEffect]:
     if measures:
         lines += [_BLANK, *measures]
     lines += [_BLANK, *_pulses(data, lang)]
-    lines += [_BLANK, *_agreements(data, lang)]
+    lines += [_BLANK, *agreement_lines(data, lang)]
     effects: list[AnyEffect] = [Reply(Rich.join(lines), in_reply_to=ctx.event_id)]
-    drawing = _chart_data(data)
+    drawing = chart_data(data)
     if drawing.statements or drawing.left_out or drawing.months:
+        png = chart.png(drawing, lang)
+        width, height = png_size(png)
         effects.append(
-            File(
+            Image(
                 filename=f"auswertung-{period.label}.png",
                 mimetype="image/png",
-                data=chart.png(drawing, lang),
+                data=png,
+                width=width,
+                height=height,
                 caption=i18n.t(lang, _K + "chart_caption", period=name, room=text(room)),
             )
         )
@@ -173,9 +182,9 @@ def _survey(ctx: Context, data: RoomPeriod) -> list[Rich]:
     if current.running:
         until = format_datetime(survey.closes_at.astimezone(ctx.tz), lang)
         lines.append(i18n.t(lang, _K + "survey_running", until=until))
-        lines.append(_participation(current, previous, lang))
+        lines.append(participation_line(current, previous, lang))
         return lines
-    lines.append(_participation(current, previous, lang))
+    lines.append(participation_line(current, previous, lang))
     if any(s.distribution.shown for s in current.statements):
         lines.append(i18n.t(lang, _K + "agreement_legend"))
     lines += _statements(current, previous, lang)
@@ -183,7 +192,7 @@ def _survey(ctx: Context, data: RoomPeriod) -> list[Rich]:
     return lines
 
 
-def _participation(current: SurveyYear, previous: SurveyYear | None, lang: str) -> Rich:
+def participation_line(current: SurveyYear, previous: SurveyYear | None, lang: str) -> Rich:
     invited = current.survey.invited
     if not invited:
         return i18n.t(lang, _K + "participation_no_base", participants=current.participants)
@@ -294,7 +303,7 @@ def _pulses(data: RoomPeriod, lang: str) -> list[Rich]:
 # ----------------------------------------------------------------------------- agreements
 
 
-def _agreements(data: RoomPeriod, lang: str) -> list[Rich]:
+def agreement_lines(data: RoomPeriod, lang: str) -> list[Rich]:
     """The read model's cohorts in the words every report uses (figure_lines)."""
     f = data.agreements
     lines = [i18n.t(lang, _K + "agreements_title", period=period_label(lang, data.period))]
@@ -317,7 +326,7 @@ def _agreements(data: RoomPeriod, lang: str) -> list[Rich]:
 # ---------------------------------------------------------------------------------- chart
 
 
-def _chart_data(data: RoomPeriod) -> chart.ChartData:
+def chart_data(data: RoomPeriod) -> chart.ChartData:
     statements = data.survey.statements if data.survey is not None else []
     means = [(s.text, m) for s in statements if s.distribution.shown and (m := s.distribution.mean)]
     return chart.ChartData(

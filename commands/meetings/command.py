@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from commands.core.context import Context
-from commands.core.effects import Reply
+from commands.core.effects import LaterFile, Reply
 from commands.core.errors import UsageError
 from commands.core.registry import Router, fold
 from commands.core.rich import Rich
@@ -13,7 +13,7 @@ from commands.meetings import planning, sessions
 
 router = Router()
 
-_Action = Callable[[Context, str], Reply | Rich]
+_Action = Callable[[Context, str], Reply | Rich | LaterFile]
 _ACTIONS: dict[str, _Action] = {
     **dict.fromkeys(("start", "beginn", "beginnen", "begin"), sessions.start),
     **dict.fromkeys(("ende", "end", "beenden", "schluss", "stop"), sessions.end),
@@ -24,7 +24,7 @@ _ACTIONS: dict[str, _Action] = {
 
 
 @router.command("sitzung", aliases=("meeting",))
-def meeting(ctx: Context, args: str) -> Reply | Rich:
+def meeting(ctx: Context, args: str) -> Reply | Rich | LaterFile:
     parts = args.split(None, 1)
     if not parts:
         return planning.show(ctx)

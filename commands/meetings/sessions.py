@@ -1,6 +1,9 @@
-"""`!sitzung start [titel]`, `!sitzung ende`, `!sitzung protokoll [N]`, `!sitzung liste`;
-and who took part: the roll call's answers (commands.procedure.attendance), and everyone
-who wrote or reacted in the room while the meeting ran."""
+"""`!sitzung start [titel]`, `!sitzung ende`, `!sitzung protokoll [N] [pdf]`, `!sitzung
+liste`; and who took part: the roll call's answers (commands.procedure.attendance), and
+everyone who wrote or reacted in the room while the meeting ran.
+
+`!sitzung protokoll N pdf` sends the minutes as a PDF to sign and file, made after the
+command by the file job MINUTES_PDF_JOB (commands.papers.minutes declares it)."""
 
 from __future__ import annotations
 
@@ -8,17 +11,20 @@ import re
 
 from commands.core import i18n
 from commands.core.context import Context, command_hint
-from commands.core.effects import Reply
+from commands.core.effects import LaterFile, Reply
 from commands.core.errors import CommandError, UsageError
+from commands.core.file_jobs import PDF_MIMETYPE, FileJob, file_name
 from commands.core.listeners import Activity, only_while
-from commands.core.registry import Router
+from commands.core.registry import Router, fold
 from commands.core.rich import Rich, text
+from commands.core.room_names import room_label
 from commands.meetings.common import TITLE_LIMIT, command, moment_text, require_chair
 from commands.meetings.minutes import Gathering, gather, period, render
 from commands.procedure.agenda import take_up
 from commands.procedure.common import room_rules, voters
 from commands.procedure.minutes_approval import status_line
 from storage import meetings as store
+from storage import rooms
 from storage.models import AttendanceStatus, Meeting, RefKind
 
 router = Router()
@@ -26,6 +32,9 @@ router = Router()
 # `!sitzung liste` shows this many meetings, newest first.
 LISTED = 10
 _NUMBER = re.compile(r"(?:nr\.?\s*|#)?([0-9]{1,12})\.?", re.IGNORECASE)
+# `!sitzung protokoll 3 pdf`: the word (first or last), and the file job that makes it.
+PDF_WORD = "pdf"
+MINUTES_PDF_JOB = "minutes-pdf"
 
 
 @router.listener()
@@ -123,8 +132,12 @@ def end(ctx: Context, rest: str) -> Reply:
     return _about(ctx, meeting, render(facts, ctx.lang, status_line(ctx, meeting)))
 
 
-def minutes(ctx: Context, rest: str) -> Reply:
-    wanted = rest.strip()
+def minutes(ctx: Context, rest: str) -> Reply | LaterFile:
+    words = rest.split()
+    pdf = bool(words) and PDF_WORD in (fold(words[0]), fold(words[-1]))
+    if pdf:
+        words = words[1:] if fold(words[0]) == PDF_WORD else words[:-1]
+    wanted = " ".join(words)
     if not wanted:
         found = store.latest(ctx.db, ctx.room_id)
         if not found:
@@ -150,7 +163,33 @@ def minutes(ctx: Context, rest: str) -> Reply:
             since=moment_text(ctx, meeting.started_at),
             cmd=command(ctx, "ende", "end"),
         )
+    if pdf:
+        return _minutes_pdf(ctx, meeting)
     return _about(ctx, meeting, render(meeting.minutes, ctx.lang, status_line(ctx, meeting)))
+
+
+def _minutes_pdf(ctx: Context, meeting: Meeting) -> LaterFile:
+    """The minutes as a PDF, for everyone who may read them in the chat."""
+    lang, number = ctx.lang, meeting.number
+    # Named by the room's name, or its ID (unnamed rooms' labels would all be alike).
+    kind = i18n.plain(lang, "papers_reports.minutes.filename", number=number)
+    params = {
+        "room": ctx.room_id,
+        "number": number,
+        "lang": lang,
+        # The room's own zone is read from the database; this one where none is set.
+        "default_tz": ctx.defaults.timezone,
+        "now": ctx.now.isoformat(),
+    }
+    room = room_label(ctx.db, ctx.room_id, lang)
+    return LaterFile(
+        filename=file_name(kind, rooms.room_label(ctx.db, ctx.room_id), extension="pdf"),
+        mimetype=PDF_MIMETYPE,
+        job=FileJob(MINUTES_PDF_JOB, params, lang=lang),
+        caption=i18n.t(lang, "papers_reports.minutes.caption", number=number, room=room),
+        ref_kind=RefKind.MEETING,
+        ref_id=meeting.id,
+    )
 
 
 def listing(ctx: Context, rest: str) -> Rich:

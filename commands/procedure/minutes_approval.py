@@ -16,6 +16,7 @@ import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
@@ -95,39 +96,75 @@ def _hint(ctx: Context, number: int) -> Rich:
     return command_hint(ctx, f"einspruch {number} <Grund>", f"objection {number} <reason>")
 
 
+class ApprovalState(StrEnum):
+    """Where the minutes' approval stands; the values name the chat's texts
+    (`procedure_meetings.minutes.<state>`)."""
+
+    # Approved: minutes from before drafts existed, after objections by the next meeting,
+    # without an objection in the period.
+    APPROVED_PLAIN = "approved_plain"
+    APPROVED_BY_MEETING = "approved_by_meeting"
+    APPROVED = "approved"
+    # A draft: objections still possible (none yet, or some), the period over with some,
+    # the period over without one (the timer approves them at the reminder hour).
+    DRAFT = "draft"
+    DRAFT_OBJECTED = "draft_objected"
+    OBJECTED = "objected"
+    PERIOD_OVER = "period_over"
+
+    @property
+    def approved(self) -> bool:
+        return self in (self.APPROVED_PLAIN, self.APPROVED_BY_MEETING, self.APPROVED)
+
+
+@dataclass(frozen=True)
+class Approval:
+    state: ApprovalState
+    # The day (room time) they were approved; the draft's period (None before drafts).
+    approved_on: dt.date | None
+    draft: Draft | None
+    objections: int
+
+
+def approval_of(db: Session, meeting: Meeting, tz: ZoneInfo, today: dt.date) -> Approval | None:
+    """Where the approval of the meeting's minutes stands on `today` (room time); None for
+    minutes written before drafts existed and never approved."""
+    assert meeting.id is not None
+    draft = draft_of(meeting)
+    count = len(store.objections(db, [meeting.id])[meeting.id])
+    if meeting.minutes_approved_at is not None:
+        approved = meeting.minutes_approved_at.astimezone(tz).date()
+        if draft is None:
+            state = ApprovalState.APPROVED_PLAIN
+        else:
+            state = ApprovalState.APPROVED_BY_MEETING if count else ApprovalState.APPROVED
+        return Approval(state, approved, draft, count)
+    if draft is None:
+        return None
+    if today <= draft.until:
+        state = ApprovalState.DRAFT_OBJECTED if count else ApprovalState.DRAFT
+    else:
+        state = ApprovalState.OBJECTED if count else ApprovalState.PERIOD_OVER
+    return Approval(state, None, draft, count)
+
+
 def status_line(ctx: Context, meeting: Meeting) -> Rich | None:
     """Where the minutes' approval stands, for the minutes shown now; None for minutes
     written before drafts existed and never approved."""
-    assert meeting.id is not None
-    draft = draft_of(meeting)
-    objections = store.objections(ctx.db, [meeting.id])[meeting.id]
-    count = len(objections)
-    if meeting.minutes_approved_at is not None:
-        approved = format_date(meeting.minutes_approved_at.astimezone(ctx.tz).date(), ctx.lang)
-        if draft is None:
-            return i18n.t(ctx.lang, f"{_KEY}.minutes.approved_plain", date=approved)
-        if objections:
-            return i18n.t(
-                ctx.lang, f"{_KEY}.minutes.approved_by_meeting", date=approved, count=count
-            )
-        until = format_date(draft.until, ctx.lang)
-        return i18n.t(ctx.lang, f"{_KEY}.minutes.approved", date=approved, until=until)
-    if draft is None:
+    approval = approval_of(ctx.db, meeting, ctx.tz, ctx.now.astimezone(ctx.tz).date())
+    if approval is None:
         return None
-    until = format_date(draft.until, ctx.lang)
-    if ctx.now.astimezone(ctx.tz).date() <= draft.until:
-        key = "draft_objected" if objections else "draft"
-        return i18n.t(
-            ctx.lang,
-            f"{_KEY}.minutes.{key}",
-            until=until,
-            cmd=_hint(ctx, meeting.number),
-            days=draft.days,
-            count=count,
-        )
-    if objections:
-        return i18n.t(ctx.lang, f"{_KEY}.minutes.objected", until=until, count=count)
-    return i18n.t(ctx.lang, f"{_KEY}.minutes.period_over", until=until)
+    draft = approval.draft
+    values: dict[str, object] = {"count": approval.objections}
+    if approval.approved_on is not None:
+        values["date"] = format_date(approval.approved_on, ctx.lang)
+    if draft is not None:
+        values |= {
+            "until": format_date(draft.until, ctx.lang),
+            "days": draft.days,
+            "cmd": _hint(ctx, meeting.number),
+        }
+    return i18n.t(ctx.lang, f"{_KEY}.minutes.{approval.state.value}", **values)
 
 
 # ----------------------------------------------------------------------------- !einspruch

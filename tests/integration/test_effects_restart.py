@@ -17,8 +17,9 @@ import pytest
 
 from bot.runtime.matrix_render import GREETING_MARK
 from bot.runtime.sender import OutboxSender
-from commands.core.effects import Edit, File, PollAnswer, PollEnd, PollStart, Reply
+from commands.core.effects import Edit, File, Image, PollAnswer, PollEnd, PollStart, Reply, png_size
 from commands.core.rich import text
+from commands.evaluation import chart
 from storage import outbox
 from storage.models import OutboxMessage
 from tests.integration.conftest import BotFactory, MemberFactory
@@ -28,7 +29,16 @@ from tests.integration.reminder_helpers import database, room_with_bot
 pytestmark = pytest.mark.synapse
 
 CSV = b"Nr;Verabredung\n1;Schulentwicklungsplan\n"
-KEYS = ["e2e:reply", "e2e:poll", "e2e:card", "e2e:edit", "e2e:end", "e2e:file", "e2e:dm"]
+KEYS = [
+    "e2e:reply",
+    "e2e:poll",
+    "e2e:card",
+    "e2e:edit",
+    "e2e:end",
+    "e2e:chart",
+    "e2e:file",
+    "e2e:dm",
+]
 
 
 async def test_effects_pending_over_a_restart_and_a_crash_go_out_exactly_once(
@@ -47,6 +57,16 @@ async def test_effects_pending_over_a_restart_and_a_crash_go_out_exactly_once(
     await first.stop()
 
     db = database(config_path)
+    png = chart.png(
+        chart.ChartData(
+            statements=[("Die Sitzungen sind gut vorbereitet.", 4.2)],
+            left_out=0,
+            months=[],
+            axis=[(2026, 1)],
+        ),
+        "de",
+    )
+    width, height = png_size(png)
     queue(
         db,
         "$while-down",
@@ -61,6 +81,15 @@ async def test_effects_pending_over_a_restart_and_a_crash_go_out_exactly_once(
             Reply(text("Verabredung #1"), key="e2e:card"),
             Edit(target_key="e2e:card", rich=text("Verabredung #1 (erledigt)"), key="e2e:edit"),
             PollEnd(poll_key="e2e:poll", results=text("ja: 0, nein: 0"), key="e2e:end"),
+            Image(
+                filename="auswertung.png",
+                data=png,
+                mimetype="image/png",
+                width=width,
+                height=height,
+                to_user=anna.user_id,
+                key="e2e:chart",
+            ),
             File(
                 filename="liste.csv",
                 data=CSV,
@@ -73,7 +102,8 @@ async def test_effects_pending_over_a_restart_and_a_crash_go_out_exactly_once(
     )
 
     # Second start: taken by the homeserver, never recorded, until the member's first
-    # direct message (a file, uploaded and sent) went out too; then the sender dies.
+    # direct message (a chart, uploaded with its thumbnail and sent) went out too; then
+    # the sender dies.
     taken: dict[int, str] = {}
     dm_taken = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -125,10 +155,14 @@ async def test_effects_pending_over_a_restart_and_a_crash_go_out_exactly_once(
     [invite] = invites
     in_dm = await timeline(anna, invite.room_id, third.user_id)
     assert [(e.event_id, _msgtype(e.content)) for e in in_dm] == [
+        (sent["e2e:chart"], "m.image"),
         (sent["e2e:file"], "m.file"),
         (sent["e2e:dm"], "m.notice"),
     ]
     assert all(e.encrypted for e in in_room + in_dm)
+    picture = in_dm[0].content["info"]
+    assert (picture["w"], picture["h"]) == (width, height)
+    assert picture["thumbnail_file"]["url"].startswith("mxc://")
     db.dispose()
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from matplotlib import image
-from nio import MatrixRoom, RoomEncryptedFile, RoomMessageFile
+from nio import MatrixRoom, RoomEncryptedImage, RoomMessageImage
 from nio.crypto.attachments import decrypt_attachment
 from sqlalchemy import select as sql_select
 from sqlmodel import SQLModel
@@ -59,7 +59,8 @@ async def test_members_answer_the_survey_by_direct_message_and_the_report_shows_
     async def on_file(_room: MatrixRoom, event: Any) -> None:
         files.append(event)
 
-    buero.client.add_event_callback(on_file, (RoomEncryptedFile, RoomMessageFile))
+    # The chart comes as a picture shown in the timeline (m.image).
+    buero.client.add_event_callback(on_file, (RoomEncryptedImage, RoomMessageImage))
 
     await buero.send(room, "!auswertung starten")
     await wait_for_bot_message(
@@ -114,6 +115,7 @@ async def test_members_answer_the_survey_by_direct_message_and_the_report_shows_
     png = decrypt_attachment(stored, info["key"]["k"], info["hashes"]["sha256"], info["iv"])
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     height, width, _channels = image.imread(io.BytesIO(png), format="png").shape
+    assert (width, height) == (content["info"]["w"], content["info"]["h"])
     assert width > 300
     assert height > 200
 

@@ -18,6 +18,11 @@
 //                  {"ready": …}, answers the bot's first poll with answer number
 //                  `answerIndex` exactly as Element sends a vote, and reports once the poll
 //                  has ended what matrix-js-sdk shows: the poll, its end, its end text.
+// mode "image":    as "voter" up to {"ready": …}; then waits for the bot's first picture
+//                  and reports what matrix-js-sdk made of it (its decrypted content: an
+//                  m.image or not, its info), with the picture and its thumbnail downloaded
+//                  and decrypted as Element does (AES-256-CTR after checking the SHA-256),
+//                  and the width and height their PNG headers give.
 
 import "./node20-compat.mjs";
 import * as sdk from "matrix-js-sdk";
@@ -28,6 +33,7 @@ import {
     decodeRecoveryKey,
 } from "matrix-js-sdk/lib/crypto-api/index.js";
 import { logger } from "matrix-js-sdk/lib/logger.js";
+import { createDecipheriv, createHash } from "node:crypto";
 
 const opts = JSON.parse(process.argv[2]);
 logger.setLevel(opts.debug === "trace" ? "debug" : "error");
@@ -310,6 +316,76 @@ async function voter() {
     };
 }
 
+function unpaddedBase64(bytes) {
+    return Buffer.from(bytes).toString("base64").replace(/=+$/, "");
+}
+
+async function media(client, mxc) {
+    // Authenticated media (MSC3916), as Element fetches it.
+    const url = client.mxcUrlToHttp(mxc, undefined, undefined, undefined, false, true, true);
+    const resp = await fetch(url, { headers: { Authorization: `Bearer ${client.getAccessToken()}` } });
+    if (!resp.ok) throw new Error(`downloading ${mxc} failed: ${resp.status}`);
+    return Buffer.from(await resp.arrayBuffer());
+}
+
+// An EncryptedFile (m.image's `file`, `info.thumbnail_file`) downloaded and decrypted.
+async function decrypted(client, file) {
+    const stored = await media(client, file.url);
+    const hashOk = unpaddedBase64(createHash("sha256").update(stored).digest()) ===
+        file.hashes.sha256.replace(/=+$/, "");
+    const key = Buffer.from(file.key.k, "base64url");
+    const iv = Buffer.from(file.iv, "base64");
+    const decipher = createDecipheriv("aes-256-ctr", key, iv);
+    const plain = Buffer.concat([decipher.update(stored), decipher.final()]);
+    const png = plain.subarray(0, 8).equals(Buffer.from("89504e470d0a1a0a", "hex"));
+    return {
+        hashOk,
+        size: plain.length,
+        png,
+        w: png ? plain.readUInt32BE(16) : null,
+        h: png ? plain.readUInt32BE(20) : null,
+        keyAlg: file.key.alg,
+        k: file.key.k,
+    };
+}
+
+async function image() {
+    const client = await login();
+    const crypto = client.getCrypto();
+    crypto.setDeviceIsolationMode(new OnlySignedDevicesIsolationMode());
+    await crypto.bootstrapCrossSigning({ authUploadDeviceSigningKeys: uiaPassword(client) });
+    await startAndWait(client);
+    await until("the invitation", () => client.getRoom(opts.roomId), 200);
+    await client.joinRoom(opts.roomId);
+    const room = await until("the room", () => client.getRoom(opts.roomId));
+    out({ ready: true });
+    const picture = await until("the bot's picture", () =>
+        room.getLiveTimeline().getEvents().find((e) =>
+            e.getSender() === opts.botUser &&
+            !e.isBeingDecrypted() &&
+            !e.shouldAttemptDecryption() &&
+            ["m.image", "m.file"].includes(e.getContent()?.msgtype)
+        ), 200);
+    const content = picture.getContent();
+    const info = content.info ?? {};
+    const result = {
+        eventId: picture.getId(),
+        encrypted: picture.isEncrypted(),
+        decryptionFailure: picture.isDecryptionFailure(),
+        msgtype: content.msgtype,
+        isImage: content.msgtype === sdk.MsgType.Image,
+        body: content.body ?? null,
+        filename: content.filename ?? null,
+        info: { w: info.w ?? null, h: info.h ?? null, mimetype: info.mimetype ?? null,
+            size: info.size ?? null, thumbnailInfo: info.thumbnail_info ?? null },
+        plainUrls: [content.url, info.thumbnail_url].filter((u) => u !== undefined),
+        image: content.file ? await decrypted(client, content.file) : null,
+        thumbnail: info.thumbnail_file ? await decrypted(client, info.thumbnail_file) : null,
+    };
+    client.stopClient();
+    return result;
+}
+
 async function operator() {
     let keyId = null;
     const key = decodeRecoveryKey(opts.recoveryKey);
@@ -339,7 +415,7 @@ async function operator() {
 }
 
 try {
-    const modes = { operator, watch, member, voter };
+    const modes = { operator, watch, member, voter, image };
     const result = await (modes[opts.mode] ?? member)();
     out({ ok: true, ...result });
     process.exit(0);

@@ -35,6 +35,8 @@ from tests.dialog import (
     Dialog,
     Sent,
 )
+from tests.export_data import keep_uploads
+from tests.papers_support import pages, words
 
 JUGEND = "!jugendhilfe:example.org"
 LEITUNG = "!leitung:example.org"
@@ -254,7 +256,10 @@ def person_traces(text: str) -> list[str]:
     return found
 
 
-def test_neither_report_nor_paper_names_a_member_or_shows_a_user_id(dialog: Dialog) -> None:
+def test_neither_report_nor_paper_names_a_member_or_shows_a_user_id(
+    dialog: Dialog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uploads = keep_uploads(monkeypatch)
     dialog.members = dict(MEMBERS)
     jugend = first_quarter(dialog)
     jugend.members = dict(MEMBERS)
@@ -283,6 +288,12 @@ def test_neither_report_nor_paper_names_a_member_or_shows_a_user_id(dialog: Dial
         assert person_traces(reply.body) == [], reply.body
         assert person_traces(reply.html) == [], reply.html
         assert reply.mentions == ()
+    # The PDF to file says no more: its every word, the page margins' too.
+    for command in ("!report pdf quarter", "!report pdf 2026"):
+        [file_msg] = dialog.say(COORDINATOR, command)
+        pdf = uploads[file_msg.event_id][2]
+        assert person_traces(" ".join(pages(pdf))) == []
+        assert "Amt 51 – Jugend" in words(pdf)
     # The check finds people where they are named: the overview, inside the office, lists
     # the owners by name.
     overview = dialog.text(COORDINATOR, "!overview")

@@ -1,5 +1,5 @@
 """Effects as Matrix content and Matrix content read back: threads, native polls in both
-forms (MSC3381), edits, files. Pure: content in, content out."""
+forms (MSC3381), edits, files, pictures. Pure: content in, content out."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ from bot.runtime.matrix_render import (
     render_poll_end,
     render_poll_start,
     render_reply,
+    with_media,
     with_target,
 )
-from commands.core.effects import Edit, File, PollAnswer, PollEnd, PollStart, Reply
+from commands.core.effects import Edit, File, Image, PollAnswer, PollEnd, PollStart, Reply
 from commands.core.rich import mention, template, text
 
 ANNA = "@anna:example.org"
@@ -306,3 +307,79 @@ def test_a_file_message_names_the_file_and_a_caption_becomes_its_body() -> None:
     assert captioned["filename"] == "export.csv"
     assert "url" not in captioned
     assert "file" not in captioned
+
+
+CHART = Image(
+    filename="auswertung-2026.png",
+    data=b"\x89PNG not really",
+    mimetype="image/png",
+    width=1584,
+    height=489,
+    caption=text("Auswertung 2026 – Steuerungsgruppe"),
+)
+THUMB_INFO = {"w": 800, "h": 247, "mimetype": "image/png", "size": 13_000}
+
+
+def _encrypted(url: str) -> dict[str, object]:
+    """An EncryptedFile as nio's upload(encrypt=True) describes it, with its URL."""
+    return {
+        "url": url,
+        "v": "v2",
+        "key": {"kty": "oct", "alg": "A256CTR", "ext": True, "k": url[-4:], "key_ops": []},
+        "iv": "AAAAAAAAAAAAAAAAAAAAAA",
+        "hashes": {"sha256": url[-4:]},
+    }
+
+
+def test_a_picture_is_an_image_message_with_its_size_in_pixels_and_its_caption() -> None:
+    assert render_file(CHART) == {
+        "msgtype": "m.image",
+        "body": "Auswertung 2026 – Steuerungsgruppe",
+        "filename": "auswertung-2026.png",
+        "format": "org.matrix.custom.html",
+        "formatted_body": "Auswertung 2026 – Steuerungsgruppe",
+        "m.mentions": {},
+        "info": {"mimetype": "image/png", "size": len(CHART.data), "w": 1584, "h": 489},
+    }
+
+
+def test_in_an_unencrypted_room_the_picture_and_its_thumbnail_are_urls() -> None:
+    content = with_media(
+        render_file(CHART),
+        {"url": "mxc://example.org/chart"},
+        ({"url": "mxc://example.org/thumb"}, THUMB_INFO),
+    )
+    assert content["url"] == "mxc://example.org/chart"
+    assert content["info"] == {
+        "mimetype": "image/png",
+        "size": len(CHART.data),
+        "w": 1584,
+        "h": 489,
+        "thumbnail_url": "mxc://example.org/thumb",
+        "thumbnail_info": THUMB_INFO,
+    }
+    assert "file" not in content
+    assert content["body"] == "Auswertung 2026 – Steuerungsgruppe"
+
+
+def test_in_an_encrypted_room_picture_and_thumbnail_are_encrypted_files_of_their_own() -> None:
+    picture, thumbnail = _encrypted("mxc://example.org/aaaa"), _encrypted("mxc://example.org/bbbb")
+    content = with_media(render_file(CHART), {"file": picture}, ({"file": thumbnail}, THUMB_INFO))
+    assert content["file"] == picture
+    assert content["info"]["thumbnail_file"] == thumbnail
+    assert content["info"]["thumbnail_info"] == THUMB_INFO
+    assert (content["info"]["w"], content["info"]["h"]) == (1584, 489)
+    # Nothing in the clear points at either: only the encrypted files do.
+    assert "url" not in content
+    assert "thumbnail_url" not in content["info"]
+
+
+def test_a_picture_without_a_thumbnail_and_a_file_only_get_their_upload() -> None:
+    content = with_media(render_file(CHART), {"url": "mxc://example.org/chart"})
+    assert not any(key.startswith("thumbnail") for key in content["info"])
+    data = b"Nr;Text\n"
+    plain = render_file(File(filename="export.csv", data=data, mimetype="text/csv"))
+    assert with_media(plain, {"url": "mxc://example.org/csv"}) == {
+        **plain,
+        "url": "mxc://example.org/csv",
+    }

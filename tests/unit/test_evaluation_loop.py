@@ -49,7 +49,7 @@ def ended_survey(dialog: Dialog, answers: dict[str, list[str]]) -> None:
 
 def report_text(dialog: Dialog, command: str = "!auswertung") -> str:
     sent: list[Sent] = dialog.say(CHAIR, command)
-    return "\n".join(s.body for s in sent if s.content.get("msgtype") != "m.file")
+    return "\n".join(s.body for s in sent if s.content.get("msgtype") != "m.image")
 
 
 # ----------------------------------------------------------------- cannot judge

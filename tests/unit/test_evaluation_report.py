@@ -17,7 +17,7 @@ from sqlmodel import Session
 from commands.core import i18n
 from commands.core.context import Context, Role
 from commands.core.defaults import Defaults
-from commands.core.effects import AnyEffect, File, Reply
+from commands.core.effects import AnyEffect, File, Image, Reply
 from commands.core.errors import CommandError
 from commands.evaluation.report import report
 from storage.db import Database
@@ -274,11 +274,13 @@ def test_last_years_report_compares_with_the_year_before_it(sqlite_db: Database)
 # ---------------------------------------------------------------------------------- chart
 
 
-def test_the_chart_comes_as_a_png_file_to_the_room(sqlite_db: Database) -> None:
+def test_the_chart_comes_as_a_picture_to_the_room_drawn_for_high_density_screens(
+    sqlite_db: Database,
+) -> None:
     with sqlite_db.session() as s:
         committee_year(s)
         [_message, chart] = report(context(s), "")
-    assert isinstance(chart, File)
+    assert isinstance(chart, Image)  # shown in the timeline, not offered for download
     assert chart.filename == "auswertung-2026.png"
     assert chart.mimetype == "image/png"
     assert chart.room_id is None  # the command's room
@@ -288,8 +290,10 @@ def test_the_chart_comes_as_a_png_file_to_the_room(sqlite_db: Database) -> None:
     assert chart.data.startswith(b"\x89PNG\r\n\x1a\n")
     pixels = imread(io.BytesIO(chart.data), format="png")
     height, width = pixels.shape[:2]
-    assert 600 <= width <= 1000
-    assert 150 <= height <= 800
+    assert (chart.width, chart.height) == (width, height)
+    # 11 inches at 144 pixels per inch: twice a plain screen's, sharp on a high-density one.
+    assert width == 1584
+    assert 300 <= height <= 1600
 
 
 def test_no_chart_when_there_is_nothing_to_draw(sqlite_db: Database) -> None:

@@ -267,6 +267,20 @@ _OTHER_INSTALLERS: dict[str, str | None] = {
 }
 
 
+# The system libraries a locked package needs, added knowingly: WeasyPrint (the PDF papers)
+# loads Pango and HarfBuzz's font subsetter from the system. Only these, from Debian, and
+# without the packages Debian merely recommends.
+SYSTEM_LIBRARIES = frozenset({"libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0"})
+
+
+def _is_system_libraries(argv: list[str]) -> bool:
+    """`apt-get install -y --no-install-recommends` of SYSTEM_LIBRARIES and nothing else."""
+    if argv[1:2] != ["install"] or "--no-install-recommends" not in argv:
+        return False
+    named = {a for a in argv[2:] if not a.startswith("-")}
+    return bool(named) and named <= SYSTEM_LIBRARIES
+
+
 def install_problems(text: str) -> list[str]:
     """What the Dockerfile installs other than the lock file (hash-checked, no dependencies)
     and the package itself (`.`, no dependencies)."""
@@ -285,6 +299,8 @@ def install_problems(text: str) -> list[str]:
                 installs.append(parse_pip_install(call[1], ins.stage, order))
             elif call is not None and call[0] in {"download", "wheel"}:
                 problems.append(f"pip {call[0]} in a RUN: {shlex.join(argv)}")
+            elif program == "apt-get" and _is_system_libraries(argv):
+                continue
             elif program in _OTHER_INSTALLERS and (
                 _OTHER_INSTALLERS[program] is None or _OTHER_INSTALLERS[program] in argv[1:]
             ):
@@ -458,6 +474,14 @@ def _append(line: str) -> Callable[[str], str]:
         (_append("RUN /opt/venv/bin/python -m pip install --no-deps . httpx"), "httpx"),
         (_append("RUN uv pip install --system requests"), "installs with uv"),
         (_append("RUN apt-get update && apt-get install -y curl"), "installs with apt-get"),
+        (
+            _replace("apt-get install -y --no-install-recommends", "apt-get install -y"),
+            "installs with apt-get",
+        ),
+        (
+            _append("RUN apt-get install -y --no-install-recommends libpango-1.0-0 curl"),
+            "installs with apt-get",
+        ),
         (_replace("--require-hashes ", ""), "without --require-hashes"),
         (_replace("--no-deps -r requirements.lock", "-r requirements.lock"), "without --no-deps"),
         (_replace("install --no-deps .", "install ."), "package is installed without --no-deps"),

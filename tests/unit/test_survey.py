@@ -249,7 +249,7 @@ def test_the_chair_sees_the_surveys_figures_with_a_chart_small_groups_not_broken
     assert "Mittelwert 3,3 von 5 aus 3 Antworten" in report.body
     assert "2 Freitext-Antworten – ich zeige sie erst ab 3 Antworten" in report.body
     assert "Anmerkung" not in report.body
-    assert chart.content["msgtype"] == "m.file"
+    assert chart.content["msgtype"] == "m.image"
     assert chart.content["info"]["mimetype"] == "image/png"
     assert chart.content["filename"] == "auswertung-2026.png"
 

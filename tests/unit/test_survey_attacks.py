@@ -39,11 +39,11 @@ def answer_everything(dialog: Dialog, who: str, sent: list[Sent]) -> None:
 
 def reports(dialog: Dialog) -> tuple[str, str, int]:
     """The chair's room report, the coordination's table of all committees, and how many
-    files (charts) came with the report."""
+    charts (pictures) came with the report."""
     room = dialog.say(CHAIR, "!auswertung")
     table = dialog.text(COORDINATOR, "!auswertung alle")
-    text = "\n".join(s.body for s in room if s.content.get("msgtype") != "m.file")
-    files = sum(1 for s in room if s.content.get("msgtype") == "m.file")
+    text = "\n".join(s.body for s in room if s.content.get("msgtype") != "m.image")
+    files = sum(1 for s in room if s.content.get("msgtype") == "m.image")
     return text, table, files
 
 

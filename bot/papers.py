@@ -1,0 +1,134 @@
+"""`gremienbot report`: the PDF papers on the command line — the Beschlusskontrolle
+(`bericht`), the evaluation (`auswertung`) and a meeting's minutes (`protokoll`), the same
+PDFs the chat's `!bericht pdf`, `!auswertung pdf` and `!sitzung protokoll N pdf` send.
+
+Bad input (an unknown room, a period that cannot be used, a meeting that does not exist)
+is one line on stderr and exit code 2, and no file is written; the PDF goes to a
+temporary file beside the target, renamed into place once complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from sqlmodel import Session
+
+from bot.config import Config
+from commands.core import i18n
+from commands.core.defaults import Defaults
+from commands.core.errors import CommandError
+from commands.core.room import room_language
+from commands.features import Paper, evaluation_paper, minutes_paper, render_pdf, report_paper
+from commands.parsing.periods import PeriodError, parse_past_period
+from storage import exports as export_store
+from storage.db import Database
+from storage.figures.period import Period, previous_month, year
+
+USAGE_ERROR = 2
+# The kinds, by the word the operator types (the chat's command words).
+KINDS = ("auswertung", "bericht", "protokoll")
+
+
+class Refused(Exception):
+    """What the operator asked for cannot be done; the message says why."""
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    """`gremienbot report`'s arguments; bot/cli.py sets the function that runs it."""
+    rep = sub.add_parser(
+        "report", help="write a PDF: the report (bericht), evaluation (auswertung) or minutes"
+    )
+    rep.add_argument("--config", "-c", type=Path, default=Path("config.yaml"))
+    rep.add_argument("--kind", required=True, choices=KINDS)
+    rep.add_argument(
+        "--room", help="a room ID or the room's name (bericht, auswertung: default every room)"
+    )
+    rep.add_argument(
+        "--period",
+        help="as in the chat: 2026, 'Q1 2026', 'März 2026', 'letztes Quartal'"
+        " (bericht: default last month; auswertung: default this year)",
+    )
+    rep.add_argument("--meeting", type=int, help="protokoll: the meeting's number")
+    rep.add_argument("--out", "-o", type=Path, required=True, help="the PDF file to write")
+    return rep
+
+
+def run_report(config: Config, args: argparse.Namespace) -> int:
+    defaults = config.build_defaults()
+    now = dt.datetime.now(defaults.zone)
+    out: Path = args.out
+    db = Database(config.database_url)
+    try:
+        _check(args)
+        if not out.parent.is_dir():
+            raise Refused(f"{out.parent} is no directory")
+        with db.session(write=False) as s:
+            paper = _paper(s, args, defaults, now)
+        pdf = render_pdf(paper)
+        fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".pdf", dir=out.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(pdf)
+            os.replace(tmp, out)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except Refused as exc:
+        print(f"report: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    finally:
+        db.dispose()
+    print(f"{out}: {paper.title} ({paper.header}), {len(pdf):,} bytes")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> None:
+    """The arguments that do not fit the kind, before anything is read."""
+    if args.kind == "protokoll":
+        if args.room is None or args.meeting is None:
+            raise Refused("--kind protokoll needs --room and --meeting (the meeting's number)")
+        if args.period is not None:
+            raise Refused("--kind protokoll takes no --period: the meeting is its date")
+        if args.meeting < 1:
+            raise Refused(f"--meeting {args.meeting}: a meeting's number is 1 or more")
+    elif args.meeting is not None:
+        raise Refused(f"--meeting is for --kind protokoll, not {args.kind}")
+
+
+def _paper(s: Session, args: argparse.Namespace, defaults: Defaults, now: dt.datetime) -> Paper:
+    room_id = None if args.room is None else _room(s, args.room)
+    lang = defaults.language if room_id is None else room_language(s, room_id, defaults.language)
+    try:
+        if args.kind == "protokoll":
+            assert room_id is not None
+            return minutes_paper(s, room_id, args.meeting, lang, defaults=defaults, now=now)
+        period = _period(args.kind, args.period, now.date(), lang)
+        make = evaluation_paper if args.kind == "auswertung" else report_paper
+        return make(s, room_id, period, lang, defaults=defaults, now=now)
+    except CommandError as exc:
+        raise Refused(i18n.plain(lang, exc.key, **exc.values)) from None
+
+
+def _room(s: Session, ref: str) -> str:
+    found = export_store.find_rooms(s, ref)
+    if not found:
+        raise Refused(f"no room {ref!r} (give its room ID or its name)")
+    if len(found) > 1:
+        ids = ", ".join(r.room_id for r in found)
+        raise Refused(f"several rooms are named {ref!r}: {ids}; give the ID")
+    return found[0].room_id
+
+
+def _period(kind: str, text: str | None, today: dt.date, lang: str) -> Period:
+    if text is None:
+        return year(today.year) if kind == "auswertung" else previous_month(today)
+    try:
+        return parse_past_period(text, today)
+    except PeriodError as exc:
+        # The chat's answer, which names the period and the forms that work.
+        raise Refused(i18n.plain(lang, exc.key, value=text, **exc.values)) from None
