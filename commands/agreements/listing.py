@@ -29,7 +29,7 @@ from commands.core import i18n
 from commands.core.context import Context, command_hint
 from commands.core.effects import LaterFile, Reply
 from commands.core.errors import CommandError
-from commands.core.file_jobs import FileJob
+from commands.core.file_jobs import PDF_MIMETYPE, FileJob, file_name
 from commands.core.registry import Router, fold
 from commands.core.rich import Rich, bold, code
 from commands.core.room_names import room_label
@@ -49,7 +49,6 @@ HISTORY_SHOWN = 30
 # `!liste pdf`: the word, and the file job that makes the PDF (commands.papers.listing).
 PDF_WORD = "pdf"
 LIST_PDF_JOB = "list-pdf"
-PDF_MIMETYPE = "application/pdf"
 # The open agreements a PDF lists at most (the rest counted): some pages, not a book.
 PDF_MOST = 500
 
@@ -212,9 +211,6 @@ def list_pdf(ctx: Context) -> LaterFile:
     owners = store.owners_of(ctx.db, [a.id for a in found.items if a.id is not None])
     today = ctx.now.astimezone(ctx.tz).date()
     label = room_label(ctx.db, ctx.room_id, ctx.lang)
-    name = "-".join(
-        [i18n.plain(ctx.lang, "papers.list.filename"), _slug(label) or "raum", today.isoformat()]
-    )
     params = {
         "room": ctx.room_id,
         "label": label,
@@ -224,16 +220,13 @@ def list_pdf(ctx: Context) -> LaterFile:
         "names": {str(a_id): names(ctx, users) for a_id, users in owners.items()},
     }
     return LaterFile(
-        filename=f"{name}.pdf",
+        filename=file_name(
+            i18n.plain(ctx.lang, "papers.list.filename"), label, today.isoformat(), extension="pdf"
+        ),
         mimetype=PDF_MIMETYPE,
         job=FileJob(LIST_PDF_JOB, params, lang=ctx.lang),
         caption=i18n.t(ctx.lang, "papers.list.caption", date=format_date(today, ctx.lang)),
     )
-
-
-def _slug(value: str) -> str:
-    """A room's name in a file name: "Bildungskonferenz Nord" -> "bildungskonferenz-nord"."""
-    return re.sub(r"[^a-z0-9]+", "-", fold(value)).strip("-")[:60]
 
 
 def _line(ctx: Context, a: Agreement, owners: list[str], *, show_status: bool) -> Rich:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import re
 from collections.abc import Sequence
 
 from sqlmodel import Session
@@ -26,8 +25,8 @@ from commands.core import i18n
 from commands.core.context import Context, Role
 from commands.core.defaults import Defaults, feature_settings
 from commands.core.effects import LaterFile, Reply
-from commands.core.file_jobs import FileJob
-from commands.core.registry import Router, fold
+from commands.core.file_jobs import PDF_MIMETYPE, FileJob, file_name
+from commands.core.registry import Router
 from commands.core.rich import Rich, bold
 from commands.core.room import committee_zones, room_language
 from commands.core.room_names import room_name
@@ -185,7 +184,7 @@ def report_pdf(inp: ReportInput, only: str | None) -> LaterFile:
     label = period_label(inp.lang, inp.period)
     return LaterFile(
         filename=pdf_filename(inp, only),
-        mimetype="application/pdf",
+        mimetype=PDF_MIMETYPE,
         job=FileJob(REPORT_PDF_JOB, params, lang=inp.lang),
         caption=i18n.t(inp.lang, "papers.report.caption", period=label),
     )
@@ -193,16 +192,16 @@ def report_pdf(inp: ReportInput, only: str | None) -> LaterFile:
 
 def pdf_filename(inp: ReportInput, only: str | None) -> str:
     """ "Beschlusskontrolle-2026-03.pdf", "…-2026-Q1.pdf"; a chair's names the committee:
-    "Beschlusskontrolle-schulausschuss-2026-03.pdf"."""
-    parts = [i18n.plain(inp.lang, "papers.report.filename")]
-    if only is not None and only in inp.labels:
-        parts.append(re.sub(r"[^a-z0-9]+", "-", fold(inp.labels[only])).strip("-")[:60])
+    "Beschlusskontrolle-Schulausschuss-2026-03.pdf"."""
+    committee = inp.labels[only] if only is not None and only in inp.labels else ""
     period = inp.period
     if period.kind is PeriodKind.QUARTER:
-        parts.append(f"{period.first.year}-Q{(period.first.month + 2) // 3}")
+        when = f"{period.first.year}-Q{(period.first.month + 2) // 3}"
     else:
-        parts.append(period.label)
-    return "-".join(p for p in parts if p) + ".pdf"
+        when = period.label
+    return file_name(
+        i18n.plain(inp.lang, "papers.report.filename"), committee, when, extension="pdf"
+    )
 
 
 # ------------------------------------------------------------------------- the monthly post

@@ -33,7 +33,6 @@ from commands.parsing.dates import format_date
 if TYPE_CHECKING:
     import jinja2
 
-MIMETYPE = "application/pdf"
 SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
 
 

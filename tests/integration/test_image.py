@@ -25,6 +25,7 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, text
 
+from bot.devtools.member import SeenMessage
 from bot.devtools.synapse import LocalSynapse
 from tests.conftest import PG_ADMIN_URL
 from tests.integration.conftest import PASSWORD, MemberFactory, unique
@@ -226,6 +227,22 @@ async def test_the_image_runs_answers_a_member_and_keeps_its_data_private(
     answer = await anna.wait_for_reply(room, bot_user, 0, timeout=60)
     assert answer.decrypted
     assert "Gremienbot – Hilfe" in answer.body
+
+    # A paper: WeasyPrint, Pango and the fonts work inside the image.
+    await anna.send(room, "!liste pdf")
+
+    def papers() -> list[SeenMessage]:
+        return [
+            e
+            for e in anna.events
+            if e.sender == bot_user
+            and e.room_id == room
+            and str(e.content.get("filename", "")).endswith(".pdf")
+        ]
+
+    await anna.wait_until(lambda: bool(papers()), timeout=90)
+    [paper] = papers()
+    assert (await anna.download(paper.content)).startswith(b"%PDF-")
 
     await asyncio.to_thread(podman_ok, "stop", "--time", "30", container.name, timeout=60)
     logs = container.logs()

@@ -71,7 +71,7 @@ def test_the_list_comes_as_a_pdf_file_named_by_room_and_day(handout: Handout) ->
     write_artifacts("liste-pdf", handout.pdf)
     assert handout.file_msg.content["msgtype"] == "m.file"
     assert handout.mimetype == "application/pdf"
-    assert handout.filename == "Verabredungen-ag-b-uebergang-b-td-room-2026-03-09.pdf"
+    assert handout.filename == "Verabredungen-AG-b-Uebergang-b-td-room-2026-03-09.pdf"
     assert handout.pdf.startswith(b"%PDF-1.7")
     assert "Stand Mo., 9. März 2026" in handout.file_msg.body
 
@@ -125,7 +125,7 @@ def test_the_list_names_no_user_id(handout: Handout) -> None:
 def test_an_english_room_gets_the_english_handout(english: Handout) -> None:
     write_artifacts("list-pdf-en", english.pdf)
     [page] = pages(english.pdf)
-    assert english.filename == "Agreements-ag-b-uebergang-b-td-room-2026-03-09.pdf"
+    assert english.filename == "Agreements-AG-b-Uebergang-b-td-room-2026-03-09.pdf"
     text = words(english.pdf)
     assert "Open agreements" in text
     assert "3 Einladung schreiben Anna Schmidt, Ben Okafor Wed, 11 Mar open" in text

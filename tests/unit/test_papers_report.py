@@ -101,7 +101,7 @@ def test_the_report_is_tagged_german_with_its_title(quarter: Quarter) -> None:
 
 def test_a_chair_files_their_own_committees_report_only(quarter: Quarter) -> None:
     filed = quarter.chair
-    assert filed.filename == "Beschlusskontrolle-schulausschuss-2026-Q1.pdf"
+    assert filed.filename == "Beschlusskontrolle-Schulausschuss-2026-Q1.pdf"
     text = words(filed.pdf)
     assert "Schulausschuss · 1. Quartal 2026" in text
     assert "Zahlen an das Landesamt melden" in text
