@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import importlib
 import logging
 import os
 import signal
@@ -13,12 +14,10 @@ import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
+from types import ModuleType
 
-from bot import papers, transfer
 from bot.config import ENV_RECOVERY_KEY, Config, ConfigError, load_config
 from bot.crypto import status as crypto_status
-from bot.devtools.demo import run_demo
-from bot.forget import run_forget
 from bot.runtime.app import BotStartError, GremienBot
 from bot.runtime.logs import setup_logging
 from commands.features import EXPORT_FORMATS, EXPORT_SECTIONS
@@ -26,6 +25,23 @@ from storage.db import Database
 from storage.migrate import current_revision, upgrade
 
 log = logging.getLogger("gremienbot")
+
+# The operator's tools, each loaded when its subcommand runs, so that `gremienbot run`
+# imports nothing the running bot does not use (their code is about 1 MB of its memory,
+# issue 21). tests/unit/test_architecture.py reads this table as imports of this module.
+TOOLS = {
+    "demo": "bot.devtools.demo",
+    "export": "bot.transfer",
+    "forget": "bot.forget",
+    "import": "bot.transfer",
+    "report": "bot.papers",
+}
+REPORT_KINDS = ("auswertung", "bericht", "protokoll")
+
+
+def tool(command: str) -> ModuleType:
+    """The module that carries out the operator's subcommand `command` (see TOOLS)."""
+    return importlib.import_module(TOOLS[command])
 
 
 def load_or_exit(path: Path) -> Config:
@@ -105,7 +121,8 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    return asyncio.run(run_demo(keep=args.keep, output=args.output))
+    demo = tool("demo")
+    return int(asyncio.run(demo.run_demo(keep=args.keep, output=args.output)))
 
 
 def cmd_crypto(args: argparse.Namespace) -> int:
@@ -129,19 +146,20 @@ def cmd_crypto(args: argparse.Namespace) -> int:
 
 
 def cmd_forget(args: argparse.Namespace) -> int:
-    return run_forget(load_or_exit(args.config), args.user, yes=args.yes, names=args.name)
+    config = load_or_exit(args.config)
+    return int(tool("forget").run_forget(config, args.user, yes=args.yes, names=args.name))
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    return transfer.run_export(load_or_exit(args.config), args)
+    return int(tool("export").run_export(load_or_exit(args.config), args))
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    return transfer.run_import(load_or_exit(args.config), args)
+    return int(tool("import").run_import(load_or_exit(args.config), args))
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    return papers.run_report(load_or_exit(args.config), args)
+    return int(tool("report").run_report(load_or_exit(args.config), args))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -167,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     crypto.set_defaults(func=cmd_crypto)
     _add_transfer_parsers(sub)
-    papers.add_parser(sub).set_defaults(func=cmd_report)
+    _add_report_parser(sub)
     forget = sub.add_parser(
         "forget", help="erase a person: their user ID replaced by 'ehemaliges Mitglied N'"
     )
@@ -190,6 +208,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(func=cmd_demo)
     return parser
+
+
+def _add_report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    rep = sub.add_parser(
+        "report", help="write a PDF: the report (bericht), evaluation (auswertung) or minutes"
+    )
+    rep.add_argument("--config", "-c", type=Path, default=Path("config.yaml"))
+    rep.add_argument("--kind", required=True, choices=REPORT_KINDS)
+    rep.add_argument(
+        "--room", help="a room ID or the room's name (bericht, auswertung: default every room)"
+    )
+    rep.add_argument(
+        "--period",
+        help="as in the chat: 2026, 'Q1 2026', 'März 2026', 'letztes Quartal'"
+        " (bericht: default last month; auswertung: default this year)",
+    )
+    rep.add_argument("--meeting", type=int, help="protokoll: the meeting's number")
+    rep.add_argument("--out", "-o", type=Path, required=True, help="the PDF file to write")
+    rep.set_defaults(func=cmd_report)
 
 
 def _add_transfer_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -31,31 +31,10 @@ from storage.figures.period import Period, previous_month, year
 
 USAGE_ERROR = 2
 # The kinds, by the word the operator types (the chat's command words).
-KINDS = ("auswertung", "bericht", "protokoll")
 
 
 class Refused(Exception):
     """What the operator asked for cannot be done; the message says why."""
-
-
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
-    """`gremienbot report`'s arguments; bot/cli.py sets the function that runs it."""
-    rep = sub.add_parser(
-        "report", help="write a PDF: the report (bericht), evaluation (auswertung) or minutes"
-    )
-    rep.add_argument("--config", "-c", type=Path, default=Path("config.yaml"))
-    rep.add_argument("--kind", required=True, choices=KINDS)
-    rep.add_argument(
-        "--room", help="a room ID or the room's name (bericht, auswertung: default every room)"
-    )
-    rep.add_argument(
-        "--period",
-        help="as in the chat: 2026, 'Q1 2026', 'März 2026', 'letztes Quartal'"
-        " (bericht: default last month; auswertung: default this year)",
-    )
-    rep.add_argument("--meeting", type=int, help="protokoll: the meeting's number")
-    rep.add_argument("--out", "-o", type=Path, required=True, help="the PDF file to write")
-    return rep
 
 
 def run_report(config: Config, args: argparse.Namespace) -> int:

@@ -111,7 +111,25 @@ def _imports_of(module: str, path: Path) -> Iterator[Import]:
     yield from walk(ast.parse(source).body, False, False)
 
 
-IMPORTS = [imp for module, path in MODULES.items() for imp in _imports_of(module, path)]
+def _tools_of(module: str, path: Path) -> Iterator[Import]:
+    """The operator's tools a module loads by name when their subcommand runs (bot/cli.py's
+    `TOOLS`): counted as imports of that module, so that every rule sees them."""
+    for node in ast.parse(path.read_text("utf-8")).body:
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "TOOLS" for t in node.targets)
+            and isinstance(node.value, ast.Dict)
+        ):
+            for value in node.value.values:
+                if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                    yield Import(module, value.value, path, value.lineno, False, False, True)
+
+
+IMPORTS = [
+    imp
+    for module, path in MODULES.items()
+    for imp in (*_imports_of(module, path), *_tools_of(module, path))
+]
 
 
 def _project(target: str) -> bool:
