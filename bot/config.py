@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import ipaddress
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -23,9 +26,12 @@ from pydantic import (
     ValidationError,
     create_model,
     field_validator,
+    model_validator,
 )
 
 from commands.core.config_section import BuildContext, ConfigSection, ConfigSectionRule
+from commands.core.dashboard_link import FEATURE as DASHBOARD_FEATURE
+from commands.core.dashboard_link import DashboardLink
 from commands.core.defaults import Defaults, Limits
 from commands.core.i18n import Language
 from commands.core.matrix_ids import check_user_id
@@ -209,20 +215,119 @@ class MetricsConfig(_Strict):
     @field_validator("listen")
     @classmethod
     def _address(cls, value: str) -> str:
-        if not value:
-            return value
-        host, sep, port = value.rpartition(":")
-        # Port 0: any free port (the log names it); tests use that.
-        if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
-            raise ValueError("must be host:port, e.g. 127.0.0.1:9464 (empty: off)")
-        return value
+        return check_listen(value, "127.0.0.1:9464")
 
     @property
     def address(self) -> tuple[str, int] | None:
-        if not self.listen:
-            return None
-        host, _, port = self.listen.rpartition(":")
-        return host.strip("[]"), int(port)
+        return listen_address(self.listen)
+
+
+def check_listen(value: str, example: str) -> str:
+    """A listener's `host:port` ("" for off)."""
+    if not value:
+        return value
+    host, sep, port = value.rpartition(":")
+    # Port 0: any free port (the log names it); tests use that.
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ValueError(f"must be host:port, e.g. {example} (empty: off)")
+    return value
+
+
+def listen_address(value: str) -> tuple[str, int] | None:
+    if not value:
+        return None
+    host, _, port = value.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+# An origin as a browser sends it: scheme, host, optional port; nothing a CSP could misread.
+_ORIGIN = re.compile(r"https?://(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+
+
+def _http_url(value: str, key: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(f"{key} must be an http(s) address without ? or #, e.g. {_PUBLIC_EXAMPLE}")
+    if any(c.isspace() for c in value):
+        raise ValueError(f"{key} must not contain spaces")
+    return value.rstrip("/")
+
+
+_PUBLIC_EXAMPLE = "https://bot.stadt.de/dashboard"
+
+
+class DashboardConfig(_Strict):
+    """The coordination's dashboard, an Element widget the bot serves itself (bot/dashboard;
+    docs/dashboard.md). Off while `listen` is empty."""
+
+    listen: str = Field(
+        default="", description="host:port of the dashboard's HTTP server, e.g. 127.0.0.1:8790"
+    )
+    public_url: str = Field(
+        default="", description="the reverse proxy's address of it, e.g. " + _PUBLIC_EXAMPLE
+    )
+    element_origins: list[str] = Field(
+        default_factory=lambda: ["https://app.element.io"],
+        description="the Element web clients allowed to show it (CSP frame-ancestors)",
+    )
+    openid_url: str = Field(
+        default="",
+        description="where the homeserver answers /_matrix/federation/v1/openid/userinfo "
+        "(its federation or openid listener); empty: the homeserver's address",
+    )
+    session_minutes: int = Field(
+        default=60, ge=1, le=60, description="how long a login lasts before the widget renews it"
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="reverse proxies whose X-Forwarded-For names the client's address",
+    )
+
+    @field_validator("listen")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        return check_listen(value, "127.0.0.1:8790")
+
+    @field_validator("public_url")
+    @classmethod
+    def _public(cls, value: str) -> str:
+        return _http_url(value, "public_url") if value else value
+
+    @field_validator("openid_url")
+    @classmethod
+    def _openid(cls, value: str) -> str:
+        return _http_url(value, "openid_url") if value else value
+
+    @field_validator("element_origins")
+    @classmethod
+    def _origins(cls, values: list[str]) -> list[str]:
+        for v in values:
+            if not _ORIGIN.fullmatch(v):
+                raise ValueError(
+                    f"{v!r} is no origin: scheme and host only, e.g. https://app.element.io"
+                )
+        return values
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, values: list[str]) -> list[str]:
+        found = []
+        for v in values:
+            try:
+                found.append(str(ipaddress.ip_address(v)))
+            except ValueError:
+                raise ValueError(f"{v!r} is no IP address, e.g. 127.0.0.1") from None
+        return found
+
+    @model_validator(mode="after")
+    def _served_somewhere(self) -> DashboardConfig:
+        if self.listen and not self.public_url:
+            raise ValueError("public_url is needed once listen is set (the widget's address)")
+        return self
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        return listen_address(self.listen)
 
 
 class _BeforeFeatures(_Strict):
@@ -295,6 +400,7 @@ class Config(_WithFeatures):
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     quiet_hours: QuietHoursConfig = Field(default_factory=QuietHoursConfig)
 
@@ -335,6 +441,9 @@ class Config(_WithFeatures):
         context = self.build_context(voter_key=voter_key)
         features = {name: s.build(context) for name, s in self.feature_sections().items()}
         features["limits"] = build_limits(self.limits, self.quiet_hours)
+        # Where `!dashboard einrichten` points the widget; "" while the dashboard is off.
+        served = self.dashboard.public_url if self.dashboard.listen else ""
+        features[DASHBOARD_FEATURE] = DashboardLink(public_url=served)
         return dataclasses.replace(self.defaults.build(), features=features)
 
     def may_invite(self, user_id: str) -> bool:

@@ -27,6 +27,14 @@ from commands import (
 from commands.agreements.offices import configured_offices
 from commands.core.defaults import Defaults
 from commands.core.registry import Registry
+from commands.desk.dashboard_data import (
+    FileOrder,
+    Refused,
+    Viewer,
+    export_order,
+    language,
+    overview,
+)
 from commands.exports.operator import (
     EXPORT_FORMATS,
     EXPORT_SECTIONS,
@@ -40,17 +48,23 @@ from commands.papers.minutes import minutes_paper
 from commands.papers.report import report_paper
 
 # The bot's registry, and the command line's door to the exports (bot/transfer.py) and
-# the PDF papers (bot/papers.py).
+# the PDF papers (bot/papers.py); the dashboard's to its figures and files (bot/dashboard).
 __all__ = [
     "EXPORT_FORMATS",
     "EXPORT_SECTIONS",
     "ExportRefused",
+    "FileOrder",
     "Paper",
+    "Refused",
+    "Viewer",
     "build_registry",
     "evaluation_paper",
+    "export_order",
     "file_job_config",
+    "language",
     "minutes_paper",
     "operator_export",
+    "overview",
     "render_pdf",
     "report_paper",
 ]

@@ -253,7 +253,9 @@ class LocalSynapse:
                     "type": "http",
                     "tls": False,
                     "x_forwarded": False,
-                    "resources": [{"names": ["client"], "compress": False}],
+                    # openid: /_matrix/federation/v1/openid/userinfo, where the bot's
+                    # dashboard checks a widget's OpenID token (no federation otherwise).
+                    "resources": [{"names": ["client", "openid"], "compress": False}],
                 }
             ],
             "database": {

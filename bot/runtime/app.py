@@ -7,7 +7,8 @@
 - `bot.runtime.incoming`: one event's handling in one database transaction;
 - `bot.runtime.sender`: the outbox sender;
 - `bot.runtime.renderer`: files made later (an export), off the database thread;
-- `bot.runtime.scheduler`: reminders and digests.
+- `bot.runtime.scheduler`: reminders and digests;
+- `bot.dashboard`: the coordination's dashboard (an Element widget), when configured.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
 
-from nio import AsyncClient, PowerLevelsEvent, SyncResponse
+from nio import AsyncClient, MatrixRoom, PowerLevelsEvent, SyncResponse
 
 from bot.config import Config
 from bot.crypto import crosssigning
 from bot.crypto.trust_policy import TrustPolicyClient
+from bot.dashboard.access import plain_levels
+from bot.dashboard.server import DashboardServer, options_of
 from bot.runtime import voter_key
 from bot.runtime.command_state import CommandState
 from bot.runtime.dbthread import DbThread
@@ -80,6 +83,8 @@ class GremienBot:
         self.metrics = Metrics()
         self.sync_health = SyncHealth()
         self.monitoring: MonitoringServer | None = None
+        # The coordination's dashboard (bot.dashboard), once started.
+        self.dashboard: DashboardServer | None = None
         registry = build_registry()
         defaults = config.build_defaults(voter_key=key)
         # The commands offered to clients as room state (bot.runtime.command_state).
@@ -187,6 +192,7 @@ class GremienBot:
             user_id=self.config.user_id,
             max_retry_wait=self.max_retry_wait,
         )
+        await self._start_dashboard()
         return client
 
     def _start_monitoring(self) -> None:
@@ -203,6 +209,35 @@ class GremienBot:
         except OSError as exc:
             raise BotStartError(f"metrics.listen {self.config.metrics.listen}: {exc}") from None
         self.monitoring.start()
+
+    async def _start_dashboard(self) -> None:
+        """From now on the dashboard answers; its rights are read from the client's rooms,
+        which fill with the first sync."""
+        options = options_of(self.config)
+        if options is None or self.dashboard is not None:
+            return
+        defaults = self.settings.defaults
+        server = DashboardServer(
+            options,
+            db=self.db,
+            defaults=defaults,
+            makers=self.settings.registry.file_jobs,
+            file_config=file_job_config(defaults),
+            client=lambda: self.client,
+            room_levels=self._room_levels,
+            clock=self.clock,
+        )
+        try:
+            await server.start()
+        except OSError as exc:
+            raise BotStartError(f"dashboard.listen {self.config.dashboard.listen}: {exc}") from None
+        self.dashboard = server
+
+    async def _room_levels(self, room: MatrixRoom) -> Mapping[str, int]:
+        """Each member's power level as commands count it (creators of newer rooms too)."""
+        if self.handlers is None:
+            return await plain_levels(room)
+        return await self.handlers.power_levels(room)
 
     async def _setup_cross_signing(self) -> None:
         """Cross-sign this device with the account's identity (created on the first start).
@@ -340,6 +375,9 @@ class GremienBot:
             await self.pipeline.stop()
         if self.client is not None:
             await self.client.close()
+        if self.dashboard is not None:
+            await self.dashboard.stop()
+            self.dashboard = None
         if self.monitoring is not None:
             self.monitoring.stop()
             self.monitoring = None

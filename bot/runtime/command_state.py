@@ -11,10 +11,10 @@ in every committee room:
 Each time the room's current state is read (one request) and only what differs is sent,
 so a restart or a second call sends nothing. Nothing is sent where the power levels do
 not let the bot send that event type (`m.room.power_levels`: `events`, else
-`state_default`, against the bot's level). Descriptions of commands the bot no longer
-offers under that name (the room's language changed, an upgrade renamed one) are
-emptied, which is how a state event is withdrawn. The service members' list keeps
-whoever else is on it.
+`state_default`, against the bot's level; read by commands.core.power, which `!dashboard
+einrichten` asks too). Descriptions of commands the bot no longer offers under that name
+(the room's language changed, an upgrade renamed one) are emptied, which is how a state
+event is withdrawn. The service members' list keeps whoever else is on it.
 
 All of it runs in background tasks, one publication per room at a time and two rooms
 side by side: a failure is logged and the bot goes on; a command's answer never waits
@@ -44,6 +44,7 @@ from commands.core.command_state import (
     StateEvent,
     command_events,
 )
+from commands.core.power import StateLevels, may_send_state, user_level
 from commands.core.registry import Registry
 from commands.core.room import room_language
 from storage import direct_rooms, rooms
@@ -62,24 +63,8 @@ PARALLEL_ROOMS = 2
 # commands, which count against the same limit, get their turn.
 SLOW_SEND = 1.0
 MAX_PAUSE = 30.0
-# The spec's `state_default` when `m.room.power_levels` does not name one.
-_STATE_DEFAULT = 50
 # Room version 12 (MSC4289) gives creators unlimited power outside power_levels.
 _PRE_V12_ROOM_VERSIONS = frozenset(str(v) for v in range(1, 12))
-
-
-def _level(value: object, default: int) -> int:
-    """A power level as rooms store it: an integer, in old rooms also a string."""
-    if isinstance(value, bool):
-        return default
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            return default
-    return default
 
 
 def current_state(events: Iterable[Any]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -110,16 +95,9 @@ def may_send(state: dict[tuple[str, str], dict[str, Any]], user_id: str, event_t
     if version not in _PRE_V12_ROOM_VERSIONS and user_id in creators:
         return True
     levels = state.get((POWER_LEVELS_TYPE, ""))
-    if levels is None:  # no power levels at all: any member may send state (level 0)
-        return True
-    content = _content(levels)
-    users = content.get("users")
-    events = content.get("events")
-    users = users if isinstance(users, dict) else {}
-    events = events if isinstance(events, dict) else {}
-    own = _level(users.get(user_id), _level(content.get("users_default"), 0))
-    needed = _level(events.get(event_type), _level(content.get("state_default"), _STATE_DEFAULT))
-    return own >= needed
+    # No power levels at all: any member may send state (level 0).
+    content = None if levels is None else _content(levels)
+    return may_send_state(user_level(content, user_id), StateLevels.of(content), event_type)
 
 
 def functional_members(current: dict[str, Any], user_id: str) -> dict[str, Any] | None:

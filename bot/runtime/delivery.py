@@ -8,6 +8,8 @@
   be made (bot.runtime.renderer), it waits, and the renderer is asked for it. A picture
   (m.image) also gets a thumbnail, made from the stored picture and uploaded beside it,
   encrypted with a key of its own where the room is encrypted.
+- A state event that is merged into the room's current one (a widget layout) reads that
+  one first.
 
 The room a row goes to is fixed in the database before it is sent, so a resend after a
 crash goes to the same room with the same transaction ID, which the homeserver recognises.
@@ -22,13 +24,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from nio import AsyncClient
+from nio import AsyncClient, RoomGetStateEventResponse
 
 from bot.crypto import attachments
 from bot.runtime import thumbnails
 from bot.runtime.dbthread import DbThread
 from bot.runtime.direct_rooms import DirectRooms
-from bot.runtime.matrix_render import GREETING_MARK, with_media, with_target
+from bot.runtime.matrix_render import (
+    GREETING_MARK,
+    merged_state,
+    state_parts,
+    with_media,
+    with_target,
+)
 from storage import outbox
 from storage.db import Database
 from storage.models import OutboxFile, OutboxKind, OutboxMessage, OutboxStatus
@@ -41,6 +49,8 @@ class Ready:
     room_id: str
     event_type: str
     content: dict[str, Any]
+    # A state event's key: put as room state (not sent as a message) under it.
+    state_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,11 @@ class Undeliverable:
 
 
 Prepared = Ready | Waiting | Undeliverable
+
+
+class StateUnreadable(RuntimeError):
+    """The room's current state, which a state event is merged into, could not be read:
+    tried again like a refused send."""
 
 
 @dataclass
@@ -130,7 +145,26 @@ class Delivery:
             if with_upload is None:
                 return Undeliverable("its file is no longer stored")
             content = with_upload
+        if row.kind == OutboxKind.STATE:
+            state_key, content, merge = state_parts(content)
+            if merge is not None:
+                current = await self._current_state(client, room_id, row.event_type, state_key)
+                content = merged_state(current, content, merge)
+            return Ready(room_id, row.event_type, content, state_key=state_key)
         return Ready(room_id, row.event_type, content)
+
+    @staticmethod
+    async def _current_state(
+        client: AsyncClient, room_id: str, event_type: str, state_key: str
+    ) -> dict[str, Any]:
+        """The content of the room's state event now ({} where it has none). Read anew at
+        every try: a resend after a crash merges into what is there then."""
+        resp = await client.room_get_state_event(room_id, event_type, state_key)
+        if isinstance(resp, RoomGetStateEventResponse):
+            return dict(resp.content) if isinstance(resp.content, dict) else {}
+        if resp.status_code == "M_NOT_FOUND":
+            return {}
+        raise StateUnreadable(f"could not read {event_type} of {room_id}: {resp.message}")
 
     def sent(self, msg_id: int) -> None:
         self._uploads.pop(msg_id, None)

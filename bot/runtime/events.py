@@ -69,6 +69,7 @@ from bot.runtime.sender import OutboxSender
 from commands.core import i18n
 from commands.core.defaults import limits
 from commands.core.effects import Reply
+from commands.core.power import StateLevels
 from commands.core.rich import mention
 from commands.core.room import CREATOR_POWER_LEVEL, greeting, room_language
 from commands.core.text_input import clean, one_line
@@ -107,6 +108,13 @@ class Runtime:
     metrics: Metrics
     # The commands offered to clients as room state (None: not published, e.g. a dialog).
     command_state: CommandState | None = None
+
+
+def state_levels(room: MatrixRoom) -> StateLevels:
+    """What the room's power levels require to send state events, as the sync left them
+    (nio fills in the specification's defaults)."""
+    levels = room.power_levels
+    return StateLevels(dict(levels.events), levels.defaults.state_default)
 
 
 def display_names(room: MatrixRoom) -> dict[str, str]:
@@ -315,6 +323,7 @@ class EventHandlers:
             reply_to=replied_to(content),
             members=display_names(room),
             power_levels=await self.power_levels(room),
+            state_levels=state_levels(room),
             thread_root=thread_root(content),
             room_name=room_name(room),
         )

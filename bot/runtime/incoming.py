@@ -22,6 +22,7 @@ from commands.core.context import Context
 from commands.core.defaults import Defaults, limits
 from commands.core.effects import AnyEffect, PollStart, Reply
 from commands.core.listeners import Activity, Precondition, preconditions
+from commands.core.power import StateLevels
 from commands.core.registry import Registry
 from commands.core.rich import mention
 from commands.core.room import role_of, room_language, room_timezone
@@ -45,6 +46,8 @@ class IncomingMessage:
     reply_to: str | None = None
     members: Mapping[str, str] = field(default_factory=dict)
     power_levels: Mapping[str, int] = field(default_factory=dict)
+    # What the room's power levels require to send state events (Context.state_levels).
+    state_levels: StateLevels = field(default_factory=StateLevels)
     # The root of the thread the command was written in: it is answered there.
     thread_root: str | None = None
     # The room's name as its members see it (remembered for texts about several rooms).
@@ -455,6 +458,7 @@ def _context(
         reply_to=reply_to,
         coordinators=conf.coordinators,
         power_levels=msg.power_levels,
+        state_levels=msg.state_levels if isinstance(msg, IncomingMessage) else StateLevels(),
         extra=_reply_reference(s, reply_to),
         html_body=msg.html if isinstance(msg, IncomingMessage) else None,
         bot_user=conf.bot_user,

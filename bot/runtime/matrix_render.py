@@ -1,9 +1,10 @@
 """Effects as Matrix event content: replies (in threads too), native polls, edits, files,
-pictures.
+pictures, state events.
 
 Pure: content in, content out. What is known only at send time is left out here and filled
 in by the sender: the event ID an edit or a poll end relates to (`with_target`), the
-uploaded file's URL or encryption keys, a picture's thumbnail (`with_media`).
+uploaded file's URL or encryption keys, a picture's thumbnail (`with_media`), the room's
+current state a state event is merged into (`merged_state`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,16 @@ import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from commands.core.effects import Edit, File, Image, LaterFile, PollEnd, PollStart, Reply
+from commands.core.effects import (
+    Edit,
+    File,
+    Image,
+    LaterFile,
+    PollEnd,
+    PollStart,
+    Reply,
+    RoomState,
+)
 
 HTML = "org.matrix.custom.html"
 
@@ -226,4 +236,38 @@ def with_target(content: Mapping[str, Any], event_id: str) -> dict[str, Any]:
     relation = dict(filled.get("m.relates_to") or {})
     relation["event_id"] = event_id
     filled["m.relates_to"] = relation
+    return filled
+
+
+def render_state(state: RoomState) -> dict[str, Any]:
+    """What the outbox keeps of a state event (a row of kind `state`): its state key and
+    content, and the object to merge (`RoomState.merge`) where it is merged; the event
+    type is the row's own."""
+    kept: dict[str, Any] = {"state_key": state.state_key, "content": copy.deepcopy(state.content)}
+    if state.merge is not None:
+        kept["merge"] = state.merge
+    return kept
+
+
+def state_parts(kept: Mapping[str, Any]) -> tuple[str, dict[str, Any], str | None]:
+    """A state row's (state key, content, object to merge), as `render_state` kept them."""
+    merge = kept.get("merge")
+    return str(kept["state_key"]), dict(kept["content"]), merge if isinstance(merge, str) else None
+
+
+def merged_state(
+    current: Mapping[str, Any], content: Mapping[str, Any], merge: str
+) -> dict[str, Any]:
+    """The room's `current` content with the entries of `content[merge]` merged into its
+    object `merge`: each replaces the entry of its name, None removes it; every other key
+    of `current` stays as it is (another widget's place in the layout)."""
+    filled = copy.deepcopy(dict(current))
+    had = filled.get(merge)
+    entries = dict(had) if isinstance(had, Mapping) else {}
+    for name, value in (content.get(merge) or {}).items():
+        if value is None:
+            entries.pop(name, None)
+        else:
+            entries[name] = copy.deepcopy(value)
+    filled[merge] = entries
     return filled

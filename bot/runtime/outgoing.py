@@ -5,7 +5,8 @@ message they refer to went, and refer to its row: the event ID it became is fill
 the sender once that one is sent. A file keeps its bytes in a table of its own and is
 uploaded at send time; a file made later keeps its job instead, until the renderer
 (bot.runtime.renderer) has made it. A message for a member (`to_user`) waits for the sender to find
-that member's direct-message room.
+that member's direct-message room. A state event keeps its state key beside its content
+(matrix_render.render_state), in its room's queue like a message.
 """
 
 from __future__ import annotations
@@ -25,8 +26,18 @@ from bot.runtime.matrix_render import (
     render_poll_end,
     render_poll_start,
     render_reply,
+    render_state,
 )
-from commands.core.effects import AnyEffect, Edit, File, LaterFile, PollEnd, PollStart, Reply
+from commands.core.effects import (
+    AnyEffect,
+    Edit,
+    File,
+    LaterFile,
+    PollEnd,
+    PollStart,
+    Reply,
+    RoomState,
+)
 from storage import outbox
 from storage.models import OutboxKind, OutboxMessage
 
@@ -56,6 +67,16 @@ def enqueue_effect(
         event_type, content = render_poll_start(effect, stable=stable_polls)
         return outbox.enqueue(
             s, content=content, event_type=event_type, kind=OutboxKind.POLL_START, **common
+        )
+    if isinstance(effect, RoomState):
+        if to_user is not None:
+            raise ValueError(f"{key}: a state event belongs to a room, not a direct message")
+        return outbox.enqueue(
+            s,
+            content=render_state(effect),
+            event_type=effect.event_type,
+            kind=OutboxKind.STATE,
+            **common,
         )
     assert isinstance(effect, File | LaterFile)
     job = effect.job.to_json() if isinstance(effect, LaterFile) else None

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 from functools import partial
 
-from nio import AsyncClient, RoomSendResponse
+from nio import AsyncClient, ErrorResponse, RoomPutStateResponse, RoomSendResponse
 
 from bot.crypto.attachments import AttachmentError
 from bot.runtime.dbthread import DbThread
@@ -283,18 +283,28 @@ class OutboxSender:
             await self.dbt.run_until_answered(self._failed, row.id, prepared.reason, True)
             return Outcome.DONE
         try:
-            resp = await client.room_send(
-                prepared.room_id,
-                prepared.event_type,
-                prepared.content,
-                tx_id=row.txn_id,
-                ignore_unverified_devices=True,
-            )
+            resp: RoomSendResponse | RoomPutStateResponse | ErrorResponse
+            if prepared.state_key is not None:
+                # State has no transaction ID: the same content again is no new event.
+                resp = await client.room_put_state(
+                    prepared.room_id,
+                    prepared.event_type,
+                    prepared.content,
+                    state_key=prepared.state_key,
+                )
+            else:
+                resp = await client.room_send(
+                    prepared.room_id,
+                    prepared.event_type,
+                    prepared.content,
+                    tx_id=row.txn_id,
+                    ignore_unverified_devices=True,
+                )
         except Exception as exc:
             log.warning("sending to %s failed: %s", prepared.room_id, exc)
             await self.dbt.run_until_answered(self._failed, row.id, str(exc), False)
             return Outcome.FAILED
-        if isinstance(resp, RoomSendResponse):
+        if isinstance(resp, RoomSendResponse | RoomPutStateResponse):
             await self.dbt.run_until_answered(self._sent, row.id, resp.event_id)
             self.delivery.sent(row.id)
             self.on_sent(row.txn_id)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from commands.core.defaults import Defaults
 from commands.core.names import display_name
+from commands.core.power import StateLevels
 from commands.core.rich import Rich, code
 
 if TYPE_CHECKING:
@@ -55,6 +56,9 @@ class Context:
     coordinators: frozenset[str] = frozenset()
     # Power levels of the room: user ID -> level.
     power_levels: Mapping[str, int] = field(default_factory=dict)
+    # The levels the room's power levels require to send state events (the bot checks
+    # its own before it adds something to the room). Unknown: the specification's.
+    state_levels: StateLevels = field(default_factory=StateLevels)
     # The message's HTML form (Element pills), when the client sent one.
     html_body: str | None = None
     # The bot's own user ID (it is a member of every room it answers in).

@@ -2,10 +2,12 @@
 
 A handler never talks to Matrix. It returns effects: a reply, a native poll and its end,
 a file (or one made later), a picture shown in the timeline, an edit of an earlier bot
-message; each may go to the command's room, another room, or one member's direct-message
-room with the bot. `bot/` stores every effect in the outbox under a stable key in the
-transaction of the command, and sends it with a transaction ID derived from that key, so
-each is sent exactly once, even after a crash.
+message, a state event of the room; each may go to the command's room, another room, or
+(but a state event) one member's direct-message room with the bot. `bot/` stores every
+effect in the outbox under a stable key in the transaction of the command, and sends it
+with a transaction ID derived from that key, so each is sent exactly once, even after a
+crash (a state event has no transaction ID: resent after a crash it sets the same
+content again, which Synapse takes without a second event).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from commands.core.file_jobs import FileJob
 from commands.core.rich import Rich
@@ -142,8 +145,26 @@ class Edit(Effect):
     rich: Rich
 
 
+@dataclass(frozen=True)
+class RoomState(Effect):
+    """A state event of the command's room (or `room_id`; never a direct message): the
+    dashboard's widget (commands.desk.dashboard_setup). The homeserver keeps one event per
+    type and state key, and a resend of the same content changes nothing.
+
+    `merge` names an object in `content` whose entries are merged, when it is sent, into
+    that object of the room's current event instead of replacing the event: each entry
+    replaces the one of its name, an entry None removes it, everything else the room has
+    stays (a layout that lists other widgets too). The handler checks the bot's level
+    before it returns one (`ctx.state_levels`)."""
+
+    event_type: str
+    state_key: str
+    content: dict[str, Any]
+    merge: str | None = None
+
+
 # An Image is a File: wherever a File goes, it goes too.
-AnyEffect = Reply | PollStart | PollEnd | File | LaterFile | Edit
+AnyEffect = Reply | PollStart | PollEnd | File | LaterFile | Edit | RoomState
 
 # What a handler returns: text (a reply to the command) or effects, one or several.
 HandlerResult = AnyEffect | Rich | Sequence[AnyEffect | Rich]

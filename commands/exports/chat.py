@@ -92,7 +92,7 @@ def export_command(ctx: Context, args: str) -> list[Reply | LaterFile]:
         LaterFile(
             filename=name,
             mimetype=fmt.mimetype,
-            job=FileJob(EXPORT_JOB, _job_params(fmt, scope), lang=ctx.lang),
+            job=FileJob(EXPORT_JOB, job_params(fmt, scope), lang=ctx.lang),
             caption=caption,
             to_user=ctx.sender,
         ),
@@ -103,7 +103,9 @@ def export_command(ctx: Context, args: str) -> list[Reply | LaterFile]:
     ]
 
 
-def _job_params(fmt: Format, scope: Scope) -> dict[str, Any]:
+def job_params(fmt: Format, scope: Scope) -> dict[str, Any]:
+    """What the `export` job (make_export) is handed: the chat's `!export` and the
+    dashboard's download (commands.desk.dashboard_data) order the same file."""
     window = scope.window
     return {
         "format": fmt.name,

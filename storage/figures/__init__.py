@@ -5,5 +5,6 @@ same room and period read the same everywhere.
 - period.py: the period (whole local days) and its kinds;
 - agreements.py: overdue, on time, an agreement's state, the cohorts of a period;
 - votes.py: the one decoder of stored ratings, distributions, the pooled mean, the
-  agreement rate, the minimum of answers, pulses.
+  agreement rate, the minimum of answers, pulses;
+- standing.py: what stood open and overdue at the end of each month (the dashboard's curve).
 """

@@ -26,6 +26,9 @@ class OutboxKind(StrEnum):
     POLL_END = "poll_end"  # learns its poll start's event ID
     EDIT = "edit"  # learns the event ID of the message it replaces
     FILE = "file"  # uploads its file first
+    # A state event, put rather than sent: its content is {"state_key", "content"} and,
+    # where it is merged into the room's current event at send time, "merge".
+    STATE = "state"
 
 
 class RefKind(StrEnum):

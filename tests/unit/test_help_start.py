@@ -53,9 +53,9 @@ def test_a_member_reads_the_essentials_first_with_one_example_each(dialog: Dialo
 
 def test_a_member_is_not_offered_coordination_only_commands(dialog: Dialog) -> None:
     answer = dialog.text(ANNA, "!hilfe")
-    for restricted in ("!export", "!bericht", "!übersicht"):
+    for restricted in ("!export", "!bericht", "!übersicht", "!dashboard"):
         assert restricted not in answer, restricted
-    assert "5 weitere Befehle sind nur für Vorsitz oder Koordination: `!hilfe alle`" in answer
+    assert "6 weitere Befehle sind nur für Vorsitz oder Koordination: `!hilfe alle`" in answer
 
 
 def test_the_coordinating_office_is_offered_its_commands(dialog: Dialog) -> None:

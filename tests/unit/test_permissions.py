@@ -129,6 +129,7 @@ ROLE_CASES = [
     ("!übersicht", CHAIR, NEEDS_COORDINATION),
     ("!bericht", ANNA, NEEDS_CHAIR),
     ("!export", CHAIR, NEEDS_COORDINATION),
+    ("!dashboard einrichten", CHAIR, NEEDS_COORDINATION),
     ("!amt @carla:example.org Jugendamt", ANNA, "Das Amt einer anderen Person setzen"),
     ("!grund 1 Zahlen fehlen", CARLA, "Den Grund einer Verzögerung bei #1 nennen nur"),
     ("!umlauf Zuschuss für das Sommerfest", ANNA, NEEDS_CHAIR),
