@@ -1,15 +1,18 @@
 """Native polls as members see and answer them against a real Synapse: the event types,
-an answer in either form, and waiting for the bot's poll events in a room."""
+an answer in either form, waiting for the bot's poll events in a room, and the committee
+an annual survey is run in."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from bot.devtools.member import Member
-from tests.integration.effect_helpers import SeenEvent, timeline
+from tests.integration.conftest import BotFactory, MemberFactory, RunningBot
+from tests.integration.effect_helpers import Invite, SeenEvent, accept_invites, timeline
 
 START = "org.matrix.msc3381.poll.start"
 END = "org.matrix.msc3381.poll.end"
@@ -57,3 +60,36 @@ async def wait_for_event(
             return found
         assert loop.time() < deadline, f"{len(found)} of {count} {kind} from the bot in {room_id}"
         await asyncio.sleep(0.3)
+
+
+@dataclass
+class SurveyCommittee:
+    """An encrypted committee room "Bildungskonferenz": the coordination (buero) made it,
+    the bot and three members joined; each member accepts the bot's direct messages."""
+
+    bot: RunningBot
+    buero: Member
+    members: tuple[Member, Member, Member]
+    room: str
+    # The direct-message rooms the bot invited each member to, by user ID.
+    invites: dict[str, list[Invite]]
+
+
+async def survey_committee(
+    make_bot: BotFactory, make_member: MemberFactory, **bot_config: object
+) -> SurveyCommittee:
+    buero = await make_member("buero")
+    bot = await make_bot(None, coordination=[buero.user_id], **bot_config)
+    members = (await make_member("anna"), await make_member("ben"), await make_member("carla"))
+    invites = {m.user_id: accept_invites(m, bot.user_id) for m in (buero, *members)}
+    room = await buero.create_room(
+        "Bildungskonferenz",
+        encrypted=True,
+        invite=(bot.user_id, *(m.user_id for m in members)),
+    )
+    for member in members:
+        await member.join(room)
+    for user_id in (bot.user_id, *(m.user_id for m in members)):
+        await buero.wait_for_member(room, user_id, timeout=30)
+    await buero.wait_until(lambda: len(bot.client.rooms[room].users) == 5, timeout=20)
+    return SurveyCommittee(bot, buero, members, room, invites)

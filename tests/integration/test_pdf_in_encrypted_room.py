@@ -14,8 +14,8 @@ from nio import MatrixRoom, RoomEncryptedFile, RoomMessageFile
 from nio.crypto.attachments import decrypt_attachment
 
 from tests.integration.conftest import BotFactory, MemberFactory
-from tests.integration.effect_helpers import accept_invites, download
-from tests.integration.poll_helpers import START, respond, wait_for_event
+from tests.integration.effect_helpers import download
+from tests.integration.poll_helpers import START, respond, survey_committee, wait_for_event
 from tests.integration.reminder_helpers import wait_for_bot_message
 from tests.papers_support import pages, words
 
@@ -28,29 +28,13 @@ STATEMENTS = ["Wir kommen in unseren Themen voran.", "Die Sitzungen sind gut vor
 async def test_the_evaluation_pdf_arrives_encrypted_and_reads_as_the_report(
     make_bot: BotFactory, make_member: MemberFactory
 ) -> None:
-    buero = await make_member("buero")
-    bot = await make_bot(
-        coordination=[buero.user_id],
-        evaluation={"statements": STATEMENTS, "free_question": None},
+    committee = await survey_committee(
+        make_bot, make_member, evaluation={"statements": STATEMENTS, "free_question": None}
     )
+    bot, buero, room, invites = committee.bot, committee.buero, committee.room, committee.invites
+    anna, ben, carla = committee.members
     bot_user = bot.user_id
-    anna, ben, carla = (
-        await make_member("anna"),
-        await make_member("ben"),
-        await make_member("carla"),
-    )
     people = (buero, anna, ben, carla)
-    invites = {m.user_id: accept_invites(m, bot_user) for m in (anna, ben, carla)}
-    room = await buero.create_room(
-        "Bildungskonferenz",
-        encrypted=True,
-        invite=(bot_user, anna.user_id, ben.user_id, carla.user_id),
-    )
-    for member in (anna, ben, carla):
-        await member.join(room)
-    for user_id in (bot_user, anna.user_id, ben.user_id, carla.user_id):
-        await buero.wait_for_member(room, user_id, timeout=30)
-    await buero.wait_until(lambda: len(bot.client.rooms[room].users) == 5, timeout=20)
     files: list[Any] = []
 
     async def on_file(_room: MatrixRoom, event: Any) -> None:

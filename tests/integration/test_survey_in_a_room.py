@@ -18,8 +18,8 @@ from sqlmodel import SQLModel
 
 from bot.devtools.member import Member
 from tests.integration.conftest import BotFactory, MemberFactory
-from tests.integration.effect_helpers import SeenEvent, accept_invites, download, timeline
-from tests.integration.poll_helpers import END, START, respond, wait_for_event
+from tests.integration.effect_helpers import SeenEvent, download, timeline
+from tests.integration.poll_helpers import END, START, respond, survey_committee, wait_for_event
 from tests.integration.reminder_helpers import wait_for_bot_message
 
 pytestmark = pytest.mark.synapse
@@ -34,26 +34,11 @@ async def statements(member: Member, dm: str, bot_user: str) -> list[SeenEvent]:
 async def test_members_answer_the_survey_by_direct_message_and_the_report_shows_no_one(
     make_bot: BotFactory, make_member: MemberFactory
 ) -> None:
-    buero = await make_member("buero")
-    bot = await make_bot(coordination=[buero.user_id])
+    committee = await survey_committee(make_bot, make_member)
+    bot, buero, room, invites = committee.bot, committee.buero, committee.room, committee.invites
+    anna, ben, carla = committee.members
     bot_user = bot.user_id
-    anna, ben, carla = (
-        await make_member("anna"),
-        await make_member("ben"),
-        await make_member("carla"),
-    )
     people = (buero, anna, ben, carla)
-    invites = {m.user_id: accept_invites(m, bot_user) for m in people}
-    room = await buero.create_room(
-        "Bildungskonferenz",
-        encrypted=True,
-        invite=(bot_user, anna.user_id, ben.user_id, carla.user_id),
-    )
-    for member in (anna, ben, carla):
-        await member.join(room)
-    for user_id in (bot_user, anna.user_id, ben.user_id, carla.user_id):
-        await buero.wait_for_member(room, user_id, timeout=30)
-    await buero.wait_until(lambda: len(bot.client.rooms[room].users) == 5, timeout=20)
     files: list[Any] = []
 
     async def on_file(_room: MatrixRoom, event: Any) -> None:
