@@ -42,6 +42,7 @@ from commands.desk.facts import Committee, Facts, ReportInput, gather
 from commands.desk.report import report_input, report_pdf
 from commands.desk.sections import agreement_lines
 from commands.desk.texts import OVERLAPS_SHOWN
+from commands.evaluation.commands import evaluation_file
 from commands.evaluation.figures import decimal_text, percent_text, survey_running, trend
 from commands.exports.chat import EXPORT_JOB, job_params
 from commands.exports.run import FORMATS, filename, make_scope
@@ -56,8 +57,11 @@ from storage.figures.votes import MIN_ANSWERS, Distribution, pooled, pulses, res
 
 # The months the curves (committees' standing, pulses) look back over, this one included.
 MONTHS_SHOWN = 12
-# The file a download button orders besides the export formats: `!bericht pdf`.
+# The files a download button orders besides the export formats: `!bericht pdf` and
+# `!auswertung pdf`.
 PDF_REPORT = "pdf-report"
+PDF_EVALUATION = "pdf-evaluation"
+PAPERS = (PDF_REPORT, PDF_EVALUATION)
 # The widget's own words (commands/locales/*/dashboard_widget.yaml), sent as `labels`.
 WIDGET_LABELS = "dashboard_widget."
 
@@ -396,8 +400,8 @@ def _circulations(db: Session, lang: str, inp: ReportInput) -> list[dict[str, An
 
 def exports(lang: str, viewer: Viewer) -> list[dict[str, str]]:
     """The downloads the viewer may order: the coordination every export format and the
-    report, a chair the report of their committee (as with commands)."""
-    names = [*FORMATS, PDF_REPORT] if viewer.role >= Role.COORDINATION else [PDF_REPORT]
+    papers, a chair the papers of their committee (as with commands)."""
+    names = [*FORMATS, *PAPERS] if viewer.role >= Role.COORDINATION else list(PAPERS)
     return [
         {"format": n, "label": i18n.plain(lang, "dashboard.export." + n.replace("-", "_"))}
         for n in names
@@ -418,7 +422,7 @@ def export_order(
     """The file a download button asks for: `room` one committee the viewer sees, or
     "all"/None for all of them; the period in the words of `!export` / `!bericht`
     (empty: everything, the report last month). `Refused` names what cannot be had."""
-    if file_format not in {*FORMATS, PDF_REPORT}:
+    if file_format not in {*FORMATS, *PAPERS}:
         raise Refused(400, "format")
     if file_format not in {e["format"] for e in exports(lang, viewer)}:
         raise Refused(403, "format")
@@ -429,16 +433,21 @@ def export_order(
     if one is not None and one not in seen:
         raise Refused(403, "room")
     text = (period_text or "").strip()
-    if file_format == PDF_REPORT:
+    if file_format in PAPERS:
         if one is None and viewer.role < Role.COORDINATION:
             if len(seen) != 1:
                 raise Refused(400, "room")
             one = next(iter(seen))
+        # As the commands read it: the report last month, the evaluation this year.
+        default = previous_month(today) if file_format == PDF_REPORT else year(today.year)
         try:
-            period = parse_past_period(text, today) if text else previous_month(today)
+            period = parse_past_period(text, today) if text else default
         except PeriodError:
             raise Refused(400, "period") from None
-        later = report_pdf(report_input(db, lang, period, local, defaults, one), one)
+        if file_format == PDF_REPORT:
+            later = report_pdf(report_input(db, lang, period, local, defaults, one), one)
+        else:
+            later = evaluation_file(db, one, period, lang, now=now, default_tz=defaults.timezone)
         return FileOrder(later.filename, later.mimetype, later.job)
     fmt = FORMATS[file_format]
     try:

@@ -28,6 +28,7 @@ from commands.polls.common import still_a_member
 from storage import polls as poll_store
 from storage import rooms
 from storage import surveys as survey_store
+from storage.figures.period import Period
 from storage.models import PollKind, RefKind
 
 log = logging.getLogger(__name__)
@@ -83,29 +84,48 @@ def evaluation_pdf(ctx: Context, args: str) -> LaterFile:
     elif ctx.role < Role.CHAIR:
         raise PermissionDenied("permission.needs_chair")
     period = report.period_of(ctx, value)
-    lang, name = ctx.lang, period_label(ctx.lang, period)
+    return evaluation_file(
+        ctx.db,
+        None if every else ctx.room_id,
+        period,
+        ctx.lang,
+        now=ctx.now,
+        default_tz=ctx.defaults.timezone,
+    )
+
+
+def evaluation_file(
+    db: Session,
+    room_id: str | None,
+    period: Period,
+    lang: str,
+    *,
+    now: dt.datetime,
+    default_tz: str,
+) -> LaterFile:
+    """The evaluation PDF of `room_id` (None: every committee) for `period`, made later by
+    the file job: what `!auswertung pdf` sends and the dashboard's download orders. Who
+    may have it is the caller's to check."""
+    name = period_label(lang, period)
     kind = i18n.plain(lang, _K + "filename")
-    if every:
+    if room_id is None:
         filename = file_name(
             kind, i18n.plain(lang, _K + "filename_all"), period.label, extension="pdf"
         )
         caption = i18n.t(lang, _K + "caption_all", period=name)
     else:
         # Named by the room's name, or its ID (unnamed rooms' labels would all be alike).
-        filename = file_name(
-            kind, rooms.room_label(ctx.db, ctx.room_id), period.label, extension="pdf"
-        )
-        room = room_label(ctx.db, ctx.room_id, lang)
-        caption = i18n.t(lang, _K + "caption", period=name, room=room)
+        filename = file_name(kind, rooms.room_label(db, room_id), period.label, extension="pdf")
+        caption = i18n.t(lang, _K + "caption", period=name, room=room_label(db, room_id, lang))
     params = {
-        "room": None if every else ctx.room_id,
+        "room": room_id,
         "first": period.first.isoformat(),
         "last": period.last.isoformat(),
         "kind": str(period.kind),
         "lang": lang,
         # The rooms' own zones are read from the database; this one where none is set.
-        "default_tz": ctx.defaults.timezone,
-        "now": ctx.now.isoformat(),
+        "default_tz": default_tz,
+        "now": now.isoformat(),
     }
     return LaterFile(
         filename=filename,

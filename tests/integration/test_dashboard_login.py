@@ -254,7 +254,7 @@ async def test_a_chair_sees_their_committee_and_a_member_nothing(scene: Scene) -
     resp = await scene.get("/api/overview", found["token"])
     data = await resp.json()
     assert [c["room_id"] for c in data["committees"]] == [scene.chair_room]
-    assert [e["format"] for e in data["exports"]] == ["pdf-report"]
+    assert [e["format"] for e in data["exports"]] == ["pdf-report", "pdf-evaluation"]
     refused = await scene.get("/api/export?format=xlsx&room=all", found["token"])
     assert refused.status == 403
     # A member of the same committee: a valid token, but nothing they may see here.

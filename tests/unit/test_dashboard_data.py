@@ -25,6 +25,7 @@ from commands.core.defaults import Defaults
 from commands.core.file_jobs import CONFIG_PARAM
 from commands.core.room import committee_zones
 from commands.desk.dashboard_data import (
+    PDF_EVALUATION,
     PDF_REPORT,
     Refused,
     Viewer,
@@ -53,6 +54,7 @@ from tests.dashboard_scene import (
     build,
 )
 from tests.dialog import ANNA, BEN, BERLIN, CARLA, CHAIR, COORDINATOR, REGISTRY, Dialog
+from tests.papers_support import words
 
 NOW = dt.datetime(2026, 12, 5, 10, 0, tzinfo=BERLIN)
 DEFAULTS = Defaults()
@@ -240,7 +242,7 @@ def test_overlaps_meetings_and_circulations_of_the_committees(shown: dict[str, A
     assert first["when"].startswith("2026-12-08T14:00")
     assert first["when_text"] == "Di., 8. Dezember 2026, 14:00 Uhr"
     assert [c["committee"] for c in shown["circulations"]] == [NAMES[0], NAMES[5], NAMES[10]]
-    assert [e["format"] for e in shown["exports"]][-1] == PDF_REPORT
+    assert [e["format"] for e in shown["exports"]][-2:] == [PDF_REPORT, PDF_EVALUATION]
 
 
 def test_a_chair_sees_their_committee_only_as_their_report_shows_it(
@@ -256,7 +258,7 @@ def test_a_chair_sees_their_committee_only_as_their_report_shows_it(
     assert seen["overlaps"] == []  # the alike agreement is another committee's
     assert {m["room_id"] for m in seen["meetings"]} == {room_id}
     assert seen["circulations"] == []
-    assert [e["format"] for e in seen["exports"]] == [PDF_REPORT]
+    assert [e["format"] for e in seen["exports"]] == [PDF_REPORT, PDF_EVALUATION]
     assert seen["user"] == {"user_id": CHAIR, "role": "chair"}
     # The chair's own `!report 2026` in their room says the same lines.
     dialog = dialog_in(db, room_id)
@@ -280,6 +282,16 @@ def test_a_chair_sees_their_committee_only_as_their_report_shows_it(
     assert order.job.name == "report-pdf"
     assert order.job.params["only"] == room_id
     assert order.filename.endswith("-2026.pdf")
+    # Their committee's evaluation, as `!evaluation pdf` in their room gives it (this year).
+    with db.session(write=False) as s:
+        paper = export_order(
+            s, chair, file_format=PDF_EVALUATION, room="all", period_text=None,
+            lang="en", now=NOW, defaults=DEFAULTS,
+        )  # fmt: skip
+    asked = dialog.say(CHAIR, "!evaluation pdf")[0]
+    assert paper.job.name == "evaluation-pdf"
+    assert paper.job.params["room"] == room_id
+    assert paper.filename == asked.content["filename"]
 
 
 def test_the_coordination_downloads_the_chats_export_as_a_spreadsheet(
@@ -303,6 +315,23 @@ def test_the_coordination_downloads_the_chats_export_as_a_spreadsheet(
     data = make_file(db, make, {**order.job.params, CONFIG_PARAM: {"offices": {}}})
     sheet = openpyxl.load_workbook(io.BytesIO(data)).worksheets[0]
     assert sheet.max_row == total + 1  # a header, then every agreement
+
+
+def test_the_coordination_downloads_the_evaluation_of_every_committee_as_a_pdf(
+    scene: tuple[Database, Scene],
+) -> None:
+    db, _ = scene
+    with db.session(write=False) as s:
+        order = export_order(
+            s, COORDINATION, file_format=PDF_EVALUATION, room="all", period_text="2026",
+            lang="de", now=NOW, defaults=DEFAULTS,
+        )  # fmt: skip
+    assert order.filename == "Auswertung-alle-Gremien-2026.pdf"
+    make = REGISTRY.file_jobs[order.job.name]
+    data = make_file(db, make, {**order.job.params, CONFIG_PARAM: {"offices": {}}})
+    text = words(data)
+    assert "Auswertung 2026" in text
+    assert NAMES[0] in text  # the table of every committee
 
 
 def test_the_widget_words_come_in_the_language_asked_for() -> None:
