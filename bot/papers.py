@@ -11,30 +11,21 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from sqlmodel import Session
 
 from bot.config import Config
+from bot.transfer import USAGE_ERROR, Refused, one_room, write_beside
 from commands.core import i18n
 from commands.core.defaults import Defaults
 from commands.core.errors import CommandError
 from commands.core.room import room_language
 from commands.features import Paper, evaluation_paper, minutes_paper, render_pdf, report_paper
-from commands.parsing.periods import PeriodError, parse_past_period
-from storage import exports as export_store
+from commands.parsing.periods import past_period
 from storage.db import Database
 from storage.figures.period import Period, previous_month, year
-
-USAGE_ERROR = 2
-# The kinds, by the word the operator types (the chat's command words).
-
-
-class Refused(Exception):
-    """What the operator asked for cannot be done; the message says why."""
 
 
 def run_report(config: Config, args: argparse.Namespace) -> int:
@@ -49,14 +40,7 @@ def run_report(config: Config, args: argparse.Namespace) -> int:
         with db.session(write=False) as s:
             paper = _paper(s, args, defaults, now)
         pdf = render_pdf(paper)
-        fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".pdf", dir=out.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(pdf)
-            os.replace(tmp, out)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_beside(out, lambda f: f.write(pdf))
     except Refused as exc:
         print(f"report: {exc}", file=sys.stderr)
         return USAGE_ERROR
@@ -80,34 +64,21 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def _paper(s: Session, args: argparse.Namespace, defaults: Defaults, now: dt.datetime) -> Paper:
-    room_id = None if args.room is None else _room(s, args.room)
+    room_id = None if args.room is None else one_room(s, args.room).room_id
     lang = defaults.language if room_id is None else room_language(s, room_id, defaults.language)
     try:
         if args.kind == "protokoll":
             assert room_id is not None
             return minutes_paper(s, room_id, args.meeting, lang, defaults=defaults, now=now)
-        period = _period(args.kind, args.period, now.date(), lang)
+        period = _period(args.kind, args.period, now.date())
         make = evaluation_paper if args.kind == "auswertung" else report_paper
         return make(s, room_id, period, lang, defaults=defaults, now=now)
     except CommandError as exc:
         raise Refused(i18n.plain(lang, exc.key, **exc.values)) from None
 
 
-def _room(s: Session, ref: str) -> str:
-    found = export_store.find_rooms(s, ref)
-    if not found:
-        raise Refused(f"no room {ref!r} (give its room ID or its name)")
-    if len(found) > 1:
-        ids = ", ".join(r.room_id for r in found)
-        raise Refused(f"several rooms are named {ref!r}: {ids}; give the ID")
-    return found[0].room_id
-
-
-def _period(kind: str, text: str | None, today: dt.date, lang: str) -> Period:
+def _period(kind: str, text: str | None, today: dt.date) -> Period:
     if text is None:
         return year(today.year) if kind == "auswertung" else previous_month(today)
-    try:
-        return parse_past_period(text, today)
-    except PeriodError as exc:
-        # The chat's answer, which names the period and the forms that work.
-        raise Refused(i18n.plain(lang, exc.key, value=text, **exc.values)) from None
+    # A period that cannot be used: the chat's answer (a CommandError, as _paper reports).
+    return past_period(text, today)

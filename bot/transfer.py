@@ -10,8 +10,11 @@ import datetime as dt
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
+
+from sqlmodel import Session
 
 from bot.config import Config
 from bot.forget import write_subject_access
@@ -20,6 +23,7 @@ from storage import dump, rooms
 from storage import exports as export_store
 from storage.db import Database
 from storage.migrate import current_revision, head_revision
+from storage.models import Room
 from storage.text import one_line
 
 USAGE_ERROR = 2
@@ -47,6 +51,30 @@ class TerminalProgress:
         if self.dirty:
             self.stream.write("\n")
             self.stream.flush()
+
+
+def one_room(s: Session, ref: str) -> Room:
+    """The one room `ref` names (its ID or its name); Refused when none or several do."""
+    found = export_store.find_rooms(s, ref)
+    if not found:
+        raise Refused(f"no room {ref!r} (give its room ID or its name)")
+    if len(found) > 1:
+        ids = ", ".join(r.room_id for r in found)
+        raise Refused(f"several rooms are named {ref!r}: {ids}; give the ID")
+    return found[0]
+
+
+def write_beside(out: Path, write: Callable[[BinaryIO], object]) -> None:
+    """`write` into a file beside `out`, renamed into place when it is done: a failed run
+    leaves no file, and never half of one."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}-", dir=out.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def run_export(config: Config, args: argparse.Namespace) -> int:
@@ -77,23 +105,12 @@ def run_export(config: Config, args: argparse.Namespace) -> int:
             room_ids: tuple[str, ...] | None = None
             label = None
             if args.room is not None:
-                found = export_store.find_rooms(s, args.room)
-                if not found:
-                    raise Refused(f"no room {args.room!r} (give its room ID or its name)")
-                if len(found) > 1:
-                    ids = ", ".join(r.room_id for r in found)
-                    raise Refused(f"several rooms are named {args.room!r}: {ids}; give the ID")
-                room_ids, label = (found[0].room_id,), found[0].name or found[0].room_id
-            # Written beside the target and renamed into place: a failed export leaves
-            # no file, and never half of one.
-            fd, tmp = tempfile.mkstemp(prefix=".export-", dir=out.parent)
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    job.write(s, f, progress, room_ids=room_ids, defaults=defaults, now=now)
-                os.replace(tmp, out)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+                room = one_room(s, args.room)
+                room_ids, label = (room.room_id,), room.name or room.room_id
+            write_beside(
+                out,
+                lambda f: job.write(s, f, progress, room_ids=room_ids, defaults=defaults, now=now),
+            )
     except Refused as exc:
         print(f"export: {exc}", file=sys.stderr)
         return USAGE_ERROR

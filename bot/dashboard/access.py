@@ -17,7 +17,7 @@ from nio import AsyncClient, MatrixRoom
 from sqlmodel import Session
 
 from commands.core.context import Role
-from commands.core.room import role_of
+from commands.core.room import effective_role
 from commands.features import Viewer
 from storage import rooms
 
@@ -60,12 +60,7 @@ def viewer_of(
         room_id
         for room_id, level in levels.items()
         if room_id in committees
-        and role_of(
-            user_id,
-            rooms.room_role(db, room_id, user_id),
-            power_level=level,
-            coordinators=coordinators,
-        )
+        and effective_role(db, room_id, user_id, power_level=level, coordinators=coordinators)
         >= Role.CHAIR
     )
     return Viewer(user_id, Role.CHAIR, chaired) if chaired else None

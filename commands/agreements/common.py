@@ -168,10 +168,15 @@ def label_due_text(ctx: Context, due_date: dt.date | None, due_time: dt.time | N
 
 def short_due_text(ctx: Context, due_date: dt.date | None, due_time: dt.time | None) -> str:
     """The due date in a list line: "So., 6.12." (the year only when it is another)."""
+    return short_due(ctx.lang, ctx.now.astimezone(ctx.tz).date(), due_date, due_time)
+
+
+def short_due(lang: str, today: dt.date, due_date: dt.date | None, due_time: dt.time | None) -> str:
+    """`short_due_text` where no command is being answered (the papers), as of `today`."""
     if due_date is None:
-        return i18n.plain(ctx.lang, "agreement.no_due")
-    day = format_date_short(due_date, ctx.lang, ctx.now.astimezone(ctx.tz).date())
-    return day if due_time is None else f"{day}, {format_time(due_time, ctx.lang)}"
+        return i18n.plain(lang, "agreement.no_due")
+    day = format_date_short(due_date, lang, today)
+    return day if due_time is None else f"{day}, {format_time(due_time, lang)}"
 
 
 def date_text(ctx: Context, moment: dt.datetime) -> str:

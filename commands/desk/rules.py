@@ -32,8 +32,9 @@ from commands.desk.texts import short
 from commands.parsing.dates import format_date, format_datetime
 from commands.parsing.mentions import require_in_room, take_mentions
 from commands.procedure import words
+from commands.procedure.common import room_rules, voters
 from commands.procedure.describe import rules_lines, unreadable_lines
-from commands.procedure.rules import configured_rules, rules_of, to_params, voting_members
+from commands.procedure.rules import to_params
 from storage import procedure as procedure_store
 from storage import rules as store
 
@@ -129,7 +130,7 @@ def _set_numbers(ctx: Context, wanted: str) -> Rich:
         ) from None
     if not changes:
         raise UsageError("procedure_rules.set_empty", example=_set_example(ctx))
-    current = rules_of(ctx.db, ctx.room_id, configured_rules(ctx.defaults, ctx.room_id))
+    current = room_rules(ctx.db, ctx.room_id, ctx.defaults)
     new = dataclasses.replace(current, **changes)
     stored = procedure_store.rules_params(ctx.db, ctx.room_id) or {}
     lines = rules_lines(ctx.lang, new)
@@ -175,7 +176,6 @@ def _voting(ctx: Context, wanted: str) -> Rich:
 
 def _voters_line(ctx: Context) -> Rich:
     """ "Stimmberechtigt: Anna, Ben" or "… alle Mitglieder des Raums (5)"."""
-    members = ctx.members or {}
     named = procedure_store.voting_members(ctx.db, ctx.room_id)
     if named:
         return i18n.t(
@@ -186,7 +186,7 @@ def _voters_line(ctx: Context) -> Rich:
         )
     if ctx.members is None:
         return i18n.t(ctx.lang, "procedure_rules.voting_everyone_unknown")
-    everyone = voting_members(ctx.db, ctx.room_id, members, ctx.bot_user or "")
+    everyone = voters(ctx.db, ctx.room_id, ctx.members, ctx.bot_user)
     return i18n.t(ctx.lang, "procedure_rules.voting_everyone", count=len(everyone))
 
 
@@ -203,7 +203,7 @@ def _numbers(ctx: Context) -> list[Rich]:
                 when=format_date(row.set_at.astimezone(ctx.tz).date(), ctx.lang),
             )
         )
-    rules_now = rules_of(ctx.db, ctx.room_id, configured_rules(ctx.defaults, ctx.room_id))
+    rules_now = room_rules(ctx.db, ctx.room_id, ctx.defaults)
     lines.extend(rules_lines(ctx.lang, rules_now))
     lines.append(_voters_line(ctx))
     lines.append(

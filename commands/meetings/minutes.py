@@ -24,7 +24,7 @@ from commands.core.names import display_name
 from commands.core.rich import Rich, text
 from commands.parsing.dates import format_date, format_datetime
 from commands.polls.common import MIN_BREAKDOWN, breakdown_shown, is_open
-from commands.procedure.attendance import quorum_text, roll_of
+from commands.procedure.attendance import quorum_text, roll_from
 from commands.procedure.decisions import outcome_text
 from commands.procedure.describe import votes_text
 from commands.procedure.engine import Rules, Votes
@@ -86,7 +86,7 @@ def gather_attendees(g: Gathering) -> Facts:
     seen = {a.user_id for a in rows}
     absent = [{"user_id": u, "name": display_name(u, g.members)} for u in g.voting if u not in seen]
     absent.sort(key=lambda p: p["name"].casefold())
-    roll = roll_of(g.db, g.meeting.id, g.voting)
+    roll = roll_from(rows, g.voting)
     quorum = g.rules.quorum
     return {
         "kind": "attendees",

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from commands.agreements.common import short_due
 from commands.core import i18n
 from commands.core.defaults import Defaults
 from commands.core.errors import CommandError
@@ -51,7 +52,7 @@ from commands.evaluation.room_report import (
     participation_line,
 )
 from commands.papers.document import Paper, render_pdf, svg_data_url
-from commands.parsing.dates import format_date, format_date_short, format_datetime, format_time
+from commands.parsing.dates import format_date, format_datetime
 from commands.parsing.periods import period_label
 from storage.figures.agreements import State, state_of
 from storage.figures.period import Period, PeriodKind
@@ -258,8 +259,7 @@ def _measure(a: Agreement, lang: str, tz: ZoneInfo, now: dt.datetime) -> str:
         "due": i18n.plain(lang, "agreement.due_none"),
     }
     if a.due_date is not None:
-        day = format_date_short(a.due_date, lang, local.date())
-        values["due"] = day if a.due_time is None else f"{day}, {format_time(a.due_time, lang)}"
+        values["due"] = short_due(lang, local.date(), a.due_date, a.due_time)
     if state is State.DONE and a.closed_at is not None:
         values["date"] = format_date(a.closed_at.astimezone(tz).date(), lang)
     return _item(i18n.t(lang, _R + "measure." + state.value, **values))

@@ -19,29 +19,21 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from commands.agreements.common import one_line
+from commands.agreements.common import one_line, short_due
 from commands.agreements.listing import LIST_PDF_JOB, PDF_MOST
 from commands.core import i18n
 from commands.core.names import name_list
 from commands.core.registry import Router
 from commands.papers.document import Paper, render_pdf
-from commands.parsing.dates import format_date, format_date_short, format_time
+from commands.parsing.dates import format_date
 from storage import agreements as store
 from storage.figures.agreements import is_overdue
-from storage.models import Agreement, AgreementStatus
+from storage.models import AgreementStatus
 
 router = Router()
 
 # A text is shown on at most a few lines of the table: long ones shortened with "…".
 TEXT_LIMIT = 300
-
-
-def _due(lang: str, today: dt.date, a: Agreement) -> str:
-    """As `!liste` writes it: "So., 6.12." (the year only when it is another)."""
-    if a.due_date is None:
-        return i18n.plain(lang, "agreement.no_due")
-    day = format_date_short(a.due_date, lang, today)
-    return day if a.due_time is None else f"{day}, {format_time(a.due_time, lang)}"
 
 
 def list_paper(
@@ -67,7 +59,7 @@ def list_paper(
                 "number": a.number,
                 "text": one_line(a.text, TEXT_LIMIT),
                 "owners": names.get(str(a.id)) or _owners(lang, owners.get(a.id, [])),
-                "due": _due(lang, today, a),
+                "due": short_due(lang, today, a.due_date, a.due_time),
                 "state": i18n.plain(lang, state),
                 "overdue": overdue,
             }

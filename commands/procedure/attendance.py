@@ -27,7 +27,7 @@ from commands.procedure.common import room_rules, voters
 from commands.procedure.describe import threshold_text
 from commands.procedure.engine import Threshold, ThresholdKind, quorate
 from storage import meetings as store
-from storage.models import AttendanceStatus, Meeting, RefKind
+from storage.models import AttendanceStatus, Meeting, MeetingAttendee, RefKind
 
 router = Router()
 
@@ -63,7 +63,11 @@ class Roll:
 
 
 def roll_of(db: Session, meeting_id: int, voting: Sequence[str]) -> Roll:
-    rows = store.attendees(db, meeting_id)
+    return roll_from(store.attendees(db, meeting_id), voting)
+
+
+def roll_from(rows: Sequence[MeetingAttendee], voting: Sequence[str]) -> Roll:
+    """The roll of a meeting whose attendee rows are read already."""
     by_status: dict[str | None, list[str]] = {}
     for row in rows:
         by_status.setdefault(row.status, []).append(row.user_id)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -326,8 +327,13 @@ def _vote(ctx: Context, d: Decision, poll: Poll, answer: str, *, by_text: bool) 
         )
     if answer == OBJECTION:
         effects += _finish(_room_of(ctx), d, poll, at=ctx.now, how=_Ended.OBJECTION)
-    elif _everyone_voted(ctx, poll, voting):
-        effects += _finish(_room_of(ctx), d, poll, at=ctx.now, how=_Ended.EVERYONE)
+        return effects
+    assert poll.id is not None
+    # Read once: whether everyone voted, and if so the count that ends it.
+    by_voter = store.votes_by_voter(ctx.db, poll.id)
+    if _everyone_voted(ctx, poll, voting, by_voter):
+        room = _room_of(ctx)
+        effects += _finish(room, d, poll, at=ctx.now, how=_Ended.EVERYONE, by_voter=by_voter)
     return effects
 
 
@@ -335,22 +341,32 @@ def _hash(key: bytes, poll: Poll, user_id: str) -> str:
     return voter_hash(key, f"poll:{poll.id}", user_id)
 
 
-def _everyone_voted(ctx: Context, poll: Poll, voting: list[str]) -> bool:
-    assert poll.id is not None
+def _everyone_voted(
+    ctx: Context, poll: Poll, voting: list[str], by_voter: Mapping[str, list[str]]
+) -> bool:
     key = poll_settings(ctx.defaults).voter_key
-    voted = set(store.votes_by_voter(ctx.db, poll.id))
-    return bool(voting) and all(_hash(key, poll, u) in voted for u in voting)
+    return bool(voting) and all(_hash(key, poll, u) in by_voter for u in voting)
 
 
 # ---------------------------------------------------------------------------------- end
 
 
-def _finish(room: _Room, d: Decision, poll: Poll, *, at: dt.datetime, how: str) -> list[AnyEffect]:
+def _finish(
+    room: _Room,
+    d: Decision,
+    poll: Poll,
+    *,
+    at: dt.datetime,
+    how: str,
+    by_voter: Mapping[str, list[str]] | None = None,
+) -> list[AnyEffect]:
     """End the circulation: the verdict stored, a passed motion numbered, a failed one on
-    the next agenda, the poll closed; its end and the announcement to send."""
+    the next agenda, the poll closed; its end and the announcement to send. `by_voter`:
+    the poll's votes where the caller has read them already."""
     assert d.id is not None
     assert poll.id is not None
-    by_voter = store.votes_by_voter(room.db, poll.id)
+    if by_voter is None:
+        by_voter = store.votes_by_voter(room.db, poll.id)
     counted = Counter(a for answers in by_voter.values() for a in answers)
     votes = Votes(counted[YES], counted[NO], counted[ABSTAIN])
     chair_answers = [by_voter.get(_hash(room.voter_key, poll, c)) or [] for c in room.chairs]

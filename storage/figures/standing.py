@@ -17,11 +17,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from storage.db import in_chunks
-from storage.figures.agreements import is_overdue
+from storage.figures.agreements import active_between, is_overdue
 from storage.figures.period import shift_month, start_of
 from storage.models import Agreement, AgreementStatus
 
@@ -59,8 +58,7 @@ def standing(
     ends = {z.key: [start_of(day, z) for day in firsts] for z in zones.values()}
     for chunk in in_chunks(list(zones)):
         stmt = select(Agreement).where(
-            col(Agreement.room_id).in_(chunk),
-            or_(col(Agreement.closed_at).is_(None), col(Agreement.closed_at) >= since),
+            col(Agreement.room_id).in_(chunk), *active_between(since, None)
         )
         for a in db.exec(stmt):
             zone = zones[a.room_id]

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.devtools.member import Member
-from tests.integration.conftest import BotFactory, MemberFactory, RunningBot
+from bot.devtools.synapse import LocalSynapse
+from tests.integration.conftest import PASSWORD, BotFactory, MemberFactory, RunningBot, unique
 from tests.integration.effect_helpers import Invite, SeenEvent, accept_invites, timeline
+from tests.integration.js_client import ElementClient
 
 START = "org.matrix.msc3381.poll.start"
 END = "org.matrix.msc3381.poll.end"
@@ -93,3 +95,58 @@ async def survey_committee(
         await buero.wait_for_member(room, user_id, timeout=30)
     await buero.wait_until(lambda: len(bot.client.rooms[room].users) == 5, timeout=20)
     return SurveyCommittee(bot, buero, members, room, invites)
+
+
+@dataclass
+class VotingRoom:
+    """An encrypted committee room "Bildungskonferenz" the chair made: the bot, Anna and
+    Ben joined, and Elke (`elke`, a user ID) in Element, who answers the bot's poll."""
+
+    chair: Member
+    anna: Member
+    ben: Member
+    elke: str
+    room: str
+
+
+async def voting_room(
+    synapse: LocalSynapse,
+    make_member: MemberFactory,
+    node: str,
+    bot_user: str,
+    *,
+    answer_index: int,
+    timeout_ms: int,
+) -> tuple[VotingRoom, ElementClient]:
+    """The room, and Elke's Element client (matrix-js-sdk, `tests/js`), ready and joined,
+    which picks answer `answer_index` of the poll; the caller kills it when done."""
+    chair, anna, ben = (
+        await make_member("vorsitz"),
+        await make_member("anna"),
+        await make_member("ben"),
+    )
+    elke = synapse.register(unique("elke"), PASSWORD)
+    room = await chair.create_room("Bildungskonferenz", invite=(bot_user,), encrypted=True)
+    await chair.wait_for_member(room, bot_user, timeout=30)
+    for member in (anna, ben):
+        await chair.invite(room, member.user_id)
+        await member.join(room)
+    await chair.invite(room, elke)
+    element = await ElementClient.start(
+        node,
+        mode="voter",
+        homeserver=synapse.url,
+        user=elke,
+        password=PASSWORD,
+        botUser=bot_user,
+        roomId=room,
+        answerIndex=answer_index,
+        timeoutMs=timeout_ms,
+    )
+    try:
+        assert (await element.line())["ready"]
+        await chair.wait_for_member(room, elke, timeout=30)
+    except BaseException:
+        element.kill()
+        raise
+    return VotingRoom(chair, anna, ben, elke, room), element

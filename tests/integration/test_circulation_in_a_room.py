@@ -17,7 +17,14 @@ from bot.devtools.synapse import LocalSynapse
 from storage.models import AgendaKind, AgendaRequest, Decision
 from tests.integration.conftest import PASSWORD, BotFactory, MemberFactory, unique, write_config
 from tests.integration.js_client import ElementClient, node_or_skip
-from tests.integration.poll_helpers import END, START, bot_events, respond, wait_for_event
+from tests.integration.poll_helpers import (
+    END,
+    START,
+    bot_events,
+    respond,
+    voting_room,
+    wait_for_event,
+)
 from tests.integration.reminder_helpers import (
     database,
     shifted_clock,
@@ -48,31 +55,16 @@ async def test_a_circulation_passes_when_the_last_voting_member_answers(
     element: ElementClient | None = None
     try:
         bot_user = bot.config.user_id
-        chair, anna, ben = (
-            await make_member("vorsitz"),
-            await make_member("anna"),
-            await make_member("ben"),
+        seated, element = await voting_room(
+            synapse, make_member, node, bot_user, answer_index=0, timeout_ms=120000
+        )  # Elke votes "Ja"
+        chair, anna, ben, elke, room = (
+            seated.chair,
+            seated.anna,
+            seated.ben,
+            seated.elke,
+            seated.room,
         )
-        elke = synapse.register(unique("elke"), PASSWORD)
-        room = await chair.create_room("Bildungskonferenz", invite=(bot_user,), encrypted=True)
-        await chair.wait_for_member(room, bot_user, timeout=30)
-        for member in (anna, ben):
-            await chair.invite(room, member.user_id)
-            await member.join(room)
-        await chair.invite(room, elke)
-        element = await ElementClient.start(
-            node,
-            mode="voter",
-            homeserver=synapse.url,
-            user=elke,
-            password=PASSWORD,
-            botUser=bot_user,
-            roomId=room,
-            answerIndex=0,  # "Ja"
-            timeoutMs=120000,
-        )
-        assert (await element.line())["ready"]
-        await chair.wait_for_member(room, elke, timeout=30)
         await asyncio.sleep(2.0)  # the bot's sync has seen Elke join: she votes too
 
         await chair.send(room, f"!umlauf {MOTION}")

@@ -19,7 +19,15 @@ from storage.models import Poll
 from tests.integration.conftest import PASSWORD, BotFactory, MemberFactory, unique, write_config
 from tests.integration.effect_helpers import accept_invites
 from tests.integration.js_client import ElementClient, node_or_skip
-from tests.integration.poll_helpers import END, START, bot_events, respond, until, wait_for_event
+from tests.integration.poll_helpers import (
+    END,
+    START,
+    bot_events,
+    respond,
+    until,
+    voting_room,
+    wait_for_event,
+)
 from tests.integration.reminder_helpers import (
     database,
     shifted_clock,
@@ -59,31 +67,15 @@ async def test_a_pulse_answered_from_nio_and_element_ends_at_its_deadline_and_a_
     element: ElementClient | None = None
     try:
         bot_user = bot.config.user_id
-        chair, anna, ben = (
-            await make_member("vorsitz"),
-            await make_member("anna"),
-            await make_member("ben"),
+        seated, element = await voting_room(
+            synapse, make_member, node, bot_user, answer_index=3, timeout_ms=90000
+        )  # Elke: "4 – zufrieden"
+        chair, anna, ben, room = (
+            seated.chair,
+            seated.anna,
+            seated.ben,
+            seated.room,
         )
-        elke = synapse.register(unique("elke"), PASSWORD)
-        room = await chair.create_room("Bildungskonferenz", invite=(bot_user,), encrypted=True)
-        await chair.wait_for_member(room, bot_user, timeout=30)
-        for member in (anna, ben):
-            await chair.invite(room, member.user_id)
-            await member.join(room)
-        await chair.invite(room, elke)
-        element = await ElementClient.start(
-            node,
-            mode="voter",
-            homeserver=synapse.url,
-            user=elke,
-            password=PASSWORD,
-            botUser=bot_user,
-            roomId=room,
-            answerIndex=3,  # "4 – zufrieden"
-            timeoutMs=90000,
-        )
-        assert (await element.line())["ready"]
-        await chair.wait_for_member(room, elke, timeout=30)
 
         await chair.send(room, "!puls bis 12 Uhr")
         await wait_for_bot_message(chair, bot_user, room, "Puls #1 läuft bis Di., 10. März 2026")
