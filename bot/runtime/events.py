@@ -16,7 +16,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from nio import (
     AsyncClient,
@@ -74,9 +74,9 @@ from commands.core.rich import mention
 from commands.core.room import CREATOR_POWER_LEVEL, greeting, room_language
 from commands.core.text_input import clean, one_line
 from commands.parsing.mentions import member_names
-from storage import direct_rooms, events, outbox, rooms
+from storage import direct_rooms, events, outbox, rooms, writes
 from storage.db import Database
-from storage.models import OutboxMessage
+from storage.models import OutboxFile, OutboxMessage, ProcessedEvent
 from storage.outbox import txn_id_for
 
 log = logging.getLogger(__name__)
@@ -88,8 +88,24 @@ def greeting_key(room_id: str) -> str:
 
 _PRE_V12_ROOM_VERSIONS = frozenset(str(v) for v in range(1, 12))
 T = TypeVar("T")
-E = TypeVar("E", IncomingMessage, IncomingReaction)
+E = TypeVar("E", IncomingMessage, IncomingReaction, IncomingPollResponse)
 Clock = Callable[[], dt.datetime]
+
+# What handling any event writes: that it was handled, and the answers it queued. Only a
+# write beyond these may have changed what is due in the room (its timers are looked at).
+BOOKKEEPING = frozenset(
+    {ProcessedEvent.__tablename__, OutboxMessage.__tablename__, OutboxFile.__tablename__}
+)
+
+
+class Answered(NamedTuple):
+    """What handling an event in the database thread (`EventHandlers._answer`) gives."""
+
+    queued: int
+    # The room's pending messages when some were queued (None: the sender reads them).
+    rows: list[OutboxMessage] | None
+    # Something beyond `BOOKKEEPING` was written: the room's reminders are looked at again.
+    changed: bool
 
 
 @dataclass
@@ -328,13 +344,14 @@ class EventHandlers:
             room_name=room_name(room),
         )
         rt = self.rt
-        answered, rows = await self.db(self._answer, handle_message, msg)
+        answered, rows, changed = await self.db(self._answer, handle_message, msg)
         if answered:
             rt.metrics.answer_owed(
                 txn_id_for(reply_key(msg.event_id, 0), rt.db.secret), msg.timestamp
             )
             rt.sender.wake(room.room_id, rows)  # first: the answer is what the member waits for
-            rt.poke(room.room_id)  # the command may have changed what is due
+        if changed:  # the command may have changed what is due (one that read did not)
+            rt.poke(room.room_id)
 
     async def on_edit(
         self, room: MatrixRoom, event: RoomMessageText, edited: str, content: dict[str, Any]
@@ -388,27 +405,33 @@ class EventHandlers:
             reply_to=replied_to(content),
             members=display_names(room),
         )
-        answered, rows = await self.db(self._answer, handle_text_reply, msg)
+        answered, rows, _changed = await self.db(self._answer, handle_text_reply, msg)
         if answered:
             self.rt.sender.wake(room.room_id, rows)
 
     def _answer(
-        self, handle: Callable[[Database, E, BotSettings, Clock], int], event: E
-    ) -> tuple[int, list[OutboxMessage] | None]:
-        """`handle` the event (database thread): how many replies it queued and, when it
-        queued any, the room's pending messages, read in the same turn of the database
-        thread: the sender starts with them instead of reading them once more, a hand-over
-        less before the answer."""
+        self,
+        handle: Callable[[Database, E, BotSettings, Clock], int],
+        event: E,
+        read_back: bool = True,
+    ) -> Answered:
+        """`handle` the event (database thread): how many replies it queued, whether it
+        changed what is stored beyond that (`Answered.changed`) and, when it queued any,
+        the room's pending messages, read in the same turn of the database thread: the
+        sender starts with them instead of reading them once more, a hand-over less
+        before the answer."""
         rt = self.rt
-        queued = handle(rt.db, event, rt.settings, rt.clock)
-        if not queued:
-            return 0, None
+        with writes.collected() as written:
+            queued = handle(rt.db, event, rt.settings, rt.clock)
+        changed = not written <= BOOKKEEPING
+        if not queued or not read_back:
+            return Answered(0, None, changed)
         try:
             with rt.db.session(write=False) as s:
-                return queued, outbox.pending_of(s, event.room_id)
+                return Answered(queued, outbox.pending_of(s, event.room_id), changed)
         except Exception:  # handled and stored: the sender reads them itself
             log.warning("reading the answers to %s failed", event.event_id, exc_info=True)
-            return queued, None
+            return Answered(queued, None, changed)
 
     async def on_activity(self, room: MatrixRoom, event: RoomMessage | UnknownEvent) -> None:
         """A message that is no command: only features that listen hear of it."""
@@ -435,9 +458,10 @@ class EventHandlers:
             members=display_names(room),
             power_levels=await self.power_levels(room),
         )
-        answered, rows = await self.db(self._answer, handle_reaction, reaction)
+        answered, rows, changed = await self.db(self._answer, handle_reaction, reaction)
         if answered:
             self.rt.sender.wake(room.room_id, rows)
+        if changed:
             self.rt.poke(room.room_id)
 
     async def on_poll_response(self, room: MatrixRoom, event: UnknownEvent) -> None:
@@ -460,10 +484,12 @@ class EventHandlers:
             members=display_names(room),
             power_levels=await self.power_levels(room),
         )
-        rt = self.rt
-        if await self.db(handle_poll_response, rt.db, answer, rt.settings, rt.clock):
-            rt.sender.wake()
-            rt.poke(room.room_id)
+        # Its answers may go to a member's direct-message room: the sender looks for them.
+        answered, _rows, changed = await self.db(self._answer, handle_poll_response, answer, False)
+        if answered:
+            self.rt.sender.wake()
+        if changed:
+            self.rt.poke(room.room_id)
 
     async def power_levels(self, room: MatrixRoom) -> dict[str, int]:
         levels = {uid: room.power_levels.get_user_level(uid) for uid in room.users}
