@@ -101,7 +101,9 @@ def test_a_member_or_the_chair_cannot_end_the_survey_the_coordination_can(
         assert s.exec(select(Survey)).one().closed_at is None
 
     assert "wird jetzt beendet" in dialog.text(COORDINATOR, "!auswertung beenden")
-    # The command's reply pokes the room's timers: they end it as at its planned end.
+    # The command moved the survey's end: the room's timers are looked at again and end it
+    # as at its planned end.
+    assert dialog.bot.poked[-1] == dialog.room_id
     ended = wake(dialog, dialog.now, env_of(dialog))
     assert len([e for e in ended if e.event_type == END]) == STATEMENTS * len(dialog.members)
     [told] = [e for e in ended if e.room_id == dialog.room_id]
