@@ -14,7 +14,7 @@ room loses nothing. Events of committee rooms keep their plain ID and room.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, exists
+from sqlalchemy import bindparam, exists
 from sqlmodel import Session, col, select
 
 from storage import direct_rooms
@@ -31,11 +31,17 @@ def _hidden(db: Session, event_id: str) -> str:
     return keyed(secret_of(db), "event", event_id)
 
 
-def processed(db: Session, event_id: str) -> ColumnElement[bool]:
-    """Whether the event was handled, as an SQL truth value: a column of a bigger query
-    (storage.rooms.facts), so that checking it costs no statement of its own."""
-    ids = [event_id, _hidden(db, event_id)]
-    return exists().where(col(ProcessedEvent.event_id).in_(ids))
+# Whether the event was handled, as an SQL truth value: a column of a bigger query
+# (storage.rooms.facts_query), so that checking it costs no statement of its own. Its
+# values: `processed_params`.
+PROCESSED = exists().where(
+    col(ProcessedEvent.event_id).in_([bindparam("processed_id"), bindparam("processed_hidden")])
+)
+
+
+def processed_params(db: Session, event_id: str) -> dict[str, str]:
+    """The values of `PROCESSED`'s parameters for one event (as stored, or keyed)."""
+    return {"processed_id": event_id, "processed_hidden": _hidden(db, event_id)}
 
 
 def is_processed(db: Session, event_id: str) -> bool:

@@ -40,7 +40,9 @@ def running(db: Session, room_id: str) -> Meeting | None:
     return db.exec(stmt.order_by(col(Meeting.number).desc())).first()
 
 
-def _running_at(room_id: str, at: dt.datetime) -> tuple[ColumnElement[bool], ...]:
+def _running_at(
+    room_id: str | ColumnElement[str], at: dt.datetime | ColumnElement[dt.datetime]
+) -> tuple[ColumnElement[bool], ...]:
     return (
         col(Meeting.room_id) == room_id,
         col(Meeting.started_at) <= at,
@@ -55,9 +57,9 @@ def running_at(db: Session, room_id: str, at: dt.datetime) -> Meeting | None:
     return db.exec(stmt.order_by(col(Meeting.number).desc())).first()
 
 
-def ran_at(room_id: str, at: dt.datetime) -> ColumnElement[bool]:
+def ran_at(room_id: ColumnElement[str], at: ColumnElement[dt.datetime]) -> ColumnElement[bool]:
     """Whether `running_at` finds a meeting, as an SQL truth value (a column of a bigger
-    query)."""
+    query, its room and moment bound parameters of that query)."""
     return exists().where(*_running_at(room_id, at))
 
 

@@ -8,11 +8,11 @@ reads them all in one statement, however many of them it needs (`facts`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, event, func, literal
+from sqlalchemy import BindParameter, ColumnElement, Select, String, bindparam, event, func, literal
 from sqlalchemy import select as sql_select
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import SessionTransaction
@@ -122,33 +122,52 @@ class RoomFacts:
     checks: tuple[bool, ...]
 
 
-def facts(
-    db: Session, room_id: str, *, user_id: str, checks: Sequence[ColumnElement[bool]] = ()
-) -> RoomFacts:
-    """The room, whether it is a direct-message room, the sender's role and the room's
-    settings (kept for the session: `get_settings`), and the truth of the caller's
-    `checks` (e.g. storage.events.processed), in one statement: one row per setting (at
-    least one), each with the same room and answers."""
+# The room and the sender in a `facts_query`: a caller's checks may use them too.
+ROOM_ID: BindParameter[str] = bindparam("facts_room_id", type_=String())
+USER_ID: BindParameter[str] = bindparam("facts_user_id", type_=String())
+
+
+def facts_query(checks: Sequence[ColumnElement[bool]] = ()) -> Select[Any]:
+    """The statement `facts` runs, for the caller's `checks` (e.g. storage.events.PROCESSED).
+
+    Built once and kept by the caller: building it takes several times as long as running
+    it. The checks are written with bound parameters (`ROOM_ID`, or their own), whose
+    values `facts` is given. One row per setting of the room (at least one), each with
+    the same room and answers."""
     direct = (
         sql_select(col(DirectRoom.created_at))
-        .where(col(DirectRoom.room_id) == room_id)
+        .where(col(DirectRoom.room_id) == ROOM_ID)
         .limit(1)
         .scalar_subquery()
     )
     role = (
         sql_select(col(RoomRole.role))
-        .where(col(RoomRole.room_id) == room_id, col(RoomRole.user_id) == user_id)
+        .where(col(RoomRole.room_id) == ROOM_ID, col(RoomRole.user_id) == USER_ID)
         .scalar_subquery()
     )
     # One row whatever the room has: the room and its settings are joined onto it.
     one = sql_select(literal(1).label("one")).subquery()
-    stmt = (
+    return (
         sql_select(Room, direct, role, col(RoomSetting.key), col(RoomSetting.value), *checks)
         .select_from(one)
-        .outerjoin(Room, col(Room.room_id) == room_id)
-        .outerjoin(RoomSetting, col(RoomSetting.room_id) == room_id)
+        .outerjoin(Room, col(Room.room_id) == ROOM_ID)
+        .outerjoin(RoomSetting, col(RoomSetting.room_id) == ROOM_ID)
     )
-    rows = db.execute(stmt).all()
+
+
+def facts(
+    db: Session,
+    query: Select[Any],
+    room_id: str,
+    *,
+    user_id: str,
+    params: Mapping[str, Any] | None = None,
+) -> RoomFacts:
+    """The room, whether it is a direct-message room, the sender's role and the room's
+    settings (kept for the session: `get_settings`), and the truth of the `facts_query`'s
+    checks given their `params`, in one statement."""
+    values = {ROOM_ID.key: room_id, USER_ID.key: user_id, **(params or {})}
+    rows = db.execute(query, values).all()
     first = rows[0]
     _known_settings(db)[room_id] = {row[3]: row[4] for row in rows if row[3] is not None}
     return RoomFacts(

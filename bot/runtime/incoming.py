@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from sqlalchemy import BindParameter, Select, bindparam
 from sqlmodel import Session
 
 from bot.runtime.flood import FloodControl, Verdict
@@ -330,6 +333,17 @@ class _Arrival:
         events.mark_processed(s, ev.event_id, ev.room_id, direct=direct, new=True)
 
 
+# The event's moment in the query `_arrive` makes (the guarded listeners' preconditions).
+EVENT_AT: BindParameter[dt.datetime] = bindparam("event_at")
+
+
+@functools.cache
+def _facts_query(wanted: tuple[Precondition, ...]) -> Select[Any]:
+    """What `_arrive` asks, for the registry's preconditions: built once per registry."""
+    checks = [events.PROCESSED, *(p(rooms.ROOM_ID, EVENT_AT) for p in wanted)]
+    return rooms.facts_query(checks)
+
+
 def _arrive(
     s: Session, ev: AnyIncoming, conf: BotSettings, now: Callable[[], dt.datetime]
 ) -> _Arrival | None:
@@ -341,9 +355,9 @@ def _arrive(
     settings, the sender's role, and the preconditions of the guarded listeners."""
     # The moment a command's Context gets too, so that listeners and handlers compare alike.
     at = min(now(), ev.timestamp)
-    wanted = preconditions(conf.registry.listeners)
-    checks = [events.processed(s, ev.event_id), *(p(ev.room_id, at) for p in wanted)]
-    facts = rooms.facts(s, ev.room_id, user_id=ev.sender, checks=checks)
+    wanted = tuple(preconditions(conf.registry.listeners))
+    params = {**events.processed_params(s, ev.event_id), EVENT_AT.key: at}
+    facts = rooms.facts(s, _facts_query(wanted), ev.room_id, user_id=ev.sender, params=params)
     handled, *holds = facts.checks
     if handled:
         return None

@@ -50,8 +50,10 @@ class Activity:
 Listener = Callable[[Activity], None]
 
 # (room ID, moment) -> whether a listener may have something to do then, as an SQL truth
-# value (an EXISTS): a column of the query the bot makes for each event anyway.
-Precondition = Callable[[str, dt.datetime], "ColumnElement[bool]"]
+# value (an EXISTS): a column of the query the bot makes for each event anyway. Called once
+# (that query is built once), with bound parameters standing for the event's room and
+# moment.
+Precondition = Callable[["ColumnElement[str]", "ColumnElement[dt.datetime]"], "ColumnElement[bool]"]
 
 
 @dataclass(frozen=True)
