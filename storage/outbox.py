@@ -14,12 +14,13 @@ is known only at send time), each queue in the order stored.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import exists, func, insert, literal
+from sqlalchemy import Insert, bindparam, exists, func, insert
 from sqlalchemy import select as sql_select
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
@@ -59,6 +60,24 @@ def _stored(db: Session, key: str) -> OutboxMessage | None:
     return db.exec(stmt.order_by(col(OutboxMessage.id))).first()
 
 
+# The parameter of `_insert_unless_stored` that holds the key's unkeyed transaction ID.
+_LEGACY_TXN_ID = "legacy_txn_id"
+
+
+@functools.cache
+def _insert_unless_stored() -> Insert:
+    """INSERT … SELECT the row's values (bound parameters named as the columns) unless a
+    row has its transaction ID or the legacy one; built once, since building it takes
+    longer than running it."""
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    names = [c.name for c in table.columns if c.name != "id"]
+    taken = sql_select(col(OutboxMessage.id)).where(
+        col(OutboxMessage.txn_id).in_([bindparam("txn_id"), bindparam(_LEGACY_TXN_ID)])
+    )
+    row = sql_select(*(bindparam(name, type_=table.c[name].type) for name in names))
+    return insert(table).from_select(names, row.where(~exists(taken))).returning(table.c.id)
+
+
 def enqueue(
     db: Session,
     *,
@@ -96,12 +115,10 @@ def enqueue(
     # keyed IDs), which is then returned instead.
     table = OutboxMessage.__table__  # type: ignore[attr-defined]
     values = {c.name: getattr(msg, c.name) for c in table.columns if c.name != "id"}
-    keys = _txn_ids(db, key)
-    taken = sql_select(col(OutboxMessage.id)).where(col(OutboxMessage.txn_id).in_(keys))
-    row = sql_select(*(literal(v, table.c[name].type) for name, v in values.items()))
-    stmt = insert(table).from_select(list(values), row.where(~exists(taken))).returning(table.c.id)
+    values[_LEGACY_TXN_ID] = _legacy_txn_id(key)
+    stmt = _insert_unless_stored()
     db.flush()  # the rows this session added are among those a key is looked up in
-    new_id = db.execute(stmt).scalar_one_or_none()
+    new_id = db.execute(stmt, values).scalar_one_or_none()
     if new_id is None:
         existing = _stored(db, key)
         assert existing is not None

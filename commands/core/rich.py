@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Iterable
@@ -75,12 +76,36 @@ def template(tpl: str, values: dict[str, object]) -> Rich:
     whole template, so values inside them are escaped and still rendered bold/code.
     A count's words agree with it through plural fields (`plural`).
     """
-    tpl = _PLURAL_FIELD.sub(lambda m: plural(m[1], m[2], values[m[1]]), tpl)
+    if "|" in tpl:
+        tpl = _PLURAL_FIELD.sub(lambda m: plural(m[1], m[2], values[m[1]]), tpl)
     plain_parts: list[str] = []
     html_parts: list[str] = []
     mentions: tuple[str, ...] = ()
+    parts, trailing_html = _parsed(tpl)
+    for plain_text, html_text, field_name in parts:
+        plain_parts.append(plain_text)
+        html_parts.append(html_text)
+        if field_name is None:
+            continue
+        value = values[field_name]
+        rich = value if isinstance(value, Rich) else text(str(value))
+        plain_parts.append(rich.plain)
+        html_parts.append(rich.html)
+        mentions = _merge(mentions, rich.mentions)
+    html_parts.append(trailing_html)
+    return Rich("".join(plain_parts), "".join(html_parts), mentions)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(tpl: str) -> tuple[tuple[tuple[str, str, str | None], ...], str]:
+    """A template's literal pieces, each as plain text and as HTML, with the placeholder
+    after it (None: none), and what closes an unbalanced marker: parsed once per template
+    (a catalogue holds a few thousand, and every reply fills several)."""
+    parts: list[tuple[str, str, str | None]] = []
     bold = code = False
     for literal, field_name in _split_fields(tpl):
+        plain_parts: list[str] = []
+        html_parts: list[str] = []
         for token in _MARKERS.split(literal):
             if token == "**":
                 html_parts.append("</b>" if bold else "<b>")
@@ -92,19 +117,9 @@ def template(tpl: str, values: dict[str, object]) -> Rich:
             elif token:
                 plain_parts.append(token)
                 html_parts.append(html.escape(token, quote=False).replace("\n", "<br>"))
-        if field_name is None:
-            continue
-        value = values[field_name]
-        rich = value if isinstance(value, Rich) else text(str(value))
-        plain_parts.append(rich.plain)
-        html_parts.append(rich.html)
-        mentions = _merge(mentions, rich.mentions)
+        parts.append(("".join(plain_parts), "".join(html_parts), field_name))
     # An unbalanced marker in a catalogue text must not leave the HTML open.
-    if code:
-        html_parts.append("</code>")
-    if bold:
-        html_parts.append("</b>")
-    return Rich("".join(plain_parts), "".join(html_parts), mentions)
+    return tuple(parts), ("</code>" if code else "") + ("</b>" if bold else "")
 
 
 # `{count|eine Antwort|# Antworten}`: a placeholder's name, then its forms (no braces).
