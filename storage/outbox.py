@@ -20,10 +20,11 @@ import json
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, exists, func, insert
+from sqlalchemy import Insert, Integer, bindparam, exists, func, insert
 from sqlalchemy import select as sql_select
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.db import keyed, secret_of
 from storage.models import OutboxFile, OutboxKind, OutboxMessage, OutboxStatus, RefKind
@@ -229,22 +230,29 @@ def pending(
     At most `per_queue` of each: one queue holding thousands of messages must not keep
     every other queue's messages out of the batch the sender works on.
     """
+    stmt = _pending_statement(bool(skip))
+    values = {"per_queue": per_queue, "limit": limit, "skip": list(skip)}
+    return list(db.exec(stmt, params=values))
+
+
+@functools.cache
+def _pending_statement(skipping: bool) -> SelectOfScalar[OutboxMessage]:
+    """`pending`'s statement, built once (the sender asks it after every message)."""
     key = func.coalesce(OutboxMessage.to_user, OutboxMessage.room_id)
     waiting = sql_select(
         col(OutboxMessage.id).label("id"),
         func.row_number().over(partition_by=key, order_by=col(OutboxMessage.id)).label("n"),
     ).where(col(OutboxMessage.status) == OutboxStatus.PENDING)
-    if skip:
-        waiting = waiting.where(key.not_in(list(skip)))
+    if skipping:
+        waiting = waiting.where(key.not_in(bindparam("skip", expanding=True)))
     ranked = waiting.subquery()
-    stmt = (
+    return (
         select(OutboxMessage)
         .join(ranked, ranked.c.id == OutboxMessage.id)
-        .where(ranked.c.n <= per_queue)
+        .where(ranked.c.n <= bindparam("per_queue"))
         .order_by(col(OutboxMessage.id))
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer()))
     )
-    return list(db.exec(stmt))
 
 
 def pending_stats(db: Session) -> tuple[int, dt.datetime | None]:
@@ -259,16 +267,19 @@ def pending_stats(db: Session) -> tuple[int, dt.datetime | None]:
 
 def pending_of(db: Session, key: str, limit: int = 50) -> list[OutboxMessage]:
     """The oldest pending rows of one queue (see `queue_key`), in order."""
-    stmt = (
-        select(OutboxMessage)
-        .where(
-            OutboxMessage.status == OutboxStatus.PENDING,
-            func.coalesce(OutboxMessage.to_user, OutboxMessage.room_id) == key,
-        )
-        .order_by(col(OutboxMessage.id))
-        .limit(limit)
+    return list(db.exec(_PENDING_OF, params={"queue": key, "limit": limit}))
+
+
+# `pending_of`'s statement, built once: it is asked before every answer is sent.
+_PENDING_OF = (
+    select(OutboxMessage)
+    .where(
+        col(OutboxMessage.status) == OutboxStatus.PENDING,
+        func.coalesce(OutboxMessage.to_user, OutboxMessage.room_id) == bindparam("queue"),
     )
-    return list(db.exec(stmt))
+    .order_by(col(OutboxMessage.id))
+    .limit(bindparam("limit", type_=Integer()))
+)
 
 
 def set_room(db: Session, msg_id: int, room_id: str) -> None:

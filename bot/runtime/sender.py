@@ -254,11 +254,11 @@ class OutboxSender:
         log.info("queue %s backs off for %.1f s after %d failure(s)", key, delay, failures)
 
     def _pending(self, skip: set[str], per_queue: int) -> list[OutboxMessage]:
-        with self.db.session() as s:
+        with self.db.session(write=False) as s:
             return outbox.pending(s, skip=skip, per_queue=per_queue)
 
     def _pending_of(self, key: str) -> list[OutboxMessage]:
-        with self.db.session() as s:
+        with self.db.session(write=False) as s:
             return outbox.pending_of(s, key)
 
     async def _send_one(self, row: OutboxMessage) -> Outcome:
