@@ -79,15 +79,23 @@ p95 1.14-1.22):
   Each is now built once (bound parameters) or parsed once (`rich._parsed`): the handling
   of `!einstellungen` alone went from 4.7 to 2.0-2.6 ms.
 
-After the second round, three consecutive runs: median 95.5 vs 89.7 ms (1.06), p95 (0.98);
-1.07, 1.05; 1.08, 1.01 (ratios). A fixed pause of 40 ms before the next long-poll (so
-that Synapse need not wake it with the answer) changed nothing beyond the noise (median
-1.06-1.08 against 1.04-1.07, three interleaved pairs).
+Then a handled event's mark became one plain INSERT instead of an ORM row (the handling
+alone 2.0-2.6 -> 1.7-2.1 ms), and the benchmark went to 200 commands each: its p95 had
+moved by up to 0.08 between runs of 95. Three consecutive runs then (load 0.9-1.9):
+gremienbot against the echo bot, median 99.1 vs 93.7 ms (1.06), p95 111.6 vs 106.5 ms
+(1.05); 106.1 vs 100.6 (1.06), 146.2 vs 123.8 (1.18); 105.0 vs 98.4 (1.07), 121.8 vs
+110.9 (1.10). The p95 still strays
+now and then: in its slowest twentieth of rounds every stage is slower, Synapse's most
+(`BENCH_LATENCY_STAGES=1`: the member's send, the sync and the send 3-10 ms each over
+their medians, gremienbot's handling 1-3 ms). Neither a fixed pause of 40 ms before the
+next long-poll (so that Synapse need not wake it with the answer) nor a GIL switch interval
+of 0.5 ms instead of 5 changed the ratios beyond the noise (two or three interleaved pairs
+each).
 
-Before the first round: median 46.5 vs 36.8 ms (1.26), p95 71.3 vs 56.3 ms (1.27); recorded before
-that: 65.2 vs 52.0 (1.25), 81.0 vs 65.9 (1.23).
-After the first round, three consecutive runs (load 0.8–1.0): median 46.1 vs 42.3 ms (1.09), p95 52.3 vs
-49.3 ms (1.06); 43.6 vs 39.9 (1.09), 50.9 vs 46.7 (1.09); 42.8 vs 39.3 (1.09), 53.8 vs
+Before the first round: median 46.5 vs 36.8 ms (1.26), p95 71.3 vs 56.3 ms (1.27);
+recorded before that: 65.2 vs 52.0 (1.25), 81.0 vs 65.9 (1.23). After the first round,
+three consecutive runs (load 0.8–1.0): median 46.1 vs 42.3 ms (1.09), p95 52.3 vs 49.3 ms
+(1.06); 43.6 vs 39.9 (1.09), 50.9 vs 46.7 (1.09); 42.8 vs 39.3 (1.09), 53.8 vs
 50.2 (1.07). Against the echo bot as it was (its own filter, answering "echo"), right
 after: median 1.19 and 1.22, p95 1.16 and 1.12: of the way from 1.26, about 0.06 is
 gremienbot's fixes and about 0.1 the echo bot doing the same work.

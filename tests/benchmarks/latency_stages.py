@@ -100,11 +100,15 @@ class Stages:
             found = [self._stages(r) for r in self.rounds if r.bot == bot][warm_up:]
             rows = [row for row in found if row is not None]
             lines.append(f"{bot}: {len(rows)} rounds (ms from the member's command)")
+            # The slowest twentieth: which stage made them slow.
+            slowest = sorted(rows, key=lambda row: row["member has the answer"])[-len(rows) // 20 :]
             for stage in rows[0] if rows else {}:
                 values = [row[stage] * 1000 for row in rows]
+                slow = [row[stage] * 1000 for row in slowest]
                 lines.append(
                     f"  {stage:34} median {statistics.median(values):6.1f}"
                     f"  p95 {statistics.quantiles(values, n=20)[-1]:6.1f}"
+                    f"  slowest 5 %: median {statistics.median(slow):6.1f}"
                 )
         db = [s for s in self.stamps if s.who == "db"]
         if self.rounds and db:
