@@ -84,7 +84,9 @@ alone 2.0-2.6 -> 1.7-2.1 ms), and the benchmark went to 200 commands each: its p
 moved by up to 0.08 between runs of 95. Three consecutive runs then (load 0.9-1.9):
 gremienbot against the echo bot, median 99.1 vs 93.7 ms (1.06), p95 111.6 vs 106.5 ms
 (1.05); 106.1 vs 100.6 (1.06), 146.2 vs 123.8 (1.18); 105.0 vs 98.4 (1.07), 121.8 vs
-110.9 (1.10). The p95 still strays
+110.9 (1.10). And the three consecutive runs after this docstring's last change (load
+0.8-1.2): 103.1 vs 98.1 ms (1.05), 119.1 vs 111.2 ms (1.07); 103.6 vs 96.2 (1.08), 118.2
+vs 108.9 (1.09); 99.7 vs 92.9 (1.07), 114.6 vs 108.0 (1.06). The p95 still strays
 now and then: in its slowest twentieth of rounds every stage is slower, Synapse's most
 (`BENCH_LATENCY_STAGES=1`: the member's send, the sync and the send 3-10 ms each over
 their medians, gremienbot's handling 1-3 ms). Neither a fixed pause of 40 ms before the
