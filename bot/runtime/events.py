@@ -425,7 +425,7 @@ class EventHandlers:
             queued = handle(rt.db, event, rt.settings, rt.clock)
         changed = not written <= BOOKKEEPING
         if not queued or not read_back:
-            return Answered(0, None, changed)
+            return Answered(queued, None, changed)
         try:
             with rt.db.session(write=False) as s:
                 return Answered(queued, outbox.pending_of(s, event.room_id), changed)

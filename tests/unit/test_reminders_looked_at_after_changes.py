@@ -8,6 +8,7 @@ no look at the timers, which would hold up the database thread for the next comm
 from __future__ import annotations
 
 from tests.dialog import ANNA, BEN, CHAIR, ROOM, Dialog
+from tests.unit.decision_helpers import VOTING, name_voting_members, start, vote
 
 READING = (
     "!hilfe",
@@ -59,3 +60,20 @@ def test_a_reaction_that_changes_nothing_leaves_the_reminders_alone(dialog: Dial
     assert confirmation.ref_id is not None
     assert dialog.react(BEN, "🎉", ("agreement", confirmation.ref_id)) == []
     assert dialog.bot.poked == []
+
+
+def test_a_deciding_vote_is_sent_at_once_and_has_the_rooms_reminders_looked_at(
+    dialog: Dialog,
+) -> None:
+    name_voting_members(dialog, *VOTING)
+    poll, _told = start(dialog, "!umlauf Zuschuss für das Sommerfest")
+    for who in VOTING[:-1]:
+        assert vote(dialog, who, poll, "yes") == []
+    dialog.bot.poked.clear()
+    dialog.bot.sender.woken.clear()
+    _end, result = vote(dialog, VOTING[-1], poll, "yes")
+    assert "angenommen" in result.body
+    # The result is handed to the sender at once, not left for its next look.
+    assert dialog.bot.sender.woken
+    # The circulation ended: its deadline's timer has nothing left to do.
+    assert dialog.bot.poked == [ROOM]
