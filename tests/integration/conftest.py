@@ -133,6 +133,24 @@ async def make_member(synapse: LocalSynapse, tmp_path: Path) -> AsyncIterator[Me
         await m.close()
 
 
+async def until_bot_can_write_to(
+    watcher: Member, client: AsyncClient, room: str, user_id: str, timeout: float = 30
+) -> None:
+    """Wait until the bot has seen `user_id` join `room` and knows a device of theirs.
+
+    An Element client uploads its device keys on its own time, under load after it has
+    joined: what the bot encrypts before it knows that device, the device can never read.
+    """
+    await watcher.wait_until(
+        lambda: (
+            room in client.rooms
+            and user_id in client.rooms[room].users
+            and any(client.device_store.active_user_devices(user_id))
+        ),
+        timeout=timeout,
+    )
+
+
 @dataclass
 class BotProcess:
     """gremienbot started as an operator starts it: `gremienbot run --config …`."""

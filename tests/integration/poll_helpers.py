@@ -10,9 +10,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from nio import AsyncClient
+
 from bot.devtools.member import Member
 from bot.devtools.synapse import LocalSynapse
-from tests.integration.conftest import PASSWORD, BotFactory, MemberFactory, RunningBot, unique
+from tests.integration.conftest import (
+    PASSWORD,
+    BotFactory,
+    MemberFactory,
+    RunningBot,
+    unique,
+    until_bot_can_write_to,
+)
 from tests.integration.effect_helpers import Invite, SeenEvent, accept_invites, timeline
 from tests.integration.js_client import ElementClient
 
@@ -113,13 +122,15 @@ async def voting_room(
     synapse: LocalSynapse,
     make_member: MemberFactory,
     node: str,
-    bot_user: str,
+    bot_client: AsyncClient,
     *,
     answer_index: int,
     timeout_ms: int,
 ) -> tuple[VotingRoom, ElementClient]:
-    """The room, and Elke's Element client (matrix-js-sdk, `tests/js`), ready and joined,
-    which picks answer `answer_index` of the poll; the caller kills it when done."""
+    """The room, and Elke's Element client (matrix-js-sdk, `tests/js`), ready and joined
+    and known to the bot with her device, which picks answer `answer_index` of the poll;
+    the caller kills it when done."""
+    bot_user = bot_client.user_id
     chair, anna, ben = (
         await make_member("vorsitz"),
         await make_member("anna"),
@@ -146,6 +157,7 @@ async def voting_room(
     try:
         assert (await element.line())["ready"]
         await chair.wait_for_member(room, elke, timeout=30)
+        await until_bot_can_write_to(chair, bot_client, room, elke)
     except BaseException:
         element.kill()
         raise

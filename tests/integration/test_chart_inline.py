@@ -20,7 +20,13 @@ from bot.devtools.synapse import LocalSynapse
 from storage.db import Database
 from storage.types import utcnow
 from tests import evaluation_helpers as build
-from tests.integration.conftest import PASSWORD, BotFactory, MemberFactory, unique
+from tests.integration.conftest import (
+    PASSWORD,
+    BotFactory,
+    MemberFactory,
+    unique,
+    until_bot_can_write_to,
+)
 from tests.integration.effect_helpers import download
 from tests.integration.js_client import ElementClient, node_or_skip
 
@@ -71,7 +77,7 @@ async def test_the_chart_arrives_as_a_picture_with_an_encrypted_thumbnail_nio_an
     try:
         assert (await element.line())["ready"]
         await buero.wait_for_member(room, elke, timeout=30)
-        await buero.wait_until(lambda: elke in bot.client.rooms[room].users, timeout=20)
+        await until_bot_can_write_to(buero, bot.client, room, elke)
         pictures: list[Any] = []
 
         async def on_picture(_room: MatrixRoom, event: Any) -> None:

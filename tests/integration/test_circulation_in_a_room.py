@@ -56,7 +56,7 @@ async def test_a_circulation_passes_when_the_last_voting_member_answers(
     try:
         bot_user = bot.config.user_id
         seated, element = await voting_room(
-            synapse, make_member, node, bot_user, answer_index=0, timeout_ms=120000
+            synapse, make_member, node, bot.client, answer_index=0, timeout_ms=120000
         )  # Elke votes "Ja"
         chair, anna, ben, elke, room = (
             seated.chair,
@@ -65,7 +65,6 @@ async def test_a_circulation_passes_when_the_last_voting_member_answers(
             seated.elke,
             seated.room,
         )
-        await asyncio.sleep(2.0)  # the bot's sync has seen Elke join: she votes too
 
         await chair.send(room, f"!umlauf {MOTION}")
         told = await wait_for_bot_message(chair, bot_user, room, "Stimmberechtigt (4)")

@@ -68,7 +68,7 @@ async def test_a_pulse_answered_from_nio_and_element_ends_at_its_deadline_and_a_
     try:
         bot_user = bot.config.user_id
         seated, element = await voting_room(
-            synapse, make_member, node, bot_user, answer_index=3, timeout_ms=90000
+            synapse, make_member, node, bot.client, answer_index=3, timeout_ms=90000
         )  # Elke: "4 – zufrieden"
         chair, anna, ben, room = (
             seated.chair,
