@@ -267,19 +267,21 @@ def pending_stats(db: Session) -> tuple[int, dt.datetime | None]:
 
 def pending_of(db: Session, key: str, limit: int = 50) -> list[OutboxMessage]:
     """The oldest pending rows of one queue (see `queue_key`), in order."""
-    return list(db.exec(_PENDING_OF, params={"queue": key, "limit": limit}))
+    return list(db.exec(_pending_of_statement(), params={"queue": key, "limit": limit}))
 
 
-# `pending_of`'s statement, built once: it is asked before every answer is sent.
-_PENDING_OF = (
-    select(OutboxMessage)
-    .where(
-        col(OutboxMessage.status) == OutboxStatus.PENDING,
-        func.coalesce(OutboxMessage.to_user, OutboxMessage.room_id) == bindparam("queue"),
+@functools.cache
+def _pending_of_statement() -> SelectOfScalar[OutboxMessage]:
+    """`pending_of`'s statement, built once: it is asked before every answer is sent."""
+    return (
+        select(OutboxMessage)
+        .where(
+            col(OutboxMessage.status) == OutboxStatus.PENDING,
+            func.coalesce(OutboxMessage.to_user, OutboxMessage.room_id) == bindparam("queue"),
+        )
+        .order_by(col(OutboxMessage.id))
+        .limit(bindparam("limit", type_=Integer()))
     )
-    .order_by(col(OutboxMessage.id))
-    .limit(bindparam("limit", type_=Integer()))
-)
 
 
 def set_room(db: Session, msg_id: int, room_id: str) -> None:
